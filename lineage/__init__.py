@@ -1,0 +1,8 @@
+"""lineage: who reads what in a PostHog data warehouse, what breaks if a view changes, and how
+healthy each materialization is."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

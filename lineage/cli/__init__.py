@@ -1,0 +1,30 @@
+"""The ``lineage`` command line. Thin: parse, one library call, format.
+
+Each command lives in its own module of this package and is registered in ``_COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from lineage import __version__
+
+# (module, attribute) of every top-level command, in --help order.
+_COMMANDS: list[tuple[str, str]] = []
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lineage")
+def main() -> None:
+    """Lineage, impact analysis and health of PostHog data-warehouse saved queries.
+
+    \b
+    Example:
+      lineage crawl --all --project 1 && lineage render --select '+orders_daily+' --out lineage.svg
+    """
+
+
+for _module, _attr in _COMMANDS:
+    main.add_command(getattr(importlib.import_module(_module), _attr))

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the system programs lineage uses beside Python: Graphviz (`dot`) for SVG/PNG/PDF and
+# Chromium for the HTML explorer's browser test. Only acts when something is missing.
+set -u
+missing=()
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing ${missing[*]} with apt-get ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { echo "apt-get could not install ${missing[*]}" >&2; exit 1; }
+  exit 0
+fi
+
+cat >&2 <<MSG
+lineage: these system programs are missing: ${missing[*]}
+  Debian/Ubuntu:  sudo apt-get install graphviz chromium
+  macOS:          brew install graphviz && brew install --cask chromium
+Without Graphviz, 'lineage render' still writes dot, mermaid and html; svg/png/pdf need it.
+Tests that need a missing program fail with a message naming it.
+MSG
+exit 0
