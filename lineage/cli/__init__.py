@@ -12,7 +12,9 @@ import click
 from lineage import __version__
 
 # (module, attribute) of every top-level command, in --help order.
-_COMMANDS: list[tuple[str, str]] = []
+_COMMANDS: list[tuple[str, str]] = [
+    ("lineage.cli.sim", "sim"),
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,0 +1,118 @@
+"""``lineage sim``: run the PostHog API simulator, and make fixtures for it from real graphs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lineage.cli.common import clean_errors, emit
+from lineage.errors import InputError
+
+
+@click.group(name="sim")
+def sim() -> None:
+    """The offline PostHog API simulator.
+
+    \b
+    Examples:
+      lineage sim serve --fixture warehouse.json --port 0
+      lineage sim fixture --from-graph dbt_gitlab.json --seed 1 --out gitlab.fixture.json
+    """
+
+
+@sim.command(name="serve")
+@click.option(
+    "--fixture", "fixture_path", required=True, metavar="PATH", help="lineage-sim-fixture/1 JSON file"
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 = a free port"
+)
+@click.option(
+    "--era", type=click.Choice(["e2", "e3"]), default="e2", show_default=True, help="PostHog code era"
+)
+@click.option(
+    "--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="added per request"
+)
+@click.option(
+    "--error-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="share of 5xx answers"
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="seed of the fault generator")
+@click.option("--no-rate-limit", is_flag=True, help="turn PostHog's throttles off")
+@clean_errors
+def serve(
+    fixture_path: str,
+    host: str,
+    port: int,
+    era: str,
+    latency_ms: float,
+    error_rate: float,
+    seed: int,
+    no_rate_limit: bool,
+) -> None:
+    """Serve FIXTURE like PostHog's API until interrupted.
+
+    Prints exactly one line, ``Listening on http://HOST:PORT``, once connections are accepted.
+    Control endpoints: GET /_sim/stats, POST /_sim/reset, POST /_sim/clock, GET|POST /_sim/faults.
+
+    \b
+    Example:
+      lineage sim serve --fixture output/demo.fixture.json --port 0 --latency-ms 20 --error-rate 0.05
+    """
+    from lineage.sim.app import create_app
+    from lineage.sim.faults import FaultConfig
+    from lineage.sim.server import build_warehouse, run_blocking
+
+    warehouse = build_warehouse(Path(fixture_path), era=era)
+    faults = FaultConfig(seed=seed, latency_ms=latency_ms, error_rate=error_rate)
+    app = create_app(warehouse, faults=faults, rate_limit=not no_rate_limit)
+
+    def announce(url: str) -> None:
+        print(f"Listening on {url}", flush=True)
+
+    # uvicorn turns SIGINT into a clean shutdown; a second Ctrl-C must not print a traceback either
+    with contextlib.suppress(KeyboardInterrupt):
+        run_blocking(app, host=host, port=port, announce=announce)
+
+
+@sim.command(name="fixture")
+@click.option("--from-graph", "graph_path", required=True, metavar="GRAPH.json", help="real_graphs format")
+@click.option("--seed", default=0, show_default=True, type=int, help="seed for ids and generated details")
+@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@click.option("--break-cycles", is_flag=True, help="drop the edges that close cycles instead of refusing")
+@clean_errors
+def fixture(graph_path: str, seed: int, out: str | None, break_cycles: bool) -> None:
+    """Turn a lineage graph into a simulator fixture, the same for the same seed.
+
+    \b
+    Example:
+      lineage sim fixture --from-graph shared/data/real_graphs/dbt_jaffle_shop.json --out jaffle.json
+    """
+    from lineage.sim.generate import fixture_from_graph
+
+    graph = _read_graph(Path(graph_path))
+    document = fixture_from_graph(graph, seed=seed, break_cycles=break_cycles)
+    emit(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", out)
+
+
+def _read_graph(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"graph file {path} does not exist; pass --from-graph PATH") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read graph file {path}: {exc.__class__.__name__}") from None
+    except ValueError as exc:
+        raise InputError(f"graph file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"graph file {path} must hold a JSON object with 'nodes' and 'edges'")
+    return data
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(sim())

@@ -1,0 +1,553 @@
+"""The simulator's HTTP layer: PostHog's routes, auth, scopes, throttles, pagination and faults.
+
+``create_app(warehouse)`` returns a Starlette app that answers like PostHog (spec posthog-api.md) for
+every saved-query, folder, data-modeling-job, data_warehouse and warehouse-table endpoint, under both
+``/api/projects/{team}/`` and ``/api/environments/{team}/`` with an optional trailing slash. The state
+(:class:`lineage.sim.state.Warehouse`) owns the data and the era-specific validation; this module owns
+everything in front of it. Order per request, as DRF does it: route (unknown → 404) → authenticate
+(401) → team (404 ``Project not found.`` / 403 project access) → method (405) → scope (403) →
+throttle (429) → handler.
+
+Control endpoints (loopback clients only, no auth, never faulted, never counted):
+
+* ``GET /_sim/stats`` → ``{"total", "by_route": {"METHOD /route/template/": n}, "throttled",
+  "errors_injected"}`` (see :mod:`lineage.sim.stats` for the route keys);
+* ``POST /_sim/reset`` → zeroes the counters; a body ``{"throttles": true}`` also empties the throttle
+  windows. Answers the zeroed stats;
+* ``POST /_sim/clock`` ``{"advance": seconds}`` → moves the warehouse clock (and the throttle windows)
+  forward; answers ``{"now": iso}``;
+* ``GET /_sim/faults`` → the fault settings; ``POST /_sim/faults`` ``{"error_rate": 0.1, ...}`` → changes
+  some of them at run time (names of :class:`lineage.sim.faults.FaultConfig`; a new ``seed`` restarts
+  the generator); answers the settings, or 400 ``{"error": ...}`` for an unknown name or bad value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import format_datetime
+from typing import Any, cast
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lineage.config import redact
+from lineage.errors import InputError
+from lineage.sim import auth
+from lineage.sim.errors import AdHocError, HogError, SimError, method_not_allowed, not_found, server_error
+from lineage.sim.faults import PROXY_BODIES, FaultConfig, FaultDecision, FaultInjector, truncate_body
+from lineage.sim.pagination import cursor_page, limit_offset_page, page_number_page
+from lineage.sim.state import MISSING, Warehouse
+from lineage.sim.stats import Stats
+from lineage.sim.throttle import Throttler, buckets_for, throttled_detail
+
+log = logging.getLogger("lineage.sim")
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_PREFIX = re.compile(r"^/api/(?P<prefix>projects|environments)/(?P<team>[^/.]+)/(?P<rest>.*)$")
+
+
+@dataclass
+class SimContext:
+    """Everything the app shares between requests; ``app.state.sim``."""
+
+    warehouse: Warehouse
+    faults: FaultInjector
+    rate_limit: bool
+    stats: Stats = field(default_factory=Stats)
+    throttler: Throttler = field(default_factory=Throttler)
+
+
+@dataclass
+class Call:
+    """One authenticated request as the handlers see it."""
+
+    sim: SimContext
+    request: Request
+    body_raw: bytes
+    params: dict[str, str]
+    team_id: int
+    user_id: int
+
+    @property
+    def wh(self) -> Warehouse:
+        return self.sim.warehouse
+
+    @property
+    def query(self) -> Any:
+        return self.request.query_params
+
+    @property
+    def url(self) -> str:
+        return str(self.request.url)
+
+    def json_body(self) -> Any:
+        """DRF's ``request.data`` for a JSON request: ``{}`` when empty, 400 ``parse_error`` when broken."""
+        if not self.body_raw.strip():
+            return {}
+        try:
+            return json.loads(self.body_raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise HogError(400, "invalid_request", "parse_error", f"JSON parse error - {exc}") from None
+
+    def level(self) -> Any:
+        """``level`` for ancestors/descendants: MISSING for an empty or non-JSON body or no key."""
+        if not self.body_raw.strip():
+            return MISSING
+        try:
+            data = json.loads(self.body_raw)
+        except (ValueError, UnicodeDecodeError):
+            return MISSING
+        if data is None:
+            return MISSING
+        if not isinstance(data, dict):
+            # PostHog calls request.data.get("level"): a list body is an AttributeError there
+            raise server_error()
+        return data.get("level", MISSING)
+
+
+Handler = Callable[[Call], Response]
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return JSONResponse(data, status_code=status)
+
+
+def _empty(status: int) -> Response:
+    return Response(status_code=status)
+
+
+# --- handlers ---------------------------------------------------------------------------------------
+
+
+def _sq_list(c: Call) -> Response:
+    include_columns = not (c.wh.era == "e3" and c.query.get("include_columns", "").lower() == "false")
+    views = c.wh.list_views(search=c.query.get("search"), include_columns=include_columns)
+    return _json(page_number_page(views, url=c.url, page=c.query.get("page")))
+
+
+def _sq_create(c: Call) -> Response:
+    view, created = c.wh.create_view(c.json_body(), user_id=c.user_id)
+    return _json(view, 201 if created else 200)
+
+
+def _sq_retrieve(c: Call) -> Response:
+    return _json(c.wh.get_view(c.params["id"]))
+
+
+def _sq_update(c: Call) -> Response:
+    return _json(c.wh.update_view(c.params["id"], c.json_body()))
+
+
+def _sq_destroy(c: Call) -> Response:
+    c.wh.delete_view(c.params["id"])
+    return _empty(204)
+
+
+def _sq_ancestors(c: Call) -> Response:
+    return _json({"ancestors": c.wh.ancestors(c.params["id"], c.level())})
+
+
+def _sq_descendants(c: Call) -> Response:
+    return _json({"descendants": c.wh.descendants(c.params["id"], c.level())})
+
+
+def _sq_dependencies(c: Call) -> Response:
+    return _json(c.wh.dependencies(c.params["id"]))
+
+
+def _sq_run(c: Call) -> Response:
+    c.wh.run(c.params["id"], c.json_body())
+    return _empty(200)
+
+
+def _sq_materialize(c: Call) -> Response:
+    c.wh.materialize(c.params["id"], c.json_body())
+    return _empty(200)
+
+
+def _sq_revert(c: Call) -> Response:
+    c.wh.revert_materialization(c.params["id"])
+    return _empty(200)
+
+
+def _sq_cancel(c: Call) -> Response:
+    c.wh.cancel(c.params["id"])
+    return _empty(200)
+
+
+def _sq_run_history(c: Call) -> Response:
+    return _json(c.wh.run_history(c.params["id"]))
+
+
+def _sq_resume(c: Call) -> Response:
+    c.wh.resume_schedules(c.json_body())
+    return _empty(202)
+
+
+def _folder_list(c: Call) -> Response:
+    return _json(c.wh.list_folders())
+
+
+def _folder_create(c: Call) -> Response:
+    return _json(c.wh.create_folder(c.json_body(), user_id=c.user_id), 201)
+
+
+def _folder_retrieve(c: Call) -> Response:
+    return _json(c.wh.get_folder(c.params["id"]))
+
+
+def _folder_update(c: Call) -> Response:
+    return _json(c.wh.update_folder(c.params["id"], c.json_body()))
+
+
+def _folder_destroy(c: Call) -> Response:
+    c.wh.delete_folder(c.params["id"])
+    return _empty(204)
+
+
+def _jobs_list(c: Call) -> Response:
+    jobs = c.wh.list_jobs(saved_query_id=c.query.get("saved_query_id") or None)
+    return _json(cursor_page(jobs, url=c.url, cursor=c.query.get("cursor"), limit=c.query.get("limit")))
+
+
+def _jobs_retrieve(c: Call) -> Response:
+    return _json(c.wh.get_job(c.params["id"]))
+
+
+def _jobs_recent(c: Call) -> Response:
+    return _json(c.wh.recent_jobs())
+
+
+def _jobs_running(c: Call) -> Response:
+    return _json(c.wh.running_jobs())
+
+
+def _dw_check_name(c: Call) -> Response:
+    return _json(c.wh.check_database_name(c.query.get("name")))
+
+
+def _dw_completed_activity(c: Call) -> Response:
+    try:
+        limit = min(int(c.query.get("limit", "20")), 50)
+        offset = int(c.query.get("offset", "0"))
+        cutoff_days = int(c.query.get("cutoff_days", "30"))
+    except ValueError:
+        raise AdHocError(400, "Invalid limit, offset, or cutoff_days parameter") from None
+    if limit < 0 or offset < 0:
+        # PostgreSQL refuses a negative LIMIT/OFFSET; PostHog reports it as a database error
+        raise AdHocError(500, "Database error occurred")
+    rows = c.wh.completed_activity(cutoff_days=cutoff_days)
+    link = "?limit={}&offset={}&cutoff_days={}"
+    # limit=0 keeps the offset where it is, so `next` never moves: PostHog's own quirk
+    next_link = link.format(limit, offset + limit, cutoff_days) if len(rows) > offset + limit else None
+    previous = link.format(limit, max(0, offset - limit), cutoff_days) if offset > 0 else None
+    return _json({"results": rows[offset : offset + limit], "next": next_link, "previous": previous})
+
+
+def _tables_list(c: Call) -> Response:
+    tables = c.wh.list_tables(search=c.query.get("search"))
+    return _json(
+        limit_offset_page(tables, url=c.url, limit=c.query.get("limit"), offset=c.query.get("offset"))
+    )
+
+
+def _tables_retrieve(c: Call) -> Response:
+    return _json(c.wh.get_table(c.params["id"]))
+
+
+def _dag(c: Call) -> Response:
+    return _json(c.wh.warehouse_dag())
+
+
+# --- routes -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route template below ``/api/<prefix>/{team_id}/`` and its method → (action, handler) map."""
+
+    template: str
+    scope_object: str
+    methods: dict[str, tuple[str, Handler]]
+    regex: re.Pattern[str]
+
+
+def _endpoint(template: str, scope_object: str, methods: dict[str, tuple[str, Handler]]) -> Endpoint:
+    pattern = re.escape(template.rstrip("/")).replace(r"\{id\}", r"(?P<id>[^/.]+)") + "/?"
+    return Endpoint(template, scope_object, methods, re.compile(pattern))
+
+
+_SQ = "warehouse_saved_queries"
+_VIEW = "warehouse_view"
+
+# Collection actions come before the detail route, as in DRF's router (``resume_schedules`` is no id).
+ENDPOINTS: tuple[Endpoint, ...] = (
+    _endpoint(f"{_SQ}/", _VIEW, {"GET": ("list", _sq_list), "POST": ("create", _sq_create)}),
+    _endpoint(f"{_SQ}/resume_schedules/", _VIEW, {"POST": ("resume_schedules", _sq_resume)}),
+    _endpoint(
+        f"{_SQ}/{{id}}/",
+        _VIEW,
+        {
+            "GET": ("retrieve", _sq_retrieve),
+            "PATCH": ("partial_update", _sq_update),
+            "PUT": ("update", _sq_update),
+            "DELETE": ("destroy", _sq_destroy),
+        },
+    ),
+    _endpoint(f"{_SQ}/{{id}}/ancestors/", _VIEW, {"POST": ("ancestors", _sq_ancestors)}),
+    _endpoint(f"{_SQ}/{{id}}/descendants/", _VIEW, {"POST": ("descendants", _sq_descendants)}),
+    _endpoint(f"{_SQ}/{{id}}/dependencies/", _VIEW, {"GET": ("dependencies", _sq_dependencies)}),
+    _endpoint(f"{_SQ}/{{id}}/run/", _VIEW, {"POST": ("run", _sq_run)}),
+    _endpoint(f"{_SQ}/{{id}}/materialize/", _VIEW, {"POST": ("materialize", _sq_materialize)}),
+    _endpoint(
+        f"{_SQ}/{{id}}/revert_materialization/", _VIEW, {"POST": ("revert_materialization", _sq_revert)}
+    ),
+    _endpoint(f"{_SQ}/{{id}}/cancel/", _VIEW, {"POST": ("cancel", _sq_cancel)}),
+    _endpoint(f"{_SQ}/{{id}}/run_history/", _VIEW, {"GET": ("run_history", _sq_run_history)}),
+    _endpoint(
+        "warehouse_saved_query_folders/",
+        _VIEW,
+        {"GET": ("list", _folder_list), "POST": ("create", _folder_create)},
+    ),
+    _endpoint(
+        "warehouse_saved_query_folders/{id}/",
+        _VIEW,
+        {
+            "GET": ("retrieve", _folder_retrieve),
+            "PATCH": ("partial_update", _folder_update),
+            "DELETE": ("destroy", _folder_destroy),
+        },
+    ),
+    _endpoint("data_modeling_jobs/", _VIEW, {"GET": ("list", _jobs_list)}),
+    _endpoint("data_modeling_jobs/recent/", _VIEW, {"GET": ("recent", _jobs_recent)}),
+    _endpoint("data_modeling_jobs/running/", _VIEW, {"GET": ("running", _jobs_running)}),
+    _endpoint("data_modeling_jobs/{id}/", _VIEW, {"GET": ("retrieve", _jobs_retrieve)}),
+    _endpoint(
+        "data_warehouse/check-database-name/",
+        "data_warehouse",
+        {"GET": ("check_database_name", _dw_check_name)},
+    ),
+    _endpoint(
+        "data_warehouse/completed_activity/",
+        "data_warehouse",
+        {"GET": ("completed_activity", _dw_completed_activity)},
+    ),
+    _endpoint("warehouse_tables/", "warehouse_table", {"GET": ("list", _tables_list)}),
+    _endpoint("warehouse_tables/{id}/", "warehouse_table", {"GET": ("retrieve", _tables_retrieve)}),
+    _endpoint("warehouse_dag/", auth.INTERNAL, {"GET": ("list", _dag)}),
+)
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    endpoint: Endpoint
+    prefix: str
+    team: str
+    params: dict[str, str]
+
+    @property
+    def stats_key(self) -> str:
+        return f"/api/{self.prefix}/{{team_id}}/{self.endpoint.template}"
+
+
+def match_route(path: str) -> RouteMatch | None:
+    """The endpoint for ``path``, or None (an unknown route is a 404)."""
+    head = _PREFIX.match(path)
+    if head is None:
+        return None
+    rest = head.group("rest")
+    for endpoint in ENDPOINTS:
+        found = endpoint.regex.fullmatch(rest)
+        if found is not None:
+            return RouteMatch(endpoint, head.group("prefix"), head.group("team"), found.groupdict())
+    return None
+
+
+# --- request pipeline -------------------------------------------------------------------------------
+
+
+def _error(err: SimError, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(err.body(), status_code=err.status, headers=headers)
+
+
+def _throttled(wait: int) -> Response:
+    err = HogError(429, "throttled_error", "throttled", throttled_detail(wait))
+    return _error(err, {"Retry-After": str(wait)})
+
+
+def _peek_json(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _resolve_team(raw: str, wh: Warehouse, projects: frozenset[int] | None) -> int:
+    if raw == "@current":
+        team = wh.team_id
+    else:
+        try:
+            team = int(raw)
+        except ValueError:
+            raise not_found("Project not found.") from None
+    if projects is not None and team not in projects:
+        raise auth.permission_denied(f"API key does not have access to the requested project: ID {team}.")
+    if team != wh.team_id:
+        raise not_found("Project not found.")
+    return team
+
+
+async def _serve_api(sim: SimContext, request: Request, found: RouteMatch | None) -> Response:
+    method = request.method
+    try:
+        if found is None:
+            raise not_found()
+        wh = sim.warehouse
+        body_raw = await request.body()
+        creds = auth.find_credentials(request.headers, _peek_json(body_raw), request.query_params)
+        if creds is None:
+            raise auth.not_authenticated()
+        key = wh.api_keys.get(creds.key)
+        if key is None:
+            raise auth.not_authenticated() if creds.session else auth.invalid_key(creds.source)
+        team_id = _resolve_team(found.team, wh, None if creds.session else key.projects)
+        lookup = "GET" if method == "HEAD" else method
+        if lookup not in found.endpoint.methods:
+            allow = ", ".join([*found.endpoint.methods, "OPTIONS"])
+            return _error(method_not_allowed(method), {"Allow": allow})
+        action, handler = found.endpoint.methods[lookup]
+        if not creds.session:
+            denied = auth.check_scope(key.scopes, found.endpoint.scope_object, action, era=wh.era)
+            if denied is not None:
+                raise denied
+            if sim.rate_limit:
+                buckets = buckets_for(
+                    action, api_key=creds.key, team_id=team_id, view_id=found.params.get("id")
+                )
+                wait = sim.throttler.check(buckets)
+                if wait is not None:
+                    sim.stats.add_throttled()
+                    return _throttled(wait)
+        call = Call(sim, request, body_raw, found.params, team_id, key.user_id)
+        return handler(call)
+    except SimError as err:
+        return _error(err)
+    except Exception as exc:  # PostHog answers any uncaught exception with its generic 500
+        where = f"{method} {found.stats_key}" if found else method
+        log.error("simulator 500 on %s: %s: %s", where, type(exc).__name__, redact(str(exc)))
+        return _error(server_error())
+
+
+def _fault_response(decision: FaultDecision) -> Response | None:
+    if decision.storm:
+        return (
+            _throttled(decision.retry_after)
+            if decision.retry_after
+            else _error(HogError(429, "throttled_error", "throttled", "Request was throttled."))
+        )
+    if decision.error_status == 500:
+        return _error(server_error())
+    if decision.error_status is not None:
+        return Response(PROXY_BODIES[decision.error_status], decision.error_status, media_type="text/html")
+    return None
+
+
+async def _dispatch(request: Request) -> Response:
+    path = request.url.path
+    if path == "/_sim" or path.startswith("/_sim/"):
+        return await _control(request)
+    sim = cast(SimContext, request.app.state.sim)
+    found = match_route(path)
+    sim.stats.record(f"{request.method} {found.stats_key}" if found else f"{request.method} (unmatched)")
+    decision = sim.faults.decide()
+    if decision.delay_s > 0:
+        await asyncio.sleep(decision.delay_s)
+    if decision.injected:
+        sim.stats.add_injected()
+    faulted = _fault_response(decision)
+    if faulted is not None:
+        if decision.storm:
+            sim.stats.add_throttled()
+        return faulted
+    if decision.stall_s > 0:
+        await asyncio.sleep(decision.stall_s)
+    response = await _serve_api(sim, request, found)
+    # PostHog's Date header tells clients the server's time; here it is the simulated clock's, so
+    # a crawl of a fixture dated in the past measures staleness and job windows in fixture time.
+    response.headers["date"] = format_datetime(sim.warehouse.clock.now().astimezone(UTC), usegmt=True)
+    if decision.truncate and response.body:
+        headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+        return Response(
+            truncate_body(bytes(response.body)), response.status_code, headers, response.media_type
+        )
+    return response
+
+
+# --- control endpoints ------------------------------------------------------------------------------
+
+
+def _is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    return host.startswith("127.") or host in ("::1", "localhost")
+
+
+async def _control(request: Request) -> Response:
+    sim = cast(SimContext, request.app.state.sim)
+    if not _is_loopback(request):
+        return _json({"error": "The simulator control endpoints answer loopback clients only."}, 403)
+    path = request.url.path.rstrip("/")
+    method = request.method
+    routes: dict[str, set[str]] = {
+        "/_sim/stats": {"GET"},
+        "/_sim/reset": {"POST"},
+        "/_sim/clock": {"POST"},
+        "/_sim/faults": {"GET", "POST"},
+    }
+    if path not in routes:
+        return _error(not_found())
+    if method not in routes[path]:
+        return _error(method_not_allowed(method), {"Allow": ", ".join(sorted(routes[path]))})
+    body = _peek_json(await request.body())
+    if path == "/_sim/stats":
+        return _json(sim.stats.snapshot())
+    if path == "/_sim/reset":
+        sim.stats.reset()
+        if isinstance(body, dict) and body.get("throttles") is True:
+            sim.throttler.reset()
+        return _json(sim.stats.snapshot())
+    if path == "/_sim/clock":
+        seconds = body.get("advance") if isinstance(body, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < 1e9:
+            return _json({"error": 'POST /_sim/clock needs a JSON body {"advance": seconds >= 0}'}, 400)
+        with sim.warehouse.lock:
+            sim.warehouse.clock.advance(float(seconds))
+            now = sim.warehouse.clock.now()
+        sim.throttler.advance(float(seconds))
+        return _json({"now": now.astimezone(UTC).isoformat().replace("+00:00", "Z")})
+    if method == "POST":
+        if not isinstance(body, dict):
+            return _json({"error": "POST /_sim/faults needs a JSON object of fault settings"}, 400)
+        try:
+            sim.faults.reconfigure(body)
+        except InputError as exc:
+            return _json({"error": str(exc)}, 400)
+    return _json(sim.faults.config.as_dict())
+
+
+def create_app(
+    warehouse: Warehouse, *, faults: FaultConfig | None = None, rate_limit: bool = True
+) -> Starlette:
+    """A Starlette app serving ``warehouse`` like PostHog; ``app.state.sim`` is its :class:`SimContext`."""
+    app = Starlette(routes=[Route("/{path:path}", _dispatch, methods=_ALL_METHODS)])
+    app.state.sim = SimContext(warehouse=warehouse, faults=FaultInjector(faults), rate_limit=rate_limit)
+    return app

@@ -1,0 +1,896 @@
+"""The bundled demo warehouse: PostHog's real revenue-analytics views plus a team's own views on top.
+
+The base is PostHog's managed revenue-analytics viewset, with the HogQL PostHog prints for it
+(``shared/data/real_graphs/posthog_revenue_analytics.json``), reading Stripe and Checkout.com
+warehouse tables and ``events``/``persons``. On top sit 28 views a data team would write, in three
+folders (Finance, Marketing, Product analytics) and one unfiled board report, seven hops deep at
+the longest. It stages the findings a lineage tool should surface:
+
+* ``revenue_reconciliation`` fails to materialize (a streak of three failures, ``latest_error`` set),
+* ``campaign_spend`` is stale (last success nine days ago on a daily schedule),
+* ``revenue_rollup_v1`` was deleted but ``revenue_reconciliation`` still reads it (a ghost).
+
+``python -m lineage.sim.demo`` rewrites ``lineage/sim/data/demo.json``; :func:`load_demo_fixture`
+reads the committed copy.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import uuid
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from lineage.errors import FixtureError
+from lineage.io import write_atomic
+from lineage.sim.generate import (
+    NOW,
+    base_document,
+    iso,
+    make_jobs,
+    namespace_for_seed,
+)
+
+DEMO_SEED: Final = 2026
+SOURCE_GRAPH: Final = Path("/work/shared/data/real_graphs/posthog_revenue_analytics.json")
+DATA_FILE: Final = "demo.json"
+FINANCE, MARKETING, PRODUCT = "Finance", "Marketing", "Product analytics"
+
+# Managed view names, spelled once.
+STRIPE = "stripe.stripe_test"
+EV_SUB = "revenue_analytics.events.subscription_charge"
+EV_BUY = "revenue_analytics.events.purchase"
+CHECKOUT = "checkoutcom.checkout_test"
+
+_S, _D, _I, _F, _B = "string", "datetime", "integer", "float", "boolean"
+
+# Warehouse tables the team synced besides the revenue sources: (name, source_type, columns).
+EXTRA_TABLES: Final[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = (
+    (
+        "hubspot_contacts",
+        "Hubspot",
+        (("id", _S), ("email", _S), ("lifecyclestage", _S), ("hs_analytics_source", _S), ("createdate", _D)),
+    ),
+    (
+        "google_ads_campaign_stats",
+        "GoogleAds",
+        (("campaign_id", _S), ("campaign_name", _S), ("date", _D), ("cost_micros", _I), ("clicks", _I)),
+    ),
+)
+
+# (name, folder, parents, query, columns, materialization) — materialization is None or
+# (sync_frequency, health, number of jobs, rows in the first job); health "ok", "failing" or "stale".
+UserView = tuple[
+    str, str | None, tuple[str, ...], str, tuple[tuple[str, str], ...], tuple[str, str, int, int] | None
+]
+
+USER_VIEWS: Final[tuple[UserView, ...]] = (
+    # ----------------------------------------------------------------------------------- Finance
+    (
+        "customer_mrr_by_month",
+        FINANCE,
+        (f"{STRIPE}.revenue_item_revenue_view", f"{EV_SUB}.revenue_item_events_revenue_view"),
+        """SELECT
+    items.customer_id AS customer_id,
+    toStartOfMonth(items.timestamp) AS month,
+    sum(items.amount) AS mrr
+FROM (
+    SELECT customer_id, timestamp, amount
+    FROM `stripe.stripe_test.revenue_item_revenue_view`
+    WHERE is_recurring
+    UNION ALL
+    SELECT customer_id, timestamp, amount
+    FROM `revenue_analytics.events.subscription_charge.revenue_item_events_revenue_view`
+    WHERE is_recurring
+) AS items
+GROUP BY customer_id, month""",
+        (("customer_id", _S), ("month", _D), ("mrr", _F)),
+        ("24hour", "ok", 20, 18000),
+    ),
+    (
+        "mrr_by_month",
+        FINANCE,
+        ("customer_mrr_by_month",),
+        """SELECT
+    month AS month,
+    sum(mrr) AS mrr,
+    countIf(mrr > 0) AS paying_customers
+FROM customer_mrr_by_month
+GROUP BY month
+ORDER BY month""",
+        (("month", _D), ("mrr", _F), ("paying_customers", _I)),
+        ("24hour", "ok", 20, 36),
+    ),
+    (
+        "mrr_movements",
+        FINANCE,
+        ("customer_mrr_by_month",),
+        """WITH monthly AS (
+    SELECT customer_id, month, mrr
+    FROM customer_mrr_by_month
+)
+SELECT
+    cur.month AS month,
+    sumIf(cur.mrr, prev.mrr = 0) AS new_mrr,
+    sumIf(cur.mrr - prev.mrr, prev.mrr > 0 AND cur.mrr > prev.mrr) AS expansion_mrr,
+    sumIf(prev.mrr - cur.mrr, cur.mrr < prev.mrr) AS contraction_mrr
+FROM monthly AS cur
+LEFT JOIN monthly AS prev
+    ON prev.customer_id = cur.customer_id AND prev.month = addMonths(cur.month, -1)
+GROUP BY month
+ORDER BY month""",
+        (("month", _D), ("new_mrr", _F), ("expansion_mrr", _F), ("contraction_mrr", _F)),
+        None,
+    ),
+    (
+        "churn_monthly",
+        FINANCE,
+        ("customer_mrr_by_month",),
+        """SELECT
+    prev.month AS month,
+    uniq(prev.customer_id) AS customers_at_start,
+    uniqIf(prev.customer_id, cur.customer_id = '') AS churned_customers,
+    round(churned_customers / customers_at_start, 4) AS churn_rate
+FROM customer_mrr_by_month AS prev
+LEFT JOIN customer_mrr_by_month AS cur
+    ON cur.customer_id = prev.customer_id AND cur.month = addMonths(prev.month, 1)
+WHERE prev.month < toStartOfMonth(now())
+GROUP BY month
+ORDER BY month""",
+        (("month", _D), ("customers_at_start", _I), ("churned_customers", _I), ("churn_rate", _F)),
+        None,
+    ),
+    (
+        "arpu_monthly",
+        FINANCE,
+        ("mrr_by_month",),
+        """SELECT
+    m.month AS month,
+    m.mrr AS mrr,
+    m.paying_customers AS paying_customers,
+    if(m.paying_customers > 0, m.mrr / m.paying_customers, NULL) AS arpu,
+    m.mrr / lagInFrame(m.mrr) OVER (ORDER BY m.month ASC) - 1 AS mrr_growth
+FROM mrr_by_month AS m
+ORDER BY month""",
+        (("month", _D), ("mrr", _F), ("paying_customers", _I), ("arpu", _F), ("mrr_growth", _F)),
+        None,
+    ),
+    (
+        "ltv_monthly",
+        FINANCE,
+        ("arpu_monthly", "churn_monthly"),
+        """SELECT
+    a.month AS month,
+    a.arpu AS arpu,
+    c.churn_rate AS churn_rate,
+    if(c.churn_rate > 0, a.arpu / c.churn_rate, NULL) AS ltv
+FROM arpu_monthly AS a
+LEFT JOIN churn_monthly AS c ON c.month = a.month
+ORDER BY month""",
+        (("month", _D), ("arpu", _F), ("churn_rate", _F), ("ltv", _F)),
+        None,
+    ),
+    (
+        "mrr_current",
+        FINANCE,
+        (f"{STRIPE}.mrr_revenue_view", f"{EV_SUB}.mrr_events_revenue_view"),
+        """SELECT
+    source_label AS source_label,
+    sum(mrr) AS mrr,
+    count() AS subscriptions
+FROM (
+    SELECT source_label, mrr FROM `stripe.stripe_test.mrr_revenue_view`
+    UNION ALL
+    SELECT source_label, mrr FROM `revenue_analytics.events.subscription_charge.mrr_events_revenue_view`
+)
+GROUP BY source_label
+ORDER BY mrr DESC""",
+        (("source_label", _S), ("mrr", _F), ("subscriptions", _I)),
+        None,
+    ),
+    (
+        "revenue_daily",
+        FINANCE,
+        (
+            f"{CHECKOUT}.charge_revenue_view",
+            f"{EV_BUY}.charge_events_revenue_view",
+            f"{EV_SUB}.charge_events_revenue_view",
+            f"{STRIPE}.charge_revenue_view",
+        ),
+        """SELECT
+    toStartOfDay(charges.timestamp) AS day,
+    charges.source_label AS source_label,
+    sum(charges.amount) AS revenue,
+    count() AS charges
+FROM (
+    SELECT timestamp, source_label, amount
+    FROM `stripe.stripe_test.charge_revenue_view`
+    UNION ALL
+    SELECT timestamp, source_label, amount
+    FROM `checkoutcom.checkout_test.charge_revenue_view`
+    UNION ALL
+    SELECT timestamp, source_label, amount
+    FROM `revenue_analytics.events.purchase.charge_events_revenue_view`
+    UNION ALL
+    SELECT timestamp, source_label, amount
+    FROM `revenue_analytics.events.subscription_charge.charge_events_revenue_view`
+) AS charges
+GROUP BY day, source_label""",
+        (("day", _D), ("source_label", _S), ("revenue", _F), ("charges", _I)),
+        ("6hour", "ok", 20, 2900),
+    ),
+    (
+        "revenue_by_customer",
+        FINANCE,
+        (f"{STRIPE}.customer_revenue_view", f"{STRIPE}.revenue_item_revenue_view"),
+        """SELECT
+    c.id AS customer_id,
+    lower(c.email) AS email,
+    c.country AS country,
+    c.cohort AS cohort,
+    sum(r.amount) AS lifetime_revenue,
+    max(r.timestamp) AS last_paid_at
+FROM `stripe.stripe_test.customer_revenue_view` AS c
+INNER JOIN `stripe.stripe_test.revenue_item_revenue_view` AS r ON r.customer_id = c.id
+GROUP BY customer_id, email, country, cohort""",
+        (
+            ("customer_id", _S),
+            ("email", _S),
+            ("country", _S),
+            ("cohort", _S),
+            ("lifetime_revenue", _F),
+            ("last_paid_at", _D),
+        ),
+        ("12hour", "ok", 12, 6200),
+    ),
+    (
+        "invoices_outstanding",
+        FINANCE,
+        ("stripe_test_invoice",),
+        """SELECT
+    id AS invoice_id,
+    customer_id AS customer_id,
+    amount_due / 100 AS amount_due,
+    dateDiff('day', created_at, now()) AS days_open
+FROM stripe_test_invoice
+WHERE NOT paid AND status != 'void'
+ORDER BY days_open DESC""",
+        (("invoice_id", _S), ("customer_id", _S), ("amount_due", _F), ("days_open", _I)),
+        None,
+    ),
+    (
+        "revenue_reconciliation",
+        FINANCE,
+        ("revenue_daily", "revenue_rollup_v1"),
+        """SELECT
+    d.day AS day,
+    sum(d.revenue) AS revenue,
+    any(v1.revenue) AS revenue_v1,
+    revenue - revenue_v1 AS difference
+FROM revenue_daily AS d
+LEFT JOIN revenue_rollup_v1 AS v1 ON v1.day = d.day
+GROUP BY day
+HAVING abs(difference) > 0.01""",
+        (("day", _D), ("revenue", _F), ("revenue_v1", _F), ("difference", _F)),
+        ("24hour", "failing", 14, 40),
+    ),
+    (
+        "finance_kpis",
+        FINANCE,
+        ("churn_monthly", "ltv_monthly", "mrr_by_month", "mrr_movements"),
+        """SELECT
+    m.month AS month,
+    m.mrr AS mrr,
+    mv.new_mrr AS new_mrr,
+    mv.expansion_mrr AS expansion_mrr,
+    mv.contraction_mrr AS contraction_mrr,
+    c.churn_rate AS churn_rate,
+    l.ltv AS ltv
+FROM mrr_by_month AS m
+LEFT JOIN mrr_movements AS mv ON mv.month = m.month
+LEFT JOIN churn_monthly AS c ON c.month = m.month
+LEFT JOIN ltv_monthly AS l ON l.month = m.month
+ORDER BY month DESC""",
+        (
+            ("month", _D),
+            ("mrr", _F),
+            ("new_mrr", _F),
+            ("expansion_mrr", _F),
+            ("contraction_mrr", _F),
+            ("churn_rate", _F),
+            ("ltv", _F),
+        ),
+        ("24hour", "ok", 18, 36),
+    ),
+    # --------------------------------------------------------------------------------- Marketing
+    (
+        "utm_touchpoints",
+        MARKETING,
+        ("events",),
+        """SELECT
+    person_id AS person_id,
+    timestamp AS timestamp,
+    properties.utm_source AS utm_source,
+    properties.utm_medium AS utm_medium,
+    properties.utm_campaign AS utm_campaign
+FROM events
+WHERE event = '$pageview'
+    AND isNotNull(properties.utm_campaign)
+    AND timestamp > now() - INTERVAL 180 DAY""",
+        (
+            ("person_id", _S),
+            ("timestamp", _D),
+            ("utm_source", _S),
+            ("utm_medium", _S),
+            ("utm_campaign", _S),
+        ),
+        ("6hour", "ok", 20, 480000),
+    ),
+    (
+        "first_touch_attribution",
+        MARKETING,
+        ("utm_touchpoints",),
+        """SELECT
+    person_id AS person_id,
+    argMin(utm_campaign, timestamp) AS first_campaign,
+    argMin(utm_source, timestamp) AS first_source,
+    min(timestamp) AS first_touch_at
+FROM utm_touchpoints
+GROUP BY person_id""",
+        (("person_id", _S), ("first_campaign", _S), ("first_source", _S), ("first_touch_at", _D)),
+        None,
+    ),
+    (
+        "hubspot_contacts_clean",
+        MARKETING,
+        ("hubspot_contacts",),
+        """SELECT
+    id AS contact_id,
+    lower(trim(email)) AS email,
+    lifecyclestage AS lifecycle_stage,
+    hs_analytics_source AS source,
+    createdate AS created_at
+FROM hubspot_contacts
+WHERE email != '' AND email NOT LIKE '%@example.com'""",
+        (
+            ("contact_id", _S),
+            ("email", _S),
+            ("lifecycle_stage", _S),
+            ("source", _S),
+            ("created_at", _D),
+        ),
+        None,
+    ),
+    (
+        "campaign_leads",
+        MARKETING,
+        ("first_touch_attribution", "hubspot_contacts_clean", "persons"),
+        """SELECT
+    f.person_id AS person_id,
+    lower(p.properties.email) AS email,
+    f.first_campaign AS campaign,
+    f.first_source AS source,
+    h.lifecycle_stage AS lifecycle_stage,
+    f.first_touch_at AS first_touch_at
+FROM first_touch_attribution AS f
+INNER JOIN persons AS p ON p.id = f.person_id
+LEFT JOIN hubspot_contacts_clean AS h ON h.email = lower(p.properties.email)""",
+        (
+            ("person_id", _S),
+            ("email", _S),
+            ("campaign", _S),
+            ("source", _S),
+            ("lifecycle_stage", _S),
+            ("first_touch_at", _D),
+        ),
+        None,
+    ),
+    (
+        "campaign_revenue",
+        MARKETING,
+        ("campaign_leads", "revenue_by_customer"),
+        """SELECT
+    l.campaign AS campaign,
+    uniq(l.person_id) AS leads,
+    uniqIf(l.person_id, r.lifetime_revenue > 0) AS customers,
+    sum(r.lifetime_revenue) AS revenue
+FROM campaign_leads AS l
+LEFT JOIN revenue_by_customer AS r ON r.email = l.email
+GROUP BY campaign""",
+        (("campaign", _S), ("leads", _I), ("customers", _I), ("revenue", _F)),
+        None,
+    ),
+    (
+        "campaign_spend",
+        MARKETING,
+        ("google_ads_campaign_stats",),
+        """SELECT
+    campaign_name AS campaign,
+    toStartOfMonth(date) AS month,
+    sum(cost_micros) / 1000000 AS spend,
+    sum(clicks) AS clicks
+FROM google_ads_campaign_stats
+GROUP BY campaign, month""",
+        (("campaign", _S), ("month", _D), ("spend", _F), ("clicks", _I)),
+        ("24hour", "stale", 12, 140),
+    ),
+    (
+        "marketing_roi",
+        MARKETING,
+        ("campaign_revenue", "campaign_spend"),
+        """WITH spend AS (
+    SELECT campaign, sum(spend) AS spend, sum(clicks) AS clicks
+    FROM campaign_spend
+    GROUP BY campaign
+)
+SELECT
+    r.campaign AS campaign,
+    r.leads AS leads,
+    r.customers AS customers,
+    r.revenue AS revenue,
+    s.spend AS spend,
+    if(s.spend > 0, r.revenue / s.spend, NULL) AS roas,
+    if(r.customers > 0, s.spend / r.customers, NULL) AS cac
+FROM campaign_revenue AS r
+LEFT JOIN spend AS s ON s.campaign = r.campaign
+ORDER BY revenue DESC""",
+        (
+            ("campaign", _S),
+            ("leads", _I),
+            ("customers", _I),
+            ("revenue", _F),
+            ("spend", _F),
+            ("roas", _F),
+            ("cac", _F),
+        ),
+        None,
+    ),
+    # ------------------------------------------------------------------------- Product analytics
+    (
+        "daily_active_users",
+        PRODUCT,
+        ("events",),
+        """SELECT
+    toStartOfDay(timestamp) AS day,
+    uniq(person_id) AS dau,
+    count() AS events
+FROM events
+WHERE timestamp > now() - INTERVAL 90 DAY
+GROUP BY day
+ORDER BY day""",
+        (("day", _D), ("dau", _I), ("events", _I)),
+        ("1hour", "ok", 20, 90),
+    ),
+    (
+        "monthly_active_users",
+        PRODUCT,
+        ("events",),
+        """SELECT
+    toStartOfMonth(timestamp) AS month,
+    uniq(person_id) AS mau
+FROM events
+WHERE timestamp > now() - INTERVAL 365 DAY
+GROUP BY month
+ORDER BY month""",
+        (("month", _D), ("mau", _I)),
+        None,
+    ),
+    (
+        "stickiness",
+        PRODUCT,
+        ("daily_active_users", "monthly_active_users"),
+        """SELECT
+    m.month AS month,
+    avg(d.dau) AS avg_dau,
+    any(m.mau) AS mau,
+    round(avg_dau / mau, 3) AS dau_mau
+FROM monthly_active_users AS m
+INNER JOIN daily_active_users AS d ON toStartOfMonth(d.day) = m.month
+GROUP BY month
+ORDER BY month""",
+        (("month", _D), ("avg_dau", _F), ("mau", _I), ("dau_mau", _F)),
+        None,
+    ),
+    (
+        "signup_cohorts",
+        PRODUCT,
+        ("persons",),
+        """SELECT
+    id AS person_id,
+    toStartOfMonth(created_at) AS cohort_month,
+    properties.$initial_utm_source AS signup_source
+FROM persons""",
+        (("person_id", _S), ("cohort_month", _D), ("signup_source", _S)),
+        None,
+    ),
+    (
+        "cohort_retention",
+        PRODUCT,
+        ("events", "signup_cohorts"),
+        """SELECT
+    c.cohort_month AS cohort_month,
+    dateDiff('month', c.cohort_month, toStartOfMonth(e.timestamp)) AS months_since_signup,
+    uniq(e.person_id) AS active_people
+FROM signup_cohorts AS c
+INNER JOIN (
+    SELECT person_id, timestamp
+    FROM events
+    WHERE event = '$pageview'
+) AS e ON e.person_id = c.person_id
+GROUP BY cohort_month, months_since_signup
+ORDER BY cohort_month, months_since_signup""",
+        (("cohort_month", _D), ("months_since_signup", _I), ("active_people", _I)),
+        ("12hour", "ok", 16, 310),
+    ),
+    (
+        "cohort_retention_curve",
+        PRODUCT,
+        ("cohort_retention",),
+        """WITH sizes AS (
+    SELECT cohort_month, active_people AS cohort_size
+    FROM cohort_retention
+    WHERE months_since_signup = 0
+)
+SELECT
+    r.cohort_month AS cohort_month,
+    r.months_since_signup AS months_since_signup,
+    round(r.active_people / s.cohort_size, 4) AS retention
+FROM cohort_retention AS r
+INNER JOIN sizes AS s ON s.cohort_month = r.cohort_month
+ORDER BY cohort_month, months_since_signup""",
+        (("cohort_month", _D), ("months_since_signup", _I), ("retention", _F)),
+        None,
+    ),
+    (
+        "feature_adoption",
+        PRODUCT,
+        ("events", "persons"),
+        """SELECT
+    e.event AS feature_event,
+    p.properties.plan AS plan,
+    uniq(e.person_id) AS adopters,
+    min(e.timestamp) AS first_seen
+FROM events AS e
+INNER JOIN persons AS p ON p.id = e.person_id
+WHERE e.event IN ('dashboard created', 'insight saved', 'feature flag created', 'survey launched')
+GROUP BY feature_event, plan""",
+        (("feature_event", _S), ("plan", _S), ("adopters", _I), ("first_seen", _D)),
+        None,
+    ),
+    (
+        "session_quality",
+        PRODUCT,
+        ("sessions",),
+        """SELECT
+    toStartOfDay($start_timestamp) AS day,
+    $entry_utm_source AS utm_source,
+    count() AS sessions,
+    avg($session_duration) AS avg_duration_s,
+    countIf($is_bounce) / count() AS bounce_rate
+FROM sessions
+WHERE $start_timestamp > now() - INTERVAL 30 DAY
+GROUP BY day, utm_source""",
+        (("day", _D), ("utm_source", _S), ("sessions", _I), ("avg_duration_s", _F), ("bounce_rate", _F)),
+        None,
+    ),
+    (
+        "power_users",
+        PRODUCT,
+        ("events", "revenue_by_customer"),
+        """SELECT
+    a.person_id AS person_id,
+    a.active_days AS active_days,
+    r.lifetime_revenue AS lifetime_revenue
+FROM (
+    SELECT person_id, any(person.properties.email) AS email, uniq(toDate(timestamp)) AS active_days
+    FROM events
+    WHERE timestamp > now() - INTERVAL 30 DAY
+    GROUP BY person_id
+    HAVING active_days >= 20
+) AS a
+LEFT JOIN revenue_by_customer AS r ON r.email = lower(a.email)""",
+        (("person_id", _S), ("active_days", _I), ("lifetime_revenue", _F)),
+        None,
+    ),
+    # ------------------------------------------------------------------------------- unfiled
+    (
+        "board_report",
+        None,
+        ("finance_kpis", "marketing_roi"),
+        """SELECT
+    k.month AS month,
+    k.mrr AS mrr,
+    k.churn_rate AS churn_rate,
+    k.ltv AS ltv,
+    roi.spend AS marketing_spend,
+    roi.roas AS roas
+FROM finance_kpis AS k
+LEFT JOIN (
+    SELECT sum(spend) AS spend, sum(revenue) / nullIf(sum(spend), 0) AS roas
+    FROM marketing_roi
+) AS roi ON true
+WHERE k.month >= toStartOfMonth(now() - INTERVAL 12 MONTH)
+ORDER BY month DESC""",
+        (
+            ("month", _D),
+            ("mrr", _F),
+            ("churn_rate", _F),
+            ("ltv", _F),
+            ("marketing_spend", _F),
+            ("roas", _F),
+        ),
+        None,
+    ),
+)
+
+# The ghost: deleted in September, still read by revenue_reconciliation.
+GHOST: Final[UserView] = (
+    "revenue_rollup_v1",
+    FINANCE,
+    (f"{STRIPE}.charge_revenue_view",),
+    """SELECT
+    toStartOfDay(timestamp) AS day,
+    sum(amount) AS revenue
+FROM `stripe.stripe_test.charge_revenue_view`
+GROUP BY day""",
+    (("day", _D), ("revenue", _F)),
+    None,
+)
+GHOST_ERROR: Final = (
+    "Unknown table `revenue_rollup_v1`: the view it names was deleted. "
+    "Restore it or update revenue_reconciliation's query."
+)
+
+
+def _columns(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    return [{"name": n, "type": t} for n, t in pairs]
+
+
+def build_demo_fixture(source: Path = SOURCE_GRAPH) -> dict[str, Any]:
+    """Build the demo warehouse fixture from the PostHog revenue-analytics graph at ``source``."""
+    try:
+        graph = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FixtureError(f"cannot read the demo's source graph {source}: {exc}") from exc
+    ns = namespace_for_seed(DEMO_SEED)
+    doc = base_document()
+    doc["flags"] = ["managed-viewsets"]
+    parents_of: dict[str, list[str]] = {}
+    for up, down in graph["edges"]:
+        parents_of.setdefault(down, []).append(up)
+
+    def rng(name: str) -> random.Random:
+        return random.Random(f"demo\x1f{name}")
+
+    sources_created = NOW - timedelta(days=290)
+    tables: list[dict[str, Any]] = []
+    for node in sorted(graph["nodes"], key=lambda n: n["name"]):
+        if node["kind"] != "table":
+            continue
+        name = node["name"]
+        if name in ("events", "persons"):
+            tables.append({"name": name, "kind": "posthog"})
+            continue
+        table: dict[str, Any] = {
+            "id": str(uuid.uuid5(ns, f"table:{name}")),
+            "name": name,
+            "kind": "warehouse",
+            "format": "Parquet" if name.startswith("stripe") else "Delta",
+            "created_at": iso(sources_created + timedelta(minutes=5 * len(tables))),
+        }
+        if name.startswith("stripe"):
+            table["source_type"] = "Stripe"
+        tables.append(table)
+    tables.append({"name": "sessions", "kind": "posthog"})
+    for i, (name, source_type, cols) in enumerate(EXTRA_TABLES):
+        tables.append(
+            {
+                "id": str(uuid.uuid5(ns, f"table:{name}")),
+                "name": name,
+                "kind": "warehouse",
+                "format": "Delta",
+                "source_type": source_type,
+                "created_at": iso(NOW - timedelta(days=200 - 20 * i)),
+                "columns": _columns(cols),
+            }
+        )
+    tables.sort(key=lambda t: t["name"])
+
+    views: list[dict[str, Any]] = []
+    managed_created = NOW - timedelta(days=280)
+    for node in sorted(graph["nodes"], key=lambda n: n["name"]):
+        if node["kind"] != "view":
+            continue
+        name = node["name"]
+        views.append(
+            {
+                "id": str(uuid.uuid5(ns, f"view:{name}")),
+                "name": name,
+                "description": f"Revenue analytics ({node.get('origin', 'managed viewset')})",
+                "query": node["sql"],
+                "parents": sorted(parents_of.get(name, [])),
+                "is_materialized": False,
+                "sync_frequency": None,
+                "folder": None,
+                "status": None,
+                "latest_error": None,
+                "last_run_at": None,
+                "created_at": iso(managed_created + timedelta(seconds=17 * len(views))),
+                "created_by": 1,
+                "origin": "managed_viewset",
+                "managed_viewset_kind": "revenue_analytics",
+                "deleted": False,
+            }
+        )
+
+    jobs: list[dict[str, Any]] = []
+    user_created = NOW - timedelta(days=240)
+    for i, spec in enumerate((*USER_VIEWS, GHOST)):
+        name, folder, parents, query, cols, mat = spec
+        view_id = str(uuid.uuid5(ns, f"view:{name}"))
+        r = rng(name)
+        view = {
+            "id": view_id,
+            "name": name,
+            "description": None,
+            "query": query,
+            "parents": sorted(parents),
+            "columns": _columns(cols),
+            "is_materialized": mat is not None,
+            "sync_frequency": mat[0] if mat else None,
+            "folder": folder,
+            "status": None,
+            "latest_error": None,
+            "last_run_at": None,
+            "created_at": iso(user_created + timedelta(days=6 * i, hours=r.uniform(9, 18))),
+            "created_by": 1 if i % 3 else 2,
+            "origin": "data_warehouse",
+            "deleted": False,
+        }
+        if spec is GHOST:
+            view["created_at"] = iso(user_created - timedelta(days=30))
+            view.update(deleted=True, deleted_at=iso(NOW - timedelta(days=68, hours=3)))
+        if mat is not None:
+            freq, health, n_jobs, rows = mat
+            history = _history(name, view_id, ns, r, freq, health, n_jobs, size=len(parents), rows=rows)
+            last = history[-1]
+            view["status"] = last["status"]
+            view["last_run_at"] = last["last_run_at"]
+            if last["status"] == "Failed":
+                view["latest_error"] = last["error"]
+            jobs.extend(history)
+        views.append(view)
+    views.sort(key=lambda v: v["name"])
+    jobs.sort(key=lambda j: (j["created_at"], j["id"]))
+
+    folders = [
+        {
+            "id": str(uuid.uuid5(ns, f"folder:{name}")),
+            "name": name,
+            "created_at": iso(user_created - timedelta(days=1, hours=k)),
+            "created_by": 1,
+        }
+        for k, name in enumerate(sorted((FINANCE, MARKETING, PRODUCT)))
+    ]
+    doc.update(
+        folders=folders,
+        tables=tables,
+        views=views,
+        jobs=jobs,
+        external_jobs=_external_jobs(ns),
+        notes={
+            "source": "lineage.sim.demo: PostHog revenue-analytics views "
+            f"({graph.get('source', 'posthog_revenue_analytics.json')}) plus {len(USER_VIEWS)} user views",
+            "failing": "revenue_reconciliation",
+            "stale": "campaign_spend",
+            "ghost": "revenue_rollup_v1",
+        },
+    )
+    return doc
+
+
+def _history(
+    name: str,
+    view_id: str,
+    ns: uuid.UUID,
+    r: random.Random,
+    freq: str,
+    health: str,
+    n_jobs: int,
+    *,
+    size: int,
+    rows: int,
+) -> list[dict[str, Any]]:
+    common: dict[str, Any] = {"view_name": name, "view_id": view_id, "ns": ns, "rng": r}
+    common.update(sync_frequency=freq, size=size, rows=rows)
+    if health == "stale":
+        return make_jobs(health="stale", n_jobs=n_jobs, stale_days=9.3, **common)
+    if health == "ok":
+        return make_jobs(health="ok", n_jobs=n_jobs, **common)
+    # Failing: the scheduled run broke this morning and two manual retries failed the same way, so
+    # the last success (yesterday's run) is still inside twice the cadence: failing, not stale.
+    history = make_jobs(health="ok", n_jobs=n_jobs - 3, now=NOW - timedelta(hours=20), **common)
+    starts = (
+        NOW - timedelta(hours=5, minutes=12),
+        NOW - timedelta(hours=3, minutes=40),
+        NOW - timedelta(minutes=55),
+    )
+    for k, start in enumerate(starts, start=len(history)):
+        finished = start + timedelta(seconds=r.randint(4, 9))
+        history.append(
+            {
+                "id": str(uuid.uuid5(ns, f"job:{name}:{k}")),
+                "view": name,
+                "status": "Failed",
+                "rows_materialized": 0,
+                "rows_expected": None,
+                "error": GHOST_ERROR,
+                "created_at": iso(start),
+                "last_run_at": iso(finished),
+                "workflow_id": f"materialize-view-{view_id}-{start.strftime('%Y%m%d%H%M%S')}",
+                "workflow_run_id": str(uuid.uuid5(ns, f"run:{name}:{k}")),
+            }
+        )
+    return history
+
+
+def _external_jobs(ns: uuid.UUID) -> list[dict[str, Any]]:
+    """A week of completed source syncs, for completed_activity."""
+    rows: list[dict[str, Any]] = []
+    r = random.Random("demo\x1fexternal_jobs")
+    for source_type, hour, base in (("Stripe", 2, 1800), ("Hubspot", 3, 240)):
+        for day in range(1, 8):
+            start = (NOW - timedelta(days=day)).replace(hour=hour, minute=r.randint(0, 20))
+            rows.append(_external_row(ns, source_type, start, base, r))
+    # The Google Ads sync stopped ten days ago: that is why campaign_spend is stale.
+    for day in (10, 11, 12):
+        start = (NOW - timedelta(days=day)).replace(hour=4, minute=r.randint(0, 20))
+        rows.append(_external_row(ns, "GoogleAds", start, 90, r))
+    rows.sort(key=lambda j: (j["created_at"], j["id"]), reverse=True)
+    return rows
+
+
+def _external_row(
+    ns: uuid.UUID, source_type: str, start: datetime, base: int, r: random.Random
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid5(ns, f"external:{source_type}:{iso(start)}")),
+        "source_type": source_type,
+        "status": "Completed",
+        "rows_synced": int(base * r.uniform(0.8, 1.3)),
+        "created_at": iso(start),
+        "finished_at": iso(start + timedelta(seconds=r.randint(40, 400))),
+        "latest_error": None,
+        "workflow_run_id": str(uuid.uuid5(ns, f"external-run:{source_type}:{iso(start)}")),
+    }
+
+
+def dumps_fixture(fixture: dict[str, Any]) -> str:
+    """The canonical text of a fixture: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(fixture, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def load_demo_fixture() -> dict[str, Any]:
+    """The bundled demo warehouse fixture (a fresh copy each call)."""
+    text = (resources.files("lineage.sim") / "data" / DATA_FILE).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Regenerate ``lineage/sim/data/demo.json`` (``python -m lineage.sim.demo [SOURCE_GRAPH]``)."""
+    args = sys.argv[1:] if argv is None else argv
+    source = Path(args[0]) if args else SOURCE_GRAPH
+    target = Path(__file__).with_name("data") / DATA_FILE
+    write_atomic(target, dumps_fixture(build_demo_fixture(source)))
+    target.chmod(0o644)  # package data: readable by whoever installs it
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
