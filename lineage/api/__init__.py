@@ -1,0 +1,43 @@
+"""The PostHog API layer: the only part of lineage that talks HTTP.
+
+>>> from lineage.api import PostHogClient, AsyncPostHogClient, SavedQuery
+"""
+
+from lineage.api.client import SYNC_FREQUENCIES, UNSET, AsyncPostHogClient, PostHogClient
+from lineage.api.limits import SlidingWindowLimiter, VirtualClock
+from lineage.api.models import (
+    ActivityRow,
+    Column,
+    DatabaseNameCheck,
+    Dependencies,
+    Folder,
+    Job,
+    RunHistoryEntry,
+    SavedQuery,
+    Table,
+    UserBasic,
+    parse_datetime,
+)
+from lineage.api.retry import ClientStats, StatsSnapshot
+
+__all__ = [
+    "SYNC_FREQUENCIES",
+    "UNSET",
+    "ActivityRow",
+    "AsyncPostHogClient",
+    "ClientStats",
+    "Column",
+    "DatabaseNameCheck",
+    "Dependencies",
+    "Folder",
+    "Job",
+    "PostHogClient",
+    "RunHistoryEntry",
+    "SavedQuery",
+    "SlidingWindowLimiter",
+    "StatsSnapshot",
+    "Table",
+    "UserBasic",
+    "VirtualClock",
+    "parse_datetime",
+]

@@ -1,0 +1,1136 @@
+"""The PostHog API client: every saved-query, folder, job, activity and warehouse-table endpoint.
+
+:class:`AsyncPostHogClient` does the work on ``httpx.AsyncClient``; :class:`PostHogClient` offers the
+same methods synchronously by running the async client on a private event loop in a background
+thread, so it works from scripts and from inside a running loop (Jupyter) alike.
+
+>>> from lineage.config import Settings
+>>> settings = Settings.resolve(host="http://127.0.0.1:8000", project="1", api_key="phx_x", env={})
+>>> with PostHogClient(settings) as client:   # doctest: +SKIP
+...     views = client.list_views()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import Enum
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from lineage.api.limits import Clock, SlidingWindowLimiter
+from lineage.api.models import (
+    ActivityRow,
+    DatabaseNameCheck,
+    Dependencies,
+    Folder,
+    Job,
+    RunHistoryEntry,
+    SavedQuery,
+    Table,
+)
+from lineage.api.pagination import paginate
+from lineage.api.retry import Backoff, ClientStats, retry_after_seconds
+from lineage.config import ENV_KEY, ENV_PROJECT, Settings, redact
+from lineage.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    MissingScopeError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    PersonalKeyNotSupportedError,
+    ProjectAccessError,
+    ProtocolError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+
+__all__ = ["SYNC_FREQUENCIES", "UNSET", "AsyncPostHogClient", "PostHogClient"]
+
+log = logging.getLogger("lineage.api")
+
+T = TypeVar("T")
+
+# A second of slack on every window: PostHog stamps a request when it arrives, later than we do, so a
+# window that has just passed for us may not have passed for it yet.
+WINDOW_SLACK: Final = 1.0
+RUN_LIMIT: Final = (10, 60.0 + WINDOW_SLACK)
+MATERIALIZE_LIMIT: Final = (5, 3600.0 + WINDOW_SLACK)
+SYNC_FREQUENCIES: Final = frozenset(
+    {"never", "1min", "5min", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day"}
+)
+_P = "/api/projects/{project}/"
+_SQ = _P + "warehouse_saved_queries/"
+_SQ_ID = _SQ + "{id}/"
+_FOLDERS = _P + "warehouse_saved_query_folders/"
+_JOBS = _P + "data_modeling_jobs/"
+_DW = _P + "data_warehouse/"
+_TABLES = _P + "warehouse_tables/"
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Marks an optional PATCH field as "leave unchanged" where ``None`` means "clear it"."""
+
+
+def _segment(value: str | uuid.UUID, what: str) -> str:
+    """One path segment from an id; refuses values that would change the path's meaning."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if not isinstance(value, str) or not value.strip() or value.strip() in {".", ".."}:
+        raise ValueError(f"{what} must be a non-empty id string, got {value!r}")
+    return quote(value.strip(), safe="")
+
+
+def _level(level: Any) -> int | None:
+    if level is None:
+        return None
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise ValueError(f"level must be a whole number >= 1 or None (meaning all), got {level!r}")
+    if level < 1:
+        raise ValueError(
+            f"level must be >= 1 or None (meaning all), got {level}: PostHog answers [] for 0 and "
+            "slices oddly for negative levels"
+        )
+    return level
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _detail_of(body: Any) -> tuple[str | None, str | None, str | None]:
+    """(detail, code, attr) from either error body shape."""
+    if not isinstance(body, Mapping):
+        return None, None, None
+    detail = body.get("detail")
+    if detail is None:
+        detail = body.get("error")
+    if isinstance(detail, Mapping):
+        detail = detail.get("detail") or detail.get("message") or json.dumps(detail, default=str)[:500]
+    elif isinstance(detail, list):
+        detail = "; ".join(str(d) for d in detail[:5])
+    code = body.get("code")
+    attr = body.get("attr")
+    return (
+        str(detail) if detail is not None else None,
+        code if isinstance(code, str) else None,
+        attr if isinstance(attr, str) else None,
+    )
+
+
+def _safe_body(body: Any) -> Any:
+    """A small, redacted copy of an error body for ``ApiError.body``."""
+    if isinstance(body, Mapping):
+        return {
+            redact(str(k))[:100]: (
+                redact(v)[:1000] if isinstance(v, str) else v if isinstance(v, int | float | bool) else None
+            )
+            for k, v in list(body.items())[:20]
+        }
+    return None
+
+
+def _snippet(content: bytes) -> str:
+    text = content[:400].decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    if text.lower().startswith(("<!doctype", "<html")):
+        return "an HTML page (a proxy or login page?)"
+    return repr(text[:200])
+
+
+class AsyncPostHogClient:
+    """Async client for one PostHog project; one instance per project and key.
+
+    ``sleep`` (sync or async, seconds) replaces waiting, for tests; without ``clock`` time is then
+    advanced by each fake sleep so rate windows still pass. ``max_wait`` bounds a single wait on a
+    limit or ``Retry-After``: longer waits raise :class:`RateLimitedError` saying when to retry.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30,
+        concurrency: int = 8,
+        retries: int = 5,
+        sleep: Callable[[float], Any] | None = None,
+        clock: Callable[[], float] | None = None,
+        max_wait: float = 300.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        settings.require_api()
+        if timeout <= 0 or concurrency < 1 or retries < 0 or max_wait < 0:
+            raise ValueError("timeout must be > 0, concurrency >= 1, retries >= 0 and max_wait >= 0")
+        assert settings.api_key is not None and settings.project is not None  # require_api checked
+        self.settings = settings
+        self.project = settings.project
+        self.stats = ClientStats()
+        self._server_time: tuple[datetime, float] | None = None
+        self._retries = retries
+        self._max_wait = max_wait
+        self._backoff = backoff or Backoff()
+        self._clock = Clock(sleep=sleep, clock=clock)
+        self._sem = asyncio.Semaphore(concurrency)
+        self._limiter = SlidingWindowLimiter(
+            [(settings.max_rpm, 60.0 + WINDOW_SLACK), (settings.max_rph, 3600.0 + WINDOW_SLACK)],
+            clock=self._clock.now,
+        )
+        self._view_limiters: dict[tuple[str, str], SlidingWindowLimiter] = {}
+        self._base = f"{settings.host}/api/projects/{quote(settings.project, safe='@')}/"
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            headers={
+                "Authorization": f"Bearer {settings.api_key.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": "lineage/0.1 (+httpx)",
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncPostHogClient(host={self.settings.host!r}, project={self.project!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncPostHogClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _note_server_time(self, header: str | None) -> None:
+        if not header:
+            return
+        try:
+            moment = parsedate_to_datetime(header)
+        except (TypeError, ValueError, IndexError):
+            return
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        self._server_time = (moment, time.monotonic())
+
+    def server_now(self) -> datetime | None:
+        """The server's clock (from the last ``Date`` header, plus time since), or None before any answer.
+
+        Job windows and staleness are measured on it, so a skewed local clock does not distort them.
+        """
+        if self._server_time is None:
+            return None
+        moment, seen = self._server_time
+        return moment + timedelta(seconds=time.monotonic() - seen)
+
+    def _url(self, template: str, **ids: str) -> str:
+        """Absolute URL for an endpoint template relative to the project base."""
+        rel = template.removeprefix(_P).format(**ids)
+        return self._base + rel
+
+    def _display(self, method: str, url: str) -> str:
+        return redact(f"{method} {httpx.URL(url).path}")
+
+    async def _wait(self, seconds: float) -> None:
+        self.stats.waited(seconds)
+        await self._clock.sleep(seconds)
+
+    async def _acquire(self, view_limit: tuple[str, str] | None, display: str) -> None:
+        limiters = [self._limiter]
+        if view_limit is not None:
+            window = RUN_LIMIT if view_limit[0] == "run" else MATERIALIZE_LIMIT
+            limiter = self._view_limiters.get(view_limit)
+            if limiter is None:
+                limiter = SlidingWindowLimiter([window], clock=self._clock.now)
+                self._view_limiters[view_limit] = limiter
+            limiters.insert(0, limiter)
+        for limiter in limiters:
+            try:
+                await limiter.acquire(self._wait, max_wait=self._max_wait)
+            except TimeoutError as exc:
+                wait = float(exc.args[0]) if exc.args else self._max_wait
+                count, seconds = limiter.windows[0]
+                raise RateLimitedError(
+                    f"{display}: client-side limit of {count} requests per {seconds:g} s reached; "
+                    f"try again in {wait:.0f} s (PostHog would answer 429)",
+                    retry_after=wait,
+                    path=display,
+                ) from None
+
+    async def _request(
+        self,
+        method: str,
+        template: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        read_only: bool,
+        view_limit: tuple[str, str] | None = None,
+        what: str | None = None,
+    ) -> Any:
+        """Send one logical request with limits and retries; return decoded JSON or ``None`` if empty."""
+        display = self._display(method, url)
+        stat_key = f"{method} {template}"
+        attempt = 0
+        while True:
+            await self._acquire(view_limit, display)
+            self.stats.request(stat_key)
+            try:
+                async with self._sem:
+                    response = await self._http.request(
+                        method,
+                        url,
+                        params={k: v for k, v in (params or {}).items() if v is not None} or None,
+                        json=body,
+                    )
+            except httpx.TooManyRedirects:
+                raise ProtocolError(
+                    f"{display}: too many redirects (a redirect loop); check --host / POSTHOG_HOST "
+                    f"({self.settings.host}) and --project / {ENV_PROJECT}",
+                    method=method,
+                    path=display,
+                ) from None
+            except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+                # nothing reached the server if the connection never opened: safe to retry anything
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+                if (read_only or unsent) and attempt < self._retries:
+                    attempt += 1
+                    self.stats.retry()
+                    log.info("%s: %s, retry %d/%d", display, kind, attempt, self._retries)
+                    await self._wait(self._backoff.delay(attempt - 1))
+                    continue
+                raise TransportError(
+                    redact(
+                        f"{display}: {kind} ({type(exc).__name__}: {str(exc)[:200]})"
+                        f"{f' after {attempt} retries' if attempt else ''}; check the network and "
+                        f"--host / POSTHOG_HOST ({self.settings.host}), then try again"
+                        + ("" if read_only else "; this call changes state, so it was not retried blindly")
+                    ),
+                    method=method,
+                    path=display,
+                ) from None
+            status = response.status_code
+            content = response.content
+            self._note_server_time(response.headers.get("date"))
+            if status == 429:
+                self.stats.throttle()
+                parsed = self._try_json(content)
+                wait = retry_after_seconds(response.headers, parsed)
+                if wait is None:
+                    wait = self._backoff.delay(attempt)
+                if attempt < self._retries and wait <= self._max_wait:
+                    attempt += 1
+                    self.stats.retry()
+                    log.info(
+                        "%s: throttled, waiting %.1f s (retry %d/%d)", display, wait, attempt, self._retries
+                    )
+                    await self._wait(wait)
+                    continue
+                raise RateLimitedError(
+                    f"{display}: PostHog rate limit (HTTP 429) persisted after {attempt} retries; "
+                    f"try again in {wait:.0f} s or lower --max-rpm / LINEAGE_MAX_RPM",
+                    retry_after=wait,
+                    status=429,
+                    method=method,
+                    path=display,
+                    body=_safe_body(parsed),
+                )
+            if status >= 500:
+                if read_only and attempt < self._retries:
+                    attempt += 1
+                    self.stats.retry()
+                    log.info("%s: HTTP %d, retry %d/%d", display, status, attempt, self._retries)
+                    await self._wait(self._backoff.delay(attempt - 1))
+                    continue
+                raise self._error(response, display, method, what=what, attempts=attempt, read_only=read_only)
+            if 200 <= status < 300:
+                if not content.strip():
+                    return None
+                try:
+                    return json.loads(content)
+                except (ValueError, RecursionError):
+                    if read_only and attempt < self._retries:
+                        attempt += 1
+                        self.stats.retry()
+                        log.info(
+                            "%s: truncated or invalid JSON, retry %d/%d", display, attempt, self._retries
+                        )
+                        await self._wait(self._backoff.delay(attempt - 1))
+                        continue
+                    raise ProtocolError(
+                        f"{display}: HTTP {status} with a body that is not valid JSON ({_snippet(content)}); "
+                        "check --host / POSTHOG_HOST points at PostHog"
+                        + ("" if read_only else "; the change may have been applied: check before repeating"),
+                        status=status,
+                        method=method,
+                        path=display,
+                    ) from None
+            raise self._error(response, display, method, what=what, attempts=attempt, read_only=read_only)
+
+    @staticmethod
+    def _try_json(content: bytes) -> Any:
+        try:
+            return json.loads(content) if content.strip() else None
+        except (ValueError, RecursionError):
+            return None
+
+    def _error(
+        self,
+        response: httpx.Response,
+        display: str,
+        method: str,
+        *,
+        what: str | None,
+        attempts: int,
+        read_only: bool,
+    ) -> ApiError:
+        status = response.status_code
+        content = response.content
+        parsed = self._try_json(content)
+        detail, code, attr = _detail_of(parsed)
+        if detail is None:
+            detail = "empty body" if not content.strip() else _snippet(content)
+        detail = redact(detail)[:500]
+        ctx: dict[str, Any] = {
+            "status": status,
+            "method": method,
+            "path": display,
+            "body": _safe_body(parsed),
+        }
+        said = f"HTTP {status}: {detail}"
+        if status == 401:
+            return AuthenticationError(
+                f"{display}: PostHog rejected the personal API key ({said}); check --api-key / {ENV_KEY} "
+                "(a personal API key starting phx_, created under Settings > Personal API keys)",
+                **ctx,
+            )
+        if status == 403:
+            low = detail.lower()
+            if "missing required scope" in low:
+                scope = None
+                start = detail.find("'")
+                end = detail.find("'", start + 1)
+                if 0 <= start < end:
+                    scope = detail[start + 1 : end]
+                return MissingScopeError(
+                    f"{display}: the personal API key lacks the scope {scope or '?'!s} ({said}); add it "
+                    f"to the key in PostHog (Settings > Personal API keys) or use another key in {ENV_KEY}",
+                    scope=scope,
+                    **ctx,
+                )
+            if "does not support personal api key" in low:
+                return PersonalKeyNotSupportedError(
+                    f"{display}: this endpoint does not accept personal API keys ({said}); use the listing "
+                    "and per-view endpoints instead",
+                    **ctx,
+                )
+            if "does not have access to the requested project" in low:
+                return ProjectAccessError(
+                    f"{display}: the personal API key may not access project {self.project} ({said}); "
+                    f"check --project / {ENV_PROJECT} or the key's project access",
+                    **ctx,
+                )
+            return PermissionDeniedError(
+                f"{display}: permission denied ({said}); check the key's scopes and project access", **ctx
+            )
+        if status == 404:
+            name = what or display
+            extra = ""
+            if detail.startswith("Project not found"):
+                extra = f" (project {self.project}: check --project / {ENV_PROJECT})"
+            err = NotFoundError(
+                f"{display}: {name} not found ({said}){extra}; it may have been deleted or belong to "
+                "another project: check the id",
+                what=name,
+                **ctx,
+            )
+            err.what = name  # type: ignore[attr-defined]  # errors.py documents ``.what``
+            return err
+        if status == 400:
+            field = f" on field {attr!r}" if attr else ""
+            return BadRequestError(
+                f"{display}: PostHog refused the request{field} ({said}); fix the input and try again",
+                attr=attr,
+                code=code,
+                **ctx,
+            )
+        if status == 402:
+            return PaymentRequiredError(
+                f"{display}: PostHog requires a plan feature or quota for this ({said}); "
+                "check the organization's billing",
+                **ctx,
+            )
+        if status >= 500:
+            tried = f" after {attempts} retries" if attempts else ""
+            advice = (
+                "try again later"
+                if read_only
+                else "this call changes state and was not retried: check its effect before repeating"
+            )
+            return ServerError(f"{display}: PostHog failed{tried} ({said}); {advice}", **ctx)
+        if 300 <= status < 400:
+            return ProtocolError(f"{display}: unexpected redirect ({said}) without a usable Location", **ctx)
+        return ApiError(f"{display}: PostHog answered {said}", **ctx)
+
+    def _parse(self, parser: Callable[[Any], T], body: Any, display: str) -> T:
+        try:
+            return parser(body)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{display}: {exc.message}", path=display, body=None) from None
+
+    async def _get(self, template: str, *, what: str | None = None, params: Any = None, **ids: str) -> Any:
+        url = self._url(template, **ids)
+        return await self._request("GET", template, url, params=params, read_only=True, what=what)
+
+    async def _iter(
+        self,
+        template: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        stop_on_empty: bool = False,
+        **ids: str,
+    ) -> AsyncGenerator[Any, None]:
+        url = self._url(template, **ids)
+        what = self._display("GET", url)
+
+        async def fetch(full_url: str) -> Any:
+            return await self._request("GET", template, full_url, read_only=True)
+
+        async for item in paginate(fetch, url, params, what=what, stop_on_empty=stop_on_empty):
+            yield item
+
+    # ------------------------------------------------------------------ saved queries
+
+    async def iter_views(self, search: str | None = None) -> AsyncGenerator[SavedQuery, None]:
+        """Every saved query (listing shape: no SQL), across all pages, newest first."""
+        display = self._display("GET", self._url(_SQ))
+        async for raw in self._iter(_SQ, {"search": search}):
+            yield self._parse(SavedQuery.from_api, raw, display)
+
+    async def list_views(self, search: str | None = None) -> list[SavedQuery]:
+        """All saved queries (``search`` filters names, case-insensitively); ``sql`` is not included."""
+        return [v async for v in self.iter_views(search)]
+
+    async def get_view(self, view_id: str | uuid.UUID) -> SavedQuery:
+        """One saved query with its SQL; NotFoundError if it is deleted or not in this project."""
+        vid = _segment(view_id, "view_id")
+        url = self._url(_SQ_ID, id=vid)
+        body = await self._request("GET", _SQ_ID, url, read_only=True, what=f"saved query {vid}")
+        return self._parse(SavedQuery.from_api, body, self._display("GET", url))
+
+    async def create_view(
+        self,
+        name: str,
+        sql: str,
+        *,
+        folder_id: str | None = None,
+        types: list[tuple[str, str]] | None = None,
+        soft_update: bool | None = None,
+    ) -> SavedQuery:
+        """Create a saved query; PostHog upserts by name (an existing view of that name is updated)."""
+        if not isinstance(name, str) or not name or not isinstance(sql, str) or not sql.strip():
+            raise ValueError("create_view needs a non-empty name and SQL text")
+        payload: dict[str, Any] = {"name": name, "query": {"kind": "HogQLQuery", "query": sql}}
+        if folder_id is not None:
+            payload["folder_id"] = folder_id
+        if types is not None:
+            payload["types"] = [list(t) for t in types]
+        if soft_update is not None:
+            payload["soft_update"] = soft_update
+        url = self._url(_SQ)
+        body = await self._request("POST", _SQ, url, body=payload, read_only=False)
+        return self._parse(SavedQuery.from_api, body, self._display("POST", url))
+
+    async def update_view(
+        self,
+        view_id: str | uuid.UUID,
+        *,
+        name: str | None = None,
+        sql: str | None = None,
+        sync_frequency: str | None = None,
+        folder_id: str | _Unset | None = UNSET,
+        description: str | None = None,
+        edited_history_id: int | None = None,
+        soft_update: bool | None = None,
+    ) -> SavedQuery:
+        """PATCH a saved query. Changing ``sql`` needs ``edited_history_id`` (the view's
+        ``latest_history_id``) unless ``soft_update``; ``folder_id=None`` removes it from its folder."""
+        vid = _segment(view_id, "view_id")
+        payload: dict[str, Any] = {}
+        if name is not None:
+            payload["name"] = name
+        if sql is not None:
+            payload["query"] = {"kind": "HogQLQuery", "query": sql}
+        if sync_frequency is not None:
+            if sync_frequency not in SYNC_FREQUENCIES:
+                raise ValueError(
+                    f"sync_frequency must be one of {', '.join(sorted(SYNC_FREQUENCIES))}, "
+                    f"got {sync_frequency!r}"
+                )
+            payload["sync_frequency"] = sync_frequency
+        if folder_id is not UNSET:
+            payload["folder_id"] = folder_id
+        if description is not None:
+            payload["description"] = description
+        if edited_history_id is not None:
+            payload["edited_history_id"] = edited_history_id
+        if soft_update is not None:
+            payload["soft_update"] = soft_update
+        if not payload:
+            raise ValueError("update_view needs at least one field to change")
+        url = self._url(_SQ_ID, id=vid)
+        body = await self._request(
+            "PATCH", _SQ_ID, url, body=payload, read_only=False, what=f"saved query {vid}"
+        )
+        return self._parse(SavedQuery.from_api, body, self._display("PATCH", url))
+
+    async def delete_view(self, view_id: str | uuid.UUID) -> None:
+        """Soft-delete a saved query (PostHog refuses while other views depend on it)."""
+        vid = _segment(view_id, "view_id")
+        await self._request(
+            "DELETE", _SQ_ID, self._url(_SQ_ID, id=vid), read_only=False, what=f"saved query {vid}"
+        )
+
+    async def _lineage(self, direction: str, view_id: str | uuid.UUID, level: int | None) -> list[str]:
+        lvl = _level(level)
+        vid = _segment(view_id, "view_id")
+        template = _SQ_ID + direction + "/"
+        url = self._url(template, id=vid)
+        payload = {} if lvl is None else {"level": lvl}
+        # ancestors/descendants are POSTs that change nothing: safe to retry
+        body = await self._request(
+            "POST", template, url, body=payload, read_only=True, what=f"saved query {vid}"
+        )
+        display = self._display("POST", url)
+        ids = body.get(direction) if isinstance(body, Mapping) else None
+        if not isinstance(ids, list) or not all(
+            isinstance(i, str | int) and not isinstance(i, bool) for i in ids
+        ):
+            raise ProtocolError(
+                f"{display}: expected {{{direction!r}: [ids...]}}; the API answered in an undocumented shape",
+                path=display,
+            )
+        return sorted({str(i) for i in ids})
+
+    async def ancestors(self, view_id: str | uuid.UUID, level: int | None = None) -> list[str]:
+        """Ids upstream of the view within ``level`` hops (None = all), sorted and deduplicated.
+
+        Ids mix view UUIDs, warehouse-table UUIDs and PostHog table names (dotted ones split in parts).
+        """
+        return await self._lineage("ancestors", view_id, level)
+
+    async def descendants(self, view_id: str | uuid.UUID, level: int | None = None) -> list[str]:
+        """Ids downstream of the view within ``level`` hops (None = all), sorted and deduplicated."""
+        return await self._lineage("descendants", view_id, level)
+
+    async def dependencies(self, view_id: str | uuid.UUID) -> Dependencies:
+        """Counts of distinct direct parents and children."""
+        vid = _segment(view_id, "view_id")
+        template = _SQ_ID + "dependencies/"
+        body = await self._get(template, what=f"saved query {vid}", id=vid)
+        return self._parse(Dependencies.from_api, body, self._display("GET", self._url(template, id=vid)))
+
+    async def _action(self, action: str, view_id: str | uuid.UUID, limit_kind: str | None) -> None:
+        vid = _segment(view_id, "view_id")
+        template = _SQ_ID + action + "/"
+        await self._request(
+            "POST",
+            template,
+            self._url(template, id=vid),
+            body={},
+            read_only=False,
+            view_limit=(limit_kind, vid) if limit_kind else None,
+            what=f"saved query {vid}",
+        )
+
+    async def run(self, view_id: str | uuid.UUID) -> None:
+        """Start a run of the view (at most 10 per minute per view, kept client-side)."""
+        await self._action("run", view_id, "run")
+
+    async def materialize(self, view_id: str | uuid.UUID) -> None:
+        """Materialize the view, daily by default (at most 5 per hour per view with reverts)."""
+        await self._action("materialize", view_id, "materialize")
+
+    async def revert_materialization(self, view_id: str | uuid.UUID) -> None:
+        """Turn a materialized view back into a plain view (shares materialize's 5/hour)."""
+        await self._action("revert_materialization", view_id, "materialize")
+
+    async def cancel(self, view_id: str | uuid.UUID) -> None:
+        """Cancel a running materialization (BadRequestError if nothing runs)."""
+        await self._action("cancel", view_id, None)
+
+    async def run_history(self, view_id: str | uuid.UUID) -> list[RunHistoryEntry]:
+        """The (at most five) newest runs of the view, newest first."""
+        vid = _segment(view_id, "view_id")
+        template = _SQ_ID + "run_history/"
+        body = await self._get(template, what=f"saved query {vid}", id=vid)
+        display = self._display("GET", self._url(template, id=vid))
+        entries = body.get("run_history") if isinstance(body, Mapping) else None
+        if not isinstance(entries, list):
+            raise ProtocolError(f"{display}: expected {{'run_history': [...]}}", path=display)
+        return [self._parse(RunHistoryEntry.from_api, e, display) for e in entries]
+
+    async def resume_schedules(self, view_ids: Iterable[str | uuid.UUID]) -> None:
+        """Resume the sync schedules of these views (unknown ids are ignored by PostHog)."""
+        if isinstance(view_ids, str):
+            raise ValueError("resume_schedules takes a list of view ids, not one string")
+        ids = sorted({_segment(v, "view_id") for v in view_ids})
+        if not ids:
+            raise ValueError("resume_schedules needs at least one view id")
+        template = _SQ + "resume_schedules/"
+        await self._request("POST", template, self._url(template), body={"view_ids": ids}, read_only=False)
+
+    # ------------------------------------------------------------------ folders
+
+    async def list_folders(self) -> list[Folder]:
+        """Every saved-query folder, by name."""
+        display = self._display("GET", self._url(_FOLDERS))
+        return [self._parse(Folder.from_api, raw, display) async for raw in self._iter(_FOLDERS)]
+
+    async def get_folder(self, folder_id: str | uuid.UUID) -> Folder:
+        fid = _segment(folder_id, "folder_id")
+        template = _FOLDERS + "{id}/"
+        body = await self._get(template, what=f"folder {fid}", id=fid)
+        return self._parse(Folder.from_api, body, self._display("GET", self._url(template, id=fid)))
+
+    async def create_folder(self, name: str) -> Folder:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("a folder needs a non-empty name")
+        url = self._url(_FOLDERS)
+        body = await self._request("POST", _FOLDERS, url, body={"name": name}, read_only=False)
+        return self._parse(Folder.from_api, body, self._display("POST", url))
+
+    async def update_folder(self, folder_id: str | uuid.UUID, *, name: str) -> Folder:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("a folder needs a non-empty name")
+        fid = _segment(folder_id, "folder_id")
+        template = _FOLDERS + "{id}/"
+        url = self._url(template, id=fid)
+        body = await self._request(
+            "PATCH", template, url, body={"name": name}, read_only=False, what=f"folder {fid}"
+        )
+        return self._parse(Folder.from_api, body, self._display("PATCH", url))
+
+    async def delete_folder(self, folder_id: str | uuid.UUID) -> None:
+        """Delete a folder and every view in it (PostHog refuses if outside views depend on them)."""
+        fid = _segment(folder_id, "folder_id")
+        template = _FOLDERS + "{id}/"
+        await self._request(
+            "DELETE", template, self._url(template, id=fid), read_only=False, what=f"folder {fid}"
+        )
+
+    # ------------------------------------------------------------------ data modeling jobs
+
+    async def iter_jobs(
+        self,
+        saved_query_id: str | uuid.UUID | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> AsyncGenerator[Job, None]:
+        """Jobs newest first (by ``created_at``); stops at the first job created before ``since``
+        and after ``limit`` jobs. ``page_size`` defaults to ``limit`` (up to 1000) or PostHog's 100."""
+        for name, value in (("limit", limit), ("page_size", page_size)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a whole number >= 1 or None, got {value!r}")
+        if since is not None and not isinstance(since, datetime):
+            raise ValueError(f"since must be a datetime or None, got {since!r}")
+        cutoff = _aware(since) if since is not None else None
+        size = page_size or (min(limit, 1000) if limit else None)
+        params: dict[str, Any] = {"limit": size}
+        if saved_query_id is not None:
+            if not isinstance(saved_query_id, str | uuid.UUID) or not str(saved_query_id).strip():
+                raise ValueError(f"saved_query_id must be a view id, got {saved_query_id!r}")
+            params["saved_query_id"] = str(saved_query_id).strip()
+        display = self._display("GET", self._url(_JOBS))
+        count = 0
+        async for raw in self._iter(_JOBS, params):
+            job = self._parse(Job.from_api, raw, display)
+            if cutoff is not None and job.created_at is not None and job.created_at < cutoff:
+                return
+            yield job
+            count += 1
+            if limit is not None and count >= limit:
+                return
+
+    async def list_jobs(
+        self,
+        saved_query_id: str | uuid.UUID | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Job]:
+        """Jobs (of one view, created at or after ``since``, at most ``limit`` if given), newest first."""
+        return [j async for j in self.iter_jobs(saved_query_id, since, limit)]
+
+    async def get_job(self, job_id: str | uuid.UUID) -> Job:
+        jid = _segment(job_id, "job_id")
+        template = _JOBS + "{id}/"
+        body = await self._get(template, what=f"data modeling job {jid}", id=jid)
+        return self._parse(Job.from_api, body, self._display("GET", self._url(template, id=jid)))
+
+    async def _job_array(self, suffix: str) -> list[Job]:
+        template = _JOBS + suffix
+        display = self._display("GET", self._url(template))
+        return [self._parse(Job.from_api, raw, display) async for raw in self._iter(template)]
+
+    async def recent_jobs(self) -> list[Job]:
+        """Per view, its newest finished materialization job (PostHog may refuse personal keys)."""
+        return await self._job_array("recent/")
+
+    async def running_jobs(self) -> list[Job]:
+        """Materialization jobs running now (PostHog may refuse personal keys)."""
+        return await self._job_array("running/")
+
+    # ------------------------------------------------------------------ data_warehouse
+
+    async def iter_completed_activity(
+        self, *, limit: int = 20, cutoff_days: int = 30, max_items: int | None = None
+    ) -> AsyncGenerator[ActivityRow, None]:
+        """Completed syncs and materializations of the last ``cutoff_days``, newest first.
+
+        ``limit`` is the page size, 1..50 (0 would make PostHog link to the same page forever).
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 50:
+            raise ValueError(f"limit must be a whole number from 1 to 50, got {limit!r}")
+        if isinstance(cutoff_days, bool) or not isinstance(cutoff_days, int) or cutoff_days < 1:
+            raise ValueError(f"cutoff_days must be a whole number >= 1, got {cutoff_days!r}")
+        template = _DW + "completed_activity/"
+        display = self._display("GET", self._url(template))
+        count = 0
+        params = {"limit": limit, "offset": 0, "cutoff_days": cutoff_days}
+        async for raw in self._iter(template, params, stop_on_empty=True):
+            if max_items is not None and count >= max_items:
+                return
+            yield self._parse(ActivityRow.from_api, raw, display)
+            count += 1
+
+    async def completed_activity(
+        self, *, limit: int = 20, cutoff_days: int = 30, max_items: int | None = None
+    ) -> list[ActivityRow]:
+        """All rows of :meth:`iter_completed_activity` as a list."""
+        return [
+            r
+            async for r in self.iter_completed_activity(
+                limit=limit, cutoff_days=cutoff_days, max_items=max_items
+            )
+        ]
+
+    async def check_database_name(self, name: str) -> DatabaseNameCheck:
+        """Whether a managed-warehouse database name is free (a beta feature; may answer 403)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("check_database_name needs a name")
+        template = _DW + "check-database-name/"
+        body = await self._get(template, params={"name": name})
+        display = self._display("GET", self._url(template))
+        return self._parse(lambda b: DatabaseNameCheck.from_api(b, asked=name), body, display)
+
+    # ------------------------------------------------------------------ warehouse tables
+
+    async def iter_tables(self, search: str | None = None) -> AsyncGenerator[Table, None]:
+        """Every warehouse table (needs ``warehouse_table:read``), across all pages."""
+        display = self._display("GET", self._url(_TABLES))
+        async for raw in self._iter(_TABLES, {"search": search}):
+            yield self._parse(Table.from_api, raw, display)
+
+    async def list_tables(self, search: str | None = None) -> list[Table]:
+        return [t async for t in self.iter_tables(search)]
+
+    async def get_table(self, table_id: str | uuid.UUID) -> Table:
+        tid = _segment(table_id, "table_id")
+        template = _TABLES + "{id}/"
+        body = await self._get(template, what=f"warehouse table {tid}", id=tid)
+        return self._parse(Table.from_api, body, self._display("GET", self._url(template, id=tid)))
+
+
+class _LoopThread:
+    """A private event loop running forever in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._main, name="lineage-api-loop", daemon=True)
+        self.thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self.thread:
+            coro.close()
+            raise RuntimeError("PostHogClient called from its own loop thread; use AsyncPostHogClient there")
+        if self.loop.is_closed():
+            coro.close()
+            raise RuntimeError("PostHogClient is closed")
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+async def _anext(agen: AsyncIterator[T]) -> T:
+    return await agen.__anext__()
+
+
+class PostHogClient:
+    """Blocking twin of :class:`AsyncPostHogClient` with the same methods and arguments.
+
+    Safe in plain scripts and inside a running event loop (Jupyter): the async client runs on a
+    private loop in a background thread. Close it (or use ``with``) to stop that thread.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30,
+        concurrency: int = 8,
+        retries: int = 5,
+        sleep: Callable[[float], Any] | None = None,
+        clock: Callable[[], float] | None = None,
+        max_wait: float = 300.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._async = AsyncPostHogClient(
+            settings,
+            transport=transport,
+            timeout=timeout,
+            concurrency=concurrency,
+            retries=retries,
+            sleep=sleep,
+            clock=clock,
+            max_wait=max_wait,
+            backoff=backoff,
+        )
+        self._loop = _LoopThread()
+        # a client dropped without close() must not leave its loop thread spinning for ever
+        weakref.finalize(self, self._loop.stop)
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters: requests per endpoint template, retries, throttled, seconds waited."""
+        return self._async.stats
+
+    @property
+    def settings(self) -> Settings:
+        return self._async.settings
+
+    @property
+    def aio(self) -> AsyncPostHogClient:
+        """The async client underneath (usable only on this client's loop)."""
+        return self._async
+
+    def __repr__(self) -> str:
+        return f"PostHogClient(host={self.settings.host!r}, project={self._async.project!r})"
+
+    def close(self) -> None:
+        """Close connections and stop the background loop; idempotent."""
+        if not self._loop.loop.is_closed():
+            try:
+                self._loop.run(self._async.aclose())
+            finally:
+                self._loop.stop()
+
+    def __enter__(self) -> PostHogClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _iterate(self, agen: AsyncGenerator[T, None]) -> Iterator[T]:
+        try:
+            while True:
+                try:
+                    item = self._loop.run(_anext(agen))
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            if not self._loop.loop.is_closed():
+                self._loop.run(agen.aclose())
+
+    # saved queries
+    def iter_views(self, search: str | None = None) -> Iterator[SavedQuery]:
+        return self._iterate(self._async.iter_views(search))
+
+    def list_views(self, search: str | None = None) -> list[SavedQuery]:
+        return self._loop.run(self._async.list_views(search))
+
+    def get_view(self, view_id: str | uuid.UUID) -> SavedQuery:
+        return self._loop.run(self._async.get_view(view_id))
+
+    def create_view(
+        self,
+        name: str,
+        sql: str,
+        *,
+        folder_id: str | None = None,
+        types: list[tuple[str, str]] | None = None,
+        soft_update: bool | None = None,
+    ) -> SavedQuery:
+        return self._loop.run(
+            self._async.create_view(name, sql, folder_id=folder_id, types=types, soft_update=soft_update)
+        )
+
+    def update_view(
+        self,
+        view_id: str | uuid.UUID,
+        *,
+        name: str | None = None,
+        sql: str | None = None,
+        sync_frequency: str | None = None,
+        folder_id: str | _Unset | None = UNSET,
+        description: str | None = None,
+        edited_history_id: int | None = None,
+        soft_update: bool | None = None,
+    ) -> SavedQuery:
+        return self._loop.run(
+            self._async.update_view(
+                view_id,
+                name=name,
+                sql=sql,
+                sync_frequency=sync_frequency,
+                folder_id=folder_id,
+                description=description,
+                edited_history_id=edited_history_id,
+                soft_update=soft_update,
+            )
+        )
+
+    def delete_view(self, view_id: str | uuid.UUID) -> None:
+        self._loop.run(self._async.delete_view(view_id))
+
+    def ancestors(self, view_id: str | uuid.UUID, level: int | None = None) -> list[str]:
+        _level(level)
+        return self._loop.run(self._async.ancestors(view_id, level))
+
+    def descendants(self, view_id: str | uuid.UUID, level: int | None = None) -> list[str]:
+        _level(level)
+        return self._loop.run(self._async.descendants(view_id, level))
+
+    def dependencies(self, view_id: str | uuid.UUID) -> Dependencies:
+        return self._loop.run(self._async.dependencies(view_id))
+
+    def run(self, view_id: str | uuid.UUID) -> None:
+        self._loop.run(self._async.run(view_id))
+
+    def materialize(self, view_id: str | uuid.UUID) -> None:
+        self._loop.run(self._async.materialize(view_id))
+
+    def revert_materialization(self, view_id: str | uuid.UUID) -> None:
+        self._loop.run(self._async.revert_materialization(view_id))
+
+    def cancel(self, view_id: str | uuid.UUID) -> None:
+        self._loop.run(self._async.cancel(view_id))
+
+    def run_history(self, view_id: str | uuid.UUID) -> list[RunHistoryEntry]:
+        return self._loop.run(self._async.run_history(view_id))
+
+    def resume_schedules(self, view_ids: Iterable[str | uuid.UUID]) -> None:
+        self._loop.run(
+            self._async.resume_schedules(list(view_ids) if not isinstance(view_ids, str) else view_ids)
+        )
+
+    # folders
+    def list_folders(self) -> list[Folder]:
+        return self._loop.run(self._async.list_folders())
+
+    def get_folder(self, folder_id: str | uuid.UUID) -> Folder:
+        return self._loop.run(self._async.get_folder(folder_id))
+
+    def create_folder(self, name: str) -> Folder:
+        return self._loop.run(self._async.create_folder(name))
+
+    def update_folder(self, folder_id: str | uuid.UUID, *, name: str) -> Folder:
+        return self._loop.run(self._async.update_folder(folder_id, name=name))
+
+    def delete_folder(self, folder_id: str | uuid.UUID) -> None:
+        self._loop.run(self._async.delete_folder(folder_id))
+
+    # jobs
+    def iter_jobs(
+        self,
+        saved_query_id: str | uuid.UUID | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> Iterator[Job]:
+        return self._iterate(self._async.iter_jobs(saved_query_id, since, limit, page_size=page_size))
+
+    def list_jobs(
+        self,
+        saved_query_id: str | uuid.UUID | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Job]:
+        return self._loop.run(self._async.list_jobs(saved_query_id, since, limit))
+
+    def get_job(self, job_id: str | uuid.UUID) -> Job:
+        return self._loop.run(self._async.get_job(job_id))
+
+    def recent_jobs(self) -> list[Job]:
+        return self._loop.run(self._async.recent_jobs())
+
+    def running_jobs(self) -> list[Job]:
+        return self._loop.run(self._async.running_jobs())
+
+    # data_warehouse
+    def iter_completed_activity(
+        self, *, limit: int = 20, cutoff_days: int = 30, max_items: int | None = None
+    ) -> Iterator[ActivityRow]:
+        return self._iterate(
+            self._async.iter_completed_activity(limit=limit, cutoff_days=cutoff_days, max_items=max_items)
+        )
+
+    def completed_activity(
+        self, *, limit: int = 20, cutoff_days: int = 30, max_items: int | None = None
+    ) -> list[ActivityRow]:
+        return self._loop.run(
+            self._async.completed_activity(limit=limit, cutoff_days=cutoff_days, max_items=max_items)
+        )
+
+    def check_database_name(self, name: str) -> DatabaseNameCheck:
+        return self._loop.run(self._async.check_database_name(name))
+
+    # warehouse tables
+    def iter_tables(self, search: str | None = None) -> Iterator[Table]:
+        return self._iterate(self._async.iter_tables(search))
+
+    def list_tables(self, search: str | None = None) -> list[Table]:
+        return self._loop.run(self._async.list_tables(search))
+
+    def get_table(self, table_id: str | uuid.UUID) -> Table:
+        return self._loop.run(self._async.get_table(table_id))

@@ -1,0 +1,452 @@
+"""Typed, frozen records for what the PostHog API returns.
+
+Every parser is tolerant: unknown fields are ignored (but kept in ``raw``), nulls and missing optional
+fields become ``None`` (or an empty tuple), numbers given as strings are accepted, and timestamps are
+parsed with or without fractions, ``Z`` or an offset. Only a body that is not an object, or an object
+without its identifying ``id``, is refused with :class:`lineage.errors.ProtocolError`.
+
+>>> SavedQuery.from_api({"id": "a", "name": "v", "query": {"kind": "HogQLQuery", "query": "SELECT 1"}}).sql
+'SELECT 1'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from lineage.errors import ProtocolError
+
+__all__ = [
+    "ActivityRow",
+    "Column",
+    "DatabaseNameCheck",
+    "Dependencies",
+    "Folder",
+    "Job",
+    "RunHistoryEntry",
+    "SavedQuery",
+    "Table",
+    "UserBasic",
+    "parse_datetime",
+]
+
+_FRACTION = re.compile(r"(\.\d+)")
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """Parse an API timestamp into an aware UTC datetime; ``None`` for null or unparseable values.
+
+    >>> parse_datetime("2025-05-01T00:00:00.1234567Z").isoformat()
+    '2025-05-01T00:00:00.123456+00:00'
+    >>> parse_datetime("2025-05-01 02:00:00+02:00").isoformat()
+    '2025-05-01T00:00:00+00:00'
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > 64:
+            return None
+        if text[-1] in "zZ":
+            text = text[:-1] + "+00:00"
+        # fromisoformat accepts at most 6 fraction digits; some serialisers emit 7 or 9
+        text = _FRACTION.sub(lambda m: (m.group(1) + "000000")[:7], text, count=1)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    if parsed.tzinfo is None:
+        # PostHog renders UTC; a naive value is treated as UTC rather than local time
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 30:
+        return int(value.strip())
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    return None
+
+
+def _mapping(data: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ProtocolError(
+            f"expected a JSON object for {what}, got {type(data).__name__}; "
+            "the API answered in an undocumented shape: check the host and try again",
+            body=None,
+        )
+    return data
+
+
+def _required_id(data: Mapping[str, Any], what: str) -> str:
+    ident = _str(data.get("id"))
+    if not ident:
+        raise ProtocolError(
+            f"{what} without an 'id' in the API answer; the API answered in an undocumented shape",
+            body=None,
+        )
+    return ident
+
+
+def _raw() -> Any:
+    return field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class UserBasic:
+    """PostHog's UserBasic serializer (``created_by`` everywhere)."""
+
+    id: int | None = None
+    uuid: str | None = None
+    distinct_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self | None:
+        """``None`` for null or non-object values: a missing creator is not an error."""
+        if not isinstance(data, Mapping):
+            return None
+        return cls(
+            id=_int(data.get("id")),
+            uuid=_str(data.get("uuid")),
+            distinct_id=_str(data.get("distinct_id")),
+            first_name=_str(data.get("first_name")),
+            last_name=_str(data.get("last_name")),
+            email=_str(data.get("email")),
+            raw=dict(data),
+        )
+
+    @property
+    def display_name(self) -> str:
+        """First and last name, else the email, else an empty string."""
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.email or ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One inferred column of a saved query."""
+
+    name: str
+    type: str | None = None
+    key: str | None = None
+    schema_valid: bool | None = None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self | None:
+        if isinstance(data, str):
+            return cls(name=data, raw={"name": data})
+        if not isinstance(data, Mapping):
+            return None
+        name = _str(data.get("name")) or _str(data.get("key"))
+        if name is None:
+            return None
+        return cls(
+            name=name,
+            type=_str(data.get("type")),
+            key=_str(data.get("key")),
+            schema_valid=_bool(data.get("schema_valid")),
+            raw=dict(data),
+        )
+
+
+def _columns(value: Any) -> tuple[Column, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(c for c in (Column.from_api(v) for v in value) if c is not None)
+
+
+def _sql(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        return _str(value.get("query"))
+    return _str(value)
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A data-warehouse saved query (view or materialized view).
+
+    The list endpoint omits ``query``, so ``sql`` is ``None`` on listed records; GET the view for it.
+    """
+
+    id: str
+    name: str
+    sql: str | None = None
+    status: str | None = None
+    sync_frequency: str | None = None
+    is_materialized: bool = False
+    last_run_at: datetime | None = None
+    latest_error: str | None = None
+    created_at: datetime | None = None
+    created_by: UserBasic | None = None
+    folder_id: str | None = None
+    folder_name: str | None = None
+    description: str | None = None
+    origin: str | None = None
+    deleted: bool = False
+    managed_viewset_kind: str | None = None
+    latest_history_id: int | None = None
+    columns: tuple[Column, ...] = ()
+    raw: Mapping[str, Any] = _raw()
+
+    @property
+    def folder(self) -> str | None:
+        """The folder's name (what users see), ``None`` when the view is in no folder."""
+        return self.folder_name
+
+    @property
+    def kind(self) -> str:
+        """``matview`` for materialized views, else ``view``."""
+        return "matview" if self.is_materialized else "view"
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "a saved query")
+        folder_id = _str(d.get("folder_id"))
+        folder_name = _str(d.get("folder_name"))
+        folder = d.get("folder")
+        if isinstance(folder, Mapping):
+            folder_id = folder_id or _str(folder.get("id"))
+            folder_name = folder_name or _str(folder.get("name"))
+        elif isinstance(folder, str) and folder_name is None:
+            folder_name = folder
+        return cls(
+            id=_required_id(d, "a saved query"),
+            name=_str(d.get("name")) or "",
+            sql=_sql(d.get("query")),
+            status=_str(d.get("status")),
+            sync_frequency=_str(d.get("sync_frequency")),
+            is_materialized=bool(_bool(d.get("is_materialized"))),
+            last_run_at=parse_datetime(d.get("last_run_at")),
+            latest_error=_str(d.get("latest_error")),
+            created_at=parse_datetime(d.get("created_at")),
+            created_by=UserBasic.from_api(d.get("created_by")),
+            folder_id=folder_id,
+            folder_name=folder_name,
+            description=_str(d.get("description")),
+            origin=_str(d.get("origin")),
+            deleted=bool(_bool(d.get("deleted"))),
+            managed_viewset_kind=_str(d.get("managed_viewset_kind")),
+            latest_history_id=_int(d.get("latest_history_id")),
+            columns=_columns(d.get("columns")),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A saved-query folder."""
+
+    id: str
+    name: str
+    created_at: datetime | None = None
+    created_by: UserBasic | None = None
+    view_count: int | None = None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "a folder")
+        return cls(
+            id=_required_id(d, "a folder"),
+            name=_str(d.get("name")) or "",
+            created_at=parse_datetime(d.get("created_at")),
+            created_by=UserBasic.from_api(d.get("created_by")),
+            view_count=_int(d.get("view_count")),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """A data-modeling job (one run or materialization of a view)."""
+
+    id: str
+    saved_query_id: str | None = None
+    status: str | None = None
+    rows_materialized: int | None = None
+    rows_expected: int | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+    last_run_at: datetime | None = None
+    workflow_id: str | None = None
+    workflow_run_id: str | None = None
+    raw: Mapping[str, Any] = _raw()
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start (``created_at``) to ``last_run_at``, when both are known and ordered."""
+        if self.created_at is None or self.last_run_at is None or self.last_run_at < self.created_at:
+            return None
+        return (self.last_run_at - self.created_at).total_seconds()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "a data modeling job")
+        return cls(
+            id=_required_id(d, "a data modeling job"),
+            saved_query_id=_str(d.get("saved_query_id")),
+            status=_str(d.get("status")),
+            rows_materialized=_int(d.get("rows_materialized")),
+            rows_expected=_int(d.get("rows_expected")),
+            error=_str(d.get("error")),
+            created_at=parse_datetime(d.get("created_at")),
+            last_run_at=parse_datetime(d.get("last_run_at")),
+            workflow_id=_str(d.get("workflow_id")),
+            workflow_run_id=_str(d.get("workflow_run_id")),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One row of ``data_warehouse/completed_activity`` (an import sync or a materialization)."""
+
+    id: str
+    type: str | None = None
+    name: str | None = None
+    status: str | None = None
+    rows: int | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+    latest_error: str | None = None
+    workflow_run_id: str | None = None
+    origin: str | None = None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "a completed activity row")
+        return cls(
+            id=_required_id(d, "a completed activity row"),
+            type=_str(d.get("type")),
+            name=_str(d.get("name")),
+            status=_str(d.get("status")),
+            rows=_int(d.get("rows")),
+            created_at=parse_datetime(d.get("created_at")),
+            finished_at=parse_datetime(d.get("finished_at")),
+            latest_error=_str(d.get("latest_error")),
+            workflow_run_id=_str(d.get("workflow_run_id")),
+            origin=_str(d.get("origin")),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data-warehouse table (the names behind table UUIDs that lineage returns)."""
+
+    id: str
+    name: str
+    format: str | None = None
+    created_at: datetime | None = None
+    created_by: UserBasic | None = None
+    url_pattern: str | None = None
+    source_type: str | None = None
+    external_data_source: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+    deleted: bool = False
+    columns: tuple[Column, ...] = ()
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "a warehouse table")
+        source = d.get("external_data_source")
+        source = dict(source) if isinstance(source, Mapping) else None
+        return cls(
+            id=_required_id(d, "a warehouse table"),
+            name=_str(d.get("name")) or "",
+            format=_str(d.get("format")),
+            created_at=parse_datetime(d.get("created_at")),
+            created_by=UserBasic.from_api(d.get("created_by")),
+            url_pattern=_str(d.get("url_pattern")),
+            source_type=_str(source.get("source_type")) if source else None,
+            external_data_source=source,
+            deleted=bool(_bool(d.get("deleted"))),
+            columns=_columns(d.get("columns")),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """``dependencies``: how many distinct direct parents and children the view has."""
+
+    upstream_count: int
+    downstream_count: int
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "dependencies")
+        up, down = _int(d.get("upstream_count")), _int(d.get("downstream_count"))
+        if up is None or down is None:
+            raise ProtocolError(
+                "dependencies answer lacks integer upstream_count/downstream_count; "
+                "the API answered in an undocumented shape",
+                body=None,
+            )
+        return cls(upstream_count=up, downstream_count=down, raw=dict(d))
+
+
+@dataclass(frozen=True)
+class RunHistoryEntry:
+    """One of the (at most five) newest runs of a view."""
+
+    status: str | None
+    timestamp: datetime | None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "a run history entry")
+        return cls(status=_str(d.get("status")), timestamp=parse_datetime(d.get("timestamp")), raw=dict(d))
+
+
+@dataclass(frozen=True)
+class DatabaseNameCheck:
+    """Answer of ``data_warehouse/check-database-name``."""
+
+    name: str
+    available: bool | None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, data: Any, *, asked: str) -> Self:
+        d = _mapping(data, "a database name check")
+        return cls(name=_str(d.get("name")) or asked, available=_bool(d.get("available")), raw=dict(d))

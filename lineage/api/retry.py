@@ -1,0 +1,147 @@
+"""When to retry, and for how long to wait first.
+
+>>> retry_after_seconds({"retry-after": "7"}, None)
+7.0
+>>> retry_after_seconds({}, {"detail": "Request was throttled. Expected available in 12 seconds."})
+12.0
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+__all__ = ["Backoff", "ClientStats", "StatsSnapshot", "retry_after_seconds"]
+
+_EXPECTED = re.compile(r"available in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+
+
+def retry_after_seconds(headers: Mapping[str, str], body: Any) -> float | None:
+    """Seconds to wait after a 429: ``Retry-After`` (seconds or HTTP date), else the detail text."""
+    raw = None
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value.strip()
+            break
+    if raw:
+        try:
+            seconds = float(raw)
+            if seconds >= 0 and seconds == seconds and seconds != float("inf"):
+                return seconds
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(raw)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    detail = None
+    if isinstance(body, Mapping):
+        detail = body.get("detail") or body.get("error")
+    if isinstance(detail, str):
+        match = _EXPECTED.search(detail)
+        if match:
+            return float(match.group(1))
+    return None
+
+
+@dataclass
+class Backoff:
+    """Jittered exponential backoff: ``base * 2**attempt`` capped at ``cap``, scaled by 0.5..1.0."""
+
+    base: float = 0.5
+    cap: float = 30.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap, self.base * float(2 ** min(attempt, 30)))
+        # half fixed, half random: spreads retries of concurrent requests without ever waiting ~0
+        return float(ceiling * (0.5 + self.rng.random() / 2))
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """A copy of the counters at one moment."""
+
+    requests: dict[str, int]
+    retries: int
+    throttled: int
+    waited_s: float
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+
+class ClientStats:
+    """Counters a client keeps; safe to read from any thread while requests run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[str, int] = {}
+        self._retries = 0
+        self._throttled = 0
+        self._waited = 0.0
+
+    def request(self, template: str) -> None:
+        with self._lock:
+            self._requests[template] = self._requests.get(template, 0) + 1
+
+    def retry(self) -> None:
+        with self._lock:
+            self._retries += 1
+
+    def throttle(self) -> None:
+        with self._lock:
+            self._throttled += 1
+
+    def waited(self, seconds: float) -> None:
+        with self._lock:
+            self._waited += max(0.0, seconds)
+
+    def snapshot(self) -> StatsSnapshot:
+        with self._lock:
+            return StatsSnapshot(
+                requests=dict(sorted(self._requests.items())),
+                retries=self._retries,
+                throttled=self._throttled,
+                waited_s=self._waited,
+            )
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests sent per endpoint template, e.g. ``GET /api/projects/{project}/warehouse_tables/``."""
+        return self.snapshot().requests
+
+    @property
+    def total_requests(self) -> int:
+        return self.snapshot().total_requests
+
+    @property
+    def retries(self) -> int:
+        return self.snapshot().retries
+
+    @property
+    def throttled(self) -> int:
+        """429 answers seen (including ones that were then retried successfully)."""
+        return self.snapshot().throttled
+
+    @property
+    def waited_s(self) -> float:
+        """Seconds spent waiting on client-side limits, ``Retry-After`` and backoff."""
+        return self.snapshot().waited_s
+
+    def __repr__(self) -> str:
+        s = self.snapshot()
+        return (
+            f"ClientStats(requests={s.total_requests}, retries={s.retries}, "
+            f"throttled={s.throttled}, waited_s={s.waited_s:.1f})"
+        )
