@@ -3,6 +3,9 @@ healthy each materialization is."""
 
 from __future__ import annotations
 
+from lineage.graph import LineageGraph, load
+from lineage.select import select
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["LineageGraph", "__version__", "load", "select"]

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from lineage.config import ENV_HOST, ENV_KEY, ENV_MAX_RPM, ENV_PROJECT, Settings, redact
 from lineage.errors import LineageError
+from lineage.io import write_atomic
+
+__all__ = ["api_options", "clean_errors", "emit", "settings_from", "write_atomic"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,23 +60,6 @@ def clean_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
-
-
-def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    """Write a file through a temporary sibling and a rename, so readers never see half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 def emit(text: str, out: str | None) -> None:

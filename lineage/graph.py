@@ -1,0 +1,490 @@
+"""``LineageGraph``: the lineage DAG over ``networkx.DiGraph``, and the snapshot file it lives in.
+
+Edges point from upstream to downstream. A node's id is the id the PostHog API uses (the dashed
+UUID of a saved query or warehouse table, the name of a PostHog table); its attributes follow the
+``lineage-snapshot/1`` format of interfaces.md section 3.
+
+>>> g = LineageGraph(host="https://us.posthog.com", project="1")
+>>> g.add_node("events", name="events", kind="table", table_kind="posthog")
+>>> g.add_node("0190-...", name="orders_daily", kind="matview", is_materialized=True)
+>>> g.add_edge("events", "0190-...")
+>>> g.downstream("events")
+{'0190-...': 1}
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+import math
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from lineage.errors import InputError, RenderError, SelectorError, SnapshotError
+from lineage.io import csv_text, write_atomic
+
+__all__ = ["KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
+
+SNAPSHOT_FORMAT = "lineage-snapshot/1"
+KINDS = ("view", "matview", "table", "unknown")
+
+_FORMAT_RE = re.compile(r"lineage-snapshot/(\d+)")
+# Keys written first, in this order, so snapshots read well and diff cleanly; the rest sorted.
+_GRAPH_KEY_ORDER = ("format", "host", "project", "crawled_at", "strategy", "requests", "seconds")
+_NODE_KEY_ORDER = ("id", "name", "kind")
+_CSV_NODE_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "table_kind",
+    "status",
+    "is_materialized",
+    "sync_frequency",
+    "folder",
+    "last_run_at",
+    "latest_error",
+    "upstream_count",
+    "downstream_count",
+)
+
+
+class LineageGraph:
+    """The lineage DAG: nodes are views and tables, edges run upstream → downstream.
+
+    ``.nx`` is the underlying ``networkx.DiGraph``; graph attributes (``host``, ``project``,
+    ``crawled_at``...) live in ``.nx.graph``.
+    """
+
+    def __init__(self, graph: nx.DiGraph | None = None, **graph_attrs: Any) -> None:
+        self.nx: nx.DiGraph = graph if graph is not None else nx.DiGraph()
+        # No format key is added here: wrapping a graph must not change it; save() writes the format.
+        self.nx.graph.update(graph_attrs)
+
+    # -- building -------------------------------------------------------------------------------
+
+    def add_node(
+        self, node_id: str, *, name: str | None = None, kind: str | None = None, **attrs: Any
+    ) -> None:
+        """Add a node, or update the attributes of an existing one.
+
+        ``name`` defaults to the id and ``kind`` to ``"unknown"`` for a new node.
+        """
+        if not isinstance(node_id, str) or not node_id:
+            raise InputError(f"node id must be a non-empty string, got {node_id!r}")
+        if kind is not None and kind not in KINDS:
+            raise InputError(f"node {node_id!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        existing = self.nx.nodes[node_id] if node_id in self.nx else None
+        values: dict[str, Any] = dict(attrs)
+        if name is not None:
+            values["name"] = name
+        elif existing is None:
+            values["name"] = node_id
+        if kind is not None:
+            values["kind"] = kind
+        elif existing is None:
+            values["kind"] = "unknown"
+        self.nx.add_node(node_id, **values)
+
+    def add_edge(self, upstream: str, downstream: str, **attrs: Any) -> None:
+        """Add an edge upstream → downstream; an endpoint not yet known is added as ``unknown``."""
+        for end in (upstream, downstream):
+            if end not in self.nx:
+                self.add_node(end)
+        self.nx.add_edge(upstream, downstream, **attrs)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.nx.number_of_nodes())
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.nx
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.nodes())
+
+    def __repr__(self) -> str:
+        return f"<LineageGraph {len(self)} nodes, {self.nx.number_of_edges()} edges>"
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The graph attributes (``format``, ``host``, ``project``, ``crawled_at``...)."""
+        return self.nx.graph  # type: ignore[no-any-return]
+
+    def nodes(self) -> list[str]:
+        """Every node id, sorted."""
+        return sorted(self.nx.nodes)
+
+    def edges(self) -> list[tuple[str, str]]:
+        """Every edge (upstream, downstream), sorted."""
+        return sorted(self.nx.edges)
+
+    def node(self, node_id: str) -> dict[str, Any]:
+        """The attribute dict of a node (the live one: changes show in the graph)."""
+        if node_id not in self.nx:
+            raise InputError(f"no node with id {node_id!r} in the graph")
+        return self.nx.nodes[node_id]  # type: ignore[no-any-return]
+
+    def name_of(self, node_id: str) -> str:
+        """A node's name, falling back to its id."""
+        return str(self.nx.nodes[node_id].get("name") or node_id)
+
+    def names(self) -> dict[str, list[str]]:
+        """Name → sorted ids carrying that name (a deleted view may share a name with its successor)."""
+        # Built on each call (about 1 ms per 4,000 nodes): a cache would go stale when callers edit
+        # node attributes through .nx or node().
+        index: dict[str, list[str]] = {}
+        for node_id, data in self.nx.nodes(data=True):
+            index.setdefault(str(data.get("name") or node_id), []).append(node_id)
+        for ids in index.values():
+            ids.sort()
+        return index
+
+    def lookup(self, name_or_id: str) -> list[str]:
+        """Ids that ``name_or_id`` names: the node with that id, else every node with that name."""
+        if name_or_id in self.nx:
+            return [name_or_id]
+        # UUIDs are case-insensitive; the API writes them lower-case.
+        lowered = name_or_id.lower()
+        if lowered != name_or_id and lowered in self.nx:
+            return [lowered]
+        return list(self.names().get(name_or_id, []))
+
+    def suggest(self, text: str, *, limit: int = 3) -> list[str]:
+        """Names close to ``text``, best first (for "did you mean" hints)."""
+        return difflib.get_close_matches(text, sorted(self.names()), n=limit, cutoff=0.6)
+
+    def resolve(self, name_or_id: str) -> str:
+        """The id of the node named ``name_or_id`` (a name or an id); unknown or ambiguous → SelectorError."""
+        ids = self.lookup(name_or_id)
+        if len(ids) == 1:
+            return ids[0]
+        if ids:
+            raise SelectorError(
+                f"name {name_or_id!r} is ambiguous: it names {len(ids)} nodes ({', '.join(ids)}); "
+                "use one of these ids instead"
+            )
+        raise SelectorError(f"unknown view or table {name_or_id!r}; {hint(self.suggest(name_or_id))}")
+
+    def upstream(self, node_id: str, depth: int | None = None) -> dict[str, int]:
+        """Ancestors of a node (name or id) → fewest hops, up to ``depth``; the node itself excluded."""
+        start = self.resolve(node_id)
+        found = bfs(self.nx.predecessors, [start], depth)
+        del found[start]
+        return found
+
+    def downstream(self, node_id: str, depth: int | None = None) -> dict[str, int]:
+        """Descendants of a node (name or id) → fewest hops, up to ``depth``; the node itself excluded."""
+        start = self.resolve(node_id)
+        found = bfs(self.nx.successors, [start], depth)
+        del found[start]
+        return found
+
+    def subgraph(self, ids: Iterable[str]) -> LineageGraph:
+        """A new graph of these nodes and the edges between them (attributes copied)."""
+        keep = [i for i in ids if i in self.nx]
+        return LineageGraph(self.nx.subgraph(keep).copy())
+
+    def roots(self) -> list[str]:
+        """Nodes with no upstream, sorted."""
+        return sorted(n for n, d in self.nx.in_degree() if d == 0)
+
+    def leaves(self) -> list[str]:
+        """Nodes with no downstream, sorted."""
+        return sorted(n for n, d in self.nx.out_degree() if d == 0)
+
+    def topological_order(self) -> list[str]:
+        """Every id, upstream before downstream, ties broken by id; a cycle is an InputError naming it."""
+        try:
+            return list(nx.lexicographical_topological_sort(self.nx))
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(self.nx)
+            names = [self.name_of(u) for u, _ in cycle] + [self.name_of(cycle[0][0])]
+            raise InputError(
+                f"the lineage graph has a cycle ({' -> '.join(names)}), so it has no upstream-first "
+                "order; break the cycle in one of these views"
+            ) from None
+
+    # -- snapshot files -------------------------------------------------------------------------
+
+    def to_json_data(self) -> dict[str, Any]:
+        """The snapshot as a JSON-ready dict: sorted nodes and edges, stable key order."""
+        graph_attrs = dict(self.nx.graph)
+        graph_attrs["format"] = SNAPSHOT_FORMAT
+        nodes = []
+        for node_id in self.nodes():
+            record = {"id": node_id, **self.nx.nodes[node_id]}
+            nodes.append(_ordered(record, _NODE_KEY_ORDER))
+        edges = []
+        for u, v in self.edges():
+            attrs = {k: val for k, val in self.nx.edges[u, v].items() if k not in ("source", "target")}
+            edges.append({"source": u, "target": v, **_ordered(attrs, ())})
+        return {
+            "directed": True,
+            "multigraph": False,
+            "graph": _ordered(graph_attrs, _GRAPH_KEY_ORDER),
+            "nodes": nodes,
+            "edges": edges,
+        }
+
+    def to_json(self) -> str:
+        """The snapshot file's text."""
+        try:
+            return json.dumps(self.to_json_data(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"the graph holds a value a snapshot cannot store: {exc}") from None
+
+    def save(self, path: str | Path) -> Path:
+        """Write the snapshot atomically (a crash mid-write leaves any old file whole)."""
+        return write_atomic(path, self.to_json())
+
+    @classmethod
+    def from_json_data(cls, data: Any, *, source: str = "snapshot") -> LineageGraph:
+        """Build a graph from parsed snapshot JSON; refuses other and newer formats (SnapshotError)."""
+        _check_format(data, source)
+        graph = nx.DiGraph()
+        graph.graph.update(data.get("graph") or {})
+        for record in data["nodes"]:
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not record["id"]:
+                raise SnapshotError(
+                    f"{source} has a node without a string id ({_short(record)}); "
+                    "the file is damaged: crawl again"
+                )
+            attrs = {k: v for k, v in record.items() if k != "id"}
+            attrs.setdefault("name", record["id"])
+            attrs.setdefault("kind", "unknown")
+            if attrs["kind"] not in KINDS:
+                raise SnapshotError(
+                    f"{source}: node {record['id']!r} has kind {attrs['kind']!r}, "
+                    f"not one of {', '.join(KINDS)}"
+                )
+            graph.add_node(record["id"], **attrs)
+        for record in data["edges"]:
+            if not isinstance(record, dict) or "source" not in record or "target" not in record:
+                raise SnapshotError(
+                    f"{source} has an edge without source and target ({_short(record)}); crawl again"
+                )
+            u, v = record["source"], record["target"]
+            for end in (u, v):
+                if not isinstance(end, str) or end not in graph:
+                    raise SnapshotError(
+                        f"{source} has an edge {u!r} -> {v!r} to a node that is not in the file; crawl again"
+                    )
+            graph.add_edge(u, v, **{k: val for k, val in record.items() if k not in ("source", "target")})
+        return cls(graph)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LineageGraph:
+        """Read a ``lineage-snapshot/1`` file; anything else is a SnapshotError saying what to do."""
+        source = f"snapshot {str(path)!r}"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SnapshotError(
+                f"{source} does not exist; run 'lineage crawl' to make one, or pass --snapshot PATH"
+            ) from None
+        except IsADirectoryError:
+            raise SnapshotError(f"{source} is a directory; pass the snapshot JSON file") from None
+        except UnicodeDecodeError:
+            raise SnapshotError(
+                f"{source} is not UTF-8 text; pass a file written by 'lineage crawl'"
+            ) from None
+        except OSError as exc:
+            raise SnapshotError(f"{source} cannot be read ({exc.strerror or exc}); check the path") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SnapshotError(
+                f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it may be "
+                "truncated: run 'lineage crawl' again"
+            ) from None
+        except RecursionError:
+            raise SnapshotError(f"{source} is nested too deeply to be a snapshot") from None
+        return cls.from_json_data(data, source=source)
+
+    # -- other file formats ---------------------------------------------------------------------
+
+    def to_graphml(self, path: str | Path) -> Path:
+        """Write GraphML (for Gephi, yEd...); nested attributes become ``jobs.runs``, lists JSON text."""
+        flat = nx.DiGraph()
+        flat.graph.update(_unify([_flatten(self.nx.graph)])[0])
+        nodes = self.nodes()
+        for node_id, row in zip(nodes, _unify([_flatten(self.nx.nodes[n]) for n in nodes]), strict=True):
+            flat.add_node(node_id, **row)
+        edges = self.edges()
+        for (u, v), row in zip(edges, _unify([_flatten(self.nx.edges[e]) for e in edges]), strict=True):
+            flat.add_edge(u, v, **row)
+        text = "\n".join(nx.generate_graphml(flat)) + "\n"
+        return write_atomic(path, text)
+
+    def to_csv(self, nodes_path: str | Path, edges_path: str | Path) -> tuple[Path, Path]:
+        """Write a nodes CSV and an edges CSV (cells defused against spreadsheet formula injection)."""
+        rows = [_flatten({"id": n, **self.nx.nodes[n]}) for n in self.nodes()]
+        extra = sorted({k for row in rows for k in row} - set(_CSV_NODE_COLUMNS))
+        header = [*_CSV_NODE_COLUMNS, *extra]
+        nodes_text = csv_text(header, ([row.get(col) for col in header] for row in rows))
+        edges_text = csv_text(
+            ("source", "target", "source_name", "target_name"),
+            ((u, v, self.name_of(u), self.name_of(v)) for u, v in self.edges()),
+        )
+        return write_atomic(nodes_path, nodes_text), write_atomic(edges_path, edges_text)
+
+    # -- notebooks ------------------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        kinds: dict[str, int] = {}
+        for _, kind in self.nx.nodes(data="kind"):
+            kinds[str(kind)] = kinds.get(str(kind), 0) + 1
+        rows = [
+            ("nodes", str(len(self))),
+            ("edges", str(self.nx.number_of_edges())),
+            *((f"kind: {k}", str(kinds[k])) for k in sorted(kinds)),
+            *(
+                (key, str(self.nx.graph[key]))
+                for key in ("host", "project", "crawled_at", "strategy")
+                if self.nx.graph.get(key) is not None
+            ),
+        ]
+        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<table><caption>LineageGraph</caption>{body}</table>"
+
+    def _repr_svg_(self) -> str | None:
+        try:
+            from lineage.render import to_svg  # type: ignore[attr-defined,unused-ignore]
+
+            return str(to_svg(self))
+        except (ImportError, RenderError):
+            return None
+
+
+def load(path: str | Path) -> LineageGraph:
+    """Read a snapshot file (``lineage-snapshot/1``) into a LineageGraph."""
+    return LineageGraph.load(path)
+
+
+def bfs(
+    neighbours: Callable[[str], Iterable[str]], starts: Iterable[str], depth: int | None
+) -> dict[str, int]:
+    """Multi-source breadth-first search: node → fewest hops from any start (starts at 0)."""
+    found = {s: 0 for s in starts}
+    queue = deque(found)
+    while queue:
+        node = queue.popleft()
+        hops = found[node]
+        if depth is not None and hops >= depth:
+            continue
+        for nxt in neighbours(node):
+            if nxt not in found:
+                found[nxt] = hops + 1
+                queue.append(nxt)
+    return found
+
+
+def hint(suggestions: list[str]) -> str:
+    """The "what to do" tail of an unknown-name message."""
+    if suggestions:
+        return "did you mean " + ", ".join(repr(s) for s in suggestions) + "?"
+    return "run \"lineage ls --select '*'\" to list the names in the snapshot"
+
+
+def _check_format(data: Any, source: str) -> None:
+    if not isinstance(data, dict):
+        raise SnapshotError(
+            f"{source} is not a lineage snapshot (a JSON {type(data).__name__}, not an object); "
+            "pass a file written by 'lineage crawl'"
+        )
+    graph = data.get("graph")
+    found = graph.get("format") if isinstance(graph, dict) else None
+    if found != SNAPSHOT_FORMAT:
+        match = _FORMAT_RE.fullmatch(found) if isinstance(found, str) else None
+        if match and int(match.group(1)) > 1:
+            raise SnapshotError(
+                f"{source} has format {found!r}, newer than this lineage reads ({SNAPSHOT_FORMAT!r}); "
+                "upgrade lineage, or crawl again with this version"
+            )
+        what = f"has format {found!r}" if found is not None else "has no graph.format marker"
+        raise SnapshotError(
+            f"{source} {what}, not {SNAPSHOT_FORMAT!r}; pass a snapshot written by 'lineage crawl'"
+        )
+    if data.get("directed") is not True or data.get("multigraph", False) is not False:
+        raise SnapshotError(f"{source} must be a directed, non-multi graph; crawl again")
+    for key in ("nodes", "edges"):
+        if not isinstance(data.get(key), list):
+            raise SnapshotError(f"{source} has no {key!r} list; the file is damaged: crawl again")
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-ready, deterministic: dict keys sorted, sets sorted, dates ISO, non-finite floats None."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return [_canonical(v) for v in sorted(value, key=str)]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _ordered(record: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
+    out = {k: _canonical(record[k]) for k in first if k in record}
+    out.update((k, _canonical(record[k])) for k in sorted(record) if k not in out)
+    return out
+
+
+def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts → dotted keys; None dropped; lists → JSON text (GraphML and CSV hold scalars only)."""
+    out: dict[str, Any] = {}
+    for key in sorted(record, key=str):
+        value = record[key]
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, prefix=f"{name}."))
+        elif value is None:
+            continue
+        elif isinstance(value, bool | int | float | str):
+            out[name] = value
+        else:
+            out[name] = json.dumps(_canonical(value), ensure_ascii=False, sort_keys=True)
+    return out
+
+
+def _unify(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each key one type across rows (GraphML declares a type per key): int+float → float, else str."""
+    types: dict[str, set[type]] = {}
+    for row in rows:
+        for key, value in row.items():
+            types.setdefault(key, set()).add(type(value))
+    target: dict[str, type] = {}
+    for key, seen in types.items():
+        if len(seen) == 1:
+            target[key] = seen.pop()
+        elif seen <= {int, float}:
+            target[key] = float
+        else:
+            target[key] = str
+    return [{k: _convert(v, target[k]) for k, v in row.items()} for row in rows]
+
+
+def _convert(value: Any, to: type) -> Any:
+    if type(value) is to:
+        return value
+    if to is float:
+        return float(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
