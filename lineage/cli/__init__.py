@@ -13,6 +13,7 @@ from lineage import __version__
 
 # (module, attribute) of every top-level command, in --help order.
 _COMMANDS: list[tuple[str, str]] = [
+    ("lineage.cli.crawl", "crawl_cmd"),
     ("lineage.cli.ls", "ls"),
     ("lineage.cli.sim", "sim"),
 ]

@@ -1,0 +1,126 @@
+"""``lineage crawl``: the API into a snapshot."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lineage.cli.common import api_options, clean_errors, settings_from
+from lineage.crawl import CrawlOptions, crawl, default_journal, parse_since
+from lineage.errors import InputError
+from lineage.graph import LineageGraph
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when piped (CI logs stay clean)."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description:>12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        yield update
+
+
+@click.command("crawl")
+@click.option("--all", "crawl_all", is_flag=True, help="Crawl every view (the default without --select).")
+@click.option(
+    "--select", "selector", default=None, help="Crawl around these views: 'orders', '+orders+', '2+a b+1'."
+)
+@click.option(
+    "--upstream", type=click.IntRange(min=0), default=None, help="Depth upstream of plain names [all]."
+)
+@click.option(
+    "--downstream", type=click.IntRange(min=0), default=None, help="Depth downstream of plain names [all]."
+)
+@click.option(
+    "--edges",
+    type=click.Choice(["api", "sql", "auto"]),
+    default="auto",
+    show_default=True,
+    help="Where edges come from: lineage endpoints, each view's HogQL, or api with fallback to sql.",
+)
+@click.option("--out", default="output/snapshot.json", show_default=True, help="Snapshot file to write.")
+@click.option(
+    "--refresh", "refresh", default=None, help="An older snapshot whose unchanged parts are reused."
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue a crawl that was interrupted, skipping finished requests."
+)
+@click.option(
+    "--jobs-since", default="30d", show_default=True, help="Window of job history to read (m/h/d/w)."
+)
+@click.option("--no-jobs", is_flag=True, help="Do not read job history.")
+@click.option("--verify", is_flag=True, help="Cross-check edge counts against the dependencies endpoint.")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight."
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal].")
+@api_options
+@clean_errors
+def crawl_cmd(**kwargs: Any) -> None:
+    """Crawl PostHog's saved-query lineage into a snapshot.
+
+    \b
+    Examples:
+      lineage crawl --all --project 12345
+      lineage crawl --select '+orders_daily+' --upstream 2 --out output/orders.json
+      lineage crawl --all --resume          # after an interrupted crawl
+    """
+    settings = settings_from(kwargs).require_api()
+    if kwargs["crawl_all"] and kwargs["selector"]:
+        raise InputError("give either --all or --select, not both")
+    out = Path(kwargs["out"])
+    refresh = LineageGraph.load(kwargs["refresh"]) if kwargs["refresh"] else None
+    journal = default_journal(out)
+    if journal.exists() and not kwargs["resume"]:
+        click.echo(
+            f"lineage: an interrupted crawl left {journal}; starting afresh (use --resume to continue it)",
+            err=True,
+        )
+    show = kwargs["progress"] if kwargs["progress"] is not None else sys.stderr.isatty()
+    with _progress(show) as progress:
+        options = CrawlOptions(
+            strategy="select" if kwargs["selector"] else "all",
+            select=kwargs["selector"],
+            upstream=kwargs["upstream"],
+            downstream=kwargs["downstream"],
+            edges=kwargs["edges"],
+            jobs=not kwargs["no_jobs"],
+            jobs_since=parse_since(kwargs["jobs_since"]),
+            verify=kwargs["verify"],
+            concurrency=kwargs["concurrency"],
+            journal=journal,
+            resume=kwargs["resume"],
+            refresh=refresh,
+            progress=progress,
+        )
+        result = crawl(settings, options)
+    result.graph.save(out)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    for mismatch in result.verify_mismatches:
+        click.echo(f"verify: {mismatch}", err=True)
+    click.echo(f"wrote {out}: {result.summary()}")

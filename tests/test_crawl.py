@@ -1,0 +1,283 @@
+"""The crawler against the simulator: exact graphs, request counts, fallbacks, resume, refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import networkx as nx
+import pytest
+from conftest import VIEW_IDS
+
+from lineage.config import Settings
+from lineage.crawl import CrawlOptions, CrawlResult, crawl, crawl_async, job_summary
+from lineage.errors import SelectorError
+from lineage.graph import LineageGraph
+from lineage.sim.app import create_app
+from lineage.sim.faults import FaultConfig
+from lineage.sim.generate import fixture_from_graph, graph_of_fixture
+from lineage.sim.state import Warehouse
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_graphs"
+
+
+def settings(key: str = "phx_read") -> Settings:
+    return Settings.resolve(host="http://127.0.0.1:1", project="1", api_key=key, env={})
+
+
+class Counting(httpx.AsyncBaseTransport):
+    """Passes requests to an inner transport; can simulate a kill after ``kill_after`` requests."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, kill_after: int | None = None) -> None:
+        self.inner = inner
+        self.count = 0
+        self.kill_after = kill_after
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.kill_after is not None and self.count >= self.kill_after:
+            raise Killed
+        self.count += 1
+        return await self.inner.handle_async_request(request)
+
+
+class Killed(BaseException):
+    """Stands for kill -9 / Ctrl-C: not an Exception, so nothing retries it."""
+
+
+def run(
+    fixture: dict[str, Any],
+    options: CrawlOptions,
+    *,
+    key: str = "phx_read",
+    era: str = "e2",
+    faults: FaultConfig | None = None,
+    rate_limit: bool = True,
+) -> tuple[CrawlResult, Counting]:
+    app = create_app(Warehouse(fixture, era=era), faults=faults, rate_limit=rate_limit)
+    transport = Counting(httpx.ASGITransport(app=app))
+    result = asyncio.run(crawl_async(settings(key), options, transport=transport))
+    return result, transport
+
+
+def linked_truth(fixture: dict[str, Any]) -> nx.DiGraph:
+    """The fixture's graph without tables nothing reads (lineage cannot see those)."""
+    truth = graph_of_fixture(fixture)
+    drop = [n for n, a in truth.nodes(data=True) if a["kind"] == "table" and truth.degree(n) == 0]
+    truth.remove_nodes_from(drop)
+    return truth
+
+
+def assert_same_graph(got: LineageGraph, truth: nx.DiGraph) -> None:
+    assert sorted(got.nx.edges) == sorted(truth.edges)
+    assert sorted(got.nx.nodes) == sorted(truth.nodes)
+    for node, attrs in truth.nodes(data=True):
+        assert got.nx.nodes[node]["kind"] == attrs["kind"], node
+        assert got.nx.nodes[node]["name"] == attrs["name"], node
+
+
+def test_crawl_all_rebuilds_the_small_warehouse_exactly(small_fixture: dict[str, Any]) -> None:
+    result, transport = run(small_fixture, CrawlOptions(strategy="all"))
+    assert_same_graph(result.graph, linked_truth(small_fixture))
+    g = result.graph.nx
+    # the dotted PostHog table comes back by its full name, not its last label
+    assert ("posthog.ai_events", VIEW_IDS["ai_usage"]) in g.edges
+    assert g.nodes["events"]["table_kind"] == "posthog"
+    # requests: views list + one ancestors per view + tables list + jobs + one GET to name the dotted table
+    views = len(small_fixture["views"])
+    assert result.requests == transport.count == 1 + views + 1 + 1 + 1
+    assert g.graph["requests"] == result.requests
+    assert g.graph["format"] == "lineage-snapshot/1"
+    daily = g.nodes[VIEW_IDS["orders_daily"]]
+    assert daily["kind"] == "matview" and daily["folder"] == "Revenue"
+    assert daily["upstream_count"] == 2 and daily["downstream_count"] == 1
+    assert daily["jobs"]["runs"] == 3 and daily["jobs"]["failures"] == 1
+    assert daily["jobs"]["last_status"] == "Completed" and daily["jobs"]["rows_last"] == 120
+    assert daily["jobs"]["last_success_at"] == "2026-11-22T00:04:00Z"
+    assert daily["jobs"]["median_duration_s"] == 240.0
+
+
+def test_sql_edges_equal_api_edges(small_fixture: dict[str, Any]) -> None:
+    api, _ = run(small_fixture, CrawlOptions(strategy="all", edges="api"))
+    sql, _ = run(small_fixture, CrawlOptions(strategy="all", edges="sql"))
+    assert sorted(api.graph.nx.edges) == sorted(sql.graph.nx.edges)
+    assert sql.edge_source == "sql"
+    assert sql.graph.nx.nodes[VIEW_IDS["orders"]]["sql"].startswith("SELECT")
+
+
+def test_auto_falls_back_to_sql_when_lineage_refuses_personal_keys(small_fixture: dict[str, Any]) -> None:
+    # E3: ancestors/descendants declare no scopes, so personal keys get 403 there.
+    result, _ = run(small_fixture, CrawlOptions(strategy="all"), era="e3")
+    assert result.edge_source == "sql"
+    assert any("refuse this key" in note for note in result.notes)
+    assert_same_graph(result.graph, linked_truth(small_fixture))
+
+
+def test_focused_crawl_records_what_lies_beyond(small_fixture: dict[str, Any]) -> None:
+    opts = CrawlOptions(strategy="select", select="orders_daily", upstream=1, downstream=0)
+    result, _ = run(small_fixture, opts)
+    g = result.graph.nx
+    assert sorted(g.nodes) == sorted([VIEW_IDS["orders_daily"], VIEW_IDS["orders"], VIEW_IDS["event_counts"]])
+    assert g.nodes[VIEW_IDS["orders"]]["more_upstream"] == 1  # stripe_charge is beyond the depth
+    assert g.nodes[VIEW_IDS["event_counts"]]["more_upstream"] == 1  # events
+    full, _ = run(small_fixture, CrawlOptions(strategy="select", select="+orders_daily+"))
+    assert VIEW_IDS["revenue_report"] in full.graph.nx and "events" in full.graph.nx
+    assert "more_upstream" not in full.graph.nx.nodes[VIEW_IDS["orders"]]
+
+
+def test_focused_crawl_downstream_boundary_uses_dependencies(small_fixture: dict[str, Any]) -> None:
+    result, _ = run(small_fixture, CrawlOptions(strategy="select", select="orders+1"))
+    g = result.graph.nx
+    assert sorted(g.nodes) == sorted([VIEW_IDS["orders"], VIEW_IDS["orders_daily"]])
+    assert g.nodes[VIEW_IDS["orders_daily"]]["more_downstream"] == 1  # revenue_report
+    assert g.nodes[VIEW_IDS["orders_daily"]]["more_upstream"] == 1  # event_counts
+
+
+def test_unknown_selector_names_the_input(small_fixture: dict[str, Any]) -> None:
+    with pytest.raises(SelectorError, match=r"no view matches 'order_daily'.*orders_daily"):
+        run(small_fixture, CrawlOptions(strategy="select", select="order_daily"))
+
+
+def test_crawl_survives_faults_and_storms(small_fixture: dict[str, Any]) -> None:
+    faults = FaultConfig(seed=7, error_rate=0.1, storm_rate=0.05, storm_length=3, storm_retry_after=0)
+    result, _ = run(small_fixture, CrawlOptions(strategy="all"), faults=faults)
+    assert_same_graph(result.graph, linked_truth(small_fixture))
+    assert result.retries > 0
+
+
+def test_killed_crawl_resumes_without_repeating(small_fixture: dict[str, Any], tmp_path: Path) -> None:
+    journal = tmp_path / "snap.json.journal.jsonl"
+    baseline, base_transport = run(small_fixture, CrawlOptions(strategy="all"))
+    app = create_app(Warehouse(small_fixture))
+    first = Counting(httpx.ASGITransport(app=app), kill_after=4)
+    with pytest.raises(Killed):
+        asyncio.run(crawl_async(settings(), CrawlOptions(strategy="all", journal=journal), transport=first))
+    assert journal.exists()
+    second = Counting(httpx.ASGITransport(app=app))
+    resumed = asyncio.run(
+        crawl_async(settings(), CrawlOptions(strategy="all", journal=journal, resume=True), transport=second)
+    )
+    assert sorted(resumed.graph.nx.edges) == sorted(baseline.graph.nx.edges)
+    assert first.count + second.count <= 1.1 * base_transport.count
+    assert not journal.exists()  # a finished crawl removes its journal
+
+
+def test_refresh_reuses_old_jobs_and_sql(small_fixture: dict[str, Any]) -> None:
+    old, _ = run(small_fixture, CrawlOptions(strategy="all", edges="sql"))
+    new, transport = run(small_fixture, CrawlOptions(strategy="all", edges="sql", refresh=old.graph))
+    assert sorted(new.graph.nx.edges) == sorted(old.graph.nx.edges)
+    # no GET per view: every list entry is unchanged, so the old SQL is reused
+    assert transport.count < len(small_fixture["views"])
+    assert new.graph.nx.nodes[VIEW_IDS["orders_daily"]]["jobs"]["runs"] == 3
+
+
+def test_verify_cross_checks_dependencies(small_fixture: dict[str, Any]) -> None:
+    result, _ = run(small_fixture, CrawlOptions(strategy="all", verify=True))
+    assert result.verify_mismatches == ()
+
+
+def test_crawl_from_inside_a_running_loop(small_fixture: dict[str, Any]) -> None:
+    app = create_app(Warehouse(small_fixture))
+
+    async def inside() -> CrawlResult:
+        return crawl(settings(), CrawlOptions(strategy="all"), transport=httpx.ASGITransport(app=app))
+
+    result = asyncio.run(inside())
+    assert result.graph.nx.number_of_edges() == 6
+
+
+def test_job_summary_streak_and_trend() -> None:
+    history = [
+        {
+            "id": "1",
+            "status": "Completed",
+            "created_at": "2026-01-01T00:00:00Z",
+            "last_run_at": "2026-01-01T00:01:00Z",
+            "rows": 5,
+        },
+        {
+            "id": "2",
+            "status": "Completed",
+            "created_at": "2026-01-02T00:00:00Z",
+            "last_run_at": "2026-01-02T00:03:00Z",
+            "rows": 9,
+        },
+        {
+            "id": "3",
+            "status": "Failed",
+            "created_at": "2026-01-03T00:00:00Z",
+            "last_run_at": "2026-01-03T00:00:30Z",
+            "rows": 0,
+        },
+        {
+            "id": "4",
+            "status": "Failed",
+            "created_at": "2026-01-04T00:00:00Z",
+            "last_run_at": "2026-01-04T00:00:30Z",
+            "rows": 0,
+        },
+    ]
+    s = job_summary(history)
+    assert s["failure_streak"] == 2 and s["last_status"] == "Failed"
+    assert s["rows_trend"] == "up" and s["rows_last"] == 9
+    assert s["last_success_at"] == "2026-01-02T00:03:00Z"
+    assert s["median_duration_s"] == 45.0
+
+
+@pytest.mark.parametrize("name", ["dbt_jaffle_shop", "posthog_revenue_analytics"])
+def test_real_graph_fixtures_crawl_exactly(name: str) -> None:
+    fixture = fixture_from_graph(json.loads((REAL / f"{name}.json").read_text()), seed=3)
+    result, transport = run(fixture, CrawlOptions(strategy="all"), key="phx_demo_read")
+    assert_same_graph(result.graph, linked_truth(fixture))
+    views = len([v for v in fixture["views"] if not v.get("deleted")])
+    lower_bound = views + 1 + 1 + 1  # views + list page + tables page + jobs page
+    assert transport.count <= 1.02 * lower_bound + 5
+
+
+def test_cli_crawl_over_loopback_keeps_the_key_out(sim_server: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lineage.cli import main
+
+    out = tmp_path / "snap.json"
+    env = {"POSTHOG_HOST": sim_server.url, "POSTHOG_PROJECT_ID": "1", "POSTHOG_PERSONAL_API_KEY": "phx_read"}
+    result = CliRunner().invoke(main, ["crawl", "--all", "--out", str(out), "--verify"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.stdout and "6 views" not in result.stdout
+    assert "requests" in result.stdout and "edges" in result.stdout
+    text = out.read_text()
+    assert "phx_read" not in text and "phx_read" not in result.output
+    loaded = LineageGraph.load(out)
+    assert loaded.nx.number_of_edges() == 6
+    assert sim_server.stats()["throttled"] == 0
+
+
+def test_cli_crawl_bad_key_is_one_clean_line(sim_server: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lineage.cli import main
+
+    env = {
+        "POSTHOG_HOST": sim_server.url,
+        "POSTHOG_PROJECT_ID": "1",
+        "POSTHOG_PERSONAL_API_KEY": "phx_wrong_key",
+    }
+    result = CliRunner().invoke(main, ["crawl", "--all", "--out", str(tmp_path / "s.json")], env=env)
+    assert result.exit_code == 3
+    assert "POSTHOG_PERSONAL_API_KEY" in result.output
+    assert "phx_wrong_key" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_crawl_missing_project_names_flag_and_variable(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lineage.cli import main
+
+    result = CliRunner().invoke(
+        main, ["crawl", "--all"], env={"POSTHOG_PROJECT_ID": "", "POSTHOG_PERSONAL_API_KEY": ""}
+    )
+    assert result.exit_code == 2
+    assert "--project" in result.output and "POSTHOG_PROJECT_ID" in result.output
