@@ -15,6 +15,7 @@ from lineage import __version__
 _COMMANDS: list[tuple[str, str]] = [
     ("lineage.cli.crawl", "crawl_cmd"),
     ("lineage.cli.ls", "ls"),
+    ("lineage.cli.render", "render"),
     ("lineage.cli.sim", "sim"),
 ]
 

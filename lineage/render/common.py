@@ -1,0 +1,373 @@
+"""What every renderer shares: the graph-to-scene step, health colours, untrusted-text cleaning, UI links.
+
+A *scene* is the graph as it will be drawn: sorted nodes with short synthetic keys (``n0``, ``f0``,
+``u0``...), folder clusters, collapsed folders, "+k more" stubs. Writers (DOT, Mermaid, HTML) only
+format a scene, so they agree on what is drawn and never put raw API text into an identifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+import networkx as nx
+
+from lineage.errors import RenderError
+
+DEFAULT_MAX_NODES: Final = 500
+LABEL_MAX: Final = 60
+ERROR_MAX: Final = 300
+TOOLTIP_NAME_MAX: Final = 200
+
+# health -> (fill colour, legend text). Only the newest job decides: a view whose last run failed is red
+# even if it succeeded before, because that is what needs attention.
+HEALTH: Final[dict[str, tuple[str, str]]] = {
+    "completed": ("#b9e4a8", "last job Completed"),
+    "failed": ("#f5a3a3", "last job Failed"),
+    "running": ("#a9c8f5", "last job Running"),
+    "none": ("#e3e3e3", "never run / no jobs"),
+}
+HEALTH_ORDER: Final = ("completed", "failed", "running", "none")
+
+KIND_TEXT: Final[dict[str, str]] = {
+    "table": "table",
+    "view": "view",
+    "matview": "materialized view",
+    "unknown": "unknown / not crawled",
+}
+KIND_ORDER: Final = ("table", "view", "matview", "unknown")
+
+# Legend entries, in drawing order: one drawn node each.
+LEGEND_ITEMS: Final[tuple[tuple[str, str], ...]] = tuple(("kind", k) for k in KIND_ORDER) + tuple(
+    ("health", h) for h in HEALTH_ORDER
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NETLOC = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
+
+
+def as_digraph(graph: Any) -> nx.DiGraph:
+    """Accept a ``LineageGraph`` (anything with ``.nx``) or a bare ``networkx.DiGraph``."""
+    g = getattr(graph, "nx", graph)
+    if not isinstance(g, nx.DiGraph) or g.is_multigraph():
+        raise RenderError(
+            f"cannot draw a {type(graph).__name__}: pass a LineageGraph or a networkx.DiGraph "
+            "(load a snapshot with lineage.graph.load(path))"
+        )
+    return g
+
+
+def check_size(g: nx.DiGraph, max_nodes: int | None) -> None:
+    """Refuse graphs too large to draw legibly, pointing at selectors."""
+    n = g.number_of_nodes()
+    if max_nodes is not None and n > max_nodes:
+        raise RenderError(
+            f"the graph has {n} nodes, more than the drawing limit of {max_nodes}; draw a part of it with a "
+            "selector (e.g. --select '+orders_daily+' or --select 'folder:Revenue'), collapse folders with "
+            "--collapse-folder NAME, or raise the limit with --max-nodes N"
+        )
+
+
+def clean(text: Any) -> str:
+    """Text safe for any output: no control characters (XML forbids them), no lone surrogates."""
+    s = "" if text is None else str(text)
+    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    s = _SURROGATE.sub("\ufffd", s)
+    return _CONTROL.sub("\ufffd", s)
+
+
+def one_line(text: Any) -> str:
+    """Clean text folded onto one line (labels never break on data)."""
+    return " ".join(clean(text).split("\n"))
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut to ``limit`` characters, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "\u2026"
+
+
+def health(attrs: Mapping[str, Any]) -> str:
+    """``completed`` / ``failed`` / ``running`` / ``none`` from the newest job of a node."""
+    jobs = attrs.get("jobs")
+    if not isinstance(jobs, Mapping):
+        return "none"
+    last = jobs.get("last_status")
+    if not isinstance(last, str):
+        return "none"
+    key = last.strip().lower()
+    return key if key in ("completed", "failed", "running") else "none"
+
+
+def kind_of(attrs: Mapping[str, Any]) -> str:
+    kind = attrs.get("kind")
+    return kind if isinstance(kind, str) and kind in KIND_TEXT else "unknown"
+
+
+def base_url(graph_attrs: Mapping[str, Any]) -> str | None:
+    """``https://host/project/<team>`` from the graph attributes, or None when unusable.
+
+    The host comes from configuration, the project from the snapshot; both are validated, never
+    pasted, because the result lands in SVG ``href`` attributes that Graphviz does not escape.
+    """
+    host = graph_attrs.get("host")
+    project = graph_attrs.get("project")
+    if host is None or project is None:
+        return None
+    raw = str(host).strip()
+    if "://" not in raw:
+        raw = "https://" + raw
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not _NETLOC.match(parts.netloc or ""):
+        return None
+    return f"{parts.scheme}://{parts.netloc}/project/{quote(str(project), safe='')}"
+
+
+def view_url(base: str | None, node_id: Any, kind: str) -> str | None:
+    """The PostHog SQL editor link for a saved query (views and materialized views only)."""
+    if base is None or kind not in ("view", "matview"):
+        return None
+    return f"{base}/sql?open_view={quote(str(node_id), safe='')}"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "\u2013"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return one_line(value)
+
+
+def details(node_id: Any, attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (field, value) pairs shown in tooltips and the HTML details panel, all cleaned."""
+    kind = kind_of(attrs)
+    rows: list[tuple[str, str]] = [
+        ("name", truncate(one_line(attrs.get("name", node_id)), TOOLTIP_NAME_MAX)),
+        ("id", truncate(one_line(node_id), TOOLTIP_NAME_MAX)),
+        ("kind", KIND_TEXT[kind] + (" (not in the crawl)" if attrs.get("ghost") else "")),
+    ]
+    if attrs.get("folder"):
+        rows.append(("folder", truncate(one_line(attrs["folder"]), TOOLTIP_NAME_MAX)))
+    if kind in ("view", "matview") or "status" in attrs:
+        rows.append(("status", _fmt(attrs.get("status"))))
+        rows.append(("last run", _fmt(attrs.get("last_run_at"))))
+    if attrs.get("sync_frequency"):
+        rows.append(("sync", _fmt(attrs.get("sync_frequency"))))
+    jobs = attrs.get("jobs")
+    if isinstance(jobs, Mapping):
+        rows.append(
+            (
+                "jobs",
+                f"{_fmt(jobs.get('runs'))} runs, {_fmt(jobs.get('failures'))} failures, "
+                f"last {_fmt(jobs.get('last_status'))}",
+            )
+        )
+        rows.append(("last success", _fmt(jobs.get("last_success_at"))))
+        rows.append(("median duration s", _fmt(jobs.get("median_duration_s"))))
+        rows.append(("rows last run", _fmt(jobs.get("rows_last"))))
+    err = attrs.get("latest_error")
+    if err:
+        rows.append(("latest error", truncate(clean(err).strip(), ERROR_MAX)))
+    return rows
+
+
+def tooltip(node_id: Any, attrs: Mapping[str, Any]) -> str:
+    """Multi-line tooltip text (cleaned, not yet escaped for any format)."""
+    return "\n".join(f"{k}: {v}" for k, v in details(node_id, attrs))
+
+
+@dataclass(frozen=True)
+class SceneNode:
+    """One drawn box. ``role`` is ``node`` (a graph node), ``folder`` (collapsed) or ``stub``."""
+
+    key: str
+    role: str
+    label: str
+    kind: str = "unknown"
+    health: str = "none"
+    node_id: Any = None
+    cluster: str | None = None
+    tooltip: str = ""
+    url: str | None = None
+    focus: bool = False
+    ghost: bool = False
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class SceneEdge:
+    tail: str
+    head: str
+    stub: bool = False
+
+
+@dataclass
+class Scene:
+    nodes: list[SceneNode] = field(default_factory=list)
+    edges: list[SceneEdge] = field(default_factory=list)
+    # cluster key -> folder title, in drawing order
+    clusters: dict[str, str] = field(default_factory=dict)
+    # original node id -> scene key of the box that stands for it
+    key_of: dict[Any, str] = field(default_factory=dict)
+    graph_attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def _sort_key(node_id: Any) -> tuple[str, str]:
+    return (type(node_id).__name__, str(node_id))
+
+
+def resolve_focus(g: nx.DiGraph, focus: Iterable[Any]) -> set[Any]:
+    """Focus entries may be node ids or names; an unknown one is an error quoting it."""
+    by_name: dict[str, list[Any]] = {}
+    for n, attrs in g.nodes(data=True):
+        by_name.setdefault(str(attrs.get("name", n)), []).append(n)
+    out: set[Any] = set()
+    for item in focus:
+        if item in g:
+            out.add(item)
+        elif str(item) in by_name:
+            out.update(by_name[str(item)])
+        else:
+            raise RenderError(f"focus node {truncate(one_line(item), 80)!r} is not in the graph being drawn")
+    return out
+
+
+def _folder(attrs: Mapping[str, Any]) -> str | None:
+    f = attrs.get("folder")
+    if f is None or f == "":
+        return None
+    return one_line(f) or None
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def build_scene(
+    graph: Any,
+    *,
+    focus: Iterable[Any] = (),
+    clusters: bool = True,
+    collapse_folders: Iterable[str] = (),
+    links: bool = True,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+) -> Scene:
+    """Turn a lineage graph into a sorted, drawable scene (see the module docstring)."""
+    g = as_digraph(graph)
+    check_size(g, max_nodes)
+    focus_ids = resolve_focus(g, focus)
+    collapse = {one_line(c) for c in collapse_folders}
+    base = base_url(g.graph) if links else None
+    scene = Scene(graph_attrs=dict(g.graph))
+
+    ordered = sorted(g.nodes, key=_sort_key)
+    folders = sorted({f for n in ordered if (f := _folder(g.nodes[n])) is not None})
+    unknown = sorted(collapse - set(folders))
+    if unknown:
+        raise RenderError(
+            f"--collapse-folder {unknown[0]!r} names no folder of the drawn nodes; folders: "
+            + (", ".join(repr(truncate(f, 40)) for f in folders[:20]) or "none")
+        )
+    cluster_of = {f: f"cluster_{i}" for i, f in enumerate(folders)}
+    if clusters:
+        for f in folders:
+            if f not in collapse:
+                scene.clusters[cluster_of[f]] = f
+
+    folder_members: dict[str, list[Any]] = {}
+    for n in ordered:
+        f = _folder(g.nodes[n])
+        if f is not None and f in collapse:
+            folder_members.setdefault(f, []).append(n)
+    folder_key = {f: f"f{i}" for i, f in enumerate(sorted(folder_members))}
+    for f, members in sorted(folder_members.items()):
+        healths = {health(g.nodes[m]) for m in members}
+        # the folder shows its most alarming member
+        worst = next((h for h in ("failed", "running", "completed") if h in healths), "none")
+        names = ", ".join(truncate(one_line(g.nodes[m].get("name", m)), 40) for m in members[:10])
+        more = f" and {len(members) - 10} more" if len(members) > 10 else ""
+        scene.nodes.append(
+            SceneNode(
+                key=folder_key[f],
+                role="folder",
+                label=f"{truncate(f, LABEL_MAX)}\n({len(members)} nodes)",
+                kind="folder",
+                health=worst,
+                tooltip=f"folder: {truncate(f, TOOLTIP_NAME_MAX)}\n{len(members)} nodes: {names}{more}",
+                focus=any(m in focus_ids for m in members),
+                count=len(members),
+            )
+        )
+        for m in members:
+            scene.key_of[m] = folder_key[f]
+
+    for i, n in enumerate(ordered):
+        if n in scene.key_of:
+            continue
+        attrs = g.nodes[n]
+        kind = kind_of(attrs)
+        f = _folder(attrs)
+        key = f"n{i}"
+        scene.key_of[n] = key
+        scene.nodes.append(
+            SceneNode(
+                key=key,
+                role="node",
+                label=truncate(one_line(attrs.get("name", n)), LABEL_MAX),
+                kind=kind,
+                health=health(attrs),
+                node_id=n,
+                cluster=cluster_of[f] if clusters and f is not None else None,
+                tooltip=tooltip(n, attrs),
+                url=view_url(base, n, kind) if not attrs.get("ghost") else None,
+                focus=n in focus_ids,
+                ghost=bool(attrs.get("ghost")),
+            )
+        )
+
+    order = {sn.key: i for i, sn in enumerate(scene.nodes)}
+    edges = {(scene.key_of[u], scene.key_of[v]) for u, v in g.edges}
+    for tail, head in sorted(edges, key=lambda e: (order[e[0]], order[e[1]])):
+        if tail != head:
+            scene.edges.append(SceneEdge(tail, head))
+
+    # "+k more" stubs: a depth limit cut the graph here. Collapsed members add up on their folder.
+    up: dict[str, int] = {}
+    down: dict[str, int] = {}
+    for n in ordered:
+        key = scene.key_of[n]
+        up[key] = up.get(key, 0) + _count(g.nodes[n].get("more_upstream"))
+        down[key] = down.get(key, 0) + _count(g.nodes[n].get("more_downstream"))
+    for sn in list(scene.nodes):
+        for direction, counts in (("u", up), ("d", down)):
+            k = counts.get(sn.key, 0)
+            if k <= 0:
+                continue
+            stub_key = f"{direction}{sn.key}"
+            where = "upstream" if direction == "u" else "downstream"
+            scene.nodes.append(
+                SceneNode(
+                    key=stub_key,
+                    role="stub",
+                    label=f"+{k} more",
+                    tooltip=f"{k} more {where} nodes beyond the depth limit",
+                    cluster=sn.cluster,
+                    count=k,
+                )
+            )
+            if direction == "u":
+                scene.edges.append(SceneEdge(stub_key, sn.key, stub=True))
+            else:
+                scene.edges.append(SceneEdge(sn.key, stub_key, stub=True))
+    return scene

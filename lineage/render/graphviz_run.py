@@ -1,0 +1,69 @@
+"""Runs the system Graphviz ``dot`` program on DOT text from :mod:`lineage.render.dot`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any, Final
+
+from lineage.errors import RenderError
+from lineage.render.dot import to_dot
+
+DEFAULT_TIMEOUT: Final = 120.0
+FORMATS: Final = ("svg", "png", "pdf")
+
+MISSING_DOT: Final = (
+    "Graphviz's `dot` program was not found on PATH, so svg, png, pdf and html cannot be drawn. Install "
+    "Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`) and retry; "
+    "--format dot and --format mermaid still work without it, and the dot output can be rendered elsewhere"
+)
+
+
+def find_dot() -> str:
+    """Path of the ``dot`` program, or a RenderError that says how to install it."""
+    path = shutil.which("dot")
+    if path is None:
+        raise RenderError(MISSING_DOT)
+    return path
+
+
+def run_dot(dot_text: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+    """Lay out ``dot_text`` with Graphviz into ``fmt`` (svg, png or pdf) bytes."""
+    if fmt not in FORMATS:
+        raise RenderError(f"format {fmt!r} is not one Graphviz is run for; use one of {', '.join(FORMATS)}")
+    exe = find_dot()
+    try:
+        proc = subprocess.run(
+            [exe, f"-T{fmt}"],
+            input=dot_text.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RenderError(
+            f"Graphviz took longer than {timeout:g} s to lay out the graph; draw fewer nodes with a selector "
+            "or collapse folders with --collapse-folder"
+        ) from exc
+    except OSError as exc:
+        raise RenderError(f"could not run Graphviz ({exe}): {exc.strerror or exc}") from exc
+    if proc.returncode != 0 or not proc.stdout:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = "; ".join(detail[:3])[:300] or f"exit status {proc.returncode}"
+        raise RenderError(f"Graphviz failed to draw the graph: {reason}")
+    return proc.stdout
+
+
+def to_svg(graph: Any, *, timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> str:
+    """SVG text; nodes are ``<g class="node">`` with clickable links to views. Options as for to_dot."""
+    return run_dot(to_dot(graph, **opts), "svg", timeout=timeout).decode("utf-8")
+
+
+def to_png(graph: Any, *, timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> bytes:
+    """PNG bytes. Options as for :func:`lineage.render.dot.to_dot`."""
+    return run_dot(to_dot(graph, **opts), "png", timeout=timeout)
+
+
+def to_pdf(graph: Any, *, timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> bytes:
+    """PDF bytes. Options as for :func:`lineage.render.dot.to_dot`."""
+    return run_dot(to_dot(graph, **opts), "pdf", timeout=timeout)
