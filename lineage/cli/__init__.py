@@ -14,6 +14,9 @@ from lineage import __version__
 # (module, attribute) of every top-level command, in --help order.
 _COMMANDS: list[tuple[str, str]] = [
     ("lineage.cli.crawl", "crawl_cmd"),
+    ("lineage.cli.impact", "impact"),
+    ("lineage.cli.check", "check"),
+    ("lineage.cli.diff", "diff"),
     ("lineage.cli.ls", "ls"),
     ("lineage.cli.render", "render"),
     ("lineage.cli.sim", "sim"),

@@ -1,0 +1,399 @@
+"""Writers for analysis results: Markdown, CSV, JSON, HTML and plain text.
+
+Every string that came from the API (names, folders, errors, SQL, owners) is untrusted: Markdown cells
+are escaped so they cannot break the table or inject HTML, CSV cells cannot start a formula, HTML is
+escaped everywhere and carries no scripts or external resources.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from lineage.analysis.checks import CheckReport
+from lineage.analysis.columns import ColumnImpact
+from lineage.analysis.diff import SnapshotDiff
+from lineage.analysis.impact import ImpactNode, ImpactReport
+from lineage.errors import InputError
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+# ---------------------------------------------------------------- escaping
+
+
+def md_cell(value: Any) -> str:
+    """One Markdown table cell: no line breaks, pipes, backticks, emphasis, links or raw HTML survive."""
+    if value is None:
+        return ""
+    text = str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return re.sub(r"[\r\n\u2028\u2029]+", " ", text).strip()
+
+
+def md_code(value: Any) -> str:
+    """Text for a fenced code block: a fence that the text cannot close."""
+    text = str(value)
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell that spreadsheets will not run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = " > ".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return text
+
+
+def esc(value: Any) -> str:
+    """HTML-escaped text (quotes included)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def to_json(data: Any) -> str:
+    """Stable JSON: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(md_cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    def clean(v: Any) -> str:
+        return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", "" if v is None else str(v))
+
+    cells = [[clean(h) for h in headers], *[[clean(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return out
+
+
+def _csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([csv_cell(c) for c in row])
+    return buf.getvalue()
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value < 120:
+        return f"{value:g} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"
+
+
+# ---------------------------------------------------------------- impact
+
+_IMPACT_COLUMNS = (
+    "depth",
+    "name",
+    "kind",
+    "materialized",
+    "cadence",
+    "health",
+    "streak",
+    "last success",
+    "rows",
+    "owner",
+    "folder",
+    "path",
+)
+
+
+def _impact_row(n: ImpactNode) -> list[Any]:
+    return [
+        n.depth,
+        n.name,
+        n.kind,
+        "yes" if n.materialized else "no",
+        n.cadence,
+        n.health,
+        n.failure_streak or "",
+        n.last_success_at,
+        n.rows,
+        n.owner,
+        n.folder,
+        " > ".join(n.path),
+    ]
+
+
+def impact_markdown(report: ImpactReport) -> str:
+    """Impact as Markdown: a summary, the refresh plan, broken nodes and one table row per affected node."""
+    s = report.summary
+    t = report.target
+    lines = [f"# Impact of {md_cell(t.name)}", ""]
+    lines.append(
+        f"- target: {md_cell(t.name)} ({md_cell(t.kind)}, health {md_cell(t.health)}, id {md_cell(t.id)})"
+    )
+    if t.url:
+        lines.append(f"- open in PostHog: <{esc(t.url)}>")
+    kinds = ", ".join(f"{md_cell(k)} {v}" for k, v in s.by_kind.items()) or "none"
+    lines.append(f"- affected: {s.affected} node(s) ({kinds}), up to {s.max_depth} hop(s) away")
+    if report.max_depth is not None:
+        lines.append(f"- limited to {report.max_depth} hop(s)")
+    lines += ["", "## Refresh plan", ""]
+    if s.refresh_order:
+        lines.append(
+            "Materialized views to refresh, in order: " + ", ".join(md_cell(n) for n in s.refresh_order)
+        )
+        lines.append("")
+        crit = " > ".join(md_cell(n) for n in s.critical_path)
+        lines.append(
+            f"Estimated refresh time {_seconds(s.estimated_refresh_s)} along the critical path {crit}."
+        )
+        if s.unknown_durations:
+            lines.append("No run durations for: " + ", ".join(md_cell(n) for n in s.unknown_durations) + ".")
+    else:
+        lines.append("No materialized views to refresh.")
+    lines += ["", "## Failing or stale", ""]
+    if s.broken:
+        lines += _md_table(("name", "health", "reason"), [(b.name, b.health, b.reason) for b in s.broken])
+    else:
+        lines.append("None in the blast radius.")
+    lines += ["", "## Affected", ""]
+    if report.affected:
+        lines += _md_table(_IMPACT_COLUMNS, [_impact_row(n) for n in report.affected])
+    else:
+        lines.append("Nothing downstream.")
+    return "\n".join(lines) + "\n"
+
+
+def impact_csv(report: ImpactReport) -> str:
+    """Impact as CSV, one row per affected node (the target not included)."""
+    headers = (
+        "id",
+        "name",
+        "kind",
+        "depth",
+        "path",
+        "materialized",
+        "cadence",
+        "status",
+        "health",
+        "last_status",
+        "failure_streak",
+        "last_success_at",
+        "rows",
+        "owner",
+        "folder",
+        "url",
+    )
+    rows = [[getattr(n, h) for h in headers] for n in report.affected]
+    return _csv(headers, rows)
+
+
+def impact_json(report: ImpactReport) -> str:
+    """Impact as JSON (``target``, ``affected``, ``summary``), keys sorted."""
+    return to_json(report.to_dict())
+
+
+def impact_table(report: ImpactReport) -> str:
+    """Impact as an aligned plain-text table for terminals."""
+    s = report.summary
+    head = [
+        f"impact of {report.target.name}: {s.affected} affected, {len(s.refresh_order)} to refresh "
+        f"(~{_seconds(s.estimated_refresh_s) or '0 s'}), {len(s.broken)} failing or stale"
+    ]
+    return "\n".join(head + _text_table(_IMPACT_COLUMNS, [_impact_row(n) for n in report.affected])) + "\n"
+
+
+_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:13px}"
+    "th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
+    ".failing{color:#b00020;font-weight:600}.stale{color:#a15c00}.ok{color:#1b6e20}code{white-space:pre-wrap}"
+)
+
+
+def _html_page(title: str, body: list[str]) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def _link(url: str | None, text: str) -> str:
+    if url and url.startswith(("https://", "http://")):
+        return f'<a href="{esc(url)}" rel="noopener noreferrer">{esc(text)}</a>'
+    return esc(text)
+
+
+def impact_html(report: ImpactReport) -> str:
+    """Impact as one self-contained HTML page (no scripts, no external resources, all text escaped)."""
+    s = report.summary
+    t = report.target
+    body = [f"<h1>Impact of {_link(t.url, t.name)}</h1>", "<ul>"]
+    kinds = ", ".join(f"{esc(k)} {v}" for k, v in s.by_kind.items()) or "none"
+    body.append(f"<li>{s.affected} affected node(s) ({kinds}), up to {s.max_depth} hop(s) away</li>")
+    order = ", ".join(esc(n) for n in s.refresh_order) or "none"
+    body.append(f"<li>refresh in order: {order}</li>")
+    crit = " &gt; ".join(esc(n) for n in s.critical_path)
+    took = esc(_seconds(s.estimated_refresh_s) or "0 s")
+    body.append(f"<li>estimated refresh time {took} along {crit or 'nothing'}</li>")
+    body.append("</ul>")
+    if s.broken:
+        body.append("<h2>Failing or stale</h2><table><tr><th>name</th><th>health</th><th>reason</th></tr>")
+        body += [
+            f'<tr><td>{esc(b.name)}</td><td class="{esc(b.health)}">{esc(b.health)}</td>'
+            f"<td>{esc(b.reason)}</td></tr>"
+            for b in s.broken
+        ]
+        body.append("</table>")
+    body.append(
+        "<h2>Affected</h2><table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in _IMPACT_COLUMNS) + "</tr>"
+    )
+    for n in report.affected:
+        cells = _impact_row(n)
+        tds = [f"<td>{esc(c)}</td>" for c in cells]
+        tds[1] = f"<td>{_link(n.url, n.name)}</td>"
+        tds[5] = f'<td class="{esc(n.health)}">{esc(n.health)}</td>'
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    body.append("</table>")
+    return _html_page(f"Impact of {t.name}", body)
+
+
+IMPACT_FORMATS = {
+    "md": impact_markdown,
+    "csv": impact_csv,
+    "json": impact_json,
+    "html": impact_html,
+    "table": impact_table,
+}
+
+
+def render_impact(report: ImpactReport, fmt: str) -> str:
+    """Impact in one of ``IMPACT_FORMATS``."""
+    try:
+        return IMPACT_FORMATS[fmt](report)
+    except KeyError:
+        raise InputError(f"unknown impact format {fmt!r}; use one of {', '.join(IMPACT_FORMATS)}") from None
+
+
+# ---------------------------------------------------------------- column impact
+
+
+def _column_rows(ci: ColumnImpact) -> list[tuple[str, str, str, str]]:
+    rows = [("derived", d.view, d.column, ", ".join(d.sources)) for d in ci.derived]
+    rows += [("used", u.view, u.column, u.clause) for u in ci.usages]
+    rows += [("unknown", u.view, "", u.reason) for u in ci.unknown]
+    return rows
+
+
+_COLUMN_HEADERS = ("effect", "view", "column", "detail")
+
+
+def render_column_impact(ci: ColumnImpact, fmt: str) -> str:
+    """Column impact as md, csv, json, html or table."""
+    title = f"{ci.target}.{ci.column}"
+    if fmt == "json":
+        return to_json(ci.to_dict())
+    if fmt == "csv":
+        return _csv(_COLUMN_HEADERS, _column_rows(ci))
+    if fmt == "md":
+        lines = [f"# Column impact of {md_cell(title)}", ""]
+        lines.append(
+            f"- views deriving or using it: {len(ci.affected_views)}; impact unknown: {len(ci.unknown)}; "
+            f"unaffected: {len(ci.unaffected)}"
+        )
+        if ci.unknown:
+            lines.append("- impact unknown means the view could not be analysed: review it by hand")
+        lines.append("")
+        lines += (
+            _md_table(_COLUMN_HEADERS, _column_rows(ci))
+            if _column_rows(ci)
+            else ["Nothing downstream uses it."]
+        )
+        return "\n".join(lines) + "\n"
+    if fmt == "table":
+        return (
+            "\n".join([f"column impact of {title}", *_text_table(_COLUMN_HEADERS, _column_rows(ci))]) + "\n"
+        )
+    if fmt == "html":
+        body = [
+            f"<h1>Column impact of {esc(title)}</h1><table><tr>"
+            + "".join(f"<th>{h}</th>" for h in _COLUMN_HEADERS)
+            + "</tr>"
+        ]
+        body += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in _column_rows(ci)]
+        body.append("</table>")
+        return _html_page(f"Column impact of {title}", body)
+    raise InputError(f"unknown column impact format {fmt!r}; use md, csv, json, html or table")
+
+
+# ---------------------------------------------------------------- check
+
+
+def check_text(report: CheckReport) -> str:
+    """Findings as lines ``severity rule name: message``, then a count per rule."""
+
+    def clean(v: str) -> str:
+        return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", v)
+
+    lines = [f"{f.severity:<7} {f.rule:<20} {clean(f.node)}: {clean(f.message)}" for f in report.findings]
+    counts = ", ".join(f"{rule} {n}" for rule, n in report.counts().items() if n)
+    lines.append(
+        f"{len(report.findings)} finding(s) in {report.nodes} nodes at {report.now}"
+        + (f": {counts}" if counts else "")
+    )
+    return "\n".join(lines) + "\n"
+
+
+def check_json(report: CheckReport) -> str:
+    """Findings as JSON, keys sorted."""
+    return to_json(report.to_dict())
+
+
+# ---------------------------------------------------------------- diff
+
+
+def diff_markdown(d: SnapshotDiff) -> str:
+    """A snapshot diff as Markdown sections; SQL changes as fenced unified diffs."""
+    lines = [f"# Snapshot diff {md_cell(d.old_crawled_at or '?')} → {md_cell(d.new_crawled_at or '?')}", ""]
+    if d.is_empty:
+        return "\n".join([*lines, "No changes."]) + "\n"
+    sections: list[tuple[str, Sequence[str], list[Sequence[Any]]]] = [
+        ("Nodes added", ("name", "kind", "id"), [(n.name, n.kind, n.id) for n in d.nodes_added]),
+        ("Nodes removed", ("name", "kind", "id"), [(n.name, n.kind, n.id) for n in d.nodes_removed]),
+        ("Edges added", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_added]),
+        ("Edges removed", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_removed]),
+        ("Renamed", ("old name", "new name", "id"), [(r.old, r.new, r.id) for r in d.renamed]),
+        ("Changed", ("name", "field", "old", "new"), [(c.name, c.field, c.old, c.new) for c in d.changes]),
+    ]
+    for title, headers, rows in sections:
+        if rows:
+            lines += [f"## {title} ({len(rows)})", "", *_md_table(headers, rows), ""]
+    if d.sql_changed:
+        lines += [f"## SQL changed ({len(d.sql_changed)})", ""]
+        for s in d.sql_changed:
+            lines += [f"### {md_cell(s.name)}", "", md_code(s.diff).replace("```\n", "```diff\n", 1), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def diff_json(d: SnapshotDiff) -> str:
+    """A snapshot diff as JSON, keys sorted."""
+    return to_json(d.to_dict())

@@ -1,0 +1,234 @@
+"""check(): every rule fires on a crafted graph and none on a clean one; ordering; --fail-on parsing."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+
+from lineage.analysis import RULES, check, parse_rules
+from lineage.analysis.health import node_health, parse_time
+from lineage.cli import main
+from lineage.errors import InputError
+from lineage.graph import LineageGraph
+
+NOW = "2026-11-26T00:00:00Z"
+
+
+def _tables(sql: str) -> list[str]:
+    """A stand-in extractor (FROM/JOIN targets) so these tests exercise the rule, not the parser."""
+    if "((" in sql:
+        from lineage.errors import HogQLError
+
+        raise HogQLError("unbalanced parenthesis at 1:20")
+    return re.findall(r"(?:FROM|JOIN)\s+([A-Za-z_][\w.]*)", sql)
+
+
+def _mat(freq: str, success: str = "2026-11-25T23:50:00Z", **extra: object) -> dict[str, object]:
+    return {
+        "kind": "matview",
+        "is_materialized": True,
+        "sync_frequency": freq,
+        "status": "Completed",
+        "jobs": {"last_status": "Completed", "last_success_at": success, "runs": 5, "failures": 0},
+        **extra,
+    }
+
+
+def clean() -> nx.DiGraph:
+    g = nx.DiGraph(crawled_at=NOW)
+    g.add_node("events", name="events", kind="table")
+    g.add_node("a", name="hourly", sql="SELECT event FROM events", **_mat("1hour"))
+    g.add_node("b", name="daily", sql="SELECT event FROM hourly", **_mat("24hour"))
+    g.add_node("c", name="report", kind="view", sql="SELECT * FROM daily JOIN hourly ON 1 = 1")
+    g.add_edges_from([("events", "a"), ("a", "b"), ("a", "c"), ("b", "c")])
+    return g
+
+
+def crafted() -> nx.DiGraph:
+    g = clean()
+    # failing: a streak of 2, read by 'fanout' (downstream-of-broken)
+    g.add_node(
+        "f", name="failing_one", sql="SELECT 1 FROM events", latest_error="Code: 62 syntax", **_mat("24hour")
+    )
+    g.nodes["f"]["jobs"] = {
+        "last_status": "Failed",
+        "failure_streak": 2,
+        "last_success_at": "2026-11-25T20:00:00Z",
+    }
+    g.add_edge("events", "f")
+    g.add_node("fan", name="fanout", kind="view", sql="SELECT * FROM failing_one")
+    g.add_edge("f", "fan")
+    g.add_edge("fan", "c")  # report now reads fanout too
+    g.nodes["c"]["sql"] = "SELECT * FROM daily JOIN hourly ON 1 = 1 JOIN fanout ON 1 = 1"
+    # stale: hourly job whose last success was a day ago
+    g.add_node("s", name="stale_one", sql="SELECT 1 FROM events", **_mat("1hour", "2026-11-24T00:00:00Z"))
+    g.add_edge("events", "s")
+    g.add_edge("s", "c")
+    g.nodes["c"]["sql"] += " JOIN stale_one ON 1 = 1"
+    # cadence inversion: refreshed every 5 min, reads a daily view through a plain view
+    g.add_node("pv", name="passthrough", kind="view", sql="SELECT * FROM daily")
+    g.add_node("fast", name="too_fast", sql="SELECT * FROM passthrough", **_mat("5min"))
+    g.add_edges_from([("b", "pv"), ("pv", "fast"), ("fast", "c")])
+    g.nodes["c"]["sql"] += " JOIN too_fast ON 1 = 1"
+    # unused matview
+    g.add_node("u", name="nobody_reads_me", sql="SELECT event FROM events", **_mat("24hour"))
+    g.add_edge("events", "u")
+    # ghost: lineage names a deleted view
+    g.add_node("gh", name="POSTHOG_DELETED_old_view", kind="unknown", ghost=True)
+    g.add_node("r", name="reads_ghost", kind="view", sql="SELECT 1 FROM events")
+    g.add_edges_from([("gh", "r"), ("events", "r")])
+    # sql-mismatch: SQL reads 'persons' without an edge; another view's SQL does not parse
+    g.add_node("m", name="mismatched", kind="view", sql="SELECT * FROM events JOIN persons ON 1 = 1")
+    g.add_edge("events", "m")
+    g.add_node("bad", name="unparsable", kind="view", sql="SELECT ((")
+    g.add_edge("events", "bad")
+    # cycle
+    g.add_node("x", name="loop_x", kind="view")
+    g.add_node("y", name="loop_y", kind="view")
+    g.add_edges_from([("x", "y"), ("y", "x")])
+    return g
+
+
+def test_clean_graph_has_no_findings() -> None:
+    report = check(clean(), extract_tables=_tables)
+    assert report.findings == ()
+    assert all(n == 0 for n in report.counts().values())
+
+
+def test_every_rule_fires_on_crafted_graph() -> None:
+    report = check(crafted(), extract_tables=_tables)
+    got = {(f.rule, f.node) for f in report.findings}
+    assert set(report.counts()) == set(RULES)
+    assert all(report.counts()[rule] > 0 for rule in RULES), report.counts()
+    assert ("failing", "failing_one") in got
+    assert ("stale", "stale_one") in got
+    assert ("downstream-of-broken", "fanout") in got
+    assert ("downstream-of-broken", "report") in got
+    assert ("cadence-inversion", "too_fast") in got
+    assert ("unused-matview", "nobody_reads_me") in got
+    assert ("ghost", "POSTHOG_DELETED_old_view") in got
+    assert ("sql-mismatch", "mismatched") in got
+    assert ("sql-mismatch", "unparsable") in got
+    assert ("sql-mismatch", "reads_ghost") in got  # edge from the ghost that its SQL does not read
+    assert ("cycle", "loop_x") in got
+    # nothing fires on the healthy part
+    assert not {node for _rule, node in got} & {"hourly", "daily", "events"}
+    report_msg = next(f for f in report.findings if f.rule == "downstream-of-broken" and f.node == "report")
+    assert "failing_one" in report_msg.message and "stale_one" in report_msg.message
+    failing = next(f for f in report.findings if f.rule == "failing")
+    assert failing.severity == "error" and "2 failed" in failing.message and "Code: 62" in failing.message
+    mismatch = next(f for f in report.findings if f.node == "mismatched")
+    assert "persons" in mismatch.message
+
+
+def test_findings_sorted_and_deterministic() -> None:
+    a = check(crafted(), extract_tables=_tables)
+    g = crafted()
+    shuffled = nx.DiGraph()
+    shuffled.graph.update(g.graph)
+    shuffled.add_nodes_from(sorted(g.nodes(data=True), key=lambda kv: str(kv[0]), reverse=True))
+    shuffled.add_edges_from(sorted(g.edges, reverse=True))
+    b = check(shuffled, extract_tables=_tables)
+    assert a == b
+    rank = {"error": 0, "warning": 1, "info": 2}
+    order = list(RULES)
+    keys = [(rank[f.severity], order.index(f.rule), f.node, f.node_id) for f in a.findings]
+    assert keys == sorted(keys)
+    assert a.to_dict()["counts"] == a.counts()
+
+
+def test_now_moves_staleness() -> None:
+    g = clean()
+    later = check(g, now="2026-11-27T00:00:00Z", extract_tables=_tables)
+    assert {f.node for f in later.findings if f.rule == "stale"} == {"hourly"}
+    assert check(g, now="2026-11-29T00:00:00Z", extract_tables=_tables).counts()["stale"] == 2
+    with pytest.raises(InputError, match="--now"):
+        check(g, now="yesterday")
+
+
+def test_health_derivation() -> None:
+    now = parse_time(NOW)
+    assert now is not None
+    h = node_health(
+        {
+            "sync_frequency": "1hour",
+            "is_materialized": True,
+            "status": "Completed",
+            "last_run_at": "2026-11-25T22:30:00Z",
+        },
+        now=now,
+    )
+    assert not h.stale and h.label == "ok"  # 1.5 h < 2 x 1 h
+    h = node_health(
+        {
+            "sync_frequency": "1hour",
+            "is_materialized": True,
+            "last_run_at": "2026-11-25T21:00:00Z",
+            "status": "Completed",
+        },
+        now=now,
+    )
+    assert h.stale and h.label == "stale"
+    h = node_health({"sync_frequency": None, "is_materialized": True}, now=now)
+    assert not h.stale and h.label == "unknown"  # unscheduled: never stale
+    h = node_health({"status": "Failed", "jobs": {"last_status": "Failed"}}, now=now)
+    assert h.failing and h.failure_streak == 1
+    h = node_health(
+        {"sync_frequency": "24hour", "is_materialized": True, "created_at": "2026-11-25T12:00:00Z"}, now=now
+    )
+    assert not h.stale  # new view, not yet due
+
+
+def test_parse_rules() -> None:
+    assert parse_rules("any") == frozenset(RULES)
+    assert parse_rules("stale, failing") == {"stale", "failing"}
+    with pytest.raises(InputError, match="'bogus'"):
+        parse_rules("stale,bogus")
+    with pytest.raises(InputError):
+        parse_rules(" , ")
+
+
+def test_cli_check_exit_codes(tmp_path: Path) -> None:
+    snap = str(LineageGraph(crafted()).save(tmp_path / "snap.json"))
+    healthy = str(LineageGraph(clean()).save(tmp_path / "clean.json"))
+    runner = CliRunner()
+    result = runner.invoke(main, ["check", "--snapshot", snap])
+    assert result.exit_code == 0, result.output
+    assert "failing_one" in result.output and "finding(s)" in result.output
+    result = runner.invoke(main, ["check", "--snapshot", snap, "--format", "json"])
+    data = json.loads(result.output)
+    assert data["counts"]["failing"] == 1 and data["findings"][0]["rule"] == "cycle"
+    result = runner.invoke(main, ["check", "--snapshot", snap, "--fail-on", "failing"])
+    assert result.exit_code == 1 and "fail-on" in result.output
+    result = runner.invoke(main, ["check", "--snapshot", healthy, "--fail-on", "any"])
+    assert result.exit_code == 0 and "0 finding(s)" in result.output
+    result = runner.invoke(
+        main, ["check", "--snapshot", healthy, "--fail-on", "any", "--now", "2026-12-30T00:00:00Z"]
+    )
+    assert result.exit_code == 1  # everything is stale a month later
+    for args in (["--fail-on", "nonsense"], ["--now", "soon"], ["--snapshot", str(tmp_path / "none.json")]):
+        result = runner.invoke(
+            main, ["check", "--snapshot", snap, *args] if "--snapshot" not in args else ["check", *args]
+        )
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("lineage: ") and "Traceback" not in result.output
+    assert "Example" in runner.invoke(main, ["check", "--help"]).output
+
+
+def test_sql_mismatch_with_the_real_hogql_extractor() -> None:
+    g = clean()
+    assert check(g, rules=["sql-mismatch"]).findings == ()
+    g.nodes["c"]["sql"] = (
+        "SELECT * FROM daily JOIN `stripe.invoice` AS s ON 1 = 1 WHERE x IN (SELECT y FROM hourly)"
+    )
+    g.add_node("ok", name="dollar", kind="view", sql="SELECT $session_id FROM events")
+    g.add_edge("events", "ok")
+    g.add_node("bad", name="bad", kind="view", sql="SELECT FROM WHERE (")
+    found = {f.node: f.message for f in check(g, rules=["sql-mismatch"]).findings}
+    assert set(found) == {"report", "bad"}
+    assert "stripe.invoice" in found["report"] and "does not parse" in found["bad"]
