@@ -32,9 +32,10 @@ import httpx
 from lineage.api import AsyncPostHogClient
 from lineage.config import Settings
 from lineage.crawl import CrawlOptions, crawl_async
+from lineage.devdata import real_graphs_dir
 from lineage.sim.generate import fixture_from_graph, graph_of_fixture
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_graphs"
+REAL = real_graphs_dir()
 KEY = "phx_demo_read"
 
 

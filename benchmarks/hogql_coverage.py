@@ -16,12 +16,12 @@ import json
 import re
 import time
 from collections import Counter, defaultdict
-from pathlib import Path
 
+from lineage.devdata import real_graphs_dir
 from lineage.errors import HogQLError
 from lineage.hogql import extract_tables, parse_coverage
 
-DATA = Path("/work/shared/data/real_graphs")
+DATA = real_graphs_dir()
 
 _REF = re.compile(r"\{\{-?\s*ref\(\s*(?:'[^']*'\s*,\s*)?'([^']+)'\s*(?:,[^)]*)?\)\s*-?\}\}")
 _SOURCE = re.compile(r"\{\{-?\s*source\(\s*'([^']+)'\s*,\s*'([^']+)'\s*\)\s*-?\}\}")

@@ -21,10 +21,11 @@ import networkx as nx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lineage.devdata import real_graphs_dir  # noqa: E402
 from lineage.render import to_dot, to_html, to_mermaid  # noqa: E402
 from lineage.render.graphviz_run import run_dot  # noqa: E402
 
-DEFAULT_GRAPH = Path("/work/shared/data/real_graphs/dbt_gitlab.json")
+DEFAULT_GRAPH = real_graphs_dir() / "dbt_gitlab.json"
 INTERACTIVE_BUDGET_S = 10.0
 STATUSES = ("Completed", "Completed", "Completed", "Failed", "Running", None)
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import httpx
 
+from lineage.devdata import real_graphs_dir
 from lineage.sim.generate import fixture_from_graph
 from lineage.sim.server import serve_in_thread
 
-DEFAULT_GRAPH = Path("/work/shared/data/real_graphs/dbt_gitlab.json")
+DEFAULT_GRAPH = real_graphs_dir() / "dbt_gitlab.json"
 TARGET_MS = 50.0
 
 

@@ -14,6 +14,7 @@ from conftest import VIEW_IDS
 
 from lineage.config import Settings
 from lineage.crawl import CrawlOptions, CrawlResult, crawl, crawl_async, job_summary
+from lineage.devdata import real_graphs_dir
 from lineage.errors import SelectorError
 from lineage.graph import LineageGraph
 from lineage.sim.app import create_app
@@ -21,7 +22,7 @@ from lineage.sim.faults import FaultConfig
 from lineage.sim.generate import fixture_from_graph, graph_of_fixture
 from lineage.sim.state import Warehouse
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_graphs"
+REAL = real_graphs_dir()
 
 
 def settings(key: str = "phx_read") -> Settings:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
+from lineage.devdata import real_graphs_dir
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import extract_tables, find_placeholders, parse_coverage, to_sqlglot
 
-REAL = Path("/work/shared/data/real_graphs/posthog_revenue_analytics.json")
+REAL = real_graphs_dir() / "posthog_revenue_analytics.json"
 
 
 def _real_views() -> list[tuple[str, str, set[str]]]:

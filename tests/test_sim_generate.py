@@ -11,7 +11,6 @@ import sys
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -19,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lineage.devdata import real_graphs_dir
 from lineage.errors import FixtureError
 from lineage.hogql import extract_tables
 from lineage.sim import demo
@@ -36,7 +36,7 @@ from lineage.sim.generate import (
 )
 from lineage.sim.state import Warehouse
 
-REAL = Path("/work/shared/data/real_graphs")
+REAL = real_graphs_dir()
 GRAPHS = ("posthog_revenue_analytics", "dbt_jaffle_shop", "dbt_tuva", "dbt_gitlab", "bigquery_etl")
 STATUSES = {None, "Cancelled", "Modified", "Completed", "Failed", "Running"}
 

@@ -18,13 +18,14 @@ import pytest
 from conftest import TEAM_ID, VIEW_IDS, make_small_fixture
 from test_sim_http import GOLDEN, SQ, Req
 
+from lineage.devdata import real_graphs_dir
 from lineage.sim.faults import FaultConfig
 from lineage.sim.server import ServerHandle, serve_in_thread
 
 pytestmark = pytest.mark.loopback
 
 ROOT = Path(__file__).resolve().parents[1]
-GRAPHS = Path("/work/shared/data/real_graphs")
+GRAPHS = real_graphs_dir()
 
 
 def http_req(client: httpx.Client) -> Req:

@@ -6,7 +6,6 @@ import json
 import random
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -14,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lineage.devdata import real_graphs_dir
 from lineage.sim.paths import MISSING, LineageCycleError, LineageIndex, PathStoreModel, label_to_id
 from lineage.sim.state import Warehouse
 
-REAL = Path("/work/shared/data/real_graphs")
+REAL = real_graphs_dir()
 LEVELS: list[Any] = [MISSING, None, *range(-4, 7), "2", 1.7, True, False, "abc"]
 POSTHOG_NAMES = ["events", "persons", "posthog.ai_events", "ai_events", "posthog.other", "a.b.c"]
 

@@ -6,12 +6,12 @@ import copy
 import json
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import pytest
 
+from lineage.devdata import real_graphs_dir
 from lineage.errors import FixtureError
 from lineage.sim.errors import SimError
 from lineage.sim.state import MISSING, Clock, Warehouse, render_time
@@ -180,7 +180,7 @@ def test_fixture_errors_name_the_views(mutate: Any, needles: list[str]) -> None:
 
 
 def test_bigquery_cycles_are_refused_with_their_views() -> None:
-    data = json.loads(Path("/work/shared/data/real_graphs/bigquery_etl.json").read_text())
+    data = json.loads((real_graphs_dir() / "bigquery_etl.json").read_text())
     graph: nx.DiGraph[str] = nx.DiGraph(tuple(e) for e in data["edges"])
     graph.add_nodes_from(n["name"] for n in data["nodes"])
     views = {n["name"] for n in data["nodes"] if n["kind"] == "view"}

@@ -36,7 +36,6 @@ from lineage.sim.generate import (
 )
 
 DEMO_SEED: Final = 2026
-SOURCE_GRAPH: Final = Path("/work/shared/data/real_graphs/posthog_revenue_analytics.json")
 DATA_FILE: Final = "demo.json"
 FINANCE, MARKETING, PRODUCT = "Finance", "Marketing", "Product analytics"
 
@@ -650,8 +649,12 @@ def _columns(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
     return [{"name": n, "type": t} for n, t in pairs]
 
 
-def build_demo_fixture(source: Path = SOURCE_GRAPH) -> dict[str, Any]:
+def build_demo_fixture(source: Path | None = None) -> dict[str, Any]:
     """Build the demo warehouse fixture from the PostHog revenue-analytics graph at ``source``."""
+    if source is None:
+        from lineage.devdata import real_graph
+
+        source = real_graph("posthog_revenue_analytics")
     try:
         graph = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -884,7 +887,7 @@ def load_demo_fixture() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Regenerate ``lineage/sim/data/demo.json`` (``python -m lineage.sim.demo [SOURCE_GRAPH]``)."""
     args = sys.argv[1:] if argv is None else argv
-    source = Path(args[0]) if args else SOURCE_GRAPH
+    source = Path(args[0]) if args else None
     target = Path(__file__).with_name("data") / DATA_FILE
     write_atomic(target, dumps_fixture(build_demo_fixture(source)))
     target.chmod(0o644)  # package data: readable by whoever installs it
