@@ -282,3 +282,38 @@ def test_cli_crawl_missing_project_names_flag_and_variable(tmp_path: Path) -> No
     )
     assert result.exit_code == 2
     assert "--project" in result.output and "POSTHOG_PROJECT_ID" in result.output
+
+
+def test_crawl_sized_run_at_default_limits_is_never_throttled() -> None:
+    """1,208 requests at PostHog's 480/min: the client paces itself, the simulator throttles nothing.
+
+    Client and simulator share one virtual clock, so the 2.5 virtual minutes pass instantly.
+    """
+    from lineage.api import AsyncPostHogClient
+    from lineage.sim.throttle import Throttler
+
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    fixture = fixture_from_graph(json.loads((REAL / "dbt_tuva.json").read_text()), seed=2)
+    app = create_app(Warehouse(fixture))  # throttles on: 480/min and 4800/h per key
+    app.state.sim.throttler = Throttler(time_fn=lambda: now[0])
+    s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_demo_read", env={})
+    assert s.max_rpm == 480
+
+    async def go() -> CrawlResult:
+        client = AsyncPostHogClient(s, transport=httpx.ASGITransport(app=app), clock=lambda: now[0], sleep=sleep)
+        try:
+            return await crawl_async(s, CrawlOptions(strategy="all", edges="api"), client=client)
+        finally:
+            await client.aclose()
+
+    result = asyncio.run(go())
+    stats = app.state.sim.stats.snapshot()
+    assert stats["throttled"] == 0
+    assert stats["total"] == result.requests > 480 * 2
+    # paced, not bunched: 1,208 requests need at least two full minutes at 480/min
+    assert now[0] >= 60 * (result.requests // 480)
+    assert result.waited_seconds > 0
