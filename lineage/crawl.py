@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from lineage.analysis.health import node_health
 from lineage.api import AsyncPostHogClient, Job, SavedQuery, Table
 from lineage.api.models import parse_datetime
 from lineage.config import Settings
@@ -714,11 +715,12 @@ class _Crawler:
     def build(self, settings: Settings, *, strategy: str, started: float) -> tuple[LineageGraph, list[str]]:
         focus: set[str] | None = getattr(self, "_focus", None)
         st = self.state
+        crawled_at = self.now()
         graph = LineageGraph(
             format=SNAPSHOT_FORMAT,
             host=settings.host,
             project=settings.project,
-            crawled_at=_iso(self.now()),
+            crawled_at=_iso(crawled_at),
             strategy=strategy,
         )
         children: dict[str, list[str]] = defaultdict(list)
@@ -772,6 +774,12 @@ class _Crawler:
                     attrs["downstream_count"] = (
                         g.out_degree(node_id) if node_id not in st.more_downstream else None
                     )
+            if attrs.get("kind") in {"view", "matview"}:
+                # Health at crawl time, so a snapshot answers "what is broken" without the analysis layer;
+                # `lineage check` recomputes it against any other moment.
+                health = node_health(attrs, now=crawled_at)
+                attrs["health"] = health.label
+                attrs["stale"] = health.stale
             if node_id in st.more_upstream:
                 attrs["more_upstream"] = st.more_upstream[node_id]
             if node_id in st.more_downstream:

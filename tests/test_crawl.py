@@ -304,7 +304,9 @@ def test_crawl_sized_run_at_default_limits_is_never_throttled() -> None:
     assert s.max_rpm == 480
 
     async def go() -> CrawlResult:
-        client = AsyncPostHogClient(s, transport=httpx.ASGITransport(app=app), clock=lambda: now[0], sleep=sleep)
+        client = AsyncPostHogClient(
+            s, transport=httpx.ASGITransport(app=app), clock=lambda: now[0], sleep=sleep
+        )
         try:
             return await crawl_async(s, CrawlOptions(strategy="all", edges="api"), client=client)
         finally:
@@ -317,3 +319,46 @@ def test_crawl_sized_run_at_default_limits_is_never_throttled() -> None:
     # paced, not bunched: 1,208 requests need at least two full minutes at 480/min
     assert now[0] >= 60 * (result.requests // 480)
     assert result.waited_seconds > 0
+
+
+class RefuseJobs(httpx.AsyncBaseTransport):
+    """The simulator, except that the jobs listing answers 403 as for a key that may not read it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "/data_modeling_jobs" in request.url.path:
+            body = {
+                "type": "authentication_error",
+                "code": "permission_denied",
+                "detail": "API key missing required scope 'warehouse_view:read'",
+                "attr": None,
+            }
+            return httpx.Response(403, json=body)
+        return await self.inner.handle_async_request(request)
+
+
+def test_run_history_stands_in_when_jobs_are_unreadable(small_fixture: dict[str, Any]) -> None:
+    app = create_app(Warehouse(small_fixture))
+    result = asyncio.run(
+        crawl_async(
+            settings(), CrawlOptions(strategy="all"), transport=RefuseJobs(httpx.ASGITransport(app=app))
+        )
+    )
+    assert any("run_history" in note for note in result.notes)
+    daily = result.graph.nx.nodes[VIEW_IDS["orders_daily"]]["jobs"]
+    assert daily["runs"] == 3 and daily["failures"] == 1 and daily["last_status"] == "Completed"
+    plain = result.graph.nx.nodes[VIEW_IDS["revenue_report"]]["jobs"]
+    assert plain["runs"] == 0  # not materialized: run_history is not asked for it
+
+
+def test_snapshot_carries_health_at_crawl_time(small_fixture: dict[str, Any]) -> None:
+    # orders_daily: daily cadence, last success 2026-11-22, crawled at the fixture's 2026-11-26 → stale
+    result, _ = run(small_fixture, CrawlOptions(strategy="all"))
+    g = result.graph.nx
+    assert g.graph["crawled_at"].startswith("2026-11-26")  # the server's clock (Date header), not ours
+    assert g.nodes[VIEW_IDS["orders_daily"]]["stale"] is True
+    assert g.nodes[VIEW_IDS["orders_daily"]]["health"] == "stale"
+    assert g.nodes[VIEW_IDS["orders"]]["health"] == "stale"  # 2026-11-23 is three days back: > 2 x 24 h
+    assert g.nodes[VIEW_IDS["revenue_report"]]["stale"] is False
