@@ -24,7 +24,6 @@ that a crawl killed at any point continues with ``resume=True`` without repeatin
 from __future__ import annotations
 
 import asyncio
-import difflib
 import json
 import os
 import re
@@ -33,7 +32,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -53,6 +52,10 @@ from lineage.errors import (
     SelectorError,
 )
 from lineage.graph import SNAPSHOT_FORMAT, LineageGraph
+from lineage.select import Intersection as SelectorIntersection
+from lineage.select import Union as SelectorUnion
+from lineage.select import evaluate as evaluate_selector
+from lineage.select import parse as parse_selector
 
 __all__ = [
     "CrawlOptions",
@@ -71,7 +74,6 @@ Strategy = Literal["all", "select"]
 EdgeSource = Literal["api", "sql", "auto"]
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_TERM_RE = re.compile(r"^(?:(\d*)\+)?(@)?(.+?)(?:\+(\d*))?$")
 JOB_HISTORY_KEPT = 50
 # PostHog's own top-level HogQL tables: a lineage label equal to one of these is that table, not the
 # last part of a dotted name, so no SQL needs reading to name it.
@@ -591,59 +593,43 @@ class _Crawler:
         await self.read_jobs(sorted(v for v in self._focus if v in self.state.views))
 
     def _seeds(self, selector: str) -> list[tuple[str, int | None, int | None]]:
-        """Each space-separated term: ``[N+]name[+M]`` (dbt's depth operators), ``@name``, globs, methods."""
-        from fnmatch import fnmatchcase
+        """Seeds and their depths from a selector, in the grammar of ``lineage ls`` (one parser).
 
+        Names, globs and methods are matched against the views list; graph operators give the
+        depths (``2+name+1``); a term without operators takes --upstream/--downstream. In a crawl
+        ``@name`` walks both ways fully; ``lineage ls`` applies dbt's exact ``@`` on the snapshot.
+        """
+        tree = parse_selector(selector, label="--select selector")
+        listed = LineageGraph()
+        for vid, view in self.state.views.items():
+            listed.add_node(
+                vid,
+                name=view.name,
+                kind="matview" if view.is_materialized else "view",
+                folder=view.folder_name,
+                status=view.status,
+                is_materialized=view.is_materialized,
+            )
         out: dict[str, tuple[int | None, int | None]] = {}
-        for term in selector.split():
-            match = _TERM_RE.match(term)
-            if not match:
-                raise SelectorError(f"crawl --select {selector!r}: cannot read term {term!r}")
-            up_txt, at, body, down_txt = match.groups()
-            up: int | None
-            down: int | None
-            if at:
-                # In a crawl `@name` walks both ways fully; `lineage ls` applies dbt's exact `@`.
+        for part in tree.parts:
+            bare = tuple(replace(a, at=False, parents=False, children=False) for a in part.atoms)
+            hits = evaluate_selector(
+                listed, SelectorUnion((SelectorIntersection(bare),), tree.text, tree.label)
+            )
+            up: int | None = 0
+            down: int | None = 0
+            if any(a.at for a in part.atoms):
                 up, down = None, None
-            elif up_txt is not None or down_txt is not None:
-                up = (int(up_txt) if up_txt else None) if up_txt is not None else 0
-                down = (int(down_txt) if down_txt else None) if down_txt is not None else 0
+            elif any(a.parents or a.children for a in part.atoms):
+                ups = [a.parents_depth for a in part.atoms if a.parents]
+                downs = [a.children_depth for a in part.atoms if a.children]
+                up = (None if None in ups else max(d for d in ups if d is not None)) if ups else 0
+                down = (None if None in downs else max(d for d in downs if d is not None)) if downs else 0
             else:
                 up, down = self.opts.upstream, self.opts.downstream
-            hits = self._match(body, fnmatchcase)
-            if not hits:
-                near = difflib.get_close_matches(body, list(self.state.by_name), n=3)
-                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-                raise SelectorError(f"crawl --select {selector!r}: no view matches {body!r}{hint}")
-            for h in hits:
+            for h in sorted(hits):
                 out[h] = (up, down)
         return [(k, *v) for k, v in sorted(out.items())]
-
-    def _match(self, body: str, fnmatchcase: Callable[[str, str], bool]) -> list[str]:
-        views = self.state.views
-        if body in views:
-            return [body]
-        if ":" in body and body.split(":", 1)[0] in {"folder", "kind", "status", "materialized", "id"}:
-            method, value = body.split(":", 1)
-            result = []
-            for vid, v in views.items():
-                if method == "folder":
-                    ok = v.folder_name is not None and fnmatchcase(v.folder_name.lower(), value.lower())
-                elif method == "kind":
-                    ok = value == ("matview" if v.is_materialized else "view")
-                elif method == "status":
-                    ok = (v.status or "").lower() == value.lower()
-                elif method == "materialized":
-                    ok = v.is_materialized == (value.lower() == "true")
-                else:
-                    ok = vid == value
-                if ok:
-                    result.append(vid)
-            return sorted(result)
-        if any(ch in body for ch in "*?["):
-            return sorted(vid for vid, v in views.items() if fnmatchcase(v.name, body))
-        found = self.state.by_name.get(body)
-        return [found] if found else []
 
     def _closure_from_edges(self, seeds: list[tuple[str, int | None, int | None]]) -> set[str]:
         import networkx as nx

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import networkx as nx
 import pytest
-from conftest import VIEW_IDS
+from conftest import TABLE_IDS, VIEW_IDS
 
 from lineage.config import Settings
 from lineage.crawl import CrawlOptions, CrawlResult, crawl, crawl_async, job_summary
@@ -137,7 +137,7 @@ def test_focused_crawl_downstream_boundary_uses_dependencies(small_fixture: dict
 
 
 def test_unknown_selector_names_the_input(small_fixture: dict[str, Any]) -> None:
-    with pytest.raises(SelectorError, match=r"no view matches 'order_daily'.*orders_daily"):
+    with pytest.raises(SelectorError, match=r"--select selector 'order_daily'.*did you mean 'orders_daily'"):
         run(small_fixture, CrawlOptions(strategy="select", select="order_daily"))
 
 
@@ -362,3 +362,15 @@ def test_snapshot_carries_health_at_crawl_time(small_fixture: dict[str, Any]) ->
     assert g.nodes[VIEW_IDS["orders_daily"]]["health"] == "stale"
     assert g.nodes[VIEW_IDS["orders"]]["health"] == "stale"  # 2026-11-23 is three days back: > 2 x 24 h
     assert g.nodes[VIEW_IDS["revenue_report"]]["stale"] is False
+
+
+def test_focused_crawl_takes_methods_globs_and_depths_from_one_grammar(small_fixture: dict[str, Any]) -> None:
+    # folder:Revenue = orders, orders_daily; '1+' adds their parents (stripe_charge, event_counts)
+    result, _ = run(small_fixture, CrawlOptions(strategy="select", select="1+folder:Revenue"))
+    g = result.graph.nx
+    views = {VIEW_IDS["orders"], VIEW_IDS["orders_daily"], VIEW_IDS["event_counts"]}
+    assert set(g.nodes) == views | {TABLE_IDS["stripe_charge"]}
+    only = CrawlOptions(strategy="select", select="revenue_*", upstream=0, downstream=0)
+    glob, _ = run(small_fixture, only)
+    assert set(glob.graph.nx.nodes) == {VIEW_IDS["revenue_report"]}
+    assert glob.graph.nx.nodes[VIEW_IDS["revenue_report"]]["more_upstream"] == 1
