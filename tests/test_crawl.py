@@ -374,3 +374,55 @@ def test_focused_crawl_takes_methods_globs_and_depths_from_one_grammar(small_fix
     glob, _ = run(small_fixture, only)
     assert set(glob.graph.nx.nodes) == {VIEW_IDS["revenue_report"]}
     assert glob.graph.nx.nodes[VIEW_IDS["revenue_report"]]["more_upstream"] == 1
+
+
+def test_kill_9_then_resume_over_loopback(tmp_path: Path) -> None:
+    """A real `lineage crawl` process killed with SIGKILL mid-crawl, then `--resume`d."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lineage.sim.demo import load_demo_fixture
+    from lineage.sim.server import serve_in_thread
+
+    out = tmp_path / "snap.json"
+    journal = Path(f"{out}.journal.jsonl")
+    with serve_in_thread(load_demo_fixture(), faults=FaultConfig(latency_ms=40)) as server:
+        env = {
+            **os.environ,
+            "POSTHOG_HOST": server.url,
+            "POSTHOG_PROJECT_ID": "1",
+            "POSTHOG_PERSONAL_API_KEY": "phx_demo_read",
+        }
+        base = [sys.executable, "-m", "lineage", "crawl", "--all", "--edges", "api", "--concurrency", "1"]
+        cmd = [*base, "--out", str(out), "--no-progress"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if journal.exists() and len(journal.read_text().splitlines()) >= 10:
+                break
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert not out.exists()
+        first = server.stats()["total"]
+        done = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        resumed = server.stats()["total"] - first
+        server.sim.stats.reset()
+        full = subprocess.run(
+            [*base, "--out", str(tmp_path / "full.json"), "--no-progress"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert full.returncode == 0, full.stderr
+        uninterrupted = server.stats()["total"]
+    assert "resumed" in done.stderr
+    assert first + resumed <= 1.1 * uninterrupted
+    a, b = LineageGraph.load(out), LineageGraph.load(tmp_path / "full.json")
+    assert sorted(a.nx.edges) == sorted(b.nx.edges)
+    assert not journal.exists()
