@@ -426,3 +426,53 @@ def test_kill_9_then_resume_over_loopback(tmp_path: Path) -> None:
     a, b = LineageGraph.load(out), LineageGraph.load(tmp_path / "full.json")
     assert sorted(a.nx.edges) == sorted(b.nx.edges)
     assert not journal.exists()
+
+
+def random_graph_doc(seed: int, n: int = 40) -> dict[str, Any]:
+    """A random layered DAG in the real_graphs format: a few tables feeding views."""
+    import random
+
+    rng = random.Random(seed)
+    nodes = [{"name": f"t{i}", "kind": "table"} for i in range(5)]
+    edges: set[tuple[str, str]] = set()
+    for i in range(n):
+        name = f"v{i}"
+        nodes.append({"name": name, "kind": "view"})
+        earlier = [x["name"] for x in nodes[:-1]]
+        for parent in rng.sample(earlier, k=min(len(earlier), rng.choice([1, 1, 2, 3]))):
+            edges.add((parent, name))
+    return {"source": "random", "license": "none", "description": "", "nodes": nodes, "edges": sorted(edges)}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_focused_crawls_equal_networkx_closures(seed: int) -> None:
+    fixture = fixture_from_graph(random_graph_doc(seed), seed=seed)
+    truth = graph_of_fixture(fixture)
+    app = create_app(Warehouse(fixture), rate_limit=False)
+    views = sorted(v["id"] for v in fixture["views"])
+    import random
+
+    rng = random.Random(seed)
+    for view_id in rng.sample(views, 6):
+        up, down = rng.choice([(1, 1), (2, 0), (0, 2), (None, None), (3, 1)])
+        name = truth.nodes[view_id]["name"]
+        opts = CrawlOptions(strategy="select", select=name, upstream=up, downstream=down, jobs=False)
+        result = asyncio.run(
+            crawl_async(settings("phx_demo_read"), opts, transport=httpx.ASGITransport(app=app))
+        )
+        g = result.graph.nx
+        want = {view_id}
+        if up != 0:
+            want |= set(nx.single_source_shortest_path_length(truth.reverse(copy=False), view_id, cutoff=up))
+        if down != 0:
+            want |= set(nx.single_source_shortest_path_length(truth, view_id, cutoff=down))
+        assert set(g.nodes) == want, (name, up, down)
+        assert set(g.edges) == set(truth.subgraph(want).edges), (name, up, down)
+        for node in want:
+            outside_parents = [p for p in truth.predecessors(node) if p not in want]
+            assert g.nodes[node].get("more_upstream", 0) == len(outside_parents), (name, node)
+        if down:
+            edge = nx.single_source_shortest_path_length(truth, view_id, cutoff=down)
+            for node in (n for n, d in edge.items() if d == down):
+                beyond = [c for c in truth.successors(node) if c not in want]
+                assert g.nodes[node].get("more_downstream", 0) == len(beyond), (name, node)
