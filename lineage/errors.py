@@ -17,6 +17,7 @@
         │   └── ProjectAccessError    the key is scoped to other projects
         ├── NotFoundError             404 (``.what`` names the id or path)
         ├── BadRequestError           400 (validation and ad-hoc ``{"error": ...}`` bodies)
+        │   └── TableAccessError      the query API refused a table (``.table`` names it)
         ├── PaymentRequiredError      402: over quota or a plan feature
         ├── RateLimitedError          429 that outlasted the retry budget
         ├── ServerError               5xx that outlasted retries (or was not retryable)
@@ -137,6 +138,14 @@ class BadRequestError(ApiError):
     def __init__(self, message: str, *, attr: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.attr = attr
+
+
+class TableAccessError(BadRequestError):
+    """400 from the query API: the key's owner may not read a table; ``table`` names it."""
+
+    def __init__(self, message: str, *, table: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.table = table
 
 
 class PaymentRequiredError(ApiError):

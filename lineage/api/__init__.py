@@ -18,6 +18,7 @@ from lineage.api.models import (
     UserBasic,
     parse_datetime,
 )
+from lineage.api.query import QueryResult
 from lineage.api.retry import ClientStats, StatsSnapshot
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Folder",
     "Job",
     "PostHogClient",
+    "QueryResult",
     "RunHistoryEntry",
     "SavedQuery",
     "SlidingWindowLimiter",

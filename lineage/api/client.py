@@ -1,4 +1,5 @@
-"""The PostHog API client: every saved-query, folder, job, activity and warehouse-table endpoint.
+"""The PostHog API client: every saved-query, folder, job, activity and warehouse-table endpoint,
+and HogQL through the query API (:meth:`AsyncPostHogClient.hogql`, :meth:`~AsyncPostHogClient.iter_hogql`).
 
 :class:`AsyncPostHogClient` does the work on ``httpx.AsyncClient``; :class:`PostHogClient` offers the
 same methods synchronously by running the async client on a private event loop in a background
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -40,6 +42,13 @@ from lineage.api.models import (
     Table,
 )
 from lineage.api.pagination import paginate
+from lineage.api.query import (
+    DEFAULT_HOGQL_PER_HOUR,
+    QueryResult,
+    check_limit,
+    check_query_text,
+    with_limit,
+)
 from lineage.api.retry import Backoff, ClientStats, retry_after_seconds
 from lineage.config import ENV_KEY, ENV_PROJECT, Settings, redact
 from lineage.errors import (
@@ -55,6 +64,7 @@ from lineage.errors import (
     ProtocolError,
     RateLimitedError,
     ServerError,
+    TableAccessError,
     TransportError,
 )
 
@@ -79,6 +89,9 @@ _FOLDERS = _P + "warehouse_saved_query_folders/"
 _JOBS = _P + "data_modeling_jobs/"
 _DW = _P + "data_warehouse/"
 _TABLES = _P + "warehouse_tables/"
+_QUERY = _P + "query/"
+_QUERY_ID = _QUERY + "{id}/"
+_TABLE_ACCESS = re.compile(r"access to (?:the )?table\s+[`'\"]?([A-Za-z0-9_$.]+?)[`'\"]?\.?(?:\s|$)", re.I)
 
 
 class _Unset(Enum):
@@ -161,6 +174,9 @@ class AsyncPostHogClient:
     ``sleep`` (sync or async, seconds) replaces waiting, for tests; without ``clock`` time is then
     advanced by each fake sleep so rate windows still pass. ``max_wait`` bounds a single wait on a
     limit or ``Retry-After``: longer waits raise :class:`RateLimitedError` saying when to retry.
+    ``hogql_per_hour`` is the client's own limit on HogQL queries (PostHog allows 120/hour per key,
+    apart from the 480/minute of the other endpoints); ``query_timeout`` bounds the polling of an
+    asynchronous query.
     """
 
     def __init__(
@@ -175,10 +191,16 @@ class AsyncPostHogClient:
         clock: Callable[[], float] | None = None,
         max_wait: float = 300.0,
         backoff: Backoff | None = None,
+        hogql_per_hour: int = DEFAULT_HOGQL_PER_HOUR,
+        query_timeout: float = 600.0,
     ) -> None:
         settings.require_api()
         if timeout <= 0 or concurrency < 1 or retries < 0 or max_wait < 0:
             raise ValueError("timeout must be > 0, concurrency >= 1, retries >= 0 and max_wait >= 0")
+        if isinstance(hogql_per_hour, bool) or not isinstance(hogql_per_hour, int) or hogql_per_hour < 1:
+            raise ValueError(f"hogql_per_hour must be a whole number >= 1, got {hogql_per_hour!r}")
+        if query_timeout <= 0:
+            raise ValueError(f"query_timeout must be > 0 seconds, got {query_timeout!r}")
         assert settings.api_key is not None and settings.project is not None  # require_api checked
         self.settings = settings
         self.project = settings.project
@@ -194,6 +216,10 @@ class AsyncPostHogClient:
             clock=self._clock.now,
         )
         self._view_limiters: dict[tuple[str, str], SlidingWindowLimiter] = {}
+        self._hogql_limiter = SlidingWindowLimiter(
+            [(hogql_per_hour, 3600.0 + WINDOW_SLACK)], clock=self._clock.now
+        )
+        self._query_timeout = query_timeout
         self._base = f"{settings.host}/api/projects/{quote(settings.project, safe='@')}/"
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -254,8 +280,15 @@ class AsyncPostHogClient:
         self.stats.waited(seconds)
         await self._clock.sleep(seconds)
 
-    async def _acquire(self, view_limit: tuple[str, str] | None, display: str) -> None:
+    async def _acquire(
+        self,
+        view_limit: tuple[str, str] | None,
+        display: str,
+        extra: SlidingWindowLimiter | None = None,
+    ) -> None:
         limiters = [self._limiter]
+        if extra is not None:
+            limiters.insert(0, extra)
         if view_limit is not None:
             window = RUN_LIMIT if view_limit[0] == "run" else MATERIALIZE_LIMIT
             limiter = self._view_limiters.get(view_limit)
@@ -287,13 +320,17 @@ class AsyncPostHogClient:
         read_only: bool,
         view_limit: tuple[str, str] | None = None,
         what: str | None = None,
+        limiter: SlidingWindowLimiter | None = None,
     ) -> Any:
-        """Send one logical request with limits and retries; return decoded JSON or ``None`` if empty."""
+        """Send one logical request with limits and retries; return decoded JSON or ``None`` if empty.
+
+        ``limiter`` is an extra client-side limit for this request (HogQL queries have their own).
+        """
         display = self._display(method, url)
         stat_key = f"{method} {template}"
         attempt = 0
         while True:
-            await self._acquire(view_limit, display)
+            await self._acquire(view_limit, display, limiter)
             self.stats.request(stat_key)
             try:
                 async with self._sem:
@@ -468,6 +505,18 @@ class AsyncPostHogClient:
             err.what = name  # type: ignore[attr-defined]  # errors.py documents ``.what``
             return err
         if status == 400:
+            denied = _TABLE_ACCESS.search(detail)
+            if denied is not None and "have access" in detail.lower():
+                table = denied.group(1).rstrip(".")
+                return TableAccessError(
+                    f"{display}: the key's owner may not read table {table} ({said}); table access in "
+                    "HogQL follows the owner's role in PostHog, not the key's scopes: ask a project admin "
+                    "for access or leave the table out of the query",
+                    table=table,
+                    attr=attr,
+                    code=code,
+                    **ctx,
+                )
             field = f" on field {attr!r}" if attr else ""
             return BadRequestError(
                 f"{display}: PostHog refused the request{field} ({said}); fix the input and try again",
@@ -863,6 +912,117 @@ class AsyncPostHogClient:
         body = await self._get(template, what=f"warehouse table {tid}", id=tid)
         return self._parse(Table.from_api, body, self._display("GET", self._url(template, id=tid)))
 
+    # ------------------------------------------------------------------ query API (HogQL)
+
+    async def hogql(
+        self,
+        query: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        refresh: str = "blocking",
+    ) -> QueryResult:
+        """Run one HogQL query (needs ``query:read``); ``{name}`` placeholders take ``values``.
+
+        ``limit`` (1..50000) appends ``LIMIT n``; without it PostHog applies 100. ``refresh="async"``
+        asks PostHog to queue the query; the answer is polled until complete either way.
+        Raises MissingScopeError (``query:read``), TableAccessError, PaymentRequiredError (quota),
+        BadRequestError (HogQL errors) and RateLimitedError (120 queries/hour per key by default).
+        """
+        sql = check_query_text(query)
+        if limit is not None:
+            sql = with_limit(sql, check_limit(limit, "limit"))
+        return await self._run_query(sql, values, refresh=refresh)
+
+    async def iter_hogql(
+        self,
+        query: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        page_size: int = 10000,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Every row of a HogQL query as ``{column: value}``, paging with LIMIT/OFFSET.
+
+        The query must not have its own top-level LIMIT/OFFSET, and should ORDER BY a unique key so
+        that pages neither repeat nor skip rows. Each page is one request against the HogQL limit.
+        """
+        sql = check_query_text(query)
+        size = check_limit(page_size, "page_size")
+        with_limit(sql, size)  # refuses a query with its own LIMIT before any request
+        offset = 0
+        while True:
+            page = await self._run_query(with_limit(sql, size, offset), values, refresh="blocking")
+            for row in page.rows():
+                yield row
+            # a full page may hide more rows even when hasMore is missing (older PostHog versions)
+            if not page.results or (not page.has_more and len(page.results) < size):
+                return
+            offset += len(page.results)
+
+    async def _run_query(self, sql: str, values: Mapping[str, Any] | None, *, refresh: str) -> QueryResult:
+        if refresh not in ("blocking", "async", "force_blocking", "force_async"):
+            raise ValueError(f"refresh must be 'blocking' or 'async', got {refresh!r}")
+        inner: dict[str, Any] = {"kind": "HogQLQuery", "query": sql}
+        if values is not None:
+            if not isinstance(values, Mapping) or not all(isinstance(k, str) for k in values):
+                raise ValueError("values must map placeholder names to values")
+            try:
+                json.dumps(dict(values), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"values must be JSON data (text, numbers, booleans, lists): {exc}"
+                ) from None
+            inner["values"] = dict(values)
+        payload = {"query": inner, "refresh": refresh}
+        url = self._url(_QUERY)
+        display = self._display("POST", url)
+        try:
+            # a query changes nothing, so a failed attempt is safe to repeat
+            body = await self._request(
+                "POST", _QUERY, url, body=payload, read_only=True, limiter=self._hogql_limiter
+            )
+        except PaymentRequiredError as exc:
+            raise PaymentRequiredError(
+                f"{display}: PostHog refused the HogQL query because the organization is over its query "
+                f"quota (HTTP 402: {exc.body.get('detail') if isinstance(exc.body, dict) else 'quota'}); "
+                "wait for the quota to reset or raise the billing limit, then try again",
+                status=exc.status,
+                method=exc.method,
+                path=exc.path,
+                body=exc.body,
+            ) from None
+        if isinstance(body, Mapping) and "query_status" in body and "results" not in body:
+            body = await self._poll_query(body["query_status"], display)
+        return self._parse(QueryResult.from_api, body, display)
+
+    async def _poll_query(self, status: Any, display: str) -> Any:
+        """Poll ``query/<id>/`` with growing pauses until complete; its results, or an error."""
+        waited = 0.0
+        delay = 0.5
+        while True:
+            if not isinstance(status, Mapping) or not isinstance(status.get("id"), str):
+                raise ProtocolError(f"{display}: an asynchronous query answer without a query_status id")
+            if status.get("error"):
+                message = redact(str(status.get("error_message") or "no reason given"))[:500]
+                raise BadRequestError(
+                    f"{display}: the asynchronous HogQL query failed ({message}); fix the query and retry",
+                    path=display,
+                )
+            if status.get("complete"):
+                return status.get("results")
+            if waited >= self._query_timeout:
+                raise ServerError(
+                    f"{display}: the asynchronous HogQL query did not complete within "
+                    f"{self._query_timeout:g} s; try again later or narrow the query",
+                    path=display,
+                )
+            await self._wait(delay)
+            waited += delay
+            delay = min(delay * 2, 10.0)
+            qid = _segment(status["id"], "query id")
+            body = await self._get(_QUERY_ID, what=f"query {qid}", id=qid)
+            status = body.get("query_status") if isinstance(body, Mapping) else None
+
 
 class _LoopThread:
     """A private event loop running forever in a daemon thread."""
@@ -922,6 +1082,8 @@ class PostHogClient:
         clock: Callable[[], float] | None = None,
         max_wait: float = 300.0,
         backoff: Backoff | None = None,
+        hogql_per_hour: int = DEFAULT_HOGQL_PER_HOUR,
+        query_timeout: float = 600.0,
     ) -> None:
         self._async = AsyncPostHogClient(
             settings,
@@ -933,6 +1095,8 @@ class PostHogClient:
             clock=clock,
             max_wait=max_wait,
             backoff=backoff,
+            hogql_per_hour=hogql_per_hour,
+            query_timeout=query_timeout,
         )
         self._loop = _LoopThread()
         # a client dropped without close() must not leave its loop thread spinning for ever
@@ -1134,3 +1298,23 @@ class PostHogClient:
 
     def get_table(self, table_id: str | uuid.UUID) -> Table:
         return self._loop.run(self._async.get_table(table_id))
+
+    # query API
+    def hogql(
+        self,
+        query: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        refresh: str = "blocking",
+    ) -> QueryResult:
+        """See :meth:`AsyncPostHogClient.hogql`."""
+        return self._loop.run(self._async.hogql(query, values=values, limit=limit, refresh=refresh))
+
+    def iter_hogql(
+        self, query: str, *, values: Mapping[str, Any] | None = None, page_size: int = 10000
+    ) -> Iterator[dict[str, Any]]:
+        """See :meth:`AsyncPostHogClient.iter_hogql`; validates its arguments at once."""
+        check_query_text(query)
+        with_limit(query, check_limit(page_size, "page_size"))
+        return self._iterate(self._async.iter_hogql(query, values=values, page_size=page_size))

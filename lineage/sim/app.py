@@ -1,7 +1,8 @@
 """The simulator's HTTP layer: PostHog's routes, auth, scopes, throttles, pagination and faults.
 
 ``create_app(warehouse)`` returns a Starlette app that answers like PostHog (spec posthog-api.md) for
-every saved-query, folder, data-modeling-job, data_warehouse and warehouse-table endpoint, under both
+every saved-query, folder, data-modeling-job, data_warehouse, warehouse-table and query endpoint
+(HogQL over system tables, :mod:`lineage.sim.query`), under both
 ``/api/projects/{team}/`` and ``/api/environments/{team}/`` with an optional trailing slash. The state
 (:class:`lineage.sim.state.Warehouse`) owns the data and the era-specific validation; this module owns
 everything in front of it. Order per request, as DRF does it: route (unknown → 404) → authenticate
@@ -44,7 +45,8 @@ from lineage.sim import auth
 from lineage.sim.errors import AdHocError, HogError, SimError, method_not_allowed, not_found, server_error
 from lineage.sim.faults import PROXY_BODIES, FaultConfig, FaultDecision, FaultInjector, truncate_body
 from lineage.sim.pagination import cursor_page, limit_offset_page, page_number_page
-from lineage.sim.state import MISSING, Warehouse
+from lineage.sim.query import QueryEngine, over_quota, parse_query_body, query_kind
+from lineage.sim.state import MISSING, KeyInfo, Warehouse
 from lineage.sim.stats import Stats
 from lineage.sim.throttle import Throttler, buckets_for, throttled_detail
 
@@ -63,6 +65,10 @@ class SimContext:
     rate_limit: bool
     stats: Stats = field(default_factory=Stats)
     throttler: Throttler = field(default_factory=Throttler)
+    queries: QueryEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queries = QueryEngine(self.warehouse)
 
 
 @dataclass
@@ -75,6 +81,7 @@ class Call:
     params: dict[str, str]
     team_id: int
     user_id: int
+    key: KeyInfo | None = None
 
     @property
     def wh(self) -> Warehouse:
@@ -267,6 +274,25 @@ def _dag(c: Call) -> Response:
     return _json(c.wh.warehouse_dag())
 
 
+def _query_create(c: Call) -> Response:
+    sql, values, run_async = parse_query_body(c.json_body())
+    if c.key is not None and c.key.over_quota:
+        raise over_quota()
+    engine = c.sim.queries
+    if run_async:
+        return _json(engine.submit(sql, values, key=c.key, team_id=c.team_id), 202)
+    return _json(engine.execute(sql, values, key=c.key))
+
+
+def _query_status(c: Call) -> Response:
+    return _json(c.sim.queries.status(c.params["id"]))
+
+
+def _query_cancel(c: Call) -> Response:
+    c.sim.queries.cancel(c.params["id"])
+    return _empty(204)
+
+
 # --- routes -----------------------------------------------------------------------------------------
 
 
@@ -343,6 +369,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _endpoint("warehouse_tables/", "warehouse_table", {"GET": ("list", _tables_list)}),
     _endpoint("warehouse_tables/{id}/", "warehouse_table", {"GET": ("retrieve", _tables_retrieve)}),
     _endpoint("warehouse_dag/", auth.INTERNAL, {"GET": ("list", _dag)}),
+    _endpoint("query/", "query", {"POST": ("create", _query_create)}),
+    _endpoint(
+        "query/{id}/", "query", {"GET": ("retrieve", _query_status), "DELETE": ("destroy", _query_cancel)}
+    ),
 )
 
 
@@ -431,14 +461,21 @@ async def _serve_api(sim: SimContext, request: Request, found: RouteMatch | None
             if denied is not None:
                 raise denied
             if sim.rate_limit:
+                kind = None
+                if found.endpoint.scope_object == "query" and action == "create":
+                    kind = query_kind(_peek_json(body_raw))
                 buckets = buckets_for(
-                    action, api_key=creds.key, team_id=team_id, view_id=found.params.get("id")
+                    action,
+                    api_key=creds.key,
+                    team_id=team_id,
+                    view_id=found.params.get("id"),
+                    query_kind=kind,
                 )
                 wait = sim.throttler.check(buckets)
                 if wait is not None:
                     sim.stats.add_throttled()
                     return _throttled(wait)
-        call = Call(sim, request, body_raw, found.params, team_id, key.user_id)
+        call = Call(sim, request, body_raw, found.params, team_id, key.user_id, key)
         return handler(call)
     except SimError as err:
         return _error(err)

@@ -48,6 +48,10 @@ _ACTION_SCOPES: Final[dict[str, dict[str, str]]] = {
     },
 }
 
+# Scopes fixed per scope object whatever the era: the query API's create only reads
+# (``QueryViewSet``: running a query counts as ``query:read``).
+_OBJECT_ACTION_SCOPES: Final[dict[str, dict[str, str]]] = {"query": {"create": "query:read"}}
+
 NO_PAK_DETAIL: Final = "This action does not support personal API key access"
 
 
@@ -108,6 +112,9 @@ def required_scope(scope_object: str, action: str, *, era: str) -> str | None:
     """The scope a personal key needs for ``action``, or None when the action refuses personal keys."""
     if scope_object == INTERNAL:
         return None
+    fixed = _OBJECT_ACTION_SCOPES.get(scope_object, {})
+    if action in fixed:
+        return fixed[action]
     table = _ACTION_SCOPES.get(era, _ACTION_SCOPES["e2"])
     if action in table:
         return table[action]

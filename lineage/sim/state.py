@@ -14,6 +14,7 @@ root-to-leaf path store without enumerating it; E3 walks the current view graph 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import time
@@ -131,6 +132,10 @@ class KeyInfo:
     scopes: frozenset[str]
     projects: frozenset[int] | None
     user_id: int
+    # The owner's RBAC for the query API: HogQL system tables this key's user may not read, and
+    # whether the organization is over its query quota (402).
+    denied_tables: frozenset[str] = frozenset()
+    over_quota: bool = False
 
     def __repr__(self) -> str:
         return f"KeyInfo(key='[redacted]', scopes={sorted(self.scopes)}, user_id={self.user_id})"
@@ -411,6 +416,12 @@ class Warehouse:
         self._load_jobs(fixture, now)
         self._external: list[_ExternalJob] = []
         self._load_external(fixture, now)
+        # Rows of system tables the simulator does not model (insights, dashboards, tiles): kept
+        # as the fixture gives them, for HogQL consumers-of-a-view queries.
+        self._system_extra: dict[str, list[dict[str, Any]]] = {
+            name: [_as_dict(r, f"{name}[{i}]") for i, r in enumerate(_as_list(fixture.get(name), name))]
+            for name in ("insights", "dashboards", "dashboard_tiles")
+        }
 
     # ------------------------------------------------------------------ fixture loading
     def _load_users(self, fixture: Mapping[str, Any]) -> None:
@@ -442,6 +453,10 @@ class Warehouse:
                 scopes=frozenset(str(s) for s in _as_list(row.get("scopes"), f"api_keys[{i}].scopes")),
                 projects=None if projects is None else frozenset(int(p) for p in projects),
                 user_id=int(row.get("user", self._default_user)),
+                denied_tables=frozenset(
+                    str(t) for t in _as_list(row.get("denied_tables"), f"api_keys[{i}].denied_tables")
+                ),
+                over_quota=bool(row.get("over_quota", False)),
             )
 
     def _load_tables(self, fixture: Mapping[str, Any], now: datetime) -> None:
@@ -1051,6 +1066,9 @@ class Warehouse:
         self._revert(view)
         view.deleted = True
         view.deleted_at = self.clock.now()
+        # PostHog's soft delete is a plain save(): auto_now moves updated_at, so an incremental
+        # crawl over system.data_modeling_views sees the deletion.
+        view.updated_at = view.deleted_at
         view.deleted_name = view.name
         view.name = f"POSTHOG_DELETED_{uuid.UUID(self._next('deleted')).hex}"
 
@@ -1564,6 +1582,79 @@ class Warehouse:
                 "edges": [list(e) for e in sorted(edges)],
                 "nodes": [[lab, kind(lab)] for lab in sorted(labels)],
             }
+
+    def system_records(self, table: str) -> list[dict[str, Any]]:
+        """Raw rows behind HogQL's ``system.<table>`` (deleted rows included), for the query API.
+
+        Values are Python objects (``datetime``, ``bool``, ``int``, ``str``, ``None``); JSON columns
+        are JSON text as PostHog stores them. ``table`` is the name without ``system.``.
+        """
+        with self.lock:
+            self._refresh_jobs()
+            if table == "data_modeling_views":
+                return [self._view_record(v) for v in sorted(self._views.values(), key=lambda v: v.id)]
+            if table == "data_modeling_jobs":
+                return [
+                    {
+                        "id": j.id,
+                        "saved_query_id": j.view_id,
+                        "status": j.status,
+                        "rows_materialized": j.rows_materialized,
+                        "rows_expected": j.rows_expected,
+                        "error": j.error,
+                        "created_at": j.created_at,
+                        "last_run_at": j.last_run_at,
+                        "workflow_id": j.workflow_id,
+                        "workflow_run_id": j.workflow_run_id,
+                    }
+                    for j in sorted(self._jobs.values(), key=lambda j: j.id)
+                ]
+            if table == "data_warehouse_tables":
+                out = []
+                for t in sorted(self._tables.values(), key=lambda t: t.id):
+                    if t.kind != "warehouse":
+                        continue
+                    shape = self._table_shape(t)
+                    source = shape["external_data_source"]
+                    out.append(
+                        {
+                            "id": t.id,
+                            "name": t.name,
+                            "format": t.format,
+                            "url_pattern": shape["url_pattern"],
+                            "columns": json.dumps(shape["columns"], sort_keys=True),
+                            "deleted": False,
+                            "created_at": t.created_at,
+                            "created_by_id": t.created_by,
+                            "external_data_source_id": source["id"] if source else None,
+                            "source_type": t.source_type,
+                        }
+                    )
+                return out
+            return [dict(r) for r in self._system_extra.get(table, [])]
+
+    def _view_record(self, view: _View) -> dict[str, Any]:
+        return {
+            "id": view.id,
+            "name": view.name,
+            "status": view.status,
+            "columns": json.dumps(self._columns(view.columns), sort_keys=True),
+            "query": json.dumps({"kind": "HogQLQuery", "query": view.sql}),
+            "last_run_at": view.last_run_at,
+            "is_materialized": view.is_materialized,
+            "deleted": view.deleted,
+            "deleted_at": view.deleted_at,
+            "created_at": view.created_at,
+            # rows that predate the column (fixtures without updated_at) read as their creation
+            "updated_at": view.updated_at or view.created_at,
+            "sync_frequency": view.sync_frequency,
+            "latest_error": view.latest_error,
+            "folder_id": view.folder_id,
+            "created_by_id": view.created_by,
+            "origin": view.origin,
+            "deleted_name": view.deleted_name,
+            "description": view.description,
+        }
 
     def user_basic(self, user_id: int) -> dict[str, Any]:
         """PostHog's UserBasic shape."""

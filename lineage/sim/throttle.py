@@ -2,7 +2,8 @@
 
 Only personal-API-key requests are throttled. Defaults: ``burst`` 480/minute and ``sustained``
 4800/hour, bucketed per hashed key. Some actions *replace* the defaults: ``run`` 10/minute per
-(team, view) and ``materialize``/``revert_materialization`` 5/hour per (team, view), sharing one bucket.
+(team, view) and ``materialize``/``revert_materialization`` 5/hour per (team, view), sharing one bucket;
+a HogQLQuery through the query API 120/hour per key (other query kinds 240/minute + 1200/hour).
 
 The window runs on real monotonic time (injectable, so tests need not sleep) plus a skew that
 ``POST /_sim/clock`` can push forward.
@@ -32,6 +33,11 @@ BURST = Rate("burst", 480, 60.0)
 SUSTAINED = Rate("sustained", 4800, 3600.0)
 RUN = Rate("run_saved_query", 10, 60.0)
 MATERIALIZE = Rate("materialization", 5, 3600.0)
+# The query API (posthog-api-2.md section 2): HogQLQuery has its own hourly limit; other query kinds
+# share ClickHouse's analytics limits. Both replace the defaults.
+HOGQL_QUERY = Rate("hogql_query", 120, 3600.0)
+CLICKHOUSE_BURST = Rate("clickhouse_burst", 240, 60.0)
+CLICKHOUSE_SUSTAINED = Rate("clickhouse_sustained", 1200, 3600.0)
 
 
 def key_bucket(api_key: str) -> str:
@@ -39,8 +45,18 @@ def key_bucket(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
 
 
-def buckets_for(action: str, *, api_key: str, team_id: int, view_id: str | None) -> list[tuple[Rate, str]]:
-    """The throttles DRF would evaluate for ``action``: the action's own class replaces the defaults."""
+def buckets_for(
+    action: str, *, api_key: str, team_id: int, view_id: str | None, query_kind: str | None = None
+) -> list[tuple[Rate, str]]:
+    """The throttles DRF would evaluate for ``action``: the action's own class replaces the defaults.
+
+    ``query_kind`` is given for a query API POST (``""`` when the body names none).
+    """
+    if query_kind is not None:
+        bucket = key_bucket(api_key)
+        if query_kind == "HogQLQuery":
+            return [(HOGQL_QUERY, bucket)]
+        return [(CLICKHOUSE_BURST, bucket), (CLICKHOUSE_SUSTAINED, bucket)]
     if action == "run" and view_id is not None:
         return [(RUN, f"{team_id}:{view_id}")]
     if action in ("materialize", "revert_materialization") and view_id is not None:
