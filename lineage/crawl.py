@@ -129,6 +129,7 @@ class CrawlOptions:
     jobs: bool = True
     jobs_since: timedelta = timedelta(days=30)
     verify: bool = False
+    with_sql: bool = False
     concurrency: int = 8
     journal: Path | None = None
     resume: bool = False
@@ -168,6 +169,7 @@ class Journal:
         self._done: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._fh: Any = None
+        self._loaded = 0
         if path is None:
             return
         if resume and path.exists():
@@ -179,12 +181,14 @@ class Journal:
                         continue  # the line a kill cut short
                     if isinstance(record, dict) and "k" in record:
                         self._done[str(record["k"])] = record.get("v")
+        self._loaded = len(self._done)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = path.open("a" if resume else "w", encoding="utf-8")
 
     @property
     def resumed(self) -> int:
-        return len(self._done)
+        """How many finished requests the journal held when the crawl started."""
+        return self._loaded
 
     def get(self, key: str) -> tuple[bool, Any]:
         with self._lock:
@@ -542,6 +546,8 @@ class _Crawler:
         await asyncio.gather(self.edges_for(ids), self.list_tables(), self.fetch_jobs())
         await self.resolve_names()
         await self.read_jobs(ids)
+        if self.opts.with_sql:
+            await self._gather("sql", [v for v in ids if v not in self.state.sql], self.fetch_sql)
         if self.opts.verify:
             await self.verify(ids)
 
@@ -590,7 +596,10 @@ class _Crawler:
         renamed = {p.split(".")[-1]: p for ps in self.state.parents.values() for p in ps if "." in p}
         in_closure = {renamed.get(m, m) for m in in_closure}
         self._focus = self._boundaries(seeds, in_closure)
-        await self.read_jobs(sorted(v for v in self._focus if v in self.state.views))
+        member_ids = sorted(v for v in self._focus if v in self.state.views)
+        await self.read_jobs(member_ids)
+        if self.opts.with_sql:
+            await self._gather("sql", [v for v in member_ids if v not in self.state.sql], self.fetch_sql)
 
     def _seeds(self, selector: str) -> list[tuple[str, int | None, int | None]]:
         """Seeds and their depths from a selector, in the grammar of ``lineage ls`` (one parser).
@@ -698,6 +707,33 @@ class _Crawler:
 
     # -- building ----------------------------------------------------------------------------------
 
+    def _ghost_names(self) -> dict[str, str]:
+        """Name deleted views from their readers' HogQL, where the SQL was read.
+
+        A deleted view is renamed, so a reader's FROM target that names nothing alive is the old
+        name. Only a reader with exactly one ghost parent and one such target is trusted, and all
+        such readers must agree.
+        """
+        from lineage.hogql import extract_tables
+
+        st = self.state
+        tables = {t.name for t in (st.tables or {}).values()}
+        candidates: dict[str, set[str]] = defaultdict(set)
+        for child, parents in st.parents.items():
+            ghosts = [p for p in parents if p in st.ghosts]
+            sql = st.sql.get(child)
+            if len(ghosts) != 1 or not sql:
+                continue
+            try:
+                chains = extract_tables(sql)
+            except HogQLError:
+                continue
+            labels = {p for p in parents if not is_uuid(p)}
+            dangling = [c for c in chains if c not in st.by_name and c not in tables and c not in labels]
+            if len(dangling) == 1:
+                candidates[ghosts[0]].add(dangling[0])
+        return {g: next(iter(names)) for g, names in candidates.items() if len(names) == 1}
+
     def build(self, settings: Settings, *, strategy: str, started: float) -> tuple[LineageGraph, list[str]]:
         focus: set[str] | None = getattr(self, "_focus", None)
         st = self.state
@@ -725,9 +761,10 @@ class _Crawler:
         endpoints = {p for ps in st.parents.values() for p in ps}
         if focus is not None:
             endpoints &= focus
+        ghost_names = self._ghost_names()
         for node_id in sorted(endpoints - view_ids):
             if node_id in st.ghosts:
-                graph.add_node(node_id, name=node_id, kind="unknown", ghost=True)
+                graph.add_node(node_id, name=ghost_names.get(node_id, node_id), kind="unknown", ghost=True)
             elif node_id in tables:
                 table = tables[node_id]
                 graph.add_node(

@@ -476,3 +476,20 @@ def test_focused_crawls_equal_networkx_closures(seed: int) -> None:
             for node in (n for n, d in edge.items() if d == down):
                 beyond = [c for c in truth.successors(node) if c not in want]
                 assert g.nodes[node].get("more_downstream", 0) == len(beyond), (name, node)
+
+
+def test_with_sql_keeps_api_edges_and_names_ghosts_from_their_readers() -> None:
+    from lineage.sim.demo import load_demo_fixture
+
+    fixture = load_demo_fixture()
+    plain, _ = run(fixture, CrawlOptions(strategy="all", edges="api"), key="phx_demo_read")
+    assert not any("resumed" in n for n in plain.notes)  # no journal, nothing resumed
+    rich, _ = run(fixture, CrawlOptions(strategy="all", edges="api", with_sql=True), key="phx_demo_read")
+    assert sorted(rich.graph.nx.edges) == sorted(plain.graph.nx.edges)
+    assert rich.edge_source == "api"
+    views = [n for n, a in rich.graph.nx.nodes(data=True) if a["kind"] in {"view", "matview"}]
+    assert all(rich.graph.nx.nodes[v].get("sql") for v in views)
+    ghosts = [a for _, a in rich.graph.nx.nodes(data=True) if a.get("ghost")]
+    deleted = [v["name"] for v in fixture["views"] if v.get("deleted")]
+    assert [g["name"] for g in ghosts] == deleted  # named from the reader's FROM target
+    assert [a["name"] for _, a in plain.graph.nx.nodes(data=True) if a.get("ghost")] != deleted

@@ -75,6 +75,11 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 @click.option("--no-jobs", is_flag=True, help="Do not read job history.")
 @click.option("--verify", is_flag=True, help="Cross-check edge counts against the dependencies endpoint.")
 @click.option(
+    "--with-sql",
+    is_flag=True,
+    help="Also read each view's HogQL (one GET per view) for column impact; implied by --edges sql.",
+)
+@click.option(
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal].")
@@ -111,6 +116,7 @@ def crawl_cmd(**kwargs: Any) -> None:
             jobs=not kwargs["no_jobs"],
             jobs_since=parse_since(kwargs["jobs_since"]),
             verify=kwargs["verify"],
+            with_sql=kwargs["with_sql"],
             concurrency=kwargs["concurrency"],
             journal=journal,
             resume=kwargs["resume"],
