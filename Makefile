@@ -28,8 +28,8 @@ demo: venv system-deps
 	$(BIN)/lineage demo --out output
 
 lint: venv
-	$(BIN)/ruff check lineage tests benchmarks
-	$(BIN)/ruff format --check lineage tests benchmarks
+	$(BIN)/ruff check lineage tests benchmarks scripts
+	$(BIN)/ruff format --check lineage tests benchmarks scripts
 
 typecheck: venv
 	$(BIN)/mypy
@@ -38,6 +38,10 @@ pytest: venv system-deps
 	$(BIN)/python -m pytest -q -n 2
 
 test: lint typecheck pytest
+
+# docs/cli.md is generated from every command's --help; tests/test_cli_reference.py fails when it is stale.
+docs-cli: venv
+	$(BIN)/python scripts/cli_reference.py
 
 bench: venv system-deps
 	$(BIN)/python benchmarks/run_all.py
