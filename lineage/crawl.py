@@ -45,9 +45,11 @@ from lineage.api.models import parse_datetime
 from lineage.config import Settings
 from lineage.errors import (
     ApiError,
+    BadRequestError,
     HogQLError,
     InputError,
     NotFoundError,
+    PaymentRequiredError,
     PermissionDeniedError,
     SelectorError,
 )
@@ -71,7 +73,7 @@ __all__ = [
 T = TypeVar("T")
 
 Strategy = Literal["all", "select"]
-EdgeSource = Literal["api", "sql", "auto"]
+EdgeSource = Literal["api", "sql", "system", "auto"]
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 JOB_HISTORY_KEPT = 50
@@ -129,6 +131,7 @@ class CrawlOptions:
     jobs: bool = True
     jobs_since: timedelta = timedelta(days=30)
     verify: bool = False
+    verify_sample: int = 0
     with_sql: bool = False
     concurrency: int = 8
     journal: Path | None = None
@@ -237,6 +240,10 @@ class _Crawler:
         self._sem = asyncio.Semaphore(max(1, options.concurrency))
         self.edge_source = "api"
         self._jobs_raw: list[dict[str, Any]] | None
+        self._deleted_by_name: dict[str, str] = {}
+        self._ghost_known_names: dict[str, str] = {}
+        self._folder_names: dict[str, str] = {}
+        self._sample_mismatches: list[str] = []
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -354,6 +361,9 @@ class _Crawler:
                 out.append(self.state.by_name[chain])
             elif chain in tables_by_name:
                 out.append(tables_by_name[chain])
+            elif chain in self._deleted_by_name:
+                # PostHog's stale paths still name a deleted view by its UUID
+                out.append(self._deleted_by_name[chain])
             else:
                 out.append(chain)
         return sorted(set(out))
@@ -538,7 +548,146 @@ class _Crawler:
             for v in view_ids:
                 self.state.parents[v] = self.parents_from_sql(v)
 
+    # -- the query API (system tables) ------------------------------------------------------------
+
+    async def _rows(
+        self, key: str, query: str, values: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        async def fetch() -> list[dict[str, Any]]:
+            return [row async for row in self.client.iter_hogql(query, values=values, page_size=SYSTEM_PAGE)]
+
+        rows: list[dict[str, Any]] = await self._once(key, fetch, lambda r: r)
+        return rows
+
+    async def run_system(self) -> None:
+        """Views, SQL, tables and jobs in a handful of HogQL queries over PostHog's system tables.
+
+        ``SELECT *`` takes whatever columns this PostHog has (the documented ones, and more where
+        they exist: sync_frequency, folder_id, latest_error, deleted_name...), so a newer or older
+        PostHog costs no failed query. With a refresh base only views changed since its crawl are
+        read in full; a light query of every live view catches deletions and status changes.
+        """
+        base = self.opts.refresh
+        since = _system_since(base)
+        if base is not None and since is not None:
+            # views deleted before the base was crawled are not among the changed rows: keep their names
+            for node_id, attrs in base.nx.nodes(data=True):
+                if attrs.get("ghost") and attrs.get("name") and attrs["name"] != node_id:
+                    self._deleted_by_name.setdefault(str(attrs["name"]), str(node_id))
+                    self._ghost_known_names.setdefault(str(node_id), str(attrs["name"]))
+        if since is None:
+            view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
+        else:
+            changed = await self._rows("sys:changed", SYSTEM_CHANGED, {"since": since})
+            light = await self._rows("sys:light", SYSTEM_LIGHT)
+            view_rows = _merge_refresh(base, changed, light) if base is not None else changed
+        self.edge_source = "system"
+        await asyncio.gather(self._system_tables(), self.fetch_jobs_system(), self._folders())
+        folders = self._folder_names
+        for row in view_rows:
+            record = _system_view_record(row, folders)
+            if record.get("deleted"):
+                old = _str_or_none(row.get("deleted_name"))
+                if old:
+                    self._deleted_by_name[old] = record["id"]
+                    self._ghost_known_names[record["id"]] = old
+                continue
+            if record.get("origin") == "endpoint":
+                continue  # hidden from the saved-query list, as PostHog's REST list hides them
+            view = SavedQuery.from_api(record)
+            self.state.views[view.id] = view
+            self.state.by_name[view.name] = view.id
+            self.state.sql[view.id] = view.sql
+        for view_id in sorted(self.state.views):
+            self.state.parents[view_id] = self.parents_from_sql(view_id)
+        for parents in self.state.parents.values():
+            self.state.ghosts.update(p for p in parents if p in set(self._deleted_by_name.values()))
+
+    async def _system_tables(self) -> None:
+        try:
+            rows = await self._rows("sys:tables", SYSTEM_TABLES)
+        except (PermissionDeniedError, BadRequestError) as exc:
+            self.state.notes.append(
+                f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
+            )
+            rows = []
+        tables = (Table.from_api(r) for r in rows if not r.get("deleted"))
+        self.state.tables = {t.id: t for t in tables if t is not None}
+
+    async def fetch_jobs_system(self) -> None:
+        if not self.opts.jobs:
+            return
+        since = self.now() - self.opts.jobs_since
+        known = [parse_datetime(job.get("created_at")) for _, job in self._known_jobs()]
+        newest_known = max((k for k in known if k is not None), default=None)
+        fetch_since = max(since, newest_known) if newest_known is not None else since
+        try:
+            self._jobs_raw = await self._rows("sys:jobs", SYSTEM_JOBS, {"since": _iso(fetch_since)})
+        except (PermissionDeniedError, BadRequestError) as exc:
+            self.state.notes.append(f"system.data_modeling_jobs is not readable ({exc}); using run_history")
+            self._jobs_raw = None
+
+    async def _folders(self) -> None:
+        try:
+            raw = await self._once(
+                "folders", lambda: self.client.list_folders(), lambda fs: [dict(f.raw) for f in fs]
+            )
+        except PermissionDeniedError as exc:
+            self.state.notes.append(f"folders are not readable with this key ({exc}); views show no folder")
+            raw = []
+        self._folder_names = {str(f.get("id")): str(f.get("name")) for f in raw if f.get("id")}
+
+    async def try_system(self) -> bool:
+        """Run the system-table crawl; with ``auto`` fall back (and say so) when the key may not."""
+        if self.opts.edges not in ("system", "auto"):
+            return False
+        try:
+            await self.run_system()
+            return True
+        except (PermissionDeniedError, BadRequestError, PaymentRequiredError, NotFoundError) as exc:
+            if self.opts.edges == "system":
+                raise
+            self.state = _State(
+                notes=[f"the query API is not usable with this key ({exc}); using the REST API"]
+            )
+            self._deleted_by_name = {}
+            if hasattr(self, "_jobs_raw"):
+                del self._jobs_raw
+            return False
+
+    async def verify_sample(self, count: int) -> None:
+        """Spot-check ``count`` views' SQL-derived parents against ``ancestors(level=1)``."""
+        ids = sorted(self.state.views)
+        if not ids or count <= 0:
+            return
+        step = max(1, len(ids) // count)
+        sample = ids[::step][:count]
+
+        async def one(view_id: str) -> None:
+            got = await self._once(f"anc1:{view_id}", lambda: self.client.ancestors(view_id, level=1), list)
+            mine = {p if is_uuid(p) else p.split(".")[-1] for p in self.state.parents.get(view_id, [])}
+            theirs = {p if is_uuid(p) else p.split(".")[-1] for p in got}
+            if mine != theirs:
+                name = self.state.views[view_id].name
+                missing = sorted(theirs - mine)
+                extra = sorted(mine - theirs)
+                self._sample_mismatches.append(
+                    f"{name}: ancestors(level=1) also names {missing or 'nothing'}; "
+                    f"the SQL also names {extra or 'nothing'}"
+                )
+
+        try:
+            await self._gather("verify", sample, one)
+        except PermissionDeniedError as exc:
+            self.state.notes.append(
+                f"--verify: the lineage endpoints refuse this key ({exc}); nothing checked"
+            )
+
     async def run_all(self) -> None:
+        if await self.try_system():
+            await self.read_jobs(sorted(self.state.views))
+            await self.verify_sample(self.opts.verify_sample)
+            return
         await self.list_views()
         await self.choose_edge_source()
         ids = sorted(self.state.views)
@@ -550,10 +699,18 @@ class _Crawler:
             await self._gather("sql", [v for v in ids if v not in self.state.sql], self.fetch_sql)
         if self.opts.verify:
             await self.verify(ids)
+        if self.edge_source == "sql":
+            await self.verify_sample(self.opts.verify_sample)
 
     async def run_select(self) -> None:
         if not self.opts.select:
             raise SelectorError("crawl --select needs a selector, e.g. --select '+orders_daily+'")
+        if await self.try_system():
+            seeds = self._seeds(self.opts.select)
+            await self.read_jobs(sorted(self.state.views))
+            self._focus = self._closure_from_edges(seeds)
+            self._boundaries(seeds, self._focus)
+            return
         await self.list_views()
         await self.choose_edge_source()
         seeds = self._seeds(self.opts.select)
@@ -564,6 +721,7 @@ class _Crawler:
             await self.resolve_names()
             await self.read_jobs(ids)
             self._focus = self._closure_from_edges(seeds)
+            self._boundaries(seeds, self._focus)
             return
         members: dict[str, tuple[int | None, int | None]] = {}
         closure: set[str] = set()
@@ -682,6 +840,15 @@ class _Crawler:
 
     async def downstream_counts(self) -> None:
         todo = sorted(getattr(self, "_downstream_edge_nodes", set()))
+        if self.edge_source in ("system", "sql"):
+            # The whole graph is known: count the children beyond the focus without asking.
+            for view_id in todo:
+                beyond = sum(
+                    1 for c, ps in self.state.parents.items() if view_id in ps and c not in self._focus
+                )
+                if beyond > 0:
+                    self.state.more_downstream[view_id] = beyond
+            return
 
         async def one(view_id: str) -> None:
             raw = await self._once(
@@ -761,7 +928,7 @@ class _Crawler:
         endpoints = {p for ps in st.parents.values() for p in ps}
         if focus is not None:
             endpoints &= focus
-        ghost_names = self._ghost_names()
+        ghost_names = {**self._ghost_names(), **self._ghost_known_names}
         for node_id in sorted(endpoints - view_ids):
             if node_id in st.ghosts:
                 graph.add_node(node_id, name=ghost_names.get(node_id, node_id), kind="unknown", ghost=True)
@@ -821,7 +988,80 @@ class _Crawler:
                         f"{name}: crawled upstream {up}, downstream {down}; dependencies says "
                         f"upstream {deps.get('upstream_count')}, downstream {deps.get('downstream_count')}"
                     )
-        return graph, mismatches
+        return graph, mismatches + self._sample_mismatches
+
+
+SYSTEM_PAGE = 50000  # PostHog's largest LIMIT: any warehouse under 50,000 views is one page
+SYSTEM_VIEWS = "SELECT * FROM system.data_modeling_views ORDER BY id"
+SYSTEM_CHANGED = "SELECT * FROM system.data_modeling_views WHERE updated_at >= {since} ORDER BY id"
+SYSTEM_LIGHT = (
+    "SELECT id, name, status, last_run_at, is_materialized FROM system.data_modeling_views "
+    "WHERE deleted = false ORDER BY id"
+)
+SYSTEM_TABLES = "SELECT * FROM system.data_warehouse_tables ORDER BY id"
+SYSTEM_JOBS = (
+    "SELECT * FROM system.data_modeling_jobs WHERE created_at >= {since} ORDER BY created_at DESC, id"
+)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _json_value(value: Any) -> Any:
+    """System tables hold JSON columns as strings."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _system_view_record(row: Mapping[str, Any], folders: Mapping[str, str]) -> dict[str, Any]:
+    """A system.data_modeling_views row in the REST shape SavedQuery.from_api reads."""
+    record = {k: _json_value(v) if k in {"query", "columns"} else v for k, v in row.items()}
+    record["id"] = str(row.get("id"))
+    folder_id = _str_or_none(row.get("folder_id"))
+    if folder_id is not None:
+        record["folder_name"] = folders.get(folder_id)
+    record["deleted"] = bool(row.get("deleted"))
+    return record
+
+
+def _system_since(base: LineageGraph | None) -> str | None:
+    """The refresh base's crawl time, when it came from the system tables and carries SQL."""
+    if base is None or base.nx.graph.get("edge_source") != "system":
+        return None
+    crawled = base.nx.graph.get("crawled_at")
+    return str(crawled) if crawled else None
+
+
+def _merge_refresh(
+    base: LineageGraph, changed: list[dict[str, Any]], light: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows for every live view: changed ones in full, the rest from the base plus fresh light columns."""
+    full = {str(r.get("id")): dict(r) for r in changed}
+    rows: list[dict[str, Any]] = list(full.values())
+    for item in light:
+        view_id = str(item.get("id"))
+        if view_id in full:
+            continue
+        attrs = base.nx.nodes[view_id] if view_id in base.nx else None
+        if attrs is None or attrs.get("sql") is None:
+            continue  # new without a bumped updated_at (should not happen): caught by the count check
+        rows.append(
+            {
+                **{k: attrs.get(k) for k in ("name", "sync_frequency", "latest_error", "description")},
+                "folder_name": attrs.get("folder"),
+                "created_at": attrs.get("created_at"),
+                "columns": [{"name": c} for c in attrs.get("columns") or []],
+                "query": {"kind": "HogQLQuery", "query": attrs.get("sql")},
+                **item,
+                "deleted": False,
+            }
+        )
+    return rows
 
 
 async def _list_jobs(client: AsyncPostHogClient, *, since: datetime) -> list[Job]:

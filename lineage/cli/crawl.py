@@ -44,6 +44,20 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
         yield update
 
 
+def _verify_count(value: str | None) -> int:
+    if value is None:
+        return 0
+    if value == "all":
+        return 10**9
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 1:
+        raise InputError(f"--verify {value!r}: give a whole number of views >= 1, or --verify alone for all")
+    return count
+
+
 @click.command("crawl")
 @click.option("--all", "crawl_all", is_flag=True, help="Crawl every view (the default without --select).")
 @click.option(
@@ -57,10 +71,11 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 )
 @click.option(
     "--edges",
-    type=click.Choice(["api", "sql", "auto"]),
+    type=click.Choice(["api", "sql", "system", "auto"]),
     default="auto",
     show_default=True,
-    help="Where edges come from: lineage endpoints, each view's HogQL, or api with fallback to sql.",
+    help="Where edges come from: lineage endpoints, each view's HogQL (one GET each), system tables via "
+    "the query API (a handful of queries), or auto: system, else api, else sql.",
 )
 @click.option("--out", default="output/snapshot.json", show_default=True, help="Snapshot file to write.")
 @click.option(
@@ -73,7 +88,16 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
     "--jobs-since", default="30d", show_default=True, help="Window of job history to read (m/h/d/w)."
 )
 @click.option("--no-jobs", is_flag=True, help="Do not read job history.")
-@click.option("--verify", is_flag=True, help="Cross-check edge counts against the dependencies endpoint.")
+@click.option(
+    "--verify",
+    "verify",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[N]",
+    help="Cross-check: with api edges, every view's counts against the dependencies endpoint; with sql or "
+    "system edges, N views (all if no N) against ancestors(level=1). Disagreements are printed.",
+)
 @click.option(
     "--with-sql",
     is_flag=True,
@@ -115,7 +139,8 @@ def crawl_cmd(**kwargs: Any) -> None:
             edges=kwargs["edges"],
             jobs=not kwargs["no_jobs"],
             jobs_since=parse_since(kwargs["jobs_since"]),
-            verify=kwargs["verify"],
+            verify=kwargs["verify"] is not None,
+            verify_sample=_verify_count(kwargs["verify"]),
             with_sql=kwargs["with_sql"],
             concurrency=kwargs["concurrency"],
             journal=journal,
