@@ -272,11 +272,21 @@ class _Crawler:
 
         if progress is not None:
             progress(label, 0, total)
-        # Tasks are created in bounded batches so that a 50,000-view crawl does not hold 50,000
-        # coroutines at once; the semaphore inside _once bounds requests in flight.
-        batch = max(64, self.opts.concurrency * 8)
-        for start in range(0, total, batch):
-            await asyncio.gather(*(one(i) for i in items[start : start + batch]))
+        # A fixed pool of workers pulling from one queue: requests in flight stay at the
+        # concurrency until the last item (batches would drain at every batch's tail), and a
+        # 50,000-view crawl never holds 50,000 coroutines. The first failure stops the pool.
+        queue = iter(items)
+
+        async def worker() -> None:
+            for item in queue:
+                await one(item)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(total, max(1, self.opts.concurrency)))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
 
     # -- listing -----------------------------------------------------------------------------------
 
