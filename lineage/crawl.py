@@ -39,6 +39,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from lineage.aio import run_sync
 from lineage.analysis.health import node_health
 from lineage.api import AsyncPostHogClient, Job, SavedQuery, Table
 from lineage.api.models import parse_datetime
@@ -1216,25 +1217,7 @@ def crawl(
 ) -> CrawlResult:
     """Synchronous :func:`crawl_async`; safe to call from inside a running event loop (Jupyter)."""
     coro = crawl_async(settings, options, transport=transport)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            box["result"] = asyncio.run(coro)
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=runner, name="lineage-crawl")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    result: CrawlResult = box["result"]
-    return result
+    return run_sync(coro)
 
 
 def default_journal(out: str | os.PathLike[str]) -> Path:

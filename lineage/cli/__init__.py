@@ -19,6 +19,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("lineage.cli.diff", "diff"),
     ("lineage.cli.ls", "ls"),
     ("lineage.cli.render", "render"),
+    ("lineage.cli.refresh", "refresh_cmd"),
     ("lineage.cli.sim", "sim"),
     ("lineage.cli.demo", "demo"),
 ]

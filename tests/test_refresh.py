@@ -1,0 +1,114 @@
+"""`lineage refresh`: run a view and the materialized views downstream of it, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from conftest import VIEW_IDS
+
+from lineage.cli import main
+from lineage.config import Settings
+from lineage.crawl import CrawlOptions, crawl_async
+from lineage.errors import InputError, MissingScopeError
+from lineage.graph import LineageGraph
+from lineage.ops import refresh_async, refresh_plan
+from lineage.sim.app import create_app
+from lineage.sim.server import serve_in_thread
+from lineage.sim.state import Warehouse
+
+
+def quick(fixture: dict[str, Any], *, failing: str | None = None) -> dict[str, Any]:
+    """Simulated runs take 0.1 s; ``failing`` names a view whose runs fail."""
+    for view in fixture["views"]:
+        view["run_seconds"] = 0.1
+        if view["name"] == failing:
+            view["fail_runs"] = True
+            view["latest_error"] = "Table stripe_charge is unreachable"
+    return fixture
+
+
+def snapshot_of(wh: Warehouse) -> LineageGraph:
+    s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_read", env={})
+    opts = CrawlOptions(strategy="all", edges="api")
+    return asyncio.run(crawl_async(s, opts, transport=httpx.ASGITransport(app=create_app(wh)))).graph
+
+
+def test_plan_is_materialized_views_in_dependency_order(small_fixture: dict[str, Any]) -> None:
+    graph = snapshot_of(Warehouse(small_fixture))
+    assert [s.name for s in refresh_plan(graph, "orders")] == ["orders", "orders_daily"]
+    assert [s.name for s in refresh_plan(graph, "orders", downstream=False)] == ["orders"]
+    assert [s.name for s in refresh_plan(graph, "event_counts")] == ["orders_daily"]
+    with pytest.raises(InputError, match="nothing to refresh: 'revenue_report'"):
+        refresh_plan(graph, "revenue_report")
+
+
+def run_refresh(wh: Warehouse, view: str, key: str = "phx_write", **kw: Any) -> Any:
+    graph = snapshot_of(wh)
+    s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key=key, env={})
+    transport = httpx.ASGITransport(app=create_app(wh))
+    return asyncio.run(refresh_async(s, refresh_plan(graph, view), transport=transport, poll_s=0.05, **kw))
+
+
+def test_refresh_runs_each_view_after_the_one_it_reads(small_fixture: dict[str, Any]) -> None:
+    wh = Warehouse(quick(small_fixture))
+    result = run_refresh(wh, "orders")
+    assert result.ok
+    assert [(s.name, s.status) for s in result.steps] == [
+        ("orders", "Completed"),
+        ("orders_daily", "Completed"),
+    ]
+    jobs = {j["saved_query_id"]: j for j in wh.list_jobs()[:2]}
+    first, second = jobs[VIEW_IDS["orders"]], jobs[VIEW_IDS["orders_daily"]]
+    assert second["created_at"] >= first["last_run_at"]  # orders_daily started after orders finished
+    assert all(s.job_id for s in result.steps)
+
+
+def test_a_failure_stops_what_reads_it(small_fixture: dict[str, Any]) -> None:
+    wh = Warehouse(quick(small_fixture, failing="orders"))
+    result = run_refresh(wh, "orders")
+    assert not result.ok
+    assert [(s.name, s.status) for s in result.steps] == [("orders", "Failed"), ("orders_daily", "skipped")]
+    assert "unreachable" in (result.steps[0].error or "")
+    going = run_refresh(Warehouse(quick(small_fixture, failing="orders")), "orders", keep_going=True)
+    assert [s.status for s in going.steps] == ["Failed", "Completed"]
+
+
+def test_refresh_needs_the_write_scope(small_fixture: dict[str, Any]) -> None:
+    with pytest.raises(MissingScopeError, match="warehouse_view:write"):
+        run_refresh(Warehouse(quick(small_fixture)), "orders", key="phx_read")
+
+
+def test_cli_dry_run_then_run_over_loopback(small_fixture: dict[str, Any], tmp_path: Path) -> None:
+    fixture = quick(small_fixture, failing="orders_daily")
+    with serve_in_thread(fixture) as server:
+        snap = tmp_path / "snap.json"
+        env = {"POSTHOG_HOST": server.url, "POSTHOG_PROJECT_ID": "1", "POSTHOG_PERSONAL_API_KEY": "phx_read"}
+        crawled = CliRunner().invoke(main, ["crawl", "--all", "--out", str(snap)], env=env)
+        assert crawled.exit_code == 0, crawled.output
+        before = server.stats()["total"]
+        dry = CliRunner().invoke(main, ["refresh", "orders", "--snapshot", str(snap)], env=env)
+        assert dry.exit_code == 0
+        assert dry.stdout.splitlines() == [
+            "would run, in this order:",
+            "  1. orders",
+            "  2. orders_daily",
+            "add --yes to start these runs",
+        ]
+        assert server.stats()["total"] == before  # a dry run asks nothing
+        env["POSTHOG_PERSONAL_API_KEY"] = "phx_write"
+        args = ["refresh", "orders", "--snapshot", str(snap), "--yes", "--poll", "0.05", "--format", "json"]
+        ran = CliRunner().invoke(main, args, env=env)
+    assert ran.exit_code == 1  # orders_daily failed: a finding
+    body = json.loads(ran.stdout)
+    assert [(s["name"], s["status"]) for s in body["steps"]] == [
+        ("orders", "Completed"),
+        ("orders_daily", "Failed"),
+    ]
+    assert "1 of 2 views did not complete: orders_daily" in ran.stderr
+    assert "phx_write" not in ran.output
