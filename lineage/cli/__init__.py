@@ -20,6 +20,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("lineage.cli.ls", "ls"),
     ("lineage.cli.render", "render"),
     ("lineage.cli.refresh", "refresh_cmd"),
+    ("lineage.cli.export", "export_cmd"),
     ("lineage.cli.sim", "sim"),
     ("lineage.cli.demo", "demo"),
 ]
