@@ -245,6 +245,7 @@ class _Crawler:
         self._ghost_known_names: dict[str, str] = {}
         self._folder_names: dict[str, str] = {}
         self._sample_mismatches: list[str] = []
+        self._tables_lock = asyncio.Lock()
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -303,8 +304,11 @@ class _Crawler:
             self.state.by_name[view.name] = view.id
 
     async def list_tables(self) -> None:
-        if self.state.tables is not None:
-            return
+        async with self._tables_lock:  # run_all and the sql edge source may both ask at once
+            if self.state.tables is None:
+                await self._list_tables()
+
+    async def _list_tables(self) -> None:
         try:
             raw = await self._once(
                 "tables",

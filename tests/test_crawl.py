@@ -493,3 +493,10 @@ def test_with_sql_keeps_api_edges_and_names_ghosts_from_their_readers() -> None:
     deleted = [v["name"] for v in fixture["views"] if v.get("deleted")]
     assert [g["name"] for g in ghosts] == deleted  # named from the reader's FROM target
     assert [a["name"] for _, a in plain.graph.nx.nodes(data=True) if a.get("ghost")] != deleted
+
+
+def test_sql_crawl_request_count(small_fixture: dict[str, Any]) -> None:
+    result, transport = run(small_fixture, CrawlOptions(strategy="all", edges="sql"))
+    assert result.edge_source == "sql"
+    views = len(small_fixture["views"])
+    assert transport.count == 1 + views + 1 + 1  # list, one GET per view, tables, jobs
