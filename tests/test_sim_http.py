@@ -279,12 +279,27 @@ def test_lineage_ids_are_dashed_uuids_and_split_dotted_names(req: Req) -> None:
     assert lineage_of(req, VIEW_IDS["constant"], "ancestors") == set()
 
 
-@pytest.mark.parametrize("body", [b"", b"not json at all", b"null"])
-def test_lineage_body_without_json_level_means_all(req: Req, body: bytes) -> None:
-    r = req("POST", f"{SQ}/{VIEW_IDS['orders_daily']}/ancestors/", content=body)
+def test_lineage_empty_body_means_all(req: Req) -> None:
+    r = req("POST", f"{SQ}/{VIEW_IDS['orders_daily']}/ancestors/", content=b"")
     assert r.status_code == 200
     assert VIEW_IDS["orders"] in r.json()["ancestors"]
     assert "events" in r.json()["ancestors"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b"not json at all", None, 415, "unsupported_media_type"),
+        (b"not json at all", "application/json", 400, "parse_error"),
+        (b"null", "application/json", 500, "error"),  # request.data is None: None.get(...)
+    ],
+)
+def test_lineage_bodies_as_drf_parses_them(
+    req: Req, body: bytes, content_type: str | None, status: int, code: str
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else None
+    r = req("POST", f"{SQ}/{VIEW_IDS['orders_daily']}/ancestors/", content=body, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (status, code)
 
 
 def test_lineage_list_body_is_a_500(req: Req) -> None:

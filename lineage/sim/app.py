@@ -7,7 +7,8 @@ every saved-query, folder, data-modeling-job, data_warehouse, warehouse-table an
 (:class:`lineage.sim.state.Warehouse`) owns the data and the era-specific validation; this module owns
 everything in front of it. Order per request, as DRF does it: route (unknown → 404) → authenticate
 (401) → team (404 ``Project not found.`` / 403 project access) → method (405) → scope (403) →
-throttle (429) → handler.
+throttle (429) → handler. Every answer of a matched route carries DRF's ``Allow`` header, every
+answer a ``Date`` from the simulated clock; bodies over :data:`MAX_BODY_BYTES` get a proxy's 413.
 
 Control endpoints (loopback clients only, no auth, never faulted, never counted):
 
@@ -33,9 +34,10 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Any, cast
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -53,6 +55,14 @@ from lineage.sim.throttle import Throttler, buckets_for, throttled_detail
 log = logging.getLogger("lineage.sim")
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# DRF's default http_method_names, upper-cased, in its order ("trace" has no handler anywhere)
+_DRF_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# Bodies above this are refused the way a load balancer does, before the app reads them.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+_TOO_LARGE = (
+    b"<html><head><title>413 Request Entity Too Large</title></head>"
+    b"<body><h1>413 Request Entity Too Large</h1></body></html>\n"
+)
 _PREFIX = re.compile(r"^/api/(?P<prefix>projects|environments)/(?P<team>[^/.]+)/(?P<rest>.*)$")
 
 
@@ -96,28 +106,56 @@ class Call:
         return str(self.request.url)
 
     def json_body(self) -> Any:
-        """DRF's ``request.data`` for a JSON request: ``{}`` when empty, 400 ``parse_error`` when broken."""
-        if not self.body_raw.strip():
-            return {}
-        try:
-            return json.loads(self.body_raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise HogError(400, "invalid_request", "parse_error", f"JSON parse error - {exc}") from None
+        """DRF's ``request.data``: see :func:`request_data`."""
+        return request_data(self.body_raw, self.request.headers.get("content-type", ""))
 
     def level(self) -> Any:
-        """``level`` for ancestors/descendants: MISSING for an empty or non-JSON body or no key."""
-        if not self.body_raw.strip():
-            return MISSING
-        try:
-            data = json.loads(self.body_raw)
-        except (ValueError, UnicodeDecodeError):
-            return MISSING
-        if data is None:
-            return MISSING
+        """``request.data.get("level")`` for ancestors/descendants (MISSING when absent).
+
+        A body that parses to something other than an object (``null``, a list) has no ``.get``:
+        the AttributeError inside PostHog is a 500.
+        """
+        data = self.json_body()
         if not isinstance(data, dict):
-            # PostHog calls request.data.get("level"): a list body is an AttributeError there
             raise server_error()
         return data.get("level", MISSING)
+
+
+def _strict_constant(name: str) -> Any:
+    raise ValueError(f"Out of range float values are not JSON compliant: {name!r}")
+
+
+def request_data(raw: bytes, content_type: str) -> Any:
+    """What DRF's ``request.data`` holds for this body, with PostHog's default parsers.
+
+    An empty body is ``{}`` whatever its type; JSON is parsed strictly (``NaN`` refused) and a
+    broken one is 400 ``parse_error``; a urlencoded form is a dict of its last values; any other
+    media type (or none, with a body) is 415. Multipart forms are not modelled (read as ``{}``).
+    """
+    if not raw:
+        return {}
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    charset = "utf-8"
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    if media == "application/json":
+        try:
+            return json.loads(raw.decode(charset), parse_constant=_strict_constant)
+        except (ValueError, LookupError) as exc:
+            raise HogError(400, "invalid_request", "parse_error", f"JSON parse error - {exc}") from None
+    if media == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
+    if media == "multipart/form-data":
+        return {}
+    raise HogError(
+        415,
+        "invalid_request",
+        "unsupported_media_type",
+        f'Unsupported media type "{content_type}" in request.',
+    )
 
 
 Handler = Callable[[Call], Response]
@@ -170,13 +208,18 @@ def _sq_dependencies(c: Call) -> Response:
     return _json(c.wh.dependencies(c.params["id"]))
 
 
+def _e3_body(c: Call) -> Any:
+    """E3's run/materialize read a body; E2's never touch ``request.data`` (a broken body is fine)."""
+    return c.json_body() if c.wh.era == "e3" else None
+
+
 def _sq_run(c: Call) -> Response:
-    c.wh.run(c.params["id"], c.json_body())
+    c.wh.run(c.params["id"], _e3_body(c))
     return _empty(200)
 
 
 def _sq_materialize(c: Call) -> Response:
-    c.wh.materialize(c.params["id"], c.json_body())
+    c.wh.materialize(c.params["id"], _e3_body(c))
     return _empty(200)
 
 
@@ -304,14 +347,35 @@ class Endpoint:
     scope_object: str
     methods: dict[str, tuple[str, Handler]]
     regex: re.Pattern[str]
+    # DRF's http_method_names when a viewset narrows it (folders: no PUT, HEAD or OPTIONS)
+    http_method_names: tuple[str, ...] = _DRF_METHODS
+
+    @property
+    def allow(self) -> str:
+        """DRF's ``Allow`` header: the viewset's methods in ``http_method_names`` order.
+
+        Django's View answers HEAD with GET; APIView always has OPTIONS.
+        """
+        present = set(self.methods)
+        if "GET" in present:
+            present.add("HEAD")
+        present.add("OPTIONS")
+        return ", ".join(m for m in self.http_method_names if m in present)
 
 
-def _endpoint(template: str, scope_object: str, methods: dict[str, tuple[str, Handler]]) -> Endpoint:
+def _endpoint(
+    template: str,
+    scope_object: str,
+    methods: dict[str, tuple[str, Handler]],
+    *,
+    http_method_names: tuple[str, ...] = _DRF_METHODS,
+) -> Endpoint:
     pattern = re.escape(template.rstrip("/")).replace(r"\{id\}", r"(?P<id>[^/.]+)") + "/?"
-    return Endpoint(template, scope_object, methods, re.compile(pattern))
+    return Endpoint(template, scope_object, methods, re.compile(pattern), http_method_names)
 
 
 _SQ = "warehouse_saved_queries"
+_FOLDER_METHODS = ("GET", "POST", "PATCH", "DELETE")
 _VIEW = "warehouse_view"
 
 # Collection actions come before the detail route, as in DRF's router (``resume_schedules`` is no id).
@@ -342,6 +406,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "warehouse_saved_query_folders/",
         _VIEW,
         {"GET": ("list", _folder_list), "POST": ("create", _folder_create)},
+        http_method_names=_FOLDER_METHODS,
     ),
     _endpoint(
         "warehouse_saved_query_folders/{id}/",
@@ -351,6 +416,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "PATCH": ("partial_update", _folder_update),
             "DELETE": ("destroy", _folder_destroy),
         },
+        http_method_names=_FOLDER_METHODS,
     ),
     _endpoint("data_modeling_jobs/", _VIEW, {"GET": ("list", _jobs_list)}),
     _endpoint("data_modeling_jobs/recent/", _VIEW, {"GET": ("recent", _jobs_recent)}),
@@ -413,6 +479,29 @@ def _throttled(wait: int) -> Response:
     return _error(err, {"Retry-After": str(wait)})
 
 
+class _BodyTooLarge(Exception):
+    """The request body is over :data:`MAX_BODY_BYTES`."""
+
+
+async def _read_body(request: Request) -> bytes:
+    """The whole body, refusing one over the cap without buffering it (ClientDisconnect propagates)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> Response:
+    return Response(_TOO_LARGE, 413, media_type="text/html", headers={"Connection": "close"})
+
+
 def _peek_json(raw: bytes) -> Any:
     if not raw.strip():
         return None
@@ -443,8 +532,13 @@ async def _serve_api(sim: SimContext, request: Request, found: RouteMatch | None
         if found is None:
             raise not_found()
         wh = sim.warehouse
-        body_raw = await request.body()
-        creds = auth.find_credentials(request.headers, _peek_json(body_raw), request.query_params)
+        body_raw = await _read_body(request)
+        # PostHog reads request.data for a key only when no Bearer header matched, so only then
+        # can a broken or unsupported body fail the request before authentication.
+        body_for_auth = None
+        if not auth.has_bearer(request.headers):
+            body_for_auth = request_data(body_raw, request.headers.get("content-type", ""))
+        creds = auth.find_credentials(request.headers, body_for_auth, request.query_params)
         if creds is None:
             raise auth.not_authenticated()
         key = wh.api_keys.get(creds.key)
@@ -452,9 +546,8 @@ async def _serve_api(sim: SimContext, request: Request, found: RouteMatch | None
             raise auth.not_authenticated() if creds.session else auth.invalid_key(creds.source)
         team_id = _resolve_team(found.team, wh, None if creds.session else key.projects)
         lookup = "GET" if method == "HEAD" else method
-        if lookup not in found.endpoint.methods:
-            allow = ", ".join([*found.endpoint.methods, "OPTIONS"])
-            return _error(method_not_allowed(method), {"Allow": allow})
+        if lookup not in found.endpoint.methods or method not in found.endpoint.http_method_names:
+            raise method_not_allowed(method)
         action, handler = found.endpoint.methods[lookup]
         if not creds.session:
             denied = auth.check_scope(key.scopes, found.endpoint.scope_object, action, era=wh.era)
@@ -479,6 +572,13 @@ async def _serve_api(sim: SimContext, request: Request, found: RouteMatch | None
         return handler(call)
     except SimError as err:
         return _error(err)
+    except _BodyTooLarge:
+        return _too_large()
+    except ClientDisconnect:
+        # the client hung up while sending its body: nobody will read an answer, and it is no
+        # server error (uvicorn drops whatever is returned here)
+        log.debug("client disconnected during %s %s", method, found.stats_key if found else "(unmatched)")
+        return Response(status_code=499)
     except Exception as exc:  # PostHog answers any uncaught exception with its generic 500
         where = f"{method} {found.stats_key}" if found else method
         log.error("simulator 500 on %s: %s: %s", where, type(exc).__name__, redact(str(exc)))
@@ -499,11 +599,21 @@ def _fault_response(decision: FaultDecision) -> Response | None:
     return None
 
 
+def _date(sim: SimContext, response: Response) -> Response:
+    """Stamp ``Date`` from the simulated clock.
+
+    PostHog's Date header tells clients the server's time; here it is the simulated clock's, so a
+    crawl of a fixture dated in the past measures staleness and job windows in fixture time.
+    """
+    response.headers["date"] = format_datetime(sim.warehouse.clock.now().astimezone(UTC), usegmt=True)
+    return response
+
+
 async def _dispatch(request: Request) -> Response:
     path = request.url.path
-    if path == "/_sim" or path.startswith("/_sim/"):
-        return await _control(request)
     sim = cast(SimContext, request.app.state.sim)
+    if path == "/_sim" or path.startswith("/_sim/"):
+        return _date(sim, await _control(request))
     found = match_route(path)
     sim.stats.record(f"{request.method} {found.stats_key}" if found else f"{request.method} (unmatched)")
     decision = sim.faults.decide()
@@ -515,13 +625,14 @@ async def _dispatch(request: Request) -> Response:
     if faulted is not None:
         if decision.storm:
             sim.stats.add_throttled()
-        return faulted
+        return _date(sim, faulted)
     if decision.stall_s > 0:
         await asyncio.sleep(decision.stall_s)
     response = await _serve_api(sim, request, found)
-    # PostHog's Date header tells clients the server's time; here it is the simulated clock's, so
-    # a crawl of a fixture dated in the past measures staleness and job windows in fixture time.
-    response.headers["date"] = format_datetime(sim.warehouse.clock.now().astimezone(UTC), usegmt=True)
+    if found is not None and response.status_code not in (413, 499):
+        # DRF's finalize_response puts Allow on every answer of a view, errors included
+        response.headers["allow"] = found.endpoint.allow
+    _date(sim, response)
     if decision.truncate and response.body:
         headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
         return Response(
@@ -554,7 +665,12 @@ async def _control(request: Request) -> Response:
         return _error(not_found())
     if method not in routes[path]:
         return _error(method_not_allowed(method), {"Allow": ", ".join(sorted(routes[path]))})
-    body = _peek_json(await request.body())
+    try:
+        body = _peek_json(await _read_body(request))
+    except _BodyTooLarge:
+        return _too_large()
+    except ClientDisconnect:
+        return Response(status_code=499)
     if path == "/_sim/stats":
         return _json(sim.stats.snapshot())
     if path == "/_sim/reset":

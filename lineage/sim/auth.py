@@ -64,6 +64,11 @@ class Credentials:
     session: bool = False
 
 
+def has_bearer(headers: Mapping[str, str]) -> bool:
+    """Whether ``Authorization`` carries a ``Bearer`` key (then the body is never looked at)."""
+    return bool(_BEARER.match(headers.get("authorization", "")))
+
+
 def find_credentials(headers: Mapping[str, str], body: Any, query: Mapping[str, str]) -> Credentials | None:
     """PostHog's lookup order: Authorization header, JSON body, query string; then a session cookie."""
     header = headers.get("authorization")

@@ -63,7 +63,8 @@ def page_number_page(
     """Django's Paginator + DRF's PageNumberPagination; a bad ``page`` raises 404 ``Invalid page.``."""
     count = len(items)
     num_pages = max(1, math.ceil(count / page_size))
-    raw = "1" if page is None else page
+    # DRF: ``query_params.get("page") or 1``, so an empty ``?page=`` is the first page
+    raw = page or "1"
     if raw == "last":
         number = num_pages
     else:

@@ -219,6 +219,9 @@ class _View:
     fail_runs: bool = False
     activity_id: int | None = None
     schedule_paused: bool = False
+    # simulator hooks for PostHog's own failure answers (fixture keys of the same names)
+    fail_materialize: bool = False
+    fail_cancel: bool = False
 
 
 @dataclass
@@ -367,6 +370,30 @@ def placeholder_texts(sql: str) -> list[str]:
         else:
             out.append(str(getattr(item, "text", item)).strip())
     return out
+
+
+# Django's smart_split: runs of non-space text, where a quoted part keeps its spaces.
+_SMART_SPLIT_RE = re.compile(
+    r"""((?:[^\s'"]*(?:(?:"(?:[^"\\]|\\.)*" | '(?:[^'\\]|\\.)*')[^\s'"]*)+) | \S+)""", re.VERBOSE
+)
+
+
+def search_terms(search: str | None) -> list[str]:
+    """DRF's ``SearchFilter`` terms (``search_smart_split``), each later matched with ``icontains``.
+
+    Whitespace separates terms, a term wholly in quotes is kept as one phrase (quotes removed),
+    any other term is split again on commas; NUL characters are dropped first.
+    """
+    text = (search or "").replace("\x00", "")
+    out: list[str] = []
+    for match in _SMART_SPLIT_RE.finditer(text):
+        term = match.group(0).strip(",")
+        if len(term) >= 2 and term[0] in "\"'" and term[0] == term[-1]:
+            quote = term[0]
+            out.append(term[1:-1].replace("\\" + quote, quote).replace("\\\\", "\\"))
+            continue
+        out.extend(part.strip() for part in term.split(",") if part)
+    return [t for t in out if t]
 
 
 _FIELD_RE = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
@@ -635,6 +662,8 @@ class Warehouse:
                 is_test=bool(row.get("is_test", False)),
                 run_seconds=float(row.get("run_seconds", 30)),
                 fail_runs=bool(row.get("fail_runs", False)),
+                fail_materialize=bool(row.get("fail_materialize", False)),
+                fail_cancel=bool(row.get("fail_cancel", False)),
             )
             if deleted and view.deleted_at is None:
                 view.deleted_at = now
@@ -836,7 +865,7 @@ class Warehouse:
         """Visible views in PostHog's Minimal shape, newest first; ``search`` terms are ANDed icontains."""
         with self.lock:
             self._refresh_jobs()
-            terms = [t.lower() for t in re.split(r"[\s,]+", search or "") if t]
+            terms = [t.lower() for t in search_terms(search)]
             views = [
                 v
                 for v in self._views.values()
@@ -855,7 +884,8 @@ class Warehouse:
     def _validate_name(self, raw: Any, *, me: _View | None) -> str:
         if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             raise invalid("Not a valid string.", "name")
-        name = str(raw)
+        # DRF's CharField trims surrounding whitespace before any validator sees the name
+        name = str(raw).strip()
         if name == "":
             raise invalid("This field may not be blank.", "name", code="blank")
         if len(name) > _MAX_NAME:
@@ -924,6 +954,9 @@ class Warehouse:
     def _sync_write(self, raw: Any) -> str | None:
         if raw is None:
             return None
+        if isinstance(raw, list | dict):
+            # SyncFrequencyField tests ``data in {"1min", "5min"}``: unhashable -> TypeError -> 500
+            raise server_error()
         value = "15min" if raw in ("1min", "5min") else raw
         if not isinstance(value, str) or value not in _SYNC_WRITE:
             raise invalid(f'"{raw}" is not a valid choice.', "sync_frequency", code="invalid_choice")
@@ -980,6 +1013,8 @@ class Warehouse:
             if raw_query is None:
                 raise invalid("Failed to retrieve types for view")
             sql, parents = self._validate_query(raw_query)
+            # validated like any field, then dropped: cadence is set by materializing (E2 create)
+            self._sync_write(body.get("sync_frequency"))
             folder_id = self._folder_ref(body.get("folder_id"))
             if body.get("is_test") and not self._users.get(user_id, _User(0, "", "", "")).is_staff:
                 raise invalid("Only staff users can create test views.", "is_test")
@@ -1202,6 +1237,10 @@ class Warehouse:
                 view.sync_frequency = freq
             view.is_materialized = True
             view.schedule_paused = False
+            if view.fail_materialize:
+                # schedule_materialization failed and reset the flag; PostHog reports it by hand
+                view.is_materialized = False
+                raise AdHocError(500, "Materialization failed. Please try again or contact support.")
             self._set_lineage(view, view.parents)
 
     def _revert(self, view: _View) -> None:
@@ -1231,6 +1270,8 @@ class Warehouse:
             ok = bool(running) if self.era == "e3" else view.status == "Running"
             if not ok:
                 raise AdHocError(400, "Cannot cancel a query that is not running")
+            if view.fail_cancel:
+                raise AdHocError(500, "Failed to cancel workflow")
             for job in running:
                 job.cancelled = True  # the workflow notices later; the endpoint leaves jobs alone
             view.status = "Cancelled"
@@ -1549,7 +1590,7 @@ class Warehouse:
     def list_tables(self, *, search: str | None = None) -> list[dict[str, Any]]:
         """Warehouse tables (not PostHog tables), ``-created_at``; ``search`` icontains on name."""
         with self.lock:
-            terms = [t.lower() for t in re.split(r"[\s,]+", search or "") if t]
+            terms = [t.lower() for t in search_terms(search)]
             tables = [
                 t
                 for t in self._tables.values()
