@@ -7,6 +7,7 @@ False
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ ENV_MAX_RPM = "LINEAGE_MAX_RPM"
 
 _KEY_PATTERN = re.compile(r"phx_[A-Za-z0-9_\-]+")
 _known_secrets: set[str] = set()
+# What an HTTP header can carry verbatim: printable ASCII without spaces or quotes.
+_KEY_CHARS = re.compile(r"[!#-&(-~]+")
 
 
 def register_secret(secret: str) -> None:
@@ -71,8 +74,17 @@ class Secret:
 
 
 def is_loopback(host: str) -> bool:
-    name = (urlsplit(host).hostname or "").lower()
-    return name in {"localhost", "::1"} or name.startswith("127.")
+    """Whether the URL ``host`` names this machine: localhost or a loopback IP (not a name like 127.x.com)."""
+    try:
+        name = (urlsplit(host).hostname or "").lower()
+    except ValueError:
+        return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -105,10 +117,16 @@ class Settings:
         raw_host = raw_host.strip().rstrip("/")
         if "://" not in raw_host:
             raw_host = "https://" + raw_host
-        parts = urlsplit(raw_host)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
+        try:
+            parts = urlsplit(raw_host)
+            # .port raises ValueError for a port that is not a number in 0-65535
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            parts, port_ok = None, False
+        if parts is None or not port_ok or parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ConfigError(
-                f"--host / {ENV_HOST} must be a URL such as https://us.posthog.com, got {raw_host!r}"
+                f"--host / {ENV_HOST} must be a URL such as https://us.posthog.com "
+                f"(a port, if any, from 1 to 65535), got {raw_host!r}"
             )
         raw_project = project if project is not None else env.get(ENV_PROJECT)
         proj = str(raw_project).strip() if raw_project not in (None, "") else None
@@ -118,6 +136,12 @@ class Settings:
             )
         key = api_key if api_key is not None else env.get(ENV_KEY)
         secret = Secret(key.strip()) if key and key.strip() else None
+        if secret is not None and not _KEY_CHARS.fullmatch(secret.reveal()):
+            # Never quote the key: a pasted key with a stray newline or quote is still mostly secret.
+            raise ConfigError(
+                f"--api-key / {ENV_KEY} holds spaces, quotes, control or non-ASCII characters, so it cannot "
+                "be a personal API key; copy the key again (it starts phx_)"
+            )
         raw_rpm = max_rpm if max_rpm is not None else env.get(ENV_MAX_RPM)
         rpm = DEFAULT_MAX_RPM
         if raw_rpm not in (None, ""):

@@ -3,36 +3,113 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from lineage.errors import InputError
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection, OWASP);
 # tab and carriage return are on the list because some spreadsheets strip them before parsing.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+# Characters that must never reach a terminal or a report raw: C0/C1 controls (terminal escape
+# sequences, NUL) except tab and newline, the bidi embeddings/overrides/isolates of "Trojan Source"
+# (they reorder what a reader sees), and lone surrogates (unencodable).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Device and process trees hold links and special files that a rename would destroy (as root,
+# ``--out /dev/stdout`` must not replace the link with a regular file).
+_SPECIAL_ROOTS = ("/dev/", "/proc/")
+
+
+def visible(text: str) -> str:
+    r"""``text`` with unsafe characters shown as escapes, so untrusted text cannot drive a terminal.
+
+    >>> visible("a\x1b[31mb\u202ec\td")
+    'a\\x1b[31mb\\u202ec\td'
+    """
+    return _UNSAFE.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+@functools.cache
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, before any worker threads write files.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    """Write a file through a temporary sibling and a rename, so readers never see half a file."""
+    """Write a file through a temporary sibling and a rename, so readers never see half a file.
+
+    A symlink is followed (the link stays), an existing file keeps its permissions, and a device or
+    pipe (``/dev/stdout``) is written in place. Any OS failure is an InputError naming the path.
+    """
+    shown = os.fspath(path)
+    if not shown:
+        raise InputError("the output path is empty; pass --out FILE, or '-' for standard output")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        info = _stat(target)
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            raise InputError(f"cannot write {shown!r}: it is a directory; pass a file path inside it")
+        if (info is not None and not stat.S_ISREG(info.st_mode)) or shown.startswith(_SPECIAL_ROOTS):
+            with open(target, "wb") as fh:
+                fh.write(payload)
+            return target
+        real = Path(os.path.realpath(target))
+        _make_parent(real.parent, shown)
+        mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name[:64]}.", suffix=".tmp", dir=real.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, real)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {shown!r}: {exc.strerror or exc}; pass --out a path in a writable directory"
+        ) from None
     return target
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _make_parent(parent: Path, shown: str) -> None:
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(
+            f"cannot write {shown!r}: part of its directory path is a file, not a directory; "
+            "pass --out a path in a directory"
+        ) from None
 
 
 def csv_cell(value: object) -> str:
     """One CSV cell as text, defused against formula injection (``=cmd()`` becomes ``'=cmd()``).
+
+    Control characters are shown as escapes (a CSV printed to a terminal must not drive it).
 
     >>> csv_cell("=HYPERLINK(1)"), csv_cell(None), csv_cell(True), csv_cell(-3)
     ("'=HYPERLINK(1)", '', 'true', '-3')
@@ -46,8 +123,8 @@ def csv_cell(value: object) -> str:
         return repr(value) if isinstance(value, float) else str(value)
     text = str(value)
     if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+        text = "'" + text
+    return visible(text)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

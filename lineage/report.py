@@ -20,6 +20,7 @@ from lineage.analysis.columns import ColumnImpact
 from lineage.analysis.diff import SnapshotDiff
 from lineage.analysis.impact import ImpactNode, ImpactReport
 from lineage.errors import InputError
+from lineage.io import visible
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -32,15 +33,20 @@ def md_cell(value: Any) -> str:
     """One Markdown table cell: no line breaks, pipes, backticks, emphasis, links or raw HTML survive."""
     if value is None:
         return ""
-    text = str(value)
+    text = visible(_one_line(str(value)))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"[\r\n\u2028\u2029]+", " ", text).strip()
+    return _MD_SPECIAL.sub(r"\\\1", text).strip()
+
+
+def _one_line(text: str) -> str:
+    """Line and paragraph breaks and tabs folded to spaces (a cell or a finding stays one line)."""
+    return re.sub(r"[\t\r\n\u2028\u2029]+", " ", text)
 
 
 def md_code(value: Any) -> str:
     """Text for a fenced code block: a fence that the text cannot close."""
-    text = str(value)
+    # Newlines and tabs are the code's own; other controls (terminal escapes, bidi overrides) are shown.
+    text = visible(str(value))
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}\n{text}\n{fence}"
@@ -55,12 +61,12 @@ def csv_cell(value: Any) -> str:
     text = " > ".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
     if text.startswith(_FORMULA_START):
         text = "'" + text
-    return text
+    return visible(text)
 
 
 def esc(value: Any) -> str:
     """HTML-escaped text (quotes included)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape("" if value is None else visible(str(value)), quote=True)
 
 
 def to_json(data: Any) -> str:
@@ -76,7 +82,7 @@ def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str
 
 def _text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     def clean(v: Any) -> str:
-        return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", "" if v is None else str(v))
+        return visible(_one_line("" if v is None else str(v)))
 
     cells = [[clean(h) for h in headers], *[[clean(c) for c in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
@@ -213,7 +219,8 @@ def impact_table(report: ImpactReport) -> str:
     """Impact as an aligned plain-text table for terminals."""
     s = report.summary
     head = [
-        f"impact of {report.target.name}: {s.affected} affected, {len(s.refresh_order)} to refresh "
+        f"impact of {visible(_one_line(report.target.name))}: {s.affected} affected, "
+        f"{len(s.refresh_order)} to refresh "
         f"(~{_seconds(s.estimated_refresh_s) or '0 s'}), {len(s.broken)} failing or stale"
     ]
     return "\n".join(head + _text_table(_IMPACT_COLUMNS, [_impact_row(n) for n in report.affected])) + "\n"
@@ -331,7 +338,13 @@ def render_column_impact(ci: ColumnImpact, fmt: str) -> str:
         return "\n".join(lines) + "\n"
     if fmt == "table":
         return (
-            "\n".join([f"column impact of {title}", *_text_table(_COLUMN_HEADERS, _column_rows(ci))]) + "\n"
+            "\n".join(
+                [
+                    f"column impact of {visible(_one_line(title))}",
+                    *_text_table(_COLUMN_HEADERS, _column_rows(ci)),
+                ]
+            )
+            + "\n"
         )
     if fmt == "html":
         body = [
@@ -352,7 +365,7 @@ def check_text(report: CheckReport) -> str:
     """Findings as lines ``severity rule name: message``, then a count per rule."""
 
     def clean(v: str) -> str:
-        return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", v)
+        return visible(_one_line(v))
 
     lines = [f"{f.severity:<7} {f.rule:<20} {clean(f.node)}: {clean(f.message)}" for f in report.findings]
     counts = ", ".join(f"{rule} {n}" for rule, n in report.counts().items() if n)

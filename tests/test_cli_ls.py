@@ -98,8 +98,8 @@ def test_csv_defuses_formulas(snapshot: Path) -> None:
     assert result.stdout == (
         "id,name,kind,materialized,status,folder\n"
         f"{REPORT},revenue.report,view,false,,\n"
-        # click.echo drops ANSI escapes when stdout is not a terminal
-        f"{EVIL},'=cmd|' /C calc'!A0,view,false,,red\n"
+        # the folder's ANSI escape is shown, not sent: on a terminal it would recolour the screen
+        f"{EVIL},'=cmd|' /C calc'!A0,view,false,,\\x1b[31mred\n"
     )
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)

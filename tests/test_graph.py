@@ -256,7 +256,7 @@ def test_save_is_atomic_when_the_write_fails(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(os, "fsync", broken_fsync)
     bigger = small()
     bigger.add_node("extra")
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(InputError, match="No space left"):
         bigger.save(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snap.json"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,7 +13,7 @@ import click
 
 from lineage.config import ENV_HOST, ENV_KEY, ENV_MAX_RPM, ENV_PROJECT, Settings, redact
 from lineage.errors import LineageError
-from lineage.io import write_atomic
+from lineage.io import visible, write_atomic
 
 __all__ = ["api_options", "clean_errors", "emit", "settings_from", "write_atomic"]
 
@@ -53,13 +55,47 @@ def clean_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except LineageError as exc:
-            click.echo(f"lineage: {redact(str(exc))}", err=True)
+            click.echo(f"lineage: {visible(redact(str(exc)))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("lineage: interrupted", err=True)
             sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click prints these itself (usage errors, --help)
+        except (ConnectionError, TimeoutError, socket.gaierror) as exc:
+            click.echo(
+                f"lineage: network failure ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
+                "check the network and --host, then try again",
+                err=True,
+            )
+            sys.exit(3)
+        except OSError as exc:
+            # A file the command reads or writes (an --out in a read-only place, a journal beside it).
+            where = f" {redact(str(exc.filename))!r}" if exc.filename is not None else ""
+            click.echo(
+                f"lineage: cannot use{where}: {visible(redact(exc.strerror or str(exc)))}; "
+                "check that the path exists and is writable, or pass another one",
+                err=True,
+            )
+            sys.exit(2)
+        except Exception as exc:
+            # A bug, not bad input: still one line (and never the key), the traceback only on request.
+            if os.environ.get("LINEAGE_DEBUG"):
+                raise
+            click.echo(
+                f"lineage: internal error ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
+                "this is a bug: rerun with LINEAGE_DEBUG=1 for the traceback and report it",
+                err=True,
+            )
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else ""
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 def emit(text: str, out: str | None) -> None:

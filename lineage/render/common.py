@@ -45,7 +45,8 @@ LEGEND_ITEMS: Final[tuple[tuple[str, str], ...]] = tuple(("kind", k) for k in KI
     ("health", h) for h in HEALTH_ORDER
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# Controls (XML forbids most) and the bidi embeddings/overrides/isolates that reorder what a reader sees.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _NETLOC = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
 
@@ -73,7 +74,7 @@ def check_size(g: nx.DiGraph, max_nodes: int | None) -> None:
 
 
 def clean(text: Any) -> str:
-    """Text safe for any output: no control characters (XML forbids them), no lone surrogates."""
+    """Text safe for any output: no control characters, bidi overrides or lone surrogates."""
     s = "" if text is None else str(text)
     s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     s = _SURROGATE.sub("\ufffd", s)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from lineage.errors import RenderError
+from lineage.render.common import as_digraph
 from lineage.render.dot import to_dot
 
 DEFAULT_TIMEOUT: Final = 120.0
+# Cairo stamps PDFs with the wall-clock time (and ignores SOURCE_DATE_EPOCH in the versions seen here).
+_PDF_DATE = re.compile(rb"/CreationDate \(D:\d{14}Z\)")
+_FIXED_PDF_TIME = "20000101000000"
 FORMATS: Final = ("svg", "png", "pdf")
 
 MISSING_DOT: Final = (
@@ -65,5 +71,19 @@ def to_png(graph: Any, *, timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> byte
 
 
 def to_pdf(graph: Any, *, timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> bytes:
-    """PDF bytes. Options as for :func:`lineage.render.dot.to_dot`."""
-    return run_dot(to_dot(graph, **opts), "pdf", timeout=timeout)
+    """PDF bytes dated by the crawl time, so equal graphs give equal files. Options as for to_dot."""
+    pdf = run_dot(to_dot(graph, **opts), "pdf", timeout=timeout)
+    stamp = f"/CreationDate (D:{_pdf_time(as_digraph(graph).graph.get('crawled_at'))}Z)".encode("ascii")
+    # Same length as what it replaces, so the cross-reference offsets stay right.
+    return _PDF_DATE.sub(lambda _: stamp, pdf, count=1)
+
+
+def _pdf_time(crawled_at: Any) -> str:
+    try:
+        when = datetime.fromisoformat(str(crawled_at).replace("Z", "+00:00"))
+    except ValueError:
+        return _FIXED_PDF_TIME
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    text = when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    return text if len(text) == 14 else _FIXED_PDF_TIME
