@@ -112,6 +112,8 @@ def parse_since(text: str) -> timedelta:
     if not match:
         raise InputError(f"--jobs-since {text!r}: give a number and a unit m, h, d or w, such as 30d")
     n, unit = int(match.group(1)), match.group(2)
+    if n > {"m": 60 * 24 * 3660, "h": 24 * 3660, "d": 3660, "w": 523}[unit]:
+        raise InputError(f"--jobs-since {text!r} reaches back more than ten years; give a shorter window")
     return {
         "m": timedelta(minutes=n),
         "h": timedelta(hours=n),
@@ -136,6 +138,7 @@ class CrawlOptions:
     with_sql: bool = False
     concurrency: int = 8
     journal: Path | None = None
+    out: Path | None = None
     resume: bool = False
     refresh: LineageGraph | None = field(default=None, repr=False)
     progress: Callable[[str, int, int], None] | None = field(default=None, repr=False)
@@ -1188,17 +1191,19 @@ async def crawl_async(
             await crawler.downstream_counts()
         strategy = options.strategy if options.strategy == "all" else f"select {options.select}"
         graph, mismatches = crawler.build(settings, strategy=strategy, started=started)
+        after = api.stats.snapshot()
+        requests = sum(after.requests.values()) - sum(before.requests.values())
+        seconds = time.monotonic() - started
+        graph.nx.graph["requests"] = requests
+        graph.nx.graph["seconds"] = round(seconds, 3)
+        graph.nx.graph["edge_source"] = crawler.edge_source
+        if options.out is not None:
+            graph.save(options.out)  # before the journal goes: a failed write loses no requests
         completed = True
     finally:
         journal.close(remove=completed)
         if own:
             await api.aclose()
-    after = api.stats.snapshot()
-    requests = sum(after.requests.values()) - sum(before.requests.values())
-    seconds = time.monotonic() - started
-    graph.nx.graph["requests"] = requests
-    graph.nx.graph["seconds"] = round(seconds, 3)
-    graph.nx.graph["edge_source"] = crawler.edge_source
     if journal.resumed:
         crawler.state.notes.append(f"resumed: {journal.resumed} finished requests taken from the journal")
     return CrawlResult(

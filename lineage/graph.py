@@ -28,7 +28,7 @@ from typing import Any
 import networkx as nx
 
 from lineage.errors import InputError, RenderError, SelectorError, SnapshotError
-from lineage.io import csv_text, write_atomic
+from lineage.io import csv_text, read_json, write_atomic
 
 __all__ = ["KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
 
@@ -284,29 +284,13 @@ class LineageGraph:
     def load(cls, path: str | Path) -> LineageGraph:
         """Read a ``lineage-snapshot/1`` file; anything else is a SnapshotError saying what to do."""
         source = f"snapshot {str(path)!r}"
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SnapshotError(
-                f"{source} does not exist; run 'lineage crawl' to make one, or pass --snapshot PATH"
-            ) from None
-        except IsADirectoryError:
-            raise SnapshotError(f"{source} is a directory; pass the snapshot JSON file") from None
-        except UnicodeDecodeError:
-            raise SnapshotError(
-                f"{source} is not UTF-8 text; pass a file written by 'lineage crawl'"
-            ) from None
-        except OSError as exc:
-            raise SnapshotError(f"{source} cannot be read ({exc.strerror or exc}); check the path") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SnapshotError(
-                f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it may be "
-                "truncated: run 'lineage crawl' again"
-            ) from None
-        except RecursionError:
-            raise SnapshotError(f"{source} is nested too deeply to be a snapshot") from None
+        data = read_json(
+            path,
+            what=source,
+            missing_hint="run 'lineage crawl' to make one, or pass --snapshot PATH",
+            invalid_hint="run 'lineage crawl' again",
+            error=SnapshotError,
+        )
         return cls.from_json_data(data, source=source)
 
     # -- other file formats ---------------------------------------------------------------------

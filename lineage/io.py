@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import os
 import re
 import stat
@@ -135,3 +136,35 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     for row in rows:
         writer.writerow([csv_cell(cell) for cell in row])
     return buf.getvalue()
+
+
+def read_json(
+    path: str | Path,
+    *,
+    what: str,
+    missing_hint: str,
+    invalid_hint: str = "",
+    error: type[InputError] = InputError,
+) -> object:
+    """Parse a JSON file; every way it can fail is ``error`` naming ``what`` and what to do.
+
+    ``what`` reads like "snapshot 'out.json'"; ``missing_hint`` finishes "... does not exist; ".
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{what} does not exist; {missing_hint}") from None
+    except IsADirectoryError:
+        raise error(f"{what} is a directory; pass the {what.split()[0]} JSON file") from None
+    except UnicodeDecodeError:
+        raise error(f"{what} is not UTF-8 text; pass a JSON file") from None
+    except OSError as exc:
+        raise error(f"{what} cannot be read ({exc.strerror or exc}); check the path") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        hint = f": {invalid_hint}" if invalid_hint else ""
+        raise error(f"{what} is not valid JSON ({where}); it may be truncated{hint}") from None
+    except RecursionError:
+        raise error(f"{what} is nested too deeply to be read") from None

@@ -500,3 +500,49 @@ def test_sql_crawl_request_count(small_fixture: dict[str, Any]) -> None:
     assert result.edge_source == "sql"
     views = len(small_fixture["views"])
     assert transport.count == 1 + views + 1 + 1  # list, one GET per view, tables, jobs
+
+
+def test_a_failed_snapshot_write_keeps_the_journal(small_fixture: dict[str, Any], tmp_path: Path) -> None:
+    from lineage.errors import InputError
+
+    journal = tmp_path / "j.jsonl"
+    app = create_app(Warehouse(small_fixture))
+    first = Counting(httpx.ASGITransport(app=app))
+    opts = CrawlOptions(strategy="all", edges="api", journal=journal, out=Path("/dev/full"))
+    with pytest.raises(InputError, match="/dev/full"):
+        asyncio.run(crawl_async(settings(), opts, transport=first))
+    assert journal.exists()  # every finished request survives the failed write
+    again = Counting(httpx.ASGITransport(app=app))
+    out = tmp_path / "snap.json"
+    opts = CrawlOptions(strategy="all", edges="api", journal=journal, out=out, resume=True)
+    asyncio.run(crawl_async(settings(), opts, transport=again))
+    assert again.count == 0 and out.exists() and not journal.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--out", ""], "--out is empty"),
+        (["--out", "{tmp}"], "is a directory"),
+        (["--out", "{tmp}/afile/snap.json"], "is not a directory"),
+        (["--select", " "], "--select is empty"),
+        (["--jobs-since", "999999999999d"], "more than ten years"),
+        (["--verify", "0"], "--verify '0'"),
+    ],
+)
+def test_cli_crawl_refuses_bad_input_before_any_request(
+    args: list[str], needle: str, sim_server: Any, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from lineage.cli import main
+
+    (tmp_path / "afile").write_text("x")
+    env = {"POSTHOG_HOST": sim_server.url, "POSTHOG_PROJECT_ID": "1", "POSTHOG_PERSONAL_API_KEY": "phx_read"}
+    argv = ["crawl", *(a.replace("{tmp}", str(tmp_path)) for a in args)]
+    if "--out" not in args:
+        argv += ["--out", str(tmp_path / "s.json")]
+    result = CliRunner().invoke(main, argv, env=env)
+    assert result.exit_code == 2, result.output
+    assert needle in result.stderr
+    assert sim_server.stats()["total"] == 0

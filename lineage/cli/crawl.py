@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,25 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
             bar.update(tasks[label], completed=done, total=total)
 
         yield update
+
+
+def _writable_out(text: str) -> Path:
+    """Refuse an --out the snapshot could not be written to before spending any requests."""
+    if not text.strip():
+        raise InputError("--out is empty; give the snapshot's file name, such as output/snapshot.json")
+    out = Path(text)
+    if out.is_dir():
+        raise InputError(f"--out {out} is a directory; give a file name such as {out / 'snapshot.json'}")
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"--out {out}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"--out {out}: cannot write in {existing}; choose another place")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError(f"--out {out} is not writable; choose another file")
+    return out
 
 
 def _verify_count(value: str | None) -> int:
@@ -121,7 +141,9 @@ def crawl_cmd(**kwargs: Any) -> None:
     settings = settings_from(kwargs).require_api()
     if kwargs["crawl_all"] and kwargs["selector"]:
         raise InputError("give either --all or --select, not both")
-    out = Path(kwargs["out"])
+    if kwargs["selector"] is not None and not kwargs["selector"].strip():
+        raise InputError("--select is empty; give a view name, a glob or a method, or use --all")
+    out = _writable_out(kwargs["out"])
     refresh = LineageGraph.load(kwargs["refresh"]) if kwargs["refresh"] else None
     journal = default_journal(out)
     if journal.exists() and not kwargs["resume"]:
@@ -144,12 +166,12 @@ def crawl_cmd(**kwargs: Any) -> None:
             with_sql=kwargs["with_sql"],
             concurrency=kwargs["concurrency"],
             journal=journal,
+            out=out,
             resume=kwargs["resume"],
             refresh=refresh,
             progress=progress,
         )
         result = crawl(settings, options)
-    result.graph.save(out)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     for mismatch in result.verify_mismatches:

@@ -12,6 +12,7 @@ import click
 
 from lineage.cli.common import clean_errors, emit
 from lineage.errors import InputError
+from lineage.io import read_json
 
 
 @click.group(name="sim")
@@ -101,14 +102,7 @@ def fixture(graph_path: str, seed: int, out: str | None, break_cycles: bool) -> 
 
 
 def _read_graph(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"graph file {path} does not exist; pass --from-graph PATH") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read graph file {path}: {exc.__class__.__name__}") from None
-    except ValueError as exc:
-        raise InputError(f"graph file {path} is not valid JSON: {exc}") from None
+    data = read_json(path, what=f"graph file {path}", missing_hint="pass --from-graph PATH")
     if not isinstance(data, dict):
         raise InputError(f"graph file {path} must hold a JSON object with 'nodes' and 'edges'")
     return data

@@ -10,7 +10,6 @@ The listening socket is bound before uvicorn starts, so ``--port 0`` yields the 
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from lineage.errors import FixtureError, InputError, LineageError
+from lineage.io import read_json
 from lineage.sim.app import SimContext, create_app
 from lineage.sim.faults import FaultConfig
 from lineage.sim.state import Warehouse
@@ -30,18 +30,12 @@ from lineage.sim.state import Warehouse
 def load_fixture(path: str | Path) -> dict[str, Any]:
     """Read a fixture file; a missing, unreadable or non-JSON file is a FixtureError naming it."""
     target = Path(path)
-    try:
-        text = target.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FixtureError(
-            f"fixture file {target} does not exist; pass --fixture PATH to a JSON fixture"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FixtureError(f"cannot read fixture file {target}: {exc.__class__.__name__}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise FixtureError(f"fixture file {target} is not valid JSON: {exc}") from None
+    data = read_json(
+        target,
+        what=f"fixture file {target}",
+        missing_hint="pass --fixture PATH to a JSON fixture (lineage/sim/data/demo.json is one)",
+        error=FixtureError,
+    )
     if not isinstance(data, dict):
         raise FixtureError(f"fixture file {target} must hold a JSON object (lineage-sim-fixture/1)")
     return data
