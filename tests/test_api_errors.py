@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import random
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -412,3 +413,74 @@ def test_malformed_and_truncated_bodies_end_in_lineage_errors(
         call(client)
     except LineageError as err:  # anything else propagates and fails the test
         assert KEY not in str(err)
+
+
+def test_server_text_in_attr_and_code_is_redacted() -> None:
+    body = {"type": "validation_error", "code": f"bad_{KEY}", "detail": "no", "attr": f"name {KEY}"}
+    err = fail_with(httpx.Response(400, json=body), lambda c: c.list_views())
+    assert isinstance(err, BadRequestError) and err.attr is not None and KEY not in err.attr
+    assert KEY not in repr(err.context) and "[redacted]" in str(err)
+
+
+def _raise_read_error(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadError("reset")
+
+
+@pytest.mark.parametrize(
+    ("handler", "call"),
+    [
+        (_raise_read_error, lambda c: c.list_views()),
+        (_raise_read_error, lambda c: c.run(VIEW)),
+        (lambda r: httpx.Response(200, content=b'{"ancestors": ['), lambda c: c.ancestors(VIEW)),
+        (lambda r: httpx.Response(200, content=b'{"id": '), lambda c: c.create_folder("x")),
+        (lambda r: httpx.Response(200, json={"ancestors": "no"}), lambda c: c.ancestors(VIEW)),
+        (lambda r: httpx.Response(200, json=[1, 2]), lambda c: c.get_view(VIEW)),
+        (lambda r: httpx.Response(503, text="<html>down</html>"), lambda c: c.run(VIEW)),
+        (lambda r: hog(402, "quota", "quota_limit", "over quota"), lambda c: c.hogql("SELECT 1")),
+        (lambda r: httpx.Response(429, headers={"Retry-After": "9999"}), lambda c: c.list_views()),
+        (
+            lambda r: httpx.Response(307, headers={"location": "https://elsewhere.test/api/"}),
+            lambda c: c.list_views(),
+        ),
+    ],
+)
+def test_errors_print_alone_without_a_chained_httpx_exception(
+    handler: Callable[[httpx.Request], httpx.Response], call: Callable[[PostHogClient], Any]
+) -> None:
+    with client_for(handler, retries=1, max_wait=5) as c, pytest.raises(ApiError) as info:
+        call(c)
+    err = info.value
+    # a chained httpx error would carry the request, and with it the Authorization header
+    assert err.__cause__ is None and err.__context__ is None
+    printed = "".join(traceback.format_exception(err))
+    assert KEY not in printed and "During handling" not in printed
+
+
+@pytest.mark.parametrize(
+    ("location", "followed"),
+    [
+        ("/api/projects/3/warehouse_saved_query_folders/", True),
+        ("https://posthog.test:443/api/projects/3/warehouse_saved_query_folders/", True),
+        ("http://posthog.test/api/projects/3/warehouse_saved_query_folders/", False),  # a downgrade
+        ("https://posthog.test:8443/api/projects/3/warehouse_saved_query_folders/", False),
+        ("https://eu.posthog.test/api/projects/3/warehouse_saved_query_folders/", False),
+        ("//evil.test/api/projects/3/warehouse_saved_query_folders/", False),
+    ],
+)
+def test_redirects_are_followed_only_within_the_configured_origin(location: str, followed: bool) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if len(sent) == 1:
+            return httpx.Response(307, headers={"location": location})
+        return httpx.Response(200, json=[])
+
+    with client_for(handler, retries=0) as c:
+        if followed:
+            assert c.list_folders() == []
+            assert len(sent) == 2 and sent[1].headers["authorization"] == f"Bearer {KEY}"
+        else:
+            with pytest.raises(ProtocolError, match="redirected to another host") as info:
+                c.list_folders()
+            assert len(sent) == 1 and "POSTHOG_HOST" in str(info.value)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import random
 from bisect import bisect_left
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from lineage.config import Settings
 from lineage.errors import RateLimitedError
 
 KEY = "phx_limitskey_0000"
+T = TypeVar("T")
 VIEW = "00000000-0000-0000-0000-000000000001"
 
 
@@ -267,3 +270,114 @@ def test_concurrency_caps_requests_in_flight() -> None:
 
     asyncio.run(main())
     assert peak == 3
+
+
+class VirtualTime:
+    """Discrete-event time for asyncio: ``sleep`` parks a task until the driver moves the clock there."""
+
+    def __init__(self) -> None:
+        self.clock = VirtualClock()
+        self._wakeups: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._wakeups, (self.clock() + max(0.0, seconds), self._seq, future))
+        await future
+
+    def run(self, main: Coroutine[Any, Any, T]) -> T:
+        async def drive() -> T:
+            task = asyncio.ensure_future(main)
+            while not task.done():
+                for _ in range(50):  # let every runnable task reach its next sleep
+                    await asyncio.sleep(0)
+                if task.done():
+                    break
+                assert self._wakeups, "deadlock: every task waits and no sleep is pending"
+                when, _, future = heapq.heappop(self._wakeups)
+                self.clock.now = max(self.clock.now, when)
+                future.set_result(None)
+            return task.result()
+
+        return asyncio.run(drive())
+
+
+def test_requests_queued_behind_the_concurrency_cap_never_burst_past_a_window() -> None:
+    # One slow request holds the only slot for 60 s while the others queue. Stamping the rate limit
+    # before the queue would let the backlog leave in one burst when the slot frees.
+    vt = VirtualTime()
+    arrivals: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(vt.clock())
+        if len(arrivals) == 1:
+            await vt.sleep(60.0)
+        return httpx.Response(200, json={"upstream_count": 0, "downstream_count": 0})
+
+    async def main() -> None:
+        async with AsyncPostHogClient(
+            make_settings(max_rpm=3),
+            transport=httpx.MockTransport(handler),
+            concurrency=1,
+            sleep=vt.sleep,
+            clock=vt.clock,
+        ) as c:
+            await asyncio.gather(*(c.dependencies(f"v{i}") for i in range(9)))
+
+    vt.run(main())
+    assert len(arrivals) == 9
+    assert max_in_window(arrivals, 60.0) <= 3
+    assert arrivals[-1] <= 250  # and the queue still drains at the allowed pace
+
+
+def test_limits_are_recorded_together_when_the_request_leaves() -> None:
+    # run() waits first on its view's 10/min, then on the global 3/min: both stamps are the send time
+    vt = VirtualTime()
+    arrivals: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(vt.clock())
+        return httpx.Response(200)
+
+    async def main() -> None:
+        async with AsyncPostHogClient(
+            make_settings(max_rpm=3), transport=httpx.MockTransport(handler), sleep=vt.sleep, clock=vt.clock
+        ) as c:
+            await asyncio.gather(*(c.run(VIEW) for _ in range(12)))
+
+    vt.run(main())
+    assert len(arrivals) == 12
+    assert max_in_window(arrivals, 60.0) <= 3
+
+
+def test_per_view_limiters_do_not_pile_up_over_a_long_session() -> None:
+    clock = VirtualClock()
+    with client_with(Recorder(clock), clock) as c:
+        for i in range(300):
+            c.run(f"11111111-0000-0000-0000-{i:012d}")
+        clock.advance(62.0)
+        for _ in range(10):
+            c.run(VIEW)
+        kept = set(c.aio._view_limiters)
+        assert kept == {("run", VIEW)}  # the 300 idle ones were swept once there were too many
+        c.run(VIEW)  # the limit on the view that is still kept still holds
+        assert clock() >= 62.0 + 61.0
+
+
+def test_retry_after_date_is_measured_on_the_server_clock() -> None:
+    server_now = "Thu, 26 Nov 2026 00:00:00 GMT"
+    later = "Thu, 26 Nov 2026 00:00:30 GMT"
+    assert retry_after_seconds({"Retry-After": later, "Date": server_now}, None) == 30.0
+    # a past date on the server's clock is no wait, whatever the local clock says
+    assert retry_after_seconds({"Retry-After": server_now, "Date": later}, None) == 0.0
+
+
+def test_client_side_refusal_names_the_window_that_is_full() -> None:
+    clock = VirtualClock()
+    with client_with(Recorder(clock), clock, settings=make_settings(max_rpm=2), max_wait=100) as c:
+        for _ in range(20):
+            c.list_folders()
+        with pytest.raises(RateLimitedError, match=r"20 requests per 3601 s") as info:
+            c.list_folders()
+        assert info.value.__context__ is None

@@ -212,3 +212,15 @@ def test_client_listing_raises_loop_error_with_path() -> None:
         c.list_views()
     assert "GET /api/projects/1/warehouse_saved_queries/" in str(info.value)
     assert KEY not in str(info.value)
+
+
+def test_invalid_next_link_is_redacted_and_not_chained() -> None:
+    leaked = "phx_leakedinlink_77"
+
+    def pages(url: httpx.URL) -> Any:
+        return {"results": [{"id": 1}], "next": f"?key={leaked}\x00"}
+
+    with pytest.raises(ProtocolError, match="not a valid link") as info:
+        collect(pages)
+    assert leaked not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None

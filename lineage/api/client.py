@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import httpx
 
-from lineage.api.limits import Clock, SlidingWindowLimiter
+from lineage.api.limits import Clock, SlidingWindowLimiter, acquire_all
 from lineage.api.models import (
     ActivityRow,
     DatabaseNameCheck,
@@ -77,6 +77,8 @@ T = TypeVar("T")
 # A second of slack on every window: PostHog stamps a request when it arrives, later than we do, so a
 # window that has just passed for us may not have passed for it yet.
 WINDOW_SLACK: Final = 1.0
+# per-view limiters are swept for idle ones once there are this many
+VIEW_LIMITER_SWEEP: Final = 256
 RUN_LIMIT: Final = (10, 60.0 + WINDOW_SLACK)
 MATERIALIZE_LIMIT: Final = (5, 3600.0 + WINDOW_SLACK)
 SYNC_FREQUENCIES: Final = frozenset(
@@ -92,6 +94,21 @@ _TABLES = _P + "warehouse_tables/"
 _QUERY = _P + "query/"
 _QUERY_ID = _QUERY + "{id}/"
 _TABLE_ACCESS = re.compile(r"access to (?:the )?table\s+[`'\"]?([A-Za-z0-9_$.]+?)[`'\"]?\.?(?:\s|$)", re.I)
+
+
+_INVALID: Final = object()
+
+
+class _CrossOriginRedirect(Exception):
+    """Raised from the response hook to stop httpx before it follows a redirect to another origin."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.target = target
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
 
 
 class _Unset(Enum):
@@ -141,10 +158,11 @@ def _detail_of(body: Any) -> tuple[str | None, str | None, str | None]:
         detail = "; ".join(str(d) for d in detail[:5])
     code = body.get("code")
     attr = body.get("attr")
+    # all three are the server's text and end up in messages and attributes: redacted and bounded
     return (
-        str(detail) if detail is not None else None,
-        code if isinstance(code, str) else None,
-        attr if isinstance(attr, str) else None,
+        redact(str(detail)) if detail is not None else None,
+        redact(code)[:100] if isinstance(code, str) else None,
+        redact(attr)[:100] if isinstance(attr, str) else None,
     )
 
 
@@ -221,10 +239,12 @@ class AsyncPostHogClient:
         )
         self._query_timeout = query_timeout
         self._base = f"{settings.host}/api/projects/{quote(settings.project, safe='@')}/"
+        self._origin = _origin(httpx.URL(self._base))
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=True,
+            event_hooks={"response": [self._refuse_foreign_redirect]},
             headers={
                 "Authorization": f"Bearer {settings.api_key.reveal()}",
                 "Accept": "application/json",
@@ -246,6 +266,23 @@ class AsyncPostHogClient:
         await self.aclose()
 
     # ------------------------------------------------------------------ plumbing
+
+    async def _refuse_foreign_redirect(self, response: httpx.Response) -> None:
+        """Stop a redirect to another origin before httpx follows it.
+
+        httpx would strip the Authorization header there, but the request body (SQL, names) would
+        still go to that host and its answer would be taken for PostHog's; an unauthenticated 401
+        from it would also blame the key. Same-origin redirects (``/api/environments/`` -> 307 ->
+        ``/api/projects/``) are followed as before.
+        """
+        if not response.has_redirect_location:
+            return
+        try:
+            target = response.request.url.join(response.headers["location"])
+        except (httpx.InvalidURL, ValueError, TypeError):
+            return  # httpx reports a malformed Location itself
+        if _origin(target) != self._origin:
+            raise _CrossOriginRedirect(f"{target.scheme}://{target.netloc.decode('ascii', 'replace')}")
 
     def _note_server_time(self, header: str | None) -> None:
         if not header:
@@ -280,34 +317,71 @@ class AsyncPostHogClient:
         self.stats.waited(seconds)
         await self._clock.sleep(seconds)
 
+    def _view_limiter(self, view_limit: tuple[str, str]) -> SlidingWindowLimiter:
+        limiter = self._view_limiters.get(view_limit)
+        if limiter is None:
+            if len(self._view_limiters) >= VIEW_LIMITER_SWEEP:
+                # a long session touching many views must not keep a limiter per view for ever;
+                # one whose events have all left their window holds nothing worth keeping
+                for key in [k for k, v in self._view_limiters.items() if v.idle()]:
+                    del self._view_limiters[key]
+            window = RUN_LIMIT if view_limit[0] == "run" else MATERIALIZE_LIMIT
+            limiter = SlidingWindowLimiter([window], clock=self._clock.now)
+            self._view_limiters[view_limit] = limiter
+        return limiter
+
+    def _limit_error(self, exc: TimeoutError, display: str) -> RateLimitedError:
+        wait = float(exc.args[0]) if exc.args else self._max_wait
+        limiter = exc.args[1] if len(exc.args) > 1 else self._limiter
+        # a wait past max_wait comes from the longest window (a minute's wait never exceeds it)
+        count, seconds = max(limiter.windows, key=lambda window: window[1])
+        return RateLimitedError(
+            f"{display}: client-side limit of {count} requests per {seconds:g} s reached; "
+            f"try again in {wait:.0f} s (PostHog would answer 429)",
+            retry_after=wait,
+            path=display,
+        )
+
     async def _acquire(
         self,
         view_limit: tuple[str, str] | None,
         display: str,
         extra: SlidingWindowLimiter | None = None,
     ) -> None:
+        """Wait for room in every limit that applies, then record the request in all at once.
+
+        Called with a concurrency slot held, right before sending, so that the recorded moments are
+        when requests really leave: stamps taken before a queue wait would let a backlog go out in
+        one burst. The narrow limits (per view, HogQL) are first waited for without a slot, so a
+        minute-long wait on one view's ``run`` limit does not hold a slot meanwhile.
+        """
         limiters = [self._limiter]
         if extra is not None:
             limiters.insert(0, extra)
         if view_limit is not None:
-            window = RUN_LIMIT if view_limit[0] == "run" else MATERIALIZE_LIMIT
-            limiter = self._view_limiters.get(view_limit)
-            if limiter is None:
-                limiter = SlidingWindowLimiter([window], clock=self._clock.now)
-                self._view_limiters[view_limit] = limiter
-            limiters.insert(0, limiter)
-        for limiter in limiters:
-            try:
-                await limiter.acquire(self._wait, max_wait=self._max_wait)
-            except TimeoutError as exc:
-                wait = float(exc.args[0]) if exc.args else self._max_wait
-                count, seconds = limiter.windows[0]
-                raise RateLimitedError(
-                    f"{display}: client-side limit of {count} requests per {seconds:g} s reached; "
-                    f"try again in {wait:.0f} s (PostHog would answer 429)",
-                    retry_after=wait,
-                    path=display,
-                ) from None
+            limiters.insert(0, self._view_limiter(view_limit))
+        error: RateLimitedError | None = None
+        try:
+            await acquire_all(limiters, self._wait, max_wait=self._max_wait)
+        except TimeoutError as exc:
+            error = self._limit_error(exc, display)
+        if error is not None:
+            raise error
+
+    async def _await_narrow_limits(
+        self, view_limit: tuple[str, str] | None, extra: SlidingWindowLimiter | None
+    ) -> None:
+        narrow = [] if extra is None else [extra]
+        if view_limit is not None:
+            narrow.append(self._view_limiter(view_limit))
+        while narrow:
+            wait = max(limiter.peek() for limiter in narrow)
+            if wait <= 0:
+                return
+            if wait > self._max_wait:
+                # _acquire will raise the error with the right window; nothing recorded yet
+                return
+            await self._wait(wait)
 
     async def _request(
         self,
@@ -330,43 +404,32 @@ class AsyncPostHogClient:
         stat_key = f"{method} {template}"
         attempt = 0
         while True:
-            await self._acquire(view_limit, display, limiter)
-            self.stats.request(stat_key)
-            try:
-                async with self._sem:
-                    response = await self._http.request(
-                        method,
-                        url,
-                        params={k: v for k, v in (params or {}).items() if v is not None} or None,
-                        json=body,
-                    )
-            except httpx.TooManyRedirects:
-                raise ProtocolError(
-                    f"{display}: too many redirects (a redirect loop); check --host / POSTHOG_HOST "
-                    f"({self.settings.host}) and --project / {ENV_PROJECT}",
-                    method=method,
-                    path=display,
-                ) from None
-            except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            await self._await_narrow_limits(view_limit, limiter)
+            sent = await self._send(method, url, params, body, view_limit, display, limiter, stat_key)
+            if isinstance(sent, httpx.Response):
+                response = sent
+            else:
                 # nothing reached the server if the connection never opened: safe to retry anything
-                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+                unsent = isinstance(sent, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+                kind = "timed out" if isinstance(sent, httpx.TimeoutException) else "connection failed"
                 if (read_only or unsent) and attempt < self._retries:
                     attempt += 1
                     self.stats.retry()
                     log.info("%s: %s, retry %d/%d", display, kind, attempt, self._retries)
                     await self._wait(self._backoff.delay(attempt - 1))
                     continue
+                # raised outside any ``except``: the httpx exception (its request holds the
+                # Authorization header) must not ride along as ``__context__`` into tracebacks
                 raise TransportError(
                     redact(
-                        f"{display}: {kind} ({type(exc).__name__}: {str(exc)[:200]})"
+                        f"{display}: {kind} ({type(sent).__name__}: {str(sent)[:200]})"
                         f"{f' after {attempt} retries' if attempt else ''}; check the network and "
                         f"--host / POSTHOG_HOST ({self.settings.host}), then try again"
                         + ("" if read_only else "; this call changes state, so it was not retried blindly")
                     ),
                     method=method,
                     path=display,
-                ) from None
+                )
             status = response.status_code
             content = response.content
             self._note_server_time(response.headers.get("date"))
@@ -404,33 +467,77 @@ class AsyncPostHogClient:
             if 200 <= status < 300:
                 if not content.strip():
                     return None
-                try:
-                    return json.loads(content)
-                except (ValueError, RecursionError):
-                    if read_only and attempt < self._retries:
-                        attempt += 1
-                        self.stats.retry()
-                        log.info(
-                            "%s: truncated or invalid JSON, retry %d/%d", display, attempt, self._retries
-                        )
-                        await self._wait(self._backoff.delay(attempt - 1))
-                        continue
-                    raise ProtocolError(
-                        f"{display}: HTTP {status} with a body that is not valid JSON ({_snippet(content)}); "
-                        "check --host / POSTHOG_HOST points at PostHog"
-                        + ("" if read_only else "; the change may have been applied: check before repeating"),
-                        status=status,
-                        method=method,
-                        path=display,
-                    ) from None
+                decoded = self._try_json(content, invalid=_INVALID)
+                if decoded is not _INVALID:
+                    return decoded
+                if read_only and attempt < self._retries:
+                    attempt += 1
+                    self.stats.retry()
+                    log.info("%s: truncated or invalid JSON, retry %d/%d", display, attempt, self._retries)
+                    await self._wait(self._backoff.delay(attempt - 1))
+                    continue
+                raise ProtocolError(
+                    f"{display}: HTTP {status} with a body that is not valid JSON ({_snippet(content)}); "
+                    "check --host / POSTHOG_HOST points at PostHog"
+                    + ("" if read_only else "; the change may have been applied: check before repeating"),
+                    status=status,
+                    method=method,
+                    path=display,
+                )
             raise self._error(response, display, method, what=what, attempts=attempt, read_only=read_only)
 
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        view_limit: tuple[str, str] | None,
+        display: str,
+        limiter: SlidingWindowLimiter | None,
+        stat_key: str,
+    ) -> httpx.Response | Exception:
+        """One attempt: the response, or the transport failure to decide about (returned, not raised)."""
+        failure: ApiError | None = None
+        async with self._sem:
+            await self._acquire(view_limit, display, limiter)
+            self.stats.request(stat_key)
+            try:
+                return await self._http.request(
+                    method,
+                    url,
+                    params={k: v for k, v in (params or {}).items() if v is not None} or None,
+                    json=body,
+                )
+            except _CrossOriginRedirect as exc:
+                failure = ProtocolError(
+                    redact(
+                        f"{display}: PostHog redirected to another host ({exc.target}); the API key is "
+                        f"only sent to the configured host. If that is where the project lives, set "
+                        f"--host / POSTHOG_HOST to {exc.target} (now {self.settings.host})"
+                    ),
+                    method=method,
+                    path=display,
+                )
+            except httpx.TooManyRedirects:
+                failure = ProtocolError(
+                    f"{display}: too many redirects (a redirect loop); check --host / POSTHOG_HOST "
+                    f"({self.settings.host}) and --project / {ENV_PROJECT}",
+                    method=method,
+                    path=display,
+                )
+            except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+                return exc
+        # raised here, outside the ``except`` blocks, so no httpx exception is chained as __context__
+        raise failure
+
     @staticmethod
-    def _try_json(content: bytes) -> Any:
+    def _try_json(content: bytes, *, invalid: Any = None) -> Any:
+        """Decoded JSON, ``None`` for an empty body, ``invalid`` for anything else."""
         try:
             return json.loads(content) if content.strip() else None
         except (ValueError, RecursionError):
-            return None
+            return invalid
 
     def _error(
         self,
@@ -546,7 +653,9 @@ class AsyncPostHogClient:
         try:
             return parser(body)
         except ProtocolError as exc:
-            raise ProtocolError(f"{display}: {exc.message}", path=display, body=None) from None
+            message = exc.message
+        # raised outside the ``except`` so the error prints alone, without a chained twin
+        raise ProtocolError(f"{display}: {message}", path=display, body=None)
 
     async def _get(self, template: str, *, what: str | None = None, params: Any = None, **ids: str) -> Any:
         url = self._url(template, **ids)
@@ -800,7 +909,9 @@ class AsyncPostHogClient:
         page_size: int | None = None,
     ) -> AsyncGenerator[Job, None]:
         """Jobs newest first (by ``created_at``); stops at the first job created before ``since``
-        and after ``limit`` jobs. ``page_size`` defaults to ``limit`` (up to 1000) or PostHog's 100."""
+        and after ``limit`` jobs. ``page_size`` defaults to ``limit`` (up to 1000) or PostHog's 100.
+
+        A naive ``since`` is read as UTC, the zone PostHog stamps jobs in (not local time)."""
         for name, value in (("limit", limit), ("page_size", page_size)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a whole number >= 1 or None, got {value!r}")
@@ -976,13 +1087,15 @@ class AsyncPostHogClient:
         payload = {"query": inner, "refresh": refresh}
         url = self._url(_QUERY)
         display = self._display("POST", url)
+        body: Any = None
+        quota: PaymentRequiredError | None = None
         try:
             # a query changes nothing, so a failed attempt is safe to repeat
             body = await self._request(
                 "POST", _QUERY, url, body=payload, read_only=True, limiter=self._hogql_limiter
             )
         except PaymentRequiredError as exc:
-            raise PaymentRequiredError(
+            quota = PaymentRequiredError(
                 f"{display}: PostHog refused the HogQL query because the organization is over its query "
                 f"quota (HTTP 402: {exc.body.get('detail') if isinstance(exc.body, dict) else 'quota'}); "
                 "wait for the quota to reset or raise the billing limit, then try again",
@@ -990,7 +1103,9 @@ class AsyncPostHogClient:
                 method=exc.method,
                 path=exc.path,
                 body=exc.body,
-            ) from None
+            )
+        if quota is not None:
+            raise quota  # outside the ``except``: one error in the printed chain, not two
         if isinstance(body, Mapping) and "query_status" in body and "results" not in body:
             body = await self._poll_query(body["query_status"], display)
         return self._parse(QueryResult.from_api, body, display)

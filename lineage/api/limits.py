@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-__all__ = ["Clock", "SlidingWindowLimiter", "VirtualClock", "Window"]
+__all__ = ["Clock", "SlidingWindowLimiter", "VirtualClock", "Window", "acquire_all"]
 
 Window = tuple[int, float]
 """``(max_events, seconds)``: at most ``max_events`` in any span of ``seconds``."""
@@ -113,6 +113,11 @@ class SlidingWindowLimiter:
         """Seconds until one more event would fit, without recording anything."""
         return self._wait_needed(self._clock())
 
+    def idle(self) -> bool:
+        """True when no recorded event is inside any window any more (the limiter can be dropped)."""
+        self._wait_needed(self._clock())
+        return not any(self._events)
+
     async def acquire(
         self,
         sleep: Callable[[float], Awaitable[None]],
@@ -139,3 +144,31 @@ class SlidingWindowLimiter:
                     on_wait(wait)
                 await sleep(wait)
                 waited += wait
+
+
+async def acquire_all(
+    limiters: Sequence[SlidingWindowLimiter],
+    sleep: Callable[[float], Awaitable[None]],
+    *,
+    max_wait: float | None = None,
+) -> float:
+    """Wait until one event fits every limiter, then record it in all of them at the same instant.
+
+    Acquiring limiters one after the other would stamp the first ones before the wait for a later
+    one, so the request would go out later than those stamps say and bursts could exceed their
+    windows. Peeking and recording happen without an ``await`` in between, so on one event loop the
+    check and the record are atomic. If a wait longer than ``max_wait`` is needed, nothing is recorded
+    and ``TimeoutError(wait, limiter)`` names the limiter that needs it.
+    """
+    waited = 0.0
+    while True:
+        waits = [(limiter.peek(), index) for index, limiter in enumerate(limiters)]
+        wait, index = max(waits, default=(0.0, -1))
+        if wait <= 0:
+            for limiter in limiters:
+                limiter.reserve()
+            return waited
+        if max_wait is not None and wait > max_wait:
+            raise TimeoutError(wait, limiters[index])
+        await sleep(wait)
+        waited += wait

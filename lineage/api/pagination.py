@@ -104,11 +104,12 @@ async def paginate(
         if not isinstance(nxt, str):
             raise ProtocolError(f"{what}: 'next' is not a link: {type(nxt).__name__}", path=what)
         try:
-            following = current.join(nxt)
-        except (httpx.InvalidURL, ValueError, TypeError) as exc:
-            raise ProtocolError(
-                f"{what}: 'next' is not a valid link: {redact(nxt)[:200]!r}", path=what
-            ) from exc
+            following: httpx.URL | None = current.join(nxt)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            following = None
+        if following is None:
+            # raised outside the ``except``: httpx's message quotes the link unredacted
+            raise ProtocolError(f"{what}: 'next' is not a valid link: {redact(nxt)[:200]!r}", path=what)
         if _origin(following) != _origin(first):
             raise ProtocolError(
                 f"{what}: refusing to follow a pagination link to another host "

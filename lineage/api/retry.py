@@ -22,27 +22,39 @@ __all__ = ["Backoff", "ClientStats", "StatsSnapshot", "retry_after_seconds"]
 _EXPECTED = re.compile(r"available in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
 
 
+def _http_date(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        when = parsedate_to_datetime(raw.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
 def retry_after_seconds(headers: Mapping[str, str], body: Any) -> float | None:
-    """Seconds to wait after a 429: ``Retry-After`` (seconds or HTTP date), else the detail text."""
+    """Seconds to wait after a 429: ``Retry-After`` (seconds or HTTP date), else the detail text.
+
+    An HTTP-date ``Retry-After`` is measured from the answer's own ``Date`` header when there is one:
+    both come from the server's clock, so a skewed local clock neither skips the wait nor stretches it.
+    """
     raw = None
+    date = None
     for name, value in headers.items():
-        if name.lower() == "retry-after":
+        if name.lower() == "retry-after" and raw is None:
             raw = value.strip()
-            break
+        elif name.lower() == "date" and date is None:
+            date = value
     if raw:
         try:
             seconds = float(raw)
             if seconds >= 0 and seconds == seconds and seconds != float("inf"):
                 return seconds
         except ValueError:
-            try:
-                when = parsedate_to_datetime(raw)
-            except (TypeError, ValueError, IndexError):
-                when = None
+            when = _http_date(raw)
             if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+                now = _http_date(date) or datetime.now(UTC)
+                return max(0.0, (when - now).total_seconds())
     detail = None
     if isinstance(body, Mapping):
         detail = body.get("detail") or body.get("error")
