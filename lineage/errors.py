@@ -129,7 +129,11 @@ class ProjectAccessError(PermissionDeniedError):
 
 
 class NotFoundError(ApiError):
-    """404: the object does not exist, was deleted, or belongs to another project."""
+    """404: the object does not exist, was deleted, or belongs to another project; ``what`` names it."""
+
+    def __init__(self, message: str, *, what: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.what = what
 
 
 class BadRequestError(ApiError):

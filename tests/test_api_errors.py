@@ -117,9 +117,11 @@ def test_403_variants() -> None:
 def test_404_names_the_id() -> None:
     err = fail_with(hog(404, "invalid_request", "not_found", "Not found."), lambda c: c.get_view(VIEW))
     assert isinstance(err, NotFoundError) and VIEW in str(err)
-    assert getattr(err, "what", None) == f"saved query {VIEW}"
+    assert err.what == f"saved query {VIEW}"
+    assert str(err).count("/warehouse_saved_queries/") == 1  # the path is said once, not twice
     err = fail_with(hog(404, "invalid_request", "not_found", "Project not found."), lambda c: c.list_views())
     assert isinstance(err, NotFoundError) and "POSTHOG_PROJECT_ID" in str(err)
+    assert str(err).count("/warehouse_saved_queries/") == 1
 
 
 def test_400_both_shapes_and_attr() -> None:

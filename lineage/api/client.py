@@ -599,7 +599,7 @@ class AsyncPostHogClient:
                 f"{display}: permission denied ({said}); check the key's scopes and project access", **ctx
             )
         if status == 404:
-            name = what or display
+            name = what or "the object"
             extra = ""
             if detail.startswith("Project not found"):
                 extra = f" (project {self.project}: check --project / {ENV_PROJECT})"
@@ -609,7 +609,6 @@ class AsyncPostHogClient:
                 what=name,
                 **ctx,
             )
-            err.what = name  # type: ignore[attr-defined]  # errors.py documents ``.what``
             return err
         if status == 400:
             denied = _TABLE_ACCESS.search(detail)
