@@ -247,6 +247,7 @@ class _Crawler:
         self._deleted_by_name: dict[str, str] = {}
         self._ghost_known_names: dict[str, str] = {}
         self._folder_names: dict[str, str] = {}
+        self._rest_views: dict[str, dict[str, Any]] = {}
         self._sample_mismatches: list[str] = []
         self._tables_lock = asyncio.Lock()
 
@@ -600,10 +601,25 @@ class _Crawler:
             light = await self._rows("sys:light", SYSTEM_LIGHT)
             view_rows = _merge_refresh(base, changed, light) if base is not None else changed
         self.edge_source = "system"
-        await asyncio.gather(self._system_tables(), self.fetch_jobs_system(), self._folders())
+        # The system table has no owner names and (documented) no folder or cadence: the REST list
+        # has them, at one request per 1,000 views. Read it while it fits the request budget
+        # (a full crawl stays at most 10 requests, a refresh at most 5); else the folders alone.
+        live = sum(1 for r in view_rows if not r.get("deleted"))
+        pages = 1 if since is not None else REST_LIST_PAGES
+        listed = live <= pages * 1000
+        await asyncio.gather(
+            self._system_tables(), self.fetch_jobs_system(), self._rest_list() if listed else self._folders()
+        )
+        if not listed:
+            self.state.notes.append(
+                f"{live} views: owners are not read (the REST list would take {-(-live // 1000)} requests)"
+            )
         folders = self._folder_names
         for row in view_rows:
             record = _system_view_record(row, folders)
+            rest = self._rest_views.get(record["id"])
+            if rest is not None:
+                record.update({k: rest[k] for k in REST_FIELDS if k in rest})
             if record.get("deleted"):
                 old = _str_or_none(row.get("deleted_name"))
                 if old:
@@ -644,6 +660,12 @@ class _Crawler:
         except (PermissionDeniedError, BadRequestError) as exc:
             self.state.notes.append(f"system.data_modeling_jobs is not readable ({exc}); using run_history")
             self._jobs_raw = None
+
+    async def _rest_list(self) -> None:
+        raw = await self._once(
+            "views", lambda: self.client.list_views(), lambda vs: [dict(v.raw) for v in vs]
+        )
+        self._rest_views = {str(item.get("id")): item for item in raw}
 
     async def _folders(self) -> None:
         try:
@@ -1009,6 +1031,17 @@ class _Crawler:
         return graph, mismatches + self._sample_mismatches
 
 
+REST_LIST_PAGES = 5  # views list pages a system crawl may spend on owners and folders
+REST_FIELDS = (
+    "created_by",
+    "folder_id",
+    "folder_name",
+    "sync_frequency",
+    "latest_error",
+    "status",
+    "last_run_at",
+    "description",
+)
 SYSTEM_PAGE = 50000  # PostHog's largest LIMIT: any warehouse under 50,000 views is one page
 SYSTEM_VIEWS = "SELECT * FROM system.data_modeling_views ORDER BY id"
 SYSTEM_CHANGED = "SELECT * FROM system.data_modeling_views WHERE updated_at >= {since} ORDER BY id"
@@ -1072,6 +1105,8 @@ def _merge_refresh(
             {
                 **{k: attrs.get(k) for k in ("name", "sync_frequency", "latest_error", "description")},
                 "folder_name": attrs.get("folder"),
+                # owners never change: keep the base's (a display name) where no REST list is read
+                "created_by": {"first_name": attrs["created_by"]} if attrs.get("created_by") else None,
                 "created_at": attrs.get("created_at"),
                 "columns": [{"name": c} for c in attrs.get("columns") or []],
                 "query": {"kind": "HogQLQuery", "query": attrs.get("sql")},

@@ -62,7 +62,11 @@ def test_system_edges_equal_api_edges(name: str, fixture: dict[str, Any], key: s
     system, requests = crawl_on(Warehouse(fixture), CrawlOptions(strategy="all", edges="system"), key)
     assert system.edge_source == "system"
     assert shape(system.graph) == shape(api.graph)
-    assert requests <= 10  # views, tables, jobs, folders
+    assert requests <= 10  # views, tables, jobs, and the REST list for owners and folders
+    for node, attrs in api.graph.nx.nodes(data=True):
+        mine = system.graph.nx.nodes[node]
+        for key in ("created_by", "folder", "sync_frequency", "is_materialized", "status"):
+            assert mine.get(key) == attrs.get(key), (node, key)
     deleted = {v["id"]: v["name"] for v in fixture["views"] if v.get("deleted")}
     for node, attrs in system.graph.nx.nodes(data=True):
         if attrs.get("ghost"):
@@ -78,8 +82,28 @@ def test_system_crawl_of_a_large_warehouse_is_a_handful_of_requests() -> None:
     result, requests = crawl_on(
         Warehouse(fixture), CrawlOptions(strategy="all", edges="system"), "phx_demo_read"
     )
-    assert requests == 4
+    assert requests == 3 + 2  # views, tables, jobs; two pages of the REST list for owners and folders
     assert result.graph.nx.number_of_edges() == 2879
+    owners = {
+        a.get("created_by") for _, a in result.graph.nx.nodes(data=True) if a["kind"] in {"view", "matview"}
+    }
+    assert None not in owners
+
+
+def test_beyond_the_request_budget_owners_are_skipped_and_said(
+    small_fixture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineage.crawl
+
+    monkeypatch.setattr(lineage.crawl, "REST_LIST_PAGES", 0)
+    result, requests = crawl_on(
+        Warehouse(small_fixture), CrawlOptions(strategy="all", edges="system"), "phx_all"
+    )
+    assert requests == 4  # views, tables, jobs, folders
+    assert any("owners are not read" in n for n in result.notes)
+    g = result.graph.nx
+    assert g.nodes[VIEW_IDS["orders"]]["folder"] == "Revenue"  # folders still named
+    assert g.nodes[VIEW_IDS["orders"]]["created_by"] is None
 
 
 def test_auto_prefers_system_and_falls_back_without_query_scope(small_fixture: dict[str, Any]) -> None:
