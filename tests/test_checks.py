@@ -176,6 +176,7 @@ def test_health_derivation() -> None:
     assert h.stale and h.label == "stale"
     h = node_health({"sync_frequency": None, "is_materialized": True}, now=now)
     assert not h.stale and h.label == "unknown"  # unscheduled: never stale
+    assert node_health({"kind": "view", "is_materialized": False}, now=now).label == "n/a"  # nothing to run
     h = node_health({"status": "Failed", "jobs": {"last_status": "Failed"}}, now=now)
     assert h.failing and h.failure_streak == 1
     h = node_health(

@@ -142,16 +142,18 @@ class NodeHealth:
     stale: bool
     failing: bool
     reason: str | None
+    materialized: bool = True
 
     @property
     def label(self) -> str:
-        """One word: ``failing``, ``stale``, ``ok`` or ``unknown`` (nothing ever ran)."""
+        """One word: ``failing``, ``stale``, ``ok``, ``unknown`` (a materialized view that never ran)
+        or ``n/a`` (a plain view or a table: computed on read, nothing to be healthy about)."""
         if self.failing:
             return "failing"
         if self.stale:
             return "stale"
         if self.last_status is None and self.last_success_at is None:
-            return "unknown"
+            return "unknown" if self.materialized else "n/a"
         return "ok"
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,6 +213,7 @@ def node_health(attrs: Mapping[str, Any], *, now: datetime) -> NodeHealth:
         stale=stale,
         failing=failing,
         reason=reason,
+        materialized=bool(attrs.get("is_materialized")),
     )
 
 
