@@ -380,3 +380,21 @@ def test_cli_help_has_an_example() -> None:
     result = CliRunner().invoke(main, ["render", "--help"])
     assert result.exit_code == 0
     assert "lineage render --select" in result.output and "--collapse-folder" in result.output
+
+
+def test_stale_views_are_amber_but_a_failed_newest_job_stays_red() -> None:
+    import networkx as nx
+
+    from lineage.render import to_dot
+
+    g = nx.DiGraph(host="https://us.posthog.com", project="1")
+    ok = {"kind": "matview", "is_materialized": True, "jobs": {"last_status": "Completed"}}
+    g.add_node("a", name="fresh", **ok, stale=False)
+    g.add_node("b", name="old", **ok, stale=True)
+    g.add_node("c", name="broken", kind="matview", jobs={"last_status": "Failed"}, stale=True)
+    text = to_dot(g, legend=False, links=False)
+    fills = dict(re.findall(r'label="(fresh|old|broken)"[^\]]*?fillcolor="(#[0-9a-f]{6})"', text)) or {
+        name: fill
+        for fill, name in re.findall(r'fillcolor="(#[0-9a-f]{6})"[^\]]*label="(fresh|old|broken)"', text)
+    }
+    assert fills == {"fresh": "#b9e4a8", "old": "#f6d27a", "broken": "#f5a3a3"}

@@ -26,11 +26,12 @@ TOOLTIP_NAME_MAX: Final = 200
 # even if it succeeded before, because that is what needs attention.
 HEALTH: Final[dict[str, tuple[str, str]]] = {
     "completed": ("#b9e4a8", "last job Completed"),
+    "stale": ("#f6d27a", "stale: no success in 2x its cadence"),
     "failed": ("#f5a3a3", "last job Failed"),
     "running": ("#a9c8f5", "last job Running"),
     "none": ("#e3e3e3", "never run / no jobs"),
 }
-HEALTH_ORDER: Final = ("completed", "failed", "running", "none")
+HEALTH_ORDER: Final = ("completed", "stale", "failed", "running", "none")
 
 KIND_TEXT: Final[dict[str, str]] = {
     "table": "table",
@@ -94,15 +95,18 @@ def truncate(text: str, limit: int) -> str:
 
 
 def health(attrs: Mapping[str, Any]) -> str:
-    """``completed`` / ``failed`` / ``running`` / ``none`` from the newest job of a node."""
+    """``completed`` / ``stale`` / ``failed`` / ``running`` / ``none`` from the newest job of a node.
+
+    A failed or running newest job wins; a view whose newest job completed but whose snapshot says
+    it is stale (no success within twice its cadence at crawl time) is ``stale``.
+    """
     jobs = attrs.get("jobs")
-    if not isinstance(jobs, Mapping):
-        return "none"
-    last = jobs.get("last_status")
-    if not isinstance(last, str):
-        return "none"
-    key = last.strip().lower()
-    return key if key in ("completed", "failed", "running") else "none"
+    last = jobs.get("last_status") if isinstance(jobs, Mapping) else None
+    key = last.strip().lower() if isinstance(last, str) else "none"
+    key = key if key in ("completed", "failed", "running") else "none"
+    if key in ("completed", "none") and attrs.get("stale") is True:
+        return "stale"
+    return key
 
 
 def kind_of(attrs: Mapping[str, Any]) -> str:
