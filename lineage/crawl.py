@@ -55,6 +55,7 @@ from lineage.errors import (
     SelectorError,
 )
 from lineage.graph import SNAPSHOT_FORMAT, LineageGraph
+from lineage.posthog import POSTHOG_TABLES
 from lineage.select import Intersection as SelectorIntersection
 from lineage.select import Union as SelectorUnion
 from lineage.select import evaluate as evaluate_selector
@@ -78,28 +79,6 @@ EdgeSource = Literal["api", "sql", "system", "auto"]
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 JOB_HISTORY_KEPT = 50
-# PostHog's own top-level HogQL tables: a lineage label equal to one of these is that table, not the
-# last part of a dotted name, so no SQL needs reading to name it.
-POSTHOG_TABLES = frozenset(
-    {
-        "events",
-        "persons",
-        "person_distinct_ids",
-        "person_overrides",
-        "groups",
-        "sessions",
-        "session_replay_events",
-        "cohort_people",
-        "static_cohort_people",
-        "log_entries",
-        "app_metrics",
-        "console_logs_log_entries",
-        "batch_export_log_entries",
-        "heatmaps",
-        "query_log",
-        "exchange_rate",
-    }
-)
 
 
 def is_uuid(text: str) -> bool:
@@ -483,14 +462,18 @@ class _Crawler:
             for job in ((attrs.get("jobs") or {}).get("history") or [])
         ]
 
+    def _jobs_fetch_since(self) -> datetime:
+        """The window's start, or the newest job a refresh base already knows, whichever is later."""
+        since = self.now() - self.opts.jobs_since
+        known = [parse_datetime(job.get("created_at")) for _, job in self._known_jobs()]
+        newest_known = max((k for k in known if k is not None), default=None)
+        return max(since, newest_known) if newest_known is not None else since
+
     async def fetch_jobs(self) -> None:
         """Read the job listing once, newest first, down to the window (or the newest job a refresh knows)."""
         if not self.opts.jobs:
             return
-        since = self.now() - self.opts.jobs_since
-        known = [parse_datetime(job.get("created_at")) for _, job in self._known_jobs()]
-        newest_known = max((k for k in known if k is not None), default=None)
-        fetch_since = max(since, newest_known) if newest_known is not None else since
+        fetch_since = self._jobs_fetch_since()
         try:
             self._jobs_raw = await self._once(
                 "jobs",
@@ -651,10 +634,7 @@ class _Crawler:
     async def fetch_jobs_system(self) -> None:
         if not self.opts.jobs:
             return
-        since = self.now() - self.opts.jobs_since
-        known = [parse_datetime(job.get("created_at")) for _, job in self._known_jobs()]
-        newest_known = max((k for k in known if k is not None), default=None)
-        fetch_since = max(since, newest_known) if newest_known is not None else since
+        fetch_since = self._jobs_fetch_since()
         try:
             self._jobs_raw = await self._rows("sys:jobs", SYSTEM_JOBS, {"since": _iso(fetch_since)})
         except (PermissionDeniedError, BadRequestError) as exc:

@@ -15,20 +15,10 @@ from typing import Any
 import networkx as nx
 
 from lineage.errors import InputError
+from lineage.posthog import SYNC_FREQUENCY_SECONDS
 
 # PostHog's read-side enumeration (posthog-api.md section 8); ``None`` means unscheduled.
-CADENCE_SECONDS: dict[str, int] = {
-    "1min": 60,
-    "5min": 5 * 60,
-    "15min": 15 * 60,
-    "30min": 30 * 60,
-    "1hour": 3600,
-    "6hour": 6 * 3600,
-    "12hour": 12 * 3600,
-    "24hour": 24 * 3600,
-    "7day": 7 * 86400,
-    "30day": 30 * 86400,
-}
+CADENCE_SECONDS: dict[str, int] = dict(SYNC_FREQUENCY_SECONDS)
 
 #: A view is stale when it has not succeeded within this many cadence periods.
 STALE_FACTOR = 2

@@ -67,6 +67,7 @@ from lineage.errors import (
     TableAccessError,
     TransportError,
 )
+from lineage.posthog import SYNC_FREQUENCY_WRITE
 
 __all__ = ["SYNC_FREQUENCIES", "UNSET", "AsyncPostHogClient", "PostHogClient"]
 
@@ -81,9 +82,7 @@ WINDOW_SLACK: Final = 1.0
 VIEW_LIMITER_SWEEP: Final = 256
 RUN_LIMIT: Final = (10, 60.0 + WINDOW_SLACK)
 MATERIALIZE_LIMIT: Final = (5, 3600.0 + WINDOW_SLACK)
-SYNC_FREQUENCIES: Final = frozenset(
-    {"never", "1min", "5min", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day"}
-)
+SYNC_FREQUENCIES: Final = SYNC_FREQUENCY_WRITE
 _P = "/api/projects/{project}/"
 _SQ = _P + "warehouse_saved_queries/"
 _SQ_ID = _SQ + "{id}/"

@@ -6,20 +6,14 @@ import click
 
 from lineage.analysis.checks import RULES, parse_rules
 from lineage.analysis.checks import check as run_check
-from lineage.cli.common import clean_errors, emit
+from lineage.cli.common import clean_errors, emit, snapshot_option
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.report import check_json, check_text
 
 
 @click.command(name="check")
-@click.option(
-    "--snapshot",
-    default="output/snapshot.json",
-    show_default=True,
-    metavar="PATH",
-    help="snapshot written by 'lineage crawl'",
-)
+@snapshot_option
 @click.option(
     "--format",
     "fmt",

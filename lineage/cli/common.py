@@ -6,7 +6,8 @@ import functools
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -15,7 +16,16 @@ from lineage.config import ENV_HOST, ENV_KEY, ENV_MAX_RPM, ENV_PROJECT, Settings
 from lineage.errors import LineageError
 from lineage.io import visible, write_atomic
 
-__all__ = ["api_options", "clean_errors", "emit", "settings_from", "write_atomic"]
+__all__ = [
+    "DEFAULT_SNAPSHOT",
+    "api_options",
+    "clean_errors",
+    "emit",
+    "progress_bar",
+    "settings_from",
+    "snapshot_option",
+    "write_atomic",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +45,18 @@ def api_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+DEFAULT_SNAPSHOT = "output/snapshot.json"
+
+#: ``--snapshot PATH``, the same on every command that reads a snapshot.
+snapshot_option = click.option(
+    "--snapshot",
+    default=DEFAULT_SNAPSHOT,
+    show_default=True,
+    metavar="PATH",
+    help="snapshot written by 'lineage crawl'",
+)
 
 
 def settings_from(kwargs: dict[str, Any]) -> Settings:
@@ -105,3 +127,30 @@ def emit(text: str, out: str | None) -> None:
     else:
         write_atomic(out, text)
         click.echo(f"wrote {out}", err=True)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar on standard error when it is a terminal; nothing in pipes and CI logs."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:>12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        yield update

@@ -4,45 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from lineage.cli.common import api_options, clean_errors, settings_from
+from lineage.cli.common import api_options, clean_errors, progress_bar, settings_from
 from lineage.crawl import CrawlOptions, crawl, default_journal, parse_since
 from lineage.errors import InputError
 from lineage.graph import LineageGraph
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A rich progress bar on a terminal; nothing when piped (CI logs stay clean)."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description:>12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
-        yield update
 
 
 def _writable_out(text: str) -> Path:
@@ -152,7 +122,7 @@ def crawl_cmd(**kwargs: Any) -> None:
             err=True,
         )
     show = kwargs["progress"] if kwargs["progress"] is not None else sys.stderr.isatty()
-    with _progress(show) as progress:
+    with progress_bar(show) as progress:
         options = CrawlOptions(
             strategy="select" if kwargs["selector"] else "all",
             select=kwargs["selector"],

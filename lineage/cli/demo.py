@@ -3,41 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors
+from lineage.cli.common import clean_errors, progress_bar
 from lineage.demo import run_demo
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A rich progress bar on standard error when it is a terminal; nothing in pipes and CI logs."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description:>12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
-        yield update
 
 
 @click.command("demo")
@@ -60,7 +30,7 @@ def demo(out: str, progress: bool | None) -> None:
       lineage demo --out /tmp/lineage-demo && lineage check --snapshot /tmp/lineage-demo/snapshot.json
     """
     show = progress if progress is not None else sys.stderr.isatty()
-    with _progress(show) as callback:
+    with progress_bar(show) as callback:
         result = run_demo(out, progress=callback)
     click.echo(f"crawled the demo warehouse: {result.crawl_summary}")
     for path in result.written:

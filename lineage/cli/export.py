@@ -7,16 +7,14 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors
+from lineage.cli.common import clean_errors, snapshot_option
 from lineage.errors import InputError
 from lineage.graph import LineageGraph
 from lineage.select import select
 
 
 @click.command("export")
-@click.option(
-    "--snapshot", default="output/snapshot.json", show_default=True, metavar="PATH", help="snapshot to export"
-)
+@snapshot_option
 @click.option(
     "--select", "selector", default=None, metavar="SEL", help="nodes to keep (dbt syntax); all if omitted"
 )

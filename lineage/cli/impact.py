@@ -6,7 +6,7 @@ import click
 
 from lineage.analysis.columns import column_impact
 from lineage.analysis.impact import impact as impact_of
-from lineage.cli.common import clean_errors, emit
+from lineage.cli.common import clean_errors, emit, snapshot_option
 from lineage.graph import LineageGraph
 from lineage.report import render_column_impact, render_impact
 
@@ -16,13 +16,7 @@ from lineage.report import render_column_impact, render_impact
 @click.option(
     "--column", default=None, metavar="COL", help="follow one column of VIEW instead of the whole view"
 )
-@click.option(
-    "--snapshot",
-    default="output/snapshot.json",
-    show_default=True,
-    metavar="PATH",
-    help="snapshot written by 'lineage crawl'",
-)
+@snapshot_option
 @click.option(
     "--format",
     "fmt",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors
+from lineage.cli.common import clean_errors, snapshot_option
 from lineage.graph import LineageGraph
 from lineage.io import csv_text
 from lineage.select import select
@@ -27,13 +27,7 @@ _COLUMNS = (
 @click.command(name="ls")
 @click.option("--select", "selector", required=True, metavar="SEL", help="nodes to list (dbt syntax)")
 @click.option("--exclude", default=None, metavar="SEL", help="nodes to leave out (same syntax)")
-@click.option(
-    "--snapshot",
-    default="output/snapshot.json",
-    show_default=True,
-    metavar="PATH",
-    help="snapshot written by 'lineage crawl'",
-)
+@snapshot_option
 @click.option(
     "--format",
     "fmt",

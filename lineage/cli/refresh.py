@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import api_options, clean_errors, emit, settings_from
+from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.ops import RefreshResult, RefreshStep, refresh, refresh_plan
@@ -27,13 +27,7 @@ def _table(steps: tuple[RefreshStep, ...]) -> str:
 
 @click.command("refresh")
 @click.argument("view")
-@click.option(
-    "--snapshot",
-    default="output/snapshot.json",
-    show_default=True,
-    metavar="PATH",
-    help="snapshot to plan from",
-)
+@snapshot_option
 @click.option("--only", is_flag=True, help="Run VIEW alone, not the materialized views downstream of it.")
 @click.option("--yes", is_flag=True, help="Start the runs. Without it the plan is printed and nothing runs.")
 @click.option("--keep-going", is_flag=True, help="Go on after a failed run (downstream reads stale data).")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors, emit, write_atomic
+from lineage.cli.common import clean_errors, emit, snapshot_option, write_atomic
 from lineage.errors import RenderError
 from lineage.graph import LineageGraph
 from lineage.render import FORMATS, to_dot, to_html, to_mermaid, to_pdf, to_png, to_svg
@@ -43,13 +43,7 @@ def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
 
 
 @click.command(name="render")
-@click.option(
-    "--snapshot",
-    default="output/snapshot.json",
-    show_default=True,
-    metavar="PATH",
-    help="snapshot written by 'lineage crawl'",
-)
+@snapshot_option
 @click.option(
     "--select", "selector", default=None, metavar="SEL", help="nodes to draw (dbt syntax); all if omitted"
 )

@@ -32,6 +32,8 @@ import networkx as nx
 
 from lineage.errors import FixtureError, HogQLError
 from lineage.hogql import extract_tables
+from lineage.posthog import POSTHOG_TABLES as POSTHOG_HOGQL_TABLES
+from lineage.posthog import SYNC_FREQUENCY_SECONDS
 
 FORMAT: Final = "lineage-sim-fixture/1"
 NOW: Final = datetime(2026, 11, 26, tzinfo=UTC)
@@ -41,42 +43,9 @@ MAX_NAME: Final = 128
 #: Tables PostHog itself provides; a graph table with one of these names becomes ``kind: "posthog"``.
 POSTHOG_TABLES: Final = frozenset({"events", "persons", "sessions"})
 #: Other names the HogQL database already owns: a view or warehouse table may not take them.
-HOGQL_RESERVED: Final = frozenset(
-    {
-        "events",
-        "persons",
-        "sessions",
-        "groups",
-        "person_distinct_ids",
-        "cohort_people",
-        "static_cohort_people",
-        "session_replay_events",
-        "log_entries",
-        "numbers",
-        "raw_sessions",
-        "raw_persons",
-        "raw_groups",
-        "raw_person_distinct_ids",
-        "raw_cohort_people",
-        "person_overrides",
-        "query_log",
-        "system",
-        "posthog",
-    }
-)
+HOGQL_RESERVED: Final = POSTHOG_HOGQL_TABLES | {"numbers", "system", "posthog"}
 #: Scheduled intervals PostHog reports (``sync_frequency``), with their length in seconds.
-SYNC_SECONDS: Final = {
-    "1min": 60,
-    "5min": 300,
-    "15min": 900,
-    "30min": 1800,
-    "1hour": 3600,
-    "6hour": 6 * 3600,
-    "12hour": 12 * 3600,
-    "24hour": 24 * 3600,
-    "7day": 7 * 86400,
-    "30day": 30 * 86400,
-}
+SYNC_SECONDS: Final = SYNC_FREQUENCY_SECONDS
 #: Cycle-closing edges that shared/data/real_graphs/README.md names for bigquery_etl (README names
 #: them without the GCP project, so they match the end of the full name).
 KNOWN_CYCLE_EDGES: Final = (

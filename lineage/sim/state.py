@@ -28,6 +28,7 @@ from typing import Any, Final
 import networkx as nx
 
 from lineage.errors import FixtureError, HogQLError
+from lineage.posthog import POSTHOG_TABLES
 from lineage.sim.errors import AdHocError, SimError, invalid, not_found, server_error
 from lineage.sim.paths import MISSING, LineageCycleError, LineageIndex
 
@@ -48,17 +49,7 @@ _FOLDER_BLOCKED: Final = (
 _NAME_RE: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
 _DB_NAME_RE: Final = re.compile(r"^[a-z](?:[a-z0-9-]{1,61}[a-z0-9])$")
 _MAX_NAME: Final = 128
-DEFAULT_POSTHOG_TABLES: Final = (
-    "events",
-    "persons",
-    "sessions",
-    "groups",
-    "person_distinct_ids",
-    "cohort_people",
-    "static_cohort_people",
-    "log_entries",
-    "raw_sessions",
-)
+DEFAULT_POSTHOG_TABLES: Final = tuple(sorted(POSTHOG_TABLES))
 _SYNC_WRITE: Final = ("never", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
 _SYNC_READ: Final = ("1min", "5min", *_SYNC_WRITE[1:])
 _CH_TO_HOGQL: Final = {
