@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 from conftest import VIEW_IDS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_crawl import Counting, random_graph_doc
 
 from lineage.config import Settings
@@ -175,3 +177,26 @@ def test_focused_crawl_over_system_tables(small_fixture: dict[str, Any]) -> None
     assert g.nodes[VIEW_IDS["orders_daily"]]["more_downstream"] == 1
     assert g.nodes[VIEW_IDS["orders_daily"]]["more_upstream"] == 1
     assert requests <= 5
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(min_value=0, max_value=10**6),
+    n=st.integers(min_value=1, max_value=30),
+    source=st.sampled_from(["api", "sql", "system"]),
+)
+def test_any_generated_dag_crawls_to_itself(seed: int, n: int, source: str) -> None:
+    """The law: for any DAG the simulator serves, a full crawl from any edge source rebuilds it."""
+    from lineage.sim.generate import graph_of_fixture
+
+    fixture = fixture_from_graph(random_graph_doc(seed, n=n), seed=seed % 97)
+    truth = graph_of_fixture(fixture)
+    truth.remove_nodes_from(
+        [v for v, a in truth.nodes(data=True) if a["kind"] == "table" and truth.degree(v) == 0]
+    )
+    opts = CrawlOptions(strategy="all", edges=source, jobs=False)  # type: ignore[arg-type]
+    result, _ = crawl_on(Warehouse(fixture), opts, "phx_demo_read")
+    assert sorted(result.graph.nx.edges) == sorted(truth.edges)
+    assert {v: a["kind"] for v, a in result.graph.nx.nodes(data=True)} == {
+        v: a["kind"] for v, a in truth.nodes(data=True)
+    }
