@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Graphviz renders SVG/PNG/PDF; Chromium drives the HTML explorer's browser test.
-# Installed with apt-get when we are root on Debian/Ubuntu; elsewhere we say how.
+# Graphviz renders SVG/PNG/PDF (the demo needs only it); Chromium drives the HTML explorer's browser
+# test. Installed with apt-get when we are root on Debian/Ubuntu; elsewhere we say how.
 system-deps:
-	@bash scripts/system-deps.sh
+	@bash scripts/system-deps.sh graphviz chromium
 
-demo: venv system-deps
+demo: venv
+	@bash scripts/system-deps.sh graphviz
 	$(BIN)/lineage demo --out output
 
 lint: venv

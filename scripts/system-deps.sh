@@ -2,9 +2,17 @@
 # Installs the system programs lineage uses beside Python: Graphviz (`dot`) for SVG/PNG/PDF and
 # Chromium for the HTML explorer's browser test. Only acts when something is missing.
 set -u
+# Arguments name the packages wanted (graphviz, chromium); none means both.
+wanted=("$@")
+[ ${#wanted[@]} -eq 0 ] && wanted=(graphviz chromium)
 missing=()
-command -v dot >/dev/null 2>&1 || missing+=(graphviz)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+for pkg in "${wanted[@]}"; do
+  case "$pkg" in
+    graphviz) command -v dot >/dev/null 2>&1 || missing+=(graphviz) ;;
+    chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
+    *) echo "system-deps.sh: unknown package $pkg" >&2; exit 2 ;;
+  esac
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
