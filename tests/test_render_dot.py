@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -288,13 +289,15 @@ def _fake_dot(tmp_path: Path, body: str) -> str:
 def test_missing_dot_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     g = load_graph("chain")
-    for func in (to_svg, to_png, to_pdf):
+    for func in (to_png, to_pdf, functools.partial(to_svg, engine="graphviz")):
         with pytest.raises(RenderError) as info:
             func(g)
         text = str(info.value)
         assert "apt-get install graphviz" in text and "brew install graphviz" in text
-        assert "--format dot" in text and "mermaid" in text
+        assert "--format dot" in text and "mermaid" in text and "svg and html" in text
     assert to_dot(g).startswith('digraph "lineage"')
+    nodes, edges = svg_groups(to_svg(g))  # svg falls back to the built-in layout
+    assert len(nodes) == len(dot_nodes(to_dot(g))) and len(edges) == len(dot_edges(to_dot(g)))
 
 
 def test_dot_failure_and_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -371,9 +374,11 @@ def test_cli_errors_are_clean(snapshot: Path, tmp_path: Path, monkeypatch: pytes
         assert result.exit_code == 2, (args, result.output)
         assert text in result.output and "Traceback" not in result.output
     monkeypatch.setenv("PATH", str(tmp_path))
-    result = runner.invoke(main, [*base, "--format", "svg"])
+    result = runner.invoke(main, [*base, "--format", "png", "--out", str(tmp_path / "g.png")])
     assert result.exit_code == 2 and "apt-get install graphviz" in result.output
     assert runner.invoke(main, [*base, "--format", "mermaid"]).exit_code == 0
+    result = runner.invoke(main, [*base, "--format", "svg"])
+    assert result.exit_code == 0 and "built-in Python layout" in result.output
 
 
 def test_cli_help_has_an_example() -> None:

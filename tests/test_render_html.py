@@ -85,10 +85,14 @@ def payload(page: str) -> tuple[str, Any]:
     return m.group(1), json.loads(m.group(1))
 
 
-def test_page_is_self_contained_and_consistent() -> None:
+ENGINES = ("graphviz", "python")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_page_is_self_contained_and_consistent(engine: str) -> None:
     g = load_graph("folders")
     g.graph["host"] = "https://us.posthog.com"
-    page = to_html(g, title="Folders <demo>")
+    page = to_html(g, title="Folders <demo>", engine=engine)
     c = assert_no_injection(page)
     assert "<title>Folders &lt;demo&gt;</title>" in page
     assert not [t for t, a in c.tags if t == "link" or (t == "a" and "href" in a)]
@@ -109,9 +113,10 @@ def test_page_is_self_contained_and_consistent() -> None:
     assert 'id="legend"' in page and "last job Failed" in page
 
 
-def test_hostile_text_stays_text() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_hostile_text_stays_text(engine: str) -> None:
     g = load_graph("hostile")
-    page = to_html(g)
+    page = to_html(g, engine=engine)
     assert_no_injection(page)
     raw, data = payload(page)
     assert not set(raw) & {"<", ">", "&", "\u2028", "\u2029"}
@@ -127,8 +132,17 @@ def test_missing_dot_and_node_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     with pytest.raises(RenderError, match="more than the drawing limit of 3"):
         to_html(g, max_nodes=3)
     monkeypatch.setenv("PATH", str(tmp_path))
+    page = to_html(g)  # no Graphviz: the built-in layout draws it
+    assert_no_injection(page)
+    assert page == to_html(g, engine="python")
+    scene = build_scene(g)
+    c = collect(page)
+    svg_nodes = [str(a["id"]) for t, a in c.tags if t == "g" and a.get("class") == "node"]
+    assert sorted(svg_nodes) == sorted(sn.key for sn in scene.nodes)
+    edges = [str(a["id"]) for t, a in c.tags if t == "g" and a.get("class") == "edge"]
+    assert sorted(edges) == sorted(f"e_{e.tail}_{e.head}" for e in scene.edges)
     with pytest.raises(RenderError, match="apt-get install graphviz"):
-        to_html(g)
+        to_html(g, engine="graphviz")
 
 
 # -- headless Chromium ---------------------------------------------------------------------------
@@ -159,10 +173,19 @@ def hook_state(dom: str) -> Any:
 
 
 @pytest.mark.chromium
-def test_explorer_search_and_click_in_chromium(tmp_path: Path) -> None:
+@pytest.mark.parametrize("graphviz", [True, False], ids=["graphviz", "no-graphviz"])
+def test_explorer_search_and_click_in_chromium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, graphviz: bool
+) -> None:
     g = load_graph("folders")
     path = tmp_path / "lineage.html"
-    path.write_text(to_html(g), encoding="utf-8")
+    with monkeypatch.context() as patch:
+        if not graphviz:
+            patch.setenv("PATH", str(tmp_path))
+        page = to_html(g)
+    # only the built-in layout tags a folder it could not box (Finance, here), and the legend says so
+    assert ('class="folder-tag"' in page) == (not graphviz) == ("coloured underline" in page)
+    path.write_text(page, encoding="utf-8")
     scene = build_scene(g)
     key = scene.key_of
     state = hook_state(chromium_dom(path, "search=VIEW_4&click=v4", tmp_path / "profile"))
@@ -186,10 +209,11 @@ def test_explorer_search_and_click_in_chromium(tmp_path: Path) -> None:
 
 
 @pytest.mark.chromium
-def test_hostile_page_in_chromium(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_hostile_page_in_chromium(tmp_path: Path, engine: str) -> None:
     g = load_graph("hostile")
     path = tmp_path / "hostile.html"
-    path.write_text(to_html(g), encoding="utf-8")
+    path.write_text(to_html(g, engine=engine), encoding="utf-8")
     dom = chromium_dom(path, "search=" + quote("<script>", safe="") + "&click=img", tmp_path / "profile")
     state = hook_state(dom)
     scene = build_scene(g)

@@ -1,8 +1,8 @@
 """Drawing lineage graphs: Graphviz DOT/SVG/PNG/PDF, Mermaid, and a self-contained HTML explorer.
 
 Every function takes a ``LineageGraph`` or a bare ``networkx.DiGraph`` whose nodes carry snapshot
-attributes (``name``, ``kind``, ``status``, ``jobs``...). Only the svg/png/pdf/html outputs need the
-Graphviz ``dot`` program; the others are pure text.
+attributes (``name``, ``kind``, ``status``, ``jobs``...). Only png and pdf need the Graphviz ``dot``
+program; svg and html use it when it is installed and a built-in pure-Python layout otherwise.
 """
 
 from __future__ import annotations

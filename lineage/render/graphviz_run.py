@@ -11,6 +11,7 @@ from typing import Any, Final
 from lineage.errors import RenderError
 from lineage.render.common import as_digraph
 from lineage.render.dot import to_dot
+from lineage.render.svg import to_svg_python
 
 DEFAULT_TIMEOUT: Final = 120.0
 # Cairo stamps PDFs with the wall-clock time (and ignores SOURCE_DATE_EPOCH in the versions seen here).
@@ -18,11 +19,16 @@ _PDF_DATE = re.compile(rb"/CreationDate \(D:\d{14}Z\)")
 _FIXED_PDF_TIME = "20000101000000"
 FORMATS: Final = ("svg", "png", "pdf")
 
+ENGINES: Final = ("auto", "graphviz", "python")
+
 MISSING_DOT: Final = (
-    "Graphviz's `dot` program was not found on PATH, so svg, png, pdf and html cannot be drawn. Install "
-    "Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`) and retry; "
-    "--format dot and --format mermaid still work without it, and the dot output can be rendered elsewhere"
+    "Graphviz's `dot` program was not found on PATH, so png, pdf and Graphviz-laid-out svg cannot be drawn. "
+    "Install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`) and retry; "
+    "without it, svg and html are drawn with lineage's built-in layout, --format dot and --format mermaid "
+    "still work, and the dot output can be rendered elsewhere"
 )
+PYTHON_NOTE: Final = "laid out by lineage's built-in Python layout"
+FALLBACK_NOTE: Final = PYTHON_NOTE + " because Graphviz dot was not found on PATH"
 
 
 def find_dot() -> str:
@@ -60,8 +66,17 @@ def run_dot(dot_text: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> byt
     return proc.stdout
 
 
-def to_svg(graph: Any, *, timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> str:
-    """SVG text; nodes are ``<g class="node">`` with clickable links to views. Options as for to_dot."""
+def to_svg(graph: Any, *, engine: str = "auto", timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> str:
+    """SVG text; nodes are ``<g class="node">`` with clickable links to views. Options as for to_dot.
+
+    ``engine="graphviz"`` runs ``dot`` (a RenderError when it is missing), ``"python"`` uses the
+    built-in layout, ``"auto"`` (default) uses Graphviz when ``dot`` is on PATH and the built-in
+    layout otherwise, saying so in an XML comment.
+    """
+    if engine not in ENGINES:
+        raise RenderError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    if engine == "python" or (engine == "auto" and shutil.which("dot") is None):
+        return to_svg_python(graph, note=PYTHON_NOTE if engine == "python" else FALLBACK_NOTE, **opts)
     return run_dot(to_dot(graph, **opts), "svg", timeout=timeout).decode("utf-8")
 
 

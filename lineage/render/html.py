@@ -1,4 +1,5 @@
-"""A single self-contained HTML lineage explorer: inline SVG from Graphviz, inline CSS and JS, no network.
+"""A single self-contained HTML lineage explorer: inline SVG (Graphviz's layout when ``dot`` is installed,
+the built-in Python layout otherwise), inline CSS and JS, no network.
 
 The page carries a Content-Security-Policy that allows no fetches at all and runs only the one
 script whose hash it names, so even a name that somehow slipped through as markup could not load
@@ -28,8 +29,7 @@ from lineage.render.common import (
     one_line,
     truncate,
 )
-from lineage.render.dot import to_dot
-from lineage.render.graphviz_run import DEFAULT_TIMEOUT, find_dot, run_dot
+from lineage.render.graphviz_run import DEFAULT_TIMEOUT, to_svg
 
 _SVG_START = re.compile(r"<svg\b")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -60,11 +60,14 @@ def _inline_svg(svg: str) -> str:
     if match is None:
         from lineage.errors import RenderError
 
-        raise RenderError("Graphviz returned no <svg> element; check the Graphviz installation (dot -V)")
+        raise RenderError(
+            "the layout returned no <svg> element; check the Graphviz installation (dot -V) or draw with "
+            "engine='python'"
+        )
     return _COMMENT.sub("", svg[match.start() :]).strip()
 
 
-def _legend() -> str:
+def _legend(*, folder_tags: bool = False) -> str:
     rows = []
     for kind in KIND_ORDER:
         shape = {"table": "cylinder", "view": "rounded box", "matview": "3-D box", "unknown": "dashed box"}
@@ -78,6 +81,11 @@ def _legend() -> str:
             f"{html.escape(HEALTH[h][1])}</div>"
         )
     rows.append('<div class="legend-row">thick border: focus node; "+k more": cut by a depth limit</div>')
+    if folder_tags:
+        rows.append(
+            '<div class="legend-row">coloured underline: the node\'s folder (hover it for the name), drawn '
+            "where a folder's nodes are too scattered for one box</div>"
+        )
     return "\n".join(rows)
 
 
@@ -92,19 +100,21 @@ def to_html(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     title: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    engine: str = "auto",
 ) -> str:
     """One HTML file: searchable, clickable lineage (upstream/downstream highlight, details panel).
 
-    Needs Graphviz ``dot`` for the layout; without it this raises the same RenderError as to_svg.
+    The drawing comes from :func:`lineage.render.to_svg` with ``engine`` (default ``auto``: Graphviz
+    when ``dot`` is on PATH, the built-in layout otherwise), so it works without Graphviz.
     """
-    find_dot()
     focus = tuple(focus)
     collapse_folders = tuple(collapse_folders)
     options: dict[str, Any] = dict(
         focus=focus, clusters=clusters, collapse_folders=collapse_folders, links=links, max_nodes=max_nodes
     )
     scene = build_scene(graph, **options)
-    svg = run_dot(to_dot(graph, rankdir=rankdir, legend=False, **options), "svg", timeout=timeout)
+    svg = to_svg(graph, engine=engine, rankdir=rankdir, legend=False, timeout=timeout, **options)
+    inline = _inline_svg(svg)
     g = as_digraph(graph)
 
     nodes_json = []
@@ -168,14 +178,14 @@ def to_html(
 </header>
 <main>
 <div id="graph">
-{_inline_svg(svg.decode("utf-8"))}
+{inline}
 </div>
 <aside>
 <h2>Details</h2>
 <div id="details"></div>
 <h2>Legend</h2>
 <div id="legend">
-{_legend()}
+{_legend(folder_tags='class="folder-tag"' in inline)}
 </div>
 </aside>
 </main>
