@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineage.cli import main
-from lineage.demo import DEMO_FILES, GRAPHVIZ_FILES, DemoResult, most_depended_on, run_demo
+from lineage.demo import DEMO_FILES, DemoResult, most_depended_on, run_demo
 from lineage.graph import LineageGraph
 from lineage.sim.demo import load_demo_fixture
 
@@ -140,7 +140,7 @@ def test_cli_prints_what_it_wrote_and_what_to_try(tmp_path: Path) -> None:
     assert "phx_" not in result.output
 
 
-def test_without_graphviz_writes_the_rest_and_says_how_to_install(
+def test_without_graphviz_draws_with_the_built_in_layout_and_says_how_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = tmp_path / "bin"
@@ -150,9 +150,11 @@ def test_without_graphviz_writes_the_rest_and_says_how_to_install(
     result = CliRunner().invoke(main, ["demo", "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted(set(DEMO_FILES) - set(GRAPHVIZ_FILES))
-    assert "apt-get install graphviz" in result.stderr
-    assert "lineage.svg" in result.stderr
+    assert written == sorted(DEMO_FILES)
+    assert "apt-get install graphviz" in result.stderr and "built-in layout" in result.stderr
+    svg = (out / "lineage.svg").read_text(encoding="utf-8")
+    assert "built-in Python layout" in svg
+    ET.fromstring(svg)  # noqa: S314  # our own output, parsed to prove it is well-formed XML
 
 
 def test_out_that_is_a_file_is_a_clean_error(tmp_path: Path) -> None:

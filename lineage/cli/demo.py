@@ -36,7 +36,7 @@ def demo(out: str, progress: bool | None) -> None:
     for path in result.written:
         click.echo(f"wrote {path}")
     if result.graphviz_missing is not None:
-        click.echo(f"lineage: skipped {', '.join(result.skipped)}: {result.graphviz_missing}", err=True)
+        click.echo(f"lineage: {result.graphviz_missing}", err=True)
     counts = ", ".join(f"{rule} {n}" for rule, n in result.findings.counts().items() if n)
     click.echo(f"findings: {counts or 'none'} (see {result.out / 'check.txt'})")
     click.echo(f"impact report for the most depended-on view: {result.impact_view}")

@@ -74,6 +74,13 @@ def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
     "--stubs/--no-stubs", default=True, show_default=True, help='"+k more" where the selection cuts'
 )
 @click.option("--links/--no-links", default=True, show_default=True, help="link views to the PostHog UI")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "graphviz", "python"]),
+    default="auto",
+    show_default=True,
+    help="layout for svg and html: Graphviz's dot when installed (auto), or the built-in Python layout",
+)
 @clean_errors
 def render(
     snapshot: str,
@@ -87,12 +94,14 @@ def render(
     focus: tuple[str, ...],
     stubs: bool,
     links: bool,
+    engine: str,
 ) -> None:
     """Draw the selected part of the lineage graph.
 
-    svg, png, pdf and html need Graphviz's dot program; dot and mermaid are plain text. Colours show
-    the newest job (green Completed, red Failed, blue Running, grey never run); html is a single file
-    with search, click-to-highlight upstream/downstream, and node details.
+    png and pdf need Graphviz's dot program; svg and html use it when installed and otherwise a
+    built-in layout; dot and mermaid are plain text. Colours show the newest job (green Completed,
+    amber stale, red Failed, blue Running, grey never run); html is a single file with search,
+    click-to-highlight upstream/downstream, and node details.
 
     \b
     Examples:
@@ -126,6 +135,8 @@ def render(
         "links": links,
         "rankdir": rankdir,
     }
+    if fmt in ("svg", "html"):
+        opts["engine"] = engine
     result = _RENDERERS[fmt](drawn, **opts)
     if isinstance(result, str):
         emit(result, out)
