@@ -35,9 +35,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from lineage.aio import run_sync
 from lineage.analysis.health import node_health
@@ -60,6 +58,9 @@ from lineage.select import Intersection as SelectorIntersection
 from lineage.select import Union as SelectorUnion
 from lineage.select import evaluate as evaluate_selector
 from lineage.select import parse as parse_selector
+
+if TYPE_CHECKING:
+    import httpx  # only the transport's type: HTTP itself stays in lineage.api
 
 __all__ = [
     "CrawlOptions",

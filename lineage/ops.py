@@ -21,8 +21,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from lineage.aio import run_sync
 from lineage.analysis.impact import impact
 from lineage.api import AsyncPostHogClient, Job
@@ -30,6 +28,7 @@ from lineage.config import Settings
 from lineage.errors import InputError
 
 if TYPE_CHECKING:
+    import httpx  # only the transport's type: HTTP itself stays in lineage.api
     import pandas as pd
 
     from lineage.graph import LineageGraph
