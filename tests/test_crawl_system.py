@@ -95,9 +95,9 @@ def test_system_crawl_of_a_large_warehouse_is_a_handful_of_requests() -> None:
 def test_beyond_the_request_budget_owners_are_skipped_and_said(
     small_fixture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lineage.crawl
+    import lineage.crawl.system
 
-    monkeypatch.setattr(lineage.crawl, "REST_LIST_PAGES", 0)
+    monkeypatch.setattr(lineage.crawl.system, "REST_LIST_PAGES", 0)
     result, requests = crawl_on(
         Warehouse(small_fixture), CrawlOptions(strategy="all", edges="system"), "phx_all"
     )

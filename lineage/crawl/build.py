@@ -1,0 +1,167 @@
+"""Turning a finished crawl's state into the :class:`~lineage.graph.LineageGraph`: node attributes,
+ghosts (deleted views) and their old names, warehouse and PostHog tables, upstream/downstream counts,
+"+k more" boundaries, health at crawl time, and the ``--verify`` cross-check against dependencies."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from lineage.analysis.health import node_health
+from lineage.api import SavedQuery
+from lineage.config import Settings
+from lineage.crawl.jobs import job_summary
+from lineage.crawl.state import CrawlState, is_uuid, iso
+from lineage.errors import HogQLError
+from lineage.graph import SNAPSHOT_FORMAT, LineageGraph
+
+__all__ = ["build_graph", "ghost_names", "view_attrs"]
+
+
+def view_attrs(
+    view: SavedQuery, sql: str | None, jobs: list[dict[str, Any]] | None, jobs_read: bool
+) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "name": view.name,
+        "kind": "matview" if view.is_materialized else "view",
+        "status": view.status,
+        "is_materialized": view.is_materialized,
+        "sync_frequency": view.sync_frequency,
+        "last_run_at": iso(view.last_run_at),
+        "latest_error": view.latest_error,
+        "folder": view.folder_name,
+        "created_at": iso(view.created_at),
+        "created_by": view.created_by.display_name if view.created_by is not None else None,
+        "columns": [c.name for c in view.columns],
+    }
+    if view.description:
+        attrs["description"] = view.description
+    if sql is not None:
+        attrs["sql"] = sql
+    if jobs_read:
+        attrs["jobs"] = job_summary(jobs or [])
+    return attrs
+
+
+def ghost_names(st: CrawlState) -> dict[str, str]:
+    """Name deleted views from their readers' HogQL, where the SQL was read.
+
+    A deleted view is renamed, so a reader's FROM target that names nothing alive is the old
+    name. Only a reader with exactly one ghost parent and one such target is trusted, and all
+    such readers must agree.
+    """
+    from lineage.hogql import extract_tables
+
+    tables = {t.name for t in (st.tables or {}).values()}
+    candidates: dict[str, set[str]] = defaultdict(set)
+    for child, parents in st.parents.items():
+        ghosts = [p for p in parents if p in st.ghosts]
+        sql = st.sql.get(child)
+        if len(ghosts) != 1 or not sql:
+            continue
+        try:
+            chains = extract_tables(sql)
+        except HogQLError:
+            continue
+        labels = {p for p in parents if not is_uuid(p)}
+        dangling = [c for c in chains if c not in st.by_name and c not in tables and c not in labels]
+        if len(dangling) == 1:
+            candidates[ghosts[0]].add(dangling[0])
+    return {g: next(iter(names)) for g, names in candidates.items() if len(names) == 1}
+
+
+def build_graph(
+    st: CrawlState,
+    settings: Settings,
+    *,
+    strategy: str,
+    crawled_at: datetime,
+    focus: set[str] | None,
+    known_ghost_names: Mapping[str, str],
+    verify: bool,
+) -> tuple[LineageGraph, list[str]]:
+    """The snapshot graph of ``st`` (only ``focus`` where given), and ``--verify``'s mismatches."""
+    graph = LineageGraph(
+        format=SNAPSHOT_FORMAT,
+        host=settings.host,
+        project=settings.project,
+        crawled_at=iso(crawled_at),
+        strategy=strategy,
+    )
+    children: dict[str, list[str]] = defaultdict(list)
+    for child, ps in st.parents.items():
+        for p in ps:
+            children[p].append(child)
+    view_ids = set(st.views) | set(st.hidden_views)
+    if focus is not None:
+        view_ids &= focus
+    for view_id in sorted(view_ids):
+        view = st.views.get(view_id) or st.hidden_views[view_id]
+        graph.add_node(view_id, **view_attrs(view, st.sql.get(view_id), st.jobs.get(view_id), st.jobs_read))
+    tables = st.tables or {}
+    endpoints = {p for ps in st.parents.values() for p in ps}
+    if focus is not None:
+        endpoints &= focus
+    names = {**ghost_names(st), **known_ghost_names}
+    for node_id in sorted(endpoints - view_ids):
+        if node_id in st.ghosts:
+            graph.add_node(node_id, name=names.get(node_id, node_id), kind="unknown", ghost=True)
+        elif node_id in tables:
+            table = tables[node_id]
+            graph.add_node(
+                node_id,
+                name=table.name,
+                kind="table",
+                table_kind="warehouse",
+                source_type=table.source_type,
+            )
+        elif is_uuid(node_id):
+            graph.add_node(node_id, name=node_id, kind="unknown")
+        else:
+            graph.add_node(node_id, name=node_id, kind="table", table_kind="posthog")
+    for child, ps in sorted(st.parents.items()):
+        if child not in graph:
+            continue
+        for p in ps:
+            if p in graph:
+                graph.add_edge(p, child)
+    g = graph.nx
+    for node_id in g.nodes:
+        attrs = g.nodes[node_id]
+        if attrs.get("kind") in {"view", "matview"}:
+            attrs["upstream_count"] = len(st.parents.get(node_id, []))
+            if focus is None:
+                attrs["downstream_count"] = len(children.get(node_id, []))
+            elif node_id in st.deps:
+                attrs["downstream_count"] = int(st.deps[node_id].get("downstream_count") or 0)
+            else:
+                attrs["downstream_count"] = (
+                    g.out_degree(node_id) if node_id not in st.more_downstream else None
+                )
+        if attrs.get("kind") in {"view", "matview"}:
+            # Health at crawl time, so a snapshot answers "what is broken" without the analysis layer;
+            # `lineage check` recomputes it against any other moment.
+            health = node_health(attrs, now=crawled_at)
+            attrs["health"] = health.label
+            attrs["stale"] = health.stale
+        if node_id in st.more_upstream:
+            attrs["more_upstream"] = st.more_upstream[node_id]
+        if node_id in st.more_downstream:
+            attrs["more_downstream"] = st.more_downstream[node_id]
+    mismatches = []
+    if verify:
+        for view_id, deps in sorted(st.deps.items()):
+            if view_id not in g:
+                continue
+            # PostHog counts raw path labels: a dotted table counts by its last label.
+            up = len({p.split(".")[-1] if not is_uuid(p) else p for p in st.parents.get(view_id, [])})
+            down = len(children.get(view_id, []))
+            if deps.get("upstream_count") != up or deps.get("downstream_count") != down:
+                name = g.nodes[view_id].get("name", view_id)
+                mismatches.append(
+                    f"{name}: crawled upstream {up}, downstream {down}; dependencies says "
+                    f"upstream {deps.get('upstream_count')}, downstream {deps.get('downstream_count')}"
+                )
+    return graph, mismatches

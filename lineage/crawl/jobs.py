@@ -1,0 +1,121 @@
+"""Materialization jobs: reading the job listing within the ``--jobs-since`` window, keeping each job
+compact, grouping jobs per view (with what a refresh base already knew), run_history as the fallback,
+and the per-view summary a snapshot carries (:func:`job_summary`)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from lineage.api import AsyncPostHogClient, Job
+from lineage.api.models import parse_datetime
+from lineage.crawl.state import iso
+
+__all__ = [
+    "JOB_HISTORY_KEPT",
+    "compact_job",
+    "group_jobs",
+    "job_summary",
+    "jobs_fetch_since",
+    "list_jobs",
+    "run_history_jobs",
+]
+
+JOB_HISTORY_KEPT = 50
+
+
+async def list_jobs(client: AsyncPostHogClient, *, since: datetime) -> list[Job]:
+    return [j async for j in client.iter_jobs(since=since, page_size=1000)]
+
+
+def compact_job(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "status": job.status,
+        "created_at": iso(job.created_at),
+        "last_run_at": iso(job.last_run_at),
+        "rows": job.rows_materialized,
+        "error": job.error,
+    }
+
+
+def jobs_fetch_since(now: datetime, window: timedelta, known: Iterable[Mapping[str, Any]]) -> datetime:
+    """The window's start, or the newest job a refresh base already knows, whichever is later."""
+    since = now - window
+    created = [parse_datetime(job.get("created_at")) for job in known]
+    newest_known = max((k for k in created if k is not None), default=None)
+    return max(since, newest_known) if newest_known is not None else since
+
+
+def group_jobs(
+    raw: Iterable[Mapping[str, Any]],
+    known: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    wanted: set[str],
+    since: datetime,
+) -> dict[str, list[dict[str, Any]]]:
+    """Jobs per view: what a refresh base knew within the window, replaced by id with the listing's."""
+    merged: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for node_id, job in known:
+        moment = parse_datetime(job.get("created_at"))
+        if node_id in wanted and moment is not None and moment >= since:
+            merged[node_id][str(job.get("id"))] = job
+    for item in raw:
+        record = Job.from_api(item)
+        if record is not None and record.saved_query_id in wanted:
+            merged[record.saved_query_id][record.id] = compact_job(record)
+    return {k: list(v.values()) for k, v in merged.items()}
+
+
+def run_history_jobs(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """run_history entries as job records: a status and a finish time, no id or start."""
+    return [
+        {
+            "id": f"run-{i}",
+            "status": e.get("status"),
+            "created_at": None,
+            "last_run_at": e.get("timestamp"),
+        }
+        for i, e in enumerate(entries)
+    ]
+
+
+def job_summary(history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Runs, failures, newest status, failure streak, last success, median duration, rows trend."""
+    jobs = sorted(
+        history,
+        key=lambda j: (str(j.get("created_at") or j.get("last_run_at") or ""), str(j.get("id"))),
+        reverse=True,
+    )
+    statuses = [j.get("status") for j in jobs]
+    streak = 0
+    for status in statuses:
+        if status == "Failed":
+            streak += 1
+        elif status in {"Completed"}:
+            break
+    durations = []
+    for j in jobs:
+        start, end = parse_datetime(j.get("created_at")), parse_datetime(j.get("last_run_at"))
+        if start is not None and end is not None and j.get("status") in {"Completed", "Failed"}:
+            durations.append(max(0.0, (end - start).total_seconds()))
+    completed = [j for j in jobs if j.get("status") == "Completed"]
+    rows: list[int] = [int(j["rows"]) for j in completed if isinstance(j.get("rows"), int)]
+    trend = None
+    if len(rows) >= 2:
+        newest, oldest = rows[0], rows[-1]
+        trend = "up" if newest > oldest else "down" if newest < oldest else "flat"
+    return {
+        "runs": len(jobs),
+        "failures": statuses.count("Failed"),
+        "last_status": statuses[0] if statuses else None,
+        "last_success_at": (completed[0].get("last_run_at") if completed else None),
+        "median_duration_s": round(statistics.median(durations), 3) if durations else None,
+        "rows_last": rows[0] if rows else None,
+        "rows_trend": trend,
+        "failure_streak": streak,
+        "history": jobs[:JOB_HISTORY_KEPT],
+    }

@@ -1,0 +1,77 @@
+"""What a crawl is asked to do (:class:`CrawlOptions`, with ``--jobs-since`` parsed by
+:func:`parse_since`) and what it hands back (:class:`CrawlResult`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from lineage.errors import InputError
+from lineage.graph import LineageGraph
+
+__all__ = ["CrawlOptions", "CrawlResult", "EdgeSource", "Strategy", "parse_since"]
+
+Strategy = Literal["all", "select"]
+EdgeSource = Literal["api", "sql", "system", "auto"]
+
+
+def parse_since(text: str) -> timedelta:
+    """``30d``, ``12h``, ``90m`` or ``2w`` as a timedelta; a clear error otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text or "")
+    if not match:
+        raise InputError(f"--jobs-since {text!r}: give a number and a unit m, h, d or w, such as 30d")
+    n, unit = int(match.group(1)), match.group(2)
+    if n > {"m": 60 * 24 * 3660, "h": 24 * 3660, "d": 3660, "w": 523}[unit]:
+        raise InputError(f"--jobs-since {text!r} reaches back more than ten years; give a shorter window")
+    return {
+        "m": timedelta(minutes=n),
+        "h": timedelta(hours=n),
+        "d": timedelta(days=n),
+        "w": timedelta(weeks=n),
+    }[unit]
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    """What to crawl and how. ``upstream``/``downstream`` ``None`` means unlimited."""
+
+    strategy: Strategy = "all"
+    select: str | None = None
+    upstream: int | None = None
+    downstream: int | None = None
+    edges: EdgeSource = "auto"
+    jobs: bool = True
+    jobs_since: timedelta = timedelta(days=30)
+    verify: bool = False
+    verify_sample: int = 0
+    with_sql: bool = False
+    concurrency: int = 8
+    journal: Path | None = None
+    out: Path | None = None
+    resume: bool = False
+    refresh: LineageGraph | None = field(default=None, repr=False)
+    progress: Callable[[str, int, int], None] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    graph: LineageGraph
+    requests: int
+    seconds: float
+    waited_seconds: float
+    retries: int
+    edge_source: str
+    notes: tuple[str, ...] = ()
+    verify_mismatches: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        g = self.graph.nx
+        return (
+            f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges, {self.requests} requests, "
+            f"{self.seconds:.1f} s, {self.waited_seconds:.1f} s waiting on rate limits "
+            f"(edges from {self.edge_source})"
+        )

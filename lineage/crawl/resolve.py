@@ -1,0 +1,64 @@
+"""Reading lineage out of HogQL: a view's FROM targets resolved to node ids the way PostHog resolves
+them, and the full names of dotted PostHog tables that the lineage endpoints give by their last label."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lineage.crawl.state import CrawlState, is_uuid
+from lineage.errors import HogQLError
+from lineage.posthog import POSTHOG_TABLES
+
+__all__ = ["dotted_labels", "full_dotted_name", "parents_from_sql"]
+
+
+def parents_from_sql(state: CrawlState, view_id: str, *, deleted_by_name: Mapping[str, str]) -> list[str]:
+    """The view's parents from its SQL; a parse failure is a note and no parents."""
+    from lineage.hogql import extract_tables
+
+    sql = state.sql.get(view_id)
+    if not sql:
+        return []
+    try:
+        chains = extract_tables(sql)
+    except HogQLError as exc:
+        name = state.views[view_id].name
+        state.notes.append(f"view {name!r}: HogQL not parsed ({exc}); its upstream edges are missing")
+        return []
+    tables_by_name = {t.name: t.id for t in (state.tables or {}).values()}
+    out = []
+    for chain in chains:
+        # PostHog resolves a FROM target as a view by name first, then a warehouse table,
+        # then one of its own tables.
+        if chain in state.by_name:
+            out.append(state.by_name[chain])
+        elif chain in tables_by_name:
+            out.append(tables_by_name[chain])
+        elif chain in deleted_by_name:
+            # PostHog's stale paths still name a deleted view by its UUID
+            out.append(deleted_by_name[chain])
+        else:
+            out.append(chain)
+    return sorted(set(out))
+
+
+def dotted_labels(parents: Mapping[str, list[str]]) -> dict[str, str]:
+    """Each parent label that may be a dotted table's last part, with one view that reads it."""
+    labels: dict[str, str] = {}
+    for view_id, ps in sorted(parents.items()):
+        for p in ps:
+            if not is_uuid(p) and p not in labels and p not in POSTHOG_TABLES:
+                labels[p] = view_id
+    return labels
+
+
+def full_dotted_name(sql: str, label: str, by_name: Mapping[str, str]) -> str | None:
+    """The one dotted FROM target of ``sql`` that ends in ``label`` (not a view), if exactly one."""
+    from lineage.hogql import extract_tables
+
+    try:
+        chains = extract_tables(sql)
+    except HogQLError:
+        return None
+    full = [c for c in chains if c.split(".")[-1] == label and c != label and c not in by_name]
+    return full[0] if len(full) == 1 else None
