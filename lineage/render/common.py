@@ -259,6 +259,10 @@ def _count(value: Any) -> int:
         return 0
 
 
+#: Layout directions every renderer accepts (Graphviz's rankdir, Mermaid's direction).
+RANKDIRS: Final = ("LR", "TB", "RL", "BT")
+
+
 def build_scene(
     graph: Any,
     *,
@@ -267,8 +271,14 @@ def build_scene(
     collapse_folders: Iterable[str] = (),
     links: bool = True,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    rankdir: str = "LR",
 ) -> Scene:
-    """Turn a lineage graph into a sorted, drawable scene (see the module docstring)."""
+    """Turn a lineage graph into a sorted, drawable scene (see the module docstring).
+
+    ``rankdir`` is only checked here, so that every renderer refuses a bad one with one message.
+    """
+    if rankdir not in RANKDIRS:
+        raise RenderError(f"rankdir {rankdir!r} is not one of {', '.join(RANKDIRS)}")
     g = as_digraph(graph)
     check_size(g, max_nodes)
     focus_ids = resolve_focus(g, focus)

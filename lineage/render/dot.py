@@ -20,8 +20,6 @@ from lineage.render.common import (
     clean,
 )
 
-RANKDIRS: Final = ("LR", "TB", "RL", "BT")
-
 _SHAPE: Final[dict[str, str]] = {
     "table": "cylinder",
     "view": "box",
@@ -114,12 +112,9 @@ def to_dot(
     >>> "cylinder" in to_dot(g)
     True
     """
-    from lineage.errors import RenderError
-
-    if rankdir not in RANKDIRS:
-        raise RenderError(f"rankdir {rankdir!r} is not one of {', '.join(RANKDIRS)}")
     scene = build_scene(
         graph,
+        rankdir=rankdir,
         focus=focus,
         clusters=clusters,
         collapse_folders=collapse_folders,

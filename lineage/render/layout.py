@@ -19,8 +19,7 @@ from itertools import pairwise
 from typing import Final
 
 from lineage.errors import RenderError
-
-RANKDIRS: Final = ("LR", "TB", "RL", "BT")
+from lineage.render.common import RANKDIRS
 
 MARGIN: Final = 8.0
 RANK_SEP: Final = 56.0

@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from lineage.errors import RenderError
 from lineage.render.common import DEFAULT_MAX_NODES, HEALTH, HEALTH_ORDER, SceneNode, build_scene, one_line
-
-DIRECTIONS: Final = ("LR", "TB", "RL", "BT")
 
 # Characters written as themselves; everything else outside letters and digits becomes an entity.
 _PLAIN: Final = frozenset(" _-.,:/+=@!?'()")
@@ -58,10 +55,9 @@ def to_mermaid(
 
     Paste it into a Markdown ```` ```mermaid ```` block (GitHub) or a Notion Mermaid code block.
     """
-    if rankdir not in DIRECTIONS:
-        raise RenderError(f"rankdir {rankdir!r} is not one of {', '.join(DIRECTIONS)}")
     scene = build_scene(
         graph,
+        rankdir=rankdir,
         focus=focus,
         clusters=clusters,
         collapse_folders=collapse_folders,

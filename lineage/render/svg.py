@@ -26,7 +26,7 @@ from lineage.render.common import (
     clean,
     truncate,
 )
-from lineage.render.layout import RANKDIRS, Box, Layout, LNode, Point, layout
+from lineage.render.layout import Box, Layout, LNode, Point, layout
 
 FONT: Final = "Helvetica,Arial,sans-serif"
 FONT_SIZE: Final = 11.0
@@ -301,12 +301,9 @@ def to_svg_python(
     note: str = "",
 ) -> str:
     """SVG text laid out in pure Python; the same options as :func:`lineage.render.dot.to_dot`."""
-    from lineage.errors import RenderError
-
-    if rankdir not in RANKDIRS:
-        raise RenderError(f"rankdir {rankdir!r} is not one of {', '.join(RANKDIRS)}")
     scene = build_scene(
         graph,
+        rankdir=rankdir,
         focus=focus,
         clusters=clusters,
         collapse_folders=collapse_folders,
