@@ -27,7 +27,8 @@ cat >&2 <<MSG
 lineage: these system programs are missing: ${missing[*]}
   Debian/Ubuntu:  sudo apt-get install graphviz chromium
   macOS:          brew install graphviz && brew install --cask chromium
-Without Graphviz, 'lineage render' still writes dot, mermaid and html; svg/png/pdf need it.
+Without Graphviz, 'lineage render' draws svg and html with its built-in layout and writes dot and
+mermaid; only png and pdf need Graphviz.
 Tests that need a missing program fail with a message naming it.
 MSG
 exit 0

@@ -37,7 +37,7 @@ KIND_TEXT: Final[dict[str, str]] = {
     "table": "table",
     "view": "view",
     "matview": "materialized view",
-    "unknown": "unknown / not crawled",
+    "unknown": "deleted view (ghost) or unknown",
 }
 KIND_ORDER: Final = ("table", "view", "matview", "unknown")
 
