@@ -21,6 +21,7 @@ __all__ = [
     "api_options",
     "clean_errors",
     "emit",
+    "format_for",
     "progress_bar",
     "settings_from",
     "snapshot_option",
@@ -154,3 +155,16 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | No
             bar.update(tasks[label], completed=done, total=total)
 
         yield update
+
+
+def format_for(out: str | None, choices: tuple[str, ...], *, terminal: str, other: str) -> str:
+    """The format when --format is not given: from --out's extension (``.html`` -> html), else
+    ``terminal`` when standard output is a terminal, else ``other``."""
+    if out is not None and out != "-":
+        suffix = out.rsplit(".", 1)[-1].lower() if "." in out else ""
+        aliases = {"markdown": "md", "htm": "html", "mmd": "mermaid", "gv": "dot", "txt": "text"}
+        suffix = aliases.get(suffix, suffix)
+        if suffix in choices:
+            return suffix
+        return other
+    return terminal if sys.stdout.isatty() else other

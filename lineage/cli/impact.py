@@ -6,7 +6,7 @@ import click
 
 from lineage.analysis.columns import column_impact
 from lineage.analysis.impact import impact as impact_of
-from lineage.cli.common import clean_errors, emit, snapshot_option
+from lineage.cli.common import clean_errors, emit, format_for, snapshot_option
 from lineage.graph import LineageGraph
 from lineage.report import render_column_impact, render_impact
 
@@ -21,9 +21,8 @@ from lineage.report import render_column_impact, render_impact
     "--format",
     "fmt",
     type=click.Choice(["md", "csv", "json", "html", "table"]),
-    default="md",
-    show_default=True,
-    help="output format",
+    default=None,
+    help="output format [from --out's extension; else table on a terminal, md otherwise]",
 )
 @click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
 @click.option(
@@ -31,7 +30,7 @@ from lineage.report import render_column_impact, render_impact
 )
 @clean_errors
 def impact(
-    view: str, column: str | None, snapshot: str, fmt: str, out: str | None, max_depth: int | None
+    view: str, column: str | None, snapshot: str, fmt: str | None, out: str | None, max_depth: int | None
 ) -> None:
     """Show everything downstream of VIEW (a name or id): depth, path, health, owner, refresh plan.
 
@@ -44,6 +43,9 @@ def impact(
       lineage impact orders_daily --format md --out impact.md
       lineage impact orders_daily --column amount --format json
     """
+    if fmt is None:
+        # Markdown escapes (customer\_mrr, &gt;) are for files and PRs; a person at a terminal gets a table.
+        fmt = format_for(out, ("md", "csv", "json", "html", "table"), terminal="table", other="md")
     graph = LineageGraph.load(snapshot)
     if column is not None:
         emit(render_column_impact(column_impact(graph, view, column), fmt), out)

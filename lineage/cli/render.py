@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors, emit, snapshot_option, write_atomic
+from lineage.cli.common import clean_errors, emit, format_for, snapshot_option, write_atomic
 from lineage.errors import RenderError
 from lineage.graph import LineageGraph
 from lineage.render import FORMATS, to_dot, to_html, to_mermaid, to_pdf, to_png, to_svg
@@ -49,7 +49,11 @@ def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
 )
 @click.option("--exclude", default=None, metavar="SEL", help="nodes to leave out (same syntax)")
 @click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="svg", show_default=True, help="output format"
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="output format [from --out's extension, else svg]",
 )
 @click.option("--out", default=None, metavar="PATH", help="file to write (default: standard output)")
 @click.option(
@@ -86,7 +90,7 @@ def render(
     snapshot: str,
     selector: str | None,
     exclude: str | None,
-    fmt: str,
+    fmt: str | None,
     out: str | None,
     rankdir: str,
     max_nodes: int,
@@ -109,6 +113,8 @@ def render(
       lineage render --select 'folder:Revenue' --format html --out revenue.html
       lineage render --select '2+orders_daily+1' --format mermaid
     """
+    if fmt is None:
+        fmt = format_for(out, tuple(FORMATS), terminal="svg", other="svg")
     if fmt in _BINARY and (out is None or out == "-") and sys.stdout.isatty():
         raise click.UsageError(
             f"--format {fmt} writes binary data: pass --out FILE or redirect standard output"
