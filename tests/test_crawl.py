@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -546,3 +547,53 @@ def test_cli_crawl_refuses_bad_input_before_any_request(
     assert result.exit_code == 2, result.output
     assert needle in result.stderr
     assert sim_server.stats()["total"] == 0
+
+
+def test_resume_refuses_a_journal_of_another_crawl(small_fixture: dict[str, Any], tmp_path: Path) -> None:
+    from lineage.crawl import Journal
+    from lineage.errors import InputError
+
+    journal = tmp_path / "j.jsonl"
+    app = create_app(Warehouse(small_fixture))
+    killed = Counting(httpx.ASGITransport(app=app), kill_after=3)
+    with pytest.raises(Killed):
+        opts = CrawlOptions(strategy="all", edges="api", journal=journal)
+        asyncio.run(crawl_async(settings(), opts, transport=killed))
+    other = Settings.resolve(host="http://127.0.0.1:2", project="7", api_key="phx_read", env={})
+    with pytest.raises(InputError, match=r"from another crawl \(its host, project differ\)"):
+        opts = CrawlOptions(strategy="all", edges="api", journal=journal, resume=True)
+        asyncio.run(crawl_async(other, opts, transport=httpx.ASGITransport(app=app)))
+    with pytest.raises(InputError, match=r"its jobs_since_s differ"):
+        opts = CrawlOptions(
+            strategy="all", edges="api", journal=journal, resume=True, jobs_since=timedelta(days=2)
+        )
+        asyncio.run(crawl_async(settings(), opts, transport=httpx.ASGITransport(app=app)))
+    # a torn last line is ended before the next record, so nothing written after it is lost
+    with journal.open("a") as fh:
+        fh.write('{"k": "half')
+    j = Journal(journal, resume=True)
+    j.put("after", 1)
+    j.close(remove=False)
+    assert Journal(journal, resume=True).get("after") == (True, 1)
+
+
+def test_a_crawl_that_finished_no_request_leaves_no_journal(
+    small_fixture: dict[str, Any], tmp_path: Path
+) -> None:
+    from lineage.errors import AuthenticationError
+
+    journal = tmp_path / "j.jsonl"
+    app = create_app(Warehouse(small_fixture))
+    bad = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_wrong", env={})
+    with pytest.raises(AuthenticationError):
+        opts = CrawlOptions(strategy="all", edges="api", journal=journal)
+        asyncio.run(crawl_async(bad, opts, transport=httpx.ASGITransport(app=app)))
+    assert not journal.exists()
+    result = asyncio.run(
+        crawl_async(
+            settings(),
+            CrawlOptions(strategy="all", edges="api", journal=journal, resume=True),
+            transport=httpx.ASGITransport(app=app),
+        )
+    )
+    assert any("nothing to resume" in n for n in result.notes)

@@ -594,7 +594,19 @@ async def crawl_async(
 ) -> CrawlResult:
     """Crawl with an async client (made from ``settings`` unless given)."""
     started = time.monotonic()
-    journal = Journal(options.journal, resume=options.resume)
+    identity = {
+        "host": settings.host,
+        "project": settings.project,
+        "strategy": options.strategy,
+        "select": options.select,
+        "upstream": options.upstream,
+        "downstream": options.downstream,
+        "edges": options.edges,
+        "jobs": options.jobs,
+        "jobs_since_s": options.jobs_since.total_seconds(),
+        "with_sql": options.with_sql,
+    }
+    journal = Journal(options.journal, resume=options.resume, identity=identity)
     own = client is None
     api = client or AsyncPostHogClient(settings, transport=transport, concurrency=options.concurrency)
     before = api.stats.snapshot()
@@ -623,6 +635,10 @@ async def crawl_async(
             await api.aclose()
     if journal.resumed:
         crawler.state.notes.append(f"resumed: {journal.resumed} finished requests taken from the journal")
+    elif journal.missing:
+        crawler.state.notes.append(
+            f"nothing to resume: no journal at {options.journal}; crawled from the start"
+        )
     return CrawlResult(
         graph=graph,
         requests=requests,
