@@ -597,3 +597,31 @@ def test_a_crawl_that_finished_no_request_leaves_no_journal(
         )
     )
     assert any("nothing to resume" in n for n in result.notes)
+
+
+class DeleteAfterList(httpx.AsyncBaseTransport):
+    """The simulator; once the views list has been answered, one view is deleted (as by a colleague)."""
+
+    def __init__(self, wh: Warehouse, view_id: str) -> None:
+        self.inner = httpx.ASGITransport(app=create_app(wh))
+        self.wh, self.view_id, self.done = wh, view_id, False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if not self.done and request.url.path.endswith("/warehouse_saved_queries/"):
+            await response.aread()
+            self.wh.delete_view(self.view_id)
+            self.done = True
+        return response
+
+
+@pytest.mark.parametrize("edges", ["api", "sql"])
+def test_a_view_deleted_during_the_crawl_is_left_out(edges: str, small_fixture: dict[str, Any]) -> None:
+    # revenue_report reads nothing downstream of it, so PostHog lets it be deleted
+    wh = Warehouse(small_fixture)
+    transport = DeleteAfterList(wh, VIEW_IDS["revenue_report"])
+    opts = CrawlOptions(strategy="all", edges=edges)  # type: ignore[arg-type]
+    result = asyncio.run(crawl_async(settings(), opts, transport=transport))
+    assert VIEW_IDS["revenue_report"] not in result.graph.nx
+    assert any("deleted while the crawl ran" in n for n in result.notes)
+    assert VIEW_IDS["orders_daily"] in result.graph.nx

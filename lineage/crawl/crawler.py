@@ -65,6 +65,7 @@ class _Crawler:
         self._folder_names: dict[str, str] = {}
         self._rest_views: dict[str, dict[str, Any]] = {}
         self._sample_mismatches: list[str] = []
+        self._gone: set[str] = set()
         self._tables_lock = asyncio.Lock()
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -148,18 +149,46 @@ class _Crawler:
     # -- edges -------------------------------------------------------------------------------------
 
     async def parents_api(self, view_id: str) -> None:
-        self.state.parents[view_id] = sorted(
-            await self._once(f"anc1:{view_id}", lambda: self.client.ancestors(view_id, level=1), list)
+        got = await self._or_gone(
+            f"anc1:{view_id}", lambda: self.client.ancestors(view_id, level=1), list, view_id
         )
+        if got is not None:
+            self.state.parents[view_id] = sorted(got)
+
+    async def _or_gone(
+        self, key: str, call: Callable[[], Awaitable[T]], encode: Callable[[T], Any], view_id: str
+    ) -> Any:
+        """A view deleted while the crawl runs answers 404: remember it as gone (journaled, so a
+        resumed crawl does not stumble on it again) instead of failing the whole crawl."""
+        try:
+            value = await self._once(key, call, encode)
+        except NotFoundError:
+            self.journal.put(key, None)
+            value = None
+        if value is None:
+            self._gone.add(view_id)
+        return value
+
+    def _forget_gone(self) -> None:
+        """Drop views deleted during the crawl; readers that still name them become ghosts."""
+        for view_id in sorted(self._gone):
+            view = self.state.views.pop(view_id, None)
+            self.state.parents.pop(view_id, None)
+            self.state.sql.pop(view_id, None)
+            if view is not None and self.state.by_name.get(view.name) == view_id:
+                del self.state.by_name[view.name]
+                self.state.notes.append(f"view {view.name!r} was deleted while the crawl ran; left out")
+        self._gone.clear()
 
     async def fetch_sql(self, view_id: str) -> None:
         old = reusable_sql(self.opts.refresh, self.state.views, view_id)
         if old is not None:
             self.state.sql[view_id] = old
             return
-        raw = await self._once(f"get:{view_id}", lambda: self.client.get_view(view_id), lambda v: dict(v.raw))
-        view = SavedQuery.from_api(raw)
-        self.state.sql[view_id] = view.sql if view is not None else None
+        raw = await self._or_gone(
+            f"get:{view_id}", lambda: self.client.get_view(view_id), lambda v: dict(v.raw), view_id
+        )
+        self.state.sql[view_id] = SavedQuery.from_api(raw).sql if raw is not None else None
 
     def parents_from_sql(self, view_id: str) -> list[str]:
         return parents_from_sql(self.state, view_id, deleted_by_name=self._deleted_by_name)
@@ -185,6 +214,7 @@ class _Crawler:
 
     async def resolve_names(self) -> None:
         """Name table UUIDs, find views hidden from the list, and mark ghosts (deleted views)."""
+        self._forget_gone()
         named: set[str] = set(self.state.views)
         unknown = sorted(
             {p for ps in self.state.parents.values() for p in ps if is_uuid(p) and p not in named}
@@ -572,6 +602,7 @@ class _Crawler:
     # -- building ----------------------------------------------------------------------------------
 
     def build(self, settings: Settings, *, strategy: str, started: float) -> tuple[LineageGraph, list[str]]:
+        self._forget_gone()
         focus: set[str] | None = getattr(self, "_focus", None)
         graph, mismatches = build_graph(
             self.state,
