@@ -625,3 +625,15 @@ def test_a_view_deleted_during_the_crawl_is_left_out(edges: str, small_fixture: 
     assert VIEW_IDS["revenue_report"] not in result.graph.nx
     assert any("deleted while the crawl ran" in n for n in result.notes)
     assert VIEW_IDS["orders_daily"] in result.graph.nx
+
+
+def test_overlapping_seed_terms_take_the_deepest_reach(small_fixture: dict[str, Any]) -> None:
+    both, _ = run(
+        small_fixture, CrawlOptions(strategy="select", select="+orders_daily orders_daily+", edges="api")
+    )
+    full, _ = run(small_fixture, CrawlOptions(strategy="select", select="+orders_daily+", edges="api"))
+    assert set(both.graph.nx.nodes) == set(full.graph.nx.nodes)
+    mixed, _ = run(small_fixture, CrawlOptions(strategy="select", select="orders+1 1+orders", edges="api"))
+    assert {VIEW_IDS["orders"], VIEW_IDS["orders_daily"], TABLE_IDS["stripe_charge"]} <= set(
+        mixed.graph.nx.nodes
+    )

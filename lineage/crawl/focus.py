@@ -56,8 +56,17 @@ def parse_seeds(
         else:
             up, down = upstream, downstream
         for h in sorted(hits):
-            out[h] = (up, down)
+            # A view picked by several terms ('+x x+') gets the deepest reach of each direction.
+            old_up, old_down = out.get(h, (0, 0))
+            out[h] = (_deeper(old_up, up), _deeper(old_down, down))
     return [(k, *v) for k, v in sorted(out.items())]
+
+
+def _deeper(a: int | None, b: int | None) -> int | None:
+    """The farther of two depths, where None is unlimited."""
+    if a is None or b is None:
+        return None
+    return max(a, b)
 
 
 def closure_from_edges(parents: Mapping[str, list[str]], seeds: list[Seed]) -> set[str]:
