@@ -637,3 +637,42 @@ def test_overlapping_seed_terms_take_the_deepest_reach(small_fixture: dict[str, 
     assert {VIEW_IDS["orders"], VIEW_IDS["orders_daily"], TABLE_IDS["stripe_charge"]} <= set(
         mixed.graph.nx.nodes
     )
+
+
+def test_without_the_table_scope_tables_are_unknown_not_ghosts(small_fixture: dict[str, Any]) -> None:
+    small_fixture["api_keys"].append({"key": "phx_views_only", "scopes": ["warehouse_view:read"]})
+    result, _ = run(small_fixture, CrawlOptions(strategy="all", edges="api"), key="phx_views_only")
+    node = result.graph.nx.nodes[TABLE_IDS["stripe_charge"]]
+    assert node["kind"] == "unknown" and not node.get("ghost")
+    assert any("warehouse_table:read" in n for n in result.notes)
+
+
+class HogQLBudgetSpent(httpx.AsyncBaseTransport):
+    """The simulator, except that the query API answers 429 for the next hour."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.rstrip("/").endswith("/query"):
+            body = {
+                "type": "throttled_error",
+                "code": "throttled",
+                "detail": "Request was throttled. Expected available in 3600 seconds.",
+                "attr": None,
+            }
+            return httpx.Response(429, json=body, headers={"Retry-After": "3600"})
+        return await self.inner.handle_async_request(request)
+
+
+def test_auto_falls_back_to_the_rest_api_when_the_hogql_budget_is_spent(
+    small_fixture: dict[str, Any],
+) -> None:
+    app = create_app(Warehouse(small_fixture))
+    s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_all", env={})
+    result = asyncio.run(
+        crawl_async(s, CrawlOptions(strategy="all"), transport=HogQLBudgetSpent(httpx.ASGITransport(app=app)))
+    )
+    assert result.edge_source == "api"
+    assert any("query API is not usable" in n for n in result.notes)
+    assert result.graph.nx.number_of_edges() == 6

@@ -67,7 +67,7 @@ def test_system_edges_equal_api_edges(name: str, fixture: dict[str, Any], key: s
     assert requests <= 10  # views, tables, jobs, and the REST list for owners and folders
     for node, attrs in api.graph.nx.nodes(data=True):
         mine = system.graph.nx.nodes[node]
-        for key in ("created_by", "folder", "sync_frequency", "is_materialized", "status"):
+        for key in ("created_by", "folder", "sync_frequency", "is_materialized", "status", "source_type"):
             assert mine.get(key) == attrs.get(key), (node, key)
     deleted = {v["id"]: v["name"] for v in fixture["views"] if v.get("deleted")}
     for node, attrs in system.graph.nx.nodes(data=True):

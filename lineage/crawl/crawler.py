@@ -39,6 +39,7 @@ from lineage.errors import (
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
+    RateLimitedError,
     SelectorError,
 )
 from lineage.graph import LineageGraph
@@ -66,6 +67,7 @@ class _Crawler:
         self._rest_views: dict[str, dict[str, Any]] = {}
         self._sample_mismatches: list[str] = []
         self._gone: set[str] = set()
+        self._tables_unreadable = False
         self._tables_lock = asyncio.Lock()
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -142,6 +144,7 @@ class _Crawler:
                 "(add the warehouse_table:read scope to name them)"
             )
             self.state.tables = {}
+            self._tables_unreadable = True
             return
         tables = (Table.from_api(item) for item in raw)
         self.state.tables = {t.id: t for t in tables if t is not None}
@@ -235,7 +238,10 @@ class _Crawler:
                 raw = None
             view = SavedQuery.from_api(raw) if raw is not None else None
             if view is None:
-                self.state.ghosts.add(view_id)
+                # Without the table list a 404 cannot tell a deleted view from a warehouse table:
+                # leave it 'unknown' rather than call a table a ghost.
+                if not self._tables_unreadable:
+                    self.state.ghosts.add(view_id)
             else:
                 self.state.hidden_views[view_id] = view
 
@@ -415,7 +421,14 @@ class _Crawler:
                 f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
             )
             rows = []
-        tables = (Table.from_api(r) for r in rows if not r.get("deleted"))
+        # A system row holds source_type itself; the REST shape nests it in external_data_source.
+        tables = (
+            Table.from_api({**r, "external_data_source": {"source_type": r["source_type"]}})
+            if r.get("source_type") and not r.get("external_data_source")
+            else Table.from_api(r)
+            for r in rows
+            if not r.get("deleted")
+        )
         self.state.tables = {t.id: t for t in tables if t is not None}
 
     async def fetch_jobs_system(self) -> None:
@@ -451,7 +464,13 @@ class _Crawler:
         try:
             await self.run_system()
             return True
-        except (PermissionDeniedError, BadRequestError, PaymentRequiredError, NotFoundError) as exc:
+        except (
+            PermissionDeniedError,
+            BadRequestError,
+            PaymentRequiredError,
+            NotFoundError,
+            RateLimitedError,  # the 120-an-hour HogQL budget is spent: the REST API still answers
+        ) as exc:
             if self.opts.edges == "system":
                 raise
             self.state = CrawlState(
