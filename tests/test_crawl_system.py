@@ -200,3 +200,44 @@ def test_any_generated_dag_crawls_to_itself(seed: int, n: int, source: str) -> N
     assert {v: a["kind"] for v, a in result.graph.nx.nodes(data=True)} == {
         v: a["kind"] for v, a in truth.nodes(data=True)
     }
+
+
+def test_refresh_from_another_project_is_refused(small_fixture: dict[str, Any]) -> None:
+    from lineage.errors import InputError
+
+    old, _ = crawl_on(Warehouse(small_fixture), CrawlOptions(strategy="all", edges="system"), "phx_all")
+    old.graph.nx.graph["project"] = "999"
+    with pytest.raises(InputError, match=r"crawled from .* project 999"):
+        crawl_on(
+            Warehouse(small_fixture),
+            CrawlOptions(strategy="all", edges="system", refresh=old.graph),
+            "phx_all",
+        )
+
+
+def test_refresh_from_a_focused_snapshot_reads_every_view(small_fixture: dict[str, Any]) -> None:
+    wh = Warehouse(small_fixture)
+    part, _ = crawl_on(wh, CrawlOptions(strategy="select", select="orders", edges="system"), "phx_all")
+    refreshed, _ = crawl_on(wh, CrawlOptions(strategy="all", edges="system", refresh=part.graph), "phx_all")
+    fresh, _ = crawl_on(wh, CrawlOptions(strategy="all", edges="system"), "phx_all")
+    assert shape(refreshed.graph) == shape(fresh.graph)
+    assert any("lacks" in n for n in refreshed.notes)
+
+
+def test_sql_refresh_rereads_an_edited_view(small_fixture: dict[str, Any]) -> None:
+    from test_crawl import settings as read_settings
+
+    wh = Warehouse(small_fixture)
+
+    def crawl_sql(refresh: LineageGraph | None = None) -> CrawlResult:
+        opts = CrawlOptions(strategy="all", edges="sql", refresh=refresh)
+        app = create_app(wh, rate_limit=False)
+        return asyncio.run(crawl_async(read_settings(), opts, transport=httpx.ASGITransport(app=app)))
+
+    old = crawl_sql()
+    view = wh.get_view(VIEW_IDS["orders"])
+    body = {"query": {"kind": "HogQLQuery", "query": "SELECT id, amount FROM events"}}
+    wh.update_view(VIEW_IDS["orders"], {**body, "edited_history_id": view["latest_history_id"]})
+    new = crawl_sql(refresh=old.graph)
+    assert ("events", VIEW_IDS["orders"]) in new.graph.nx.edges
+    assert new.graph.nx.nodes[VIEW_IDS["orders"]]["sql"] == "SELECT id, amount FROM events"

@@ -36,6 +36,7 @@ from lineage.crawl.system import (
 from lineage.errors import (
     ApiError,
     BadRequestError,
+    InputError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
@@ -374,7 +375,14 @@ class _Crawler:
         else:
             changed = await self._rows("sys:changed", SYSTEM_CHANGED, {"since": since})
             light = await self._rows("sys:light", SYSTEM_LIGHT)
-            view_rows = merge_refresh(base, changed, light) if base is not None else changed
+            view_rows, missing = merge_refresh(base, changed, light) if base is not None else (changed, [])
+            if missing:
+                # The base lacks live views it should hold (a focused crawl, or views hidden then):
+                # one full read keeps the snapshot complete.
+                self.state.notes.append(
+                    f"the refresh base lacks {len(missing)} live views; read every view in full"
+                )
+                view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
         self.edge_source = "system"
         # The system table has no owner names and (documented) no folder or cadence: the REST list
         # has them, at one request per 1,000 views. Read it while it fits the request budget
@@ -644,6 +652,14 @@ async def crawl_async(
 ) -> CrawlResult:
     """Crawl with an async client (made from ``settings`` unless given)."""
     started = time.monotonic()
+    base = options.refresh
+    if base is not None:
+        theirs = (base.nx.graph.get("host"), str(base.nx.graph.get("project")))
+        if theirs != (settings.host, str(settings.project)):
+            raise InputError(
+                f"--refresh: that snapshot was crawled from {theirs[0]} project {theirs[1]}, not "
+                f"{settings.host} project {settings.project}; refresh from a snapshot of the same project"
+            )
     identity = {
         "host": settings.host,
         "project": settings.project,
