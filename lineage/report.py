@@ -17,7 +17,7 @@ from typing import Any
 
 from lineage.analysis.checks import CheckReport
 from lineage.analysis.columns import ColumnImpact
-from lineage.analysis.diff import SnapshotDiff
+from lineage.analysis.diff import JOB_FIELDS, SnapshotDiff
 from lineage.analysis.impact import ImpactNode, ImpactReport
 from lineage.errors import InputError
 from lineage.io import visible
@@ -396,6 +396,11 @@ def diff_markdown(d: SnapshotDiff) -> str:
         ("Edges removed", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_removed]),
         ("Renamed", ("old name", "new name", "id"), [(r.old, r.new, r.id) for r in d.renamed]),
         ("Changed", ("name", "field", "old", "new"), [(c.name, c.field, c.old, c.new) for c in d.changes]),
+        (
+            "Jobs",
+            ("view", "what", "old", "new"),
+            [(c.name, JOB_FIELDS[c.field], _job_value(c.old), _job_value(c.new)) for c in d.jobs],
+        ),
     ]
     for title, headers, rows in sections:
         if rows:
@@ -405,6 +410,15 @@ def diff_markdown(d: SnapshotDiff) -> str:
         for s in d.sql_changed:
             lines += [f"### {md_cell(s.name)}", "", md_code(s.diff).replace("```\n", "```diff\n", 1), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _job_value(value: Any) -> Any:
+    """Counts with thousands separators (18,696 rows), flags as yes/no, the rest as read."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return value
 
 
 def diff_json(d: SnapshotDiff) -> str:

@@ -13,6 +13,7 @@ Grammar (one parser, :func:`parse`, then :func:`evaluate`)::
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from typing import Any
 
 from lineage.errors import SelectorError
 from lineage.graph import KINDS, LineageGraph, bfs, hint
+from lineage.io import visible
 
 __all__ = ["METHODS", "Atom", "Intersection", "Union", "evaluate", "parse", "select"]
 
@@ -30,6 +32,11 @@ _PREFIX_RE = re.compile(r"(@)|(\d*)\+")
 _SUFFIX_RE = re.compile(r"\+(\d*)$")
 _METHOD_RE = re.compile(r"([A-Za-z_]\w*):")
 _BOOLS = {"true": True, "false": False}
+#: Saved-query statuses PostHog reports (posthog-api.md, enumerations), keyed by their lower case.
+_KNOWN_STATUSES = {s.lower(): s for s in ("Cancelled", "Completed", "Failed", "Modified", "Running")}
+_PLURALS = {"folder": "folders", "status": "statuses"}
+#: At most this many existing values are listed in an "unknown folder/status" message.
+_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -296,13 +303,23 @@ def _base(graph: LineageGraph, atom: Atom, text: str, label: str) -> set[str]:
     if method == "id":
         lowered = value.lower()
         return {n for n in graph.nx if fnmatch.fnmatchcase(n.lower(), lowered)}
-    if method == "folder":
-        return _match_attr(graph, "folder", lambda v: isinstance(v, str) and fnmatch.fnmatchcase(v, value))
-    if method == "status":
+    if method in ("folder", "status"):
         lowered = value.lower()
-        return _match_attr(
-            graph, "status", lambda v: isinstance(v, str) and fnmatch.fnmatchcase(v.lower(), lowered)
+        found = _match_attr(
+            graph, method, lambda v: isinstance(v, str) and fnmatch.fnmatchcase(v.lower(), lowered)
         )
+        # A literal value that names nothing is almost always a typo, so it fails loudly; a glob, or a
+        # PostHog status that no view happens to have right now (status:Failed on a healthy project),
+        # is a fair question whose answer is "nothing".
+        if not found and not _is_glob(value) and not (method == "status" and lowered in _KNOWN_STATUSES):
+            _fail(
+                text,
+                label,
+                atom.value_start,
+                atom.value_start + len(value),
+                _unknown_value(graph, method, value),
+            )
+        return found
     if method == "kind":
         if value not in KINDS:
             _fail(
@@ -329,6 +346,29 @@ def _base(graph: LineageGraph, atom: Atom, text: str, label: str) -> set[str]:
         return _match_attr(graph, attr, lambda v: bool(v) is flag)
     # Only saved queries carry is_materialized; tables are neither materialized nor not.
     return _match_attr(graph, attr, lambda v: isinstance(v, bool) and v is flag)
+
+
+def _unknown_value(graph: LineageGraph, method: str, value: str) -> str:
+    """``unknown folder 'X'; did you mean ...? (folders: ...)`` for a folder or status that names nothing."""
+    present = sorted(
+        {v for _, v in graph.nx.nodes(data=method) if isinstance(v, str) and v},
+        key=lambda v: (v.casefold(), v),
+    )
+    plural = _PLURALS[method]
+    if not present:
+        return (
+            f"unknown {method} {value!r}: no node in the snapshot has a {method}; drop the '{method}:' term"
+        )
+    # Suggestions are matched without case, as selection is; PostHog's statuses count as candidates too.
+    candidates = dict(_KNOWN_STATUSES) if method == "status" else {}
+    candidates.update({v.lower(): v for v in present})
+    close = difflib.get_close_matches(value.lower(), sorted(candidates), n=3, cutoff=0.6)
+    shown = ", ".join(visible(v) for v in present[:_LISTED])
+    if len(present) > _LISTED:
+        shown += f", ... ({len(present) - _LISTED} more)"
+    if close:
+        return f"unknown {method} {value!r}; {hint([candidates[c] for c in close])} ({plural}: {shown})"
+    return f"unknown {method} {value!r} ({plural}: {shown}); pick one of these, or use a glob"
 
 
 def _match_names(graph: LineageGraph, pattern: str) -> set[str]:

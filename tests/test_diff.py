@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import networkx as nx
@@ -11,8 +12,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineage.analysis import diff
+from lineage.analysis.diff import JOB_FIELDS
+from lineage.analysis.health import graph_health
 from lineage.cli import main
 from lineage.graph import LineageGraph
+from lineage.report import diff_markdown
+
+
+def job_summaries() -> st.SearchStrategy[dict[str, object]]:
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "last_status": st.sampled_from([None, "Completed", "Failed", "Running"]),
+            "last_success_at": st.sampled_from([None, "2026-11-25T23:00:00Z", "2026-11-01T00:00:00Z"]),
+            "rows_last": st.sampled_from([None, 1312, 18696]),
+            "failure_streak": st.integers(0, 3),
+            "runs": st.integers(0, 5),
+        },
+    )
 
 
 @st.composite
@@ -27,6 +44,7 @@ def graphs(draw: st.DrawFn) -> nx.DiGraph:
             sql=draw(st.sampled_from(["SELECT 1", "SELECT 2\nFROM t"])),
             sync_frequency=draw(st.sampled_from([None, "1hour", "24hour"])),
             is_materialized=draw(st.booleans()),
+            jobs=draw(st.none() | job_summaries()),
         )
     for u in ids:
         for v in ids:
@@ -54,8 +72,35 @@ def test_swapping_arguments_swaps_added_and_removed(a: nx.DiGraph, b: nx.DiGraph
         (c.id, c.field, c.new, c.old) for c in ba.changes
     }
     assert {s.id for s in ab.sql_changed} == {s.id for s in ba.sql_changed}
+    assert [(c.id, c.field, c.old, c.new) for c in ab.jobs] == [
+        (c.id, c.field, c.new, c.old) for c in ba.jobs
+    ]
     assert {n.id for n in ab.nodes_added} == set(b.nodes) - set(a.nodes)
     assert {(e.source_id, e.target_id) for e in ab.edges_added} == set(b.edges) - set(a.edges)
+
+
+def _raw_jobs(g: nx.DiGraph, n: str) -> dict[str, object]:
+    jobs = g.nodes[n].get("jobs") or {}
+    return {field: jobs.get(field) for field in JOB_FIELDS if field != "stale"}
+
+
+@settings(max_examples=80, deadline=None)
+@given(graphs(), graphs())
+def test_job_changes_are_exactly_the_differing_job_results(a: nx.DiGraph, b: nx.DiGraph) -> None:
+    d = diff(a, b)
+    ha, hb = graph_health(a), graph_health(b)
+    expected = set()
+    for n in set(a.nodes) & set(b.nodes):
+        old, new = _raw_jobs(a, n), _raw_jobs(b, n)
+        old["stale"], new["stale"] = ha[n].stale, hb[n].stale
+        expected |= {(n, f, old[f], new[f]) for f in JOB_FIELDS if old[f] != new[f]}
+    assert {(c.id, c.field, c.old, c.new) for c in d.jobs} == expected
+    assert len(d.jobs) == len(expected)
+    order = list(JOB_FIELDS)
+    keys = [(c.name, c.id, order.index(c.field)) for c in d.jobs]
+    assert keys == sorted(keys)
+    if d.jobs:
+        assert not d.is_empty and d.to_dict()["jobs"]
 
 
 def _pair() -> tuple[nx.DiGraph, nx.DiGraph]:
@@ -139,3 +184,87 @@ def test_cli_diff(tmp_path: Path) -> None:
     assert "missing.json" in result.output and "Traceback" not in result.output
     help_text = runner.invoke(main, ["diff", "--help"]).output
     assert "Example" in help_text
+
+
+def test_job_changes_in_the_pair() -> None:
+    d = diff(*_pair())
+    assert [(c.name, c.field, c.old, c.new) for c in d.jobs] == [
+        ("orders", "last_status", "Completed", "Failed"),
+        ("orders", "last_success_at", "2026-11-24T23:00:00Z", None),
+        ("orders", "failure_streak", None, 1),
+        ("orders", "stale", False, True),
+    ]
+    frame = d.to_frame()
+    assert set(frame["change"]) >= {"jobs.last_status", "jobs.stale"}
+
+
+def _refreshed() -> tuple[nx.DiGraph, nx.DiGraph]:
+    """Same views, same SQL and settings; a refresh re-ran ``orders`` and its row count fell."""
+    graphs = []
+    for crawled, success, rows in [
+        ("2026-11-25T00:00:00Z", "2026-11-24T23:00:00Z", 18696),
+        ("2026-11-26T00:00:00Z", "2026-11-25T23:30:00Z", 1312),
+    ]:
+        g = nx.DiGraph(crawled_at=crawled)
+        g.add_node("events", name="events", kind="table")
+        g.add_node(
+            "u1",
+            name="orders",
+            kind="matview",
+            is_materialized=True,
+            sync_frequency="24hour",
+            sql="SELECT id FROM events",
+            status="Completed",
+            jobs={
+                "last_status": "Completed",
+                "last_success_at": success,
+                "rows_last": rows,
+                "failure_streak": 0,
+                "runs": 3,
+            },
+        )
+        g.add_edge("events", "u1")
+        graphs.append(g)
+    return graphs[0], graphs[1]
+
+
+def test_refresh_that_changed_rows_is_not_no_changes(tmp_path: Path) -> None:
+    old, new = _refreshed()
+    d = diff(old, new)
+    assert not d.is_empty
+    assert (d.nodes_added, d.changes, d.sql_changed, d.renamed) == ((), (), (), ())
+    assert [asdict(c) for c in d.jobs] == [
+        {
+            "id": "u1",
+            "name": "orders",
+            "field": "last_success_at",
+            "old": "2026-11-24T23:00:00Z",
+            "new": "2026-11-25T23:30:00Z",
+        },
+        {"id": "u1", "name": "orders", "field": "rows_last", "old": 18696, "new": 1312},
+    ]
+    assert diff(new, new).is_empty and diff(old, old).jobs == ()
+    a = LineageGraph(old).save(tmp_path / "a.json")
+    b = LineageGraph(new).save(tmp_path / "b.json")
+    runner = CliRunner()
+    text = runner.invoke(main, ["diff", str(a), str(b)])
+    assert text.exit_code == 0, text.output
+    assert "No changes." not in text.output
+    assert "## Jobs (2)\n\n| view | what | old | new |\n|---|---|---|---|\n" in text.output
+    assert "| orders | rows (last run) | 18,696 | 1,312 |" in text.output
+    assert "| orders | last success | 2026-11-24T23:00:00Z | 2026-11-25T23:30:00Z |" in text.output
+    data = json.loads(runner.invoke(main, ["diff", str(a), str(b), "--format", "json"]).output)
+    assert data["jobs"][1] == {"id": "u1", "name": "orders", "field": "rows_last", "old": 18696, "new": 1312}
+
+
+def test_job_table_escapes_api_text_and_shows_flags() -> None:
+    old, new = _refreshed()
+    new.nodes["u1"]["name"] = "or|ders<script>"
+    new.nodes["u1"]["jobs"]["last_status"] = "Fail`ed|x"
+    # Hourly, last success 12 hours before the crawl: stale now, and it was not on a daily cadence.
+    new.nodes["u1"]["sync_frequency"] = "1hour"
+    new.nodes["u1"]["jobs"]["last_success_at"] = "2026-11-25T12:00:00Z"
+    md = diff_markdown(diff(old, new))
+    assert "| or\\|ders&lt;script&gt; | newest job status | Completed | Fail\\`ed\\|x |" in md
+    assert "| or\\|ders&lt;script&gt; | stale | no | yes |" in md
+    assert "<script>" not in md

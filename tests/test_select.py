@@ -115,8 +115,130 @@ def test_exclude() -> None:
 def test_glob_and_method_matching_nothing_is_empty() -> None:
     g = sample()
     assert select(g, "nothing_*") == []
-    assert select(g, "folder:Nowhere") == []
+    assert select(g, "folder:Nowhere*") == []
+    assert select(g, "+status:Run*+") == []
+    # A PostHog status no view has right now is a fair question, not a typo.
     assert select(g, "+status:Running+") == []
+    assert select(g, "status:cancelled") == []
+    assert names(g, select(g, "*", exclude="status:Modified kind:table")) == [
+        "ghosty",
+        "orders",
+        "report",
+        "stripe.stripe_test.mrr_revenue_view",
+        "stripe.stripe_test.revenue_item_revenue_view",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("folder:finance", ["orders"]),
+        ("folder:FINANCE", ["orders"]),
+        ("folder:'data TEAM'", ["report"]),
+        ("folder:data*", ["report"]),
+        ("folder:[fd]*", ["orders", "report"]),
+    ],
+)
+def test_folder_matching_ignores_case(selector: str, expected: list[str]) -> None:
+    g = sample()
+    assert names(g, select(g, selector)) == expected
+
+
+def _folders() -> LineageGraph:
+    g = LineageGraph()
+    for i, folder in enumerate(["Marketing", "Finance", "Product analytics", "Finance"]):
+        g.add_node(f"v{i}", name=f"view{i}", kind="view", folder=folder, status="Completed")
+    g.add_node("t", name="events", kind="table")
+    return g
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        (
+            "folder:Finanse",
+            "bad selector 'folder:Finanse': unknown folder 'Finanse'; did you mean 'Finance'? "
+            "(folders: Finance, Marketing, Product analytics)\n"
+            "  folder:Finanse\n"
+            "         ^^^^^^^",
+        ),
+        (
+            "+folder:'product analytic',kind:view",
+            "bad selector \"+folder:'product analytic',kind:view\": unknown folder 'product analytic'; "
+            "did you mean 'Product analytics'? (folders: Finance, Marketing, Product analytics)\n"
+            "  +folder:'product analytic',kind:view\n"
+            "           ^^^^^^^^^^^^^^^^",
+        ),
+        (
+            "view0 folder:Sales",
+            "bad selector 'view0 folder:Sales': unknown folder 'Sales' "
+            "(folders: Finance, Marketing, Product analytics); pick one of these, or use a glob\n"
+            "  view0 folder:Sales\n"
+            "               ^^^^^",
+        ),
+        (
+            "status:Failing",
+            "bad selector 'status:Failing': unknown status 'Failing'; did you mean 'Failed'? "
+            "(statuses: Completed)\n"
+            "  status:Failing\n"
+            "         ^^^^^^^",
+        ),
+        (
+            "status:complete",
+            "bad selector 'status:complete': unknown status 'complete'; did you mean 'Completed'? "
+            "(statuses: Completed)\n"
+            "  status:complete\n"
+            "         ^^^^^^^^",
+        ),
+        (
+            "status:broken",
+            "bad selector 'status:broken': unknown status 'broken' (statuses: Completed); "
+            "pick one of these, or use a glob\n"
+            "  status:broken\n"
+            "         ^^^^^^",
+        ),
+    ],
+)
+def test_unknown_folder_or_status_is_an_error(selector: str, message: str) -> None:
+    with pytest.raises(SelectorError) as info:
+        select(_folders(), selector)
+    assert info.value.exit_code == 2
+    assert str(info.value) == message
+
+
+def test_unknown_folder_in_exclude_names_the_exclude() -> None:
+    with pytest.raises(SelectorError) as info:
+        select(_folders(), "*", exclude="folder:Marketting")
+    assert str(info.value) == (
+        "bad --exclude selector 'folder:Marketting': unknown folder 'Marketting'; did you mean "
+        "'Marketing'? (folders: Finance, Marketing, Product analytics)\n"
+        "  folder:Marketting\n"
+        "         ^^^^^^^^^^"
+    )
+
+
+def test_folder_in_a_graph_without_folders() -> None:
+    g = LineageGraph()
+    g.add_node("t", name="events", kind="table")
+    with pytest.raises(SelectorError) as info:
+        select(g, "folder:Finance")
+    assert str(info.value).splitlines()[0] == (
+        "bad selector 'folder:Finance': unknown folder 'Finance': no node in the snapshot has a folder; "
+        "drop the 'folder:' term"
+    )
+    assert select(g, "folder:*") == []
+
+
+def test_long_folder_lists_are_cut_and_control_characters_shown() -> None:
+    g = LineageGraph()
+    for i in range(25):
+        g.add_node(f"v{i}", name=f"view{i}", kind="view", folder=f"F{i:02d}")
+    g.add_node("evil", name="evil", kind="view", folder="A\x1b[31m")
+    with pytest.raises(SelectorError) as info:
+        select(g, "folder:nowhere")
+    first = str(info.value).splitlines()[0]
+    assert "(folders: A\\x1b[31m, F00, F01," in first and "\x1b" not in first
+    assert first.endswith("F18, ... (6 more)); pick one of these, or use a glob")
 
 
 def test_parse_builds_ast() -> None:
@@ -321,7 +443,7 @@ def test_set_laws(g: LineageGraph, data: st.DataObject) -> None:
             "*",
             "kind:view",
             "kind:table",
-            "folder:A",
+            "folder:A*",
             "m1*",
             "+" + g.name_of(_pick(data, g)),
             g.name_of(_pick(data, g)) + "+",
@@ -337,3 +459,15 @@ def test_set_laws(g: LineageGraph, data: st.DataObject) -> None:
     assert set(select(g, "*")) == set(g.nodes())
     pattern = data.draw(st.sampled_from(["m1*", "m?.v", "*.v", "m[12].v"]))
     assert set(select(g, pattern)) == {n for n in g.nodes() if fnmatch.fnmatchcase(g.name_of(n), pattern)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(dags(), st.sampled_from(["A", "a", "B", "b"]))
+def test_literal_folder_selects_its_nodes_or_fails(g: LineageGraph, folder: str) -> None:
+    members = {n for n in g.nodes() if g.nx.nodes[n]["folder"] == folder.upper()}
+    if members:
+        assert set(select(g, f"folder:{folder}")) == members
+    else:
+        with pytest.raises(SelectorError, match=f"unknown folder '{folder}'"):
+            select(g, f"folder:{folder}")
+    assert set(select(g, f"folder:{folder}*")) == members

@@ -1,8 +1,9 @@
-"""What changed between two snapshots: nodes, edges, SQL, cadence, materialization, health, names."""
+"""What changed between two snapshots: nodes, edges, SQL, cadence, materialization, health, names, jobs."""
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,18 @@ if TYPE_CHECKING:
 
 #: Node attributes compared one by one; ``health`` is derived (see lineage.analysis.health).
 COMPARED = ("kind", "sync_frequency", "is_materialized", "status", "folder", "health")
+
+#: Job results compared per node, in report order, with the words a report uses for them. The first four
+#: are read from the node's ``jobs`` summary as crawled; ``stale`` is derived like ``health``, because a
+#: refresh that re-ran a view changes its rows and times but not its SQL or settings.
+JOB_FIELDS: dict[str, str] = {
+    "last_status": "newest job status",
+    "last_success_at": "last success",
+    "rows_last": "rows (last run)",
+    "failure_streak": "failure streak",
+    "stale": "stale",
+}
+_JOB_ORDER = {field: i for i, field in enumerate(JOB_FIELDS)}
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class SnapshotDiff:
     renamed: tuple[Rename, ...]
     sql_changed: tuple[SqlChange, ...]
     changes: tuple[AttrChange, ...]
+    jobs: tuple[AttrChange, ...] = ()
     old_crawled_at: str | None = None
     new_crawled_at: str | None = None
 
@@ -88,6 +102,7 @@ class SnapshotDiff:
             or self.renamed
             or self.sql_changed
             or self.changes
+            or self.jobs
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +117,7 @@ class SnapshotDiff:
             "renamed": [asdict(x) for x in self.renamed],
             "sql_changed": [asdict(x) for x in self.sql_changed],
             "changes": [asdict(x) for x in self.changes],
+            "jobs": [asdict(x) for x in self.jobs],
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -147,11 +163,23 @@ class SnapshotDiff:
         rows += [
             {"change": c.field, "id": c.id, "name": c.name, "old": c.old, "new": c.new} for c in self.changes
         ]
+        rows += [
+            {"change": f"jobs.{c.field}", "id": c.id, "name": c.name, "old": c.old, "new": c.new}
+            for c in self.jobs
+        ]
         return pd.DataFrame(rows, columns=["change", "id", "name", "old", "new"])
 
 
 def _folder(value: Any) -> Any:
     return value.get("name") if isinstance(value, dict) else value
+
+
+def _job_values(attrs: Any, stale: bool) -> dict[str, Any]:
+    jobs = attrs.get("jobs")
+    summary = jobs if isinstance(jobs, Mapping) else {}
+    values = {field: summary.get(field) for field in JOB_FIELDS if field != "stale"}
+    values["stale"] = stale
+    return values
 
 
 def _sql_diff(old: str, new: str, name: str) -> str:
@@ -187,6 +215,7 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
     renamed: list[Rename] = []
     sql: list[SqlChange] = []
     changes: list[AttrChange] = []
+    jobs: list[AttrChange] = []
     for n in b.nodes:
         if n not in a:
             continue
@@ -206,6 +235,12 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
                 before, after = old_attrs.get(field), new_attrs.get(field)
             if before != after:
                 changes.append(AttrChange(str(n), name, field, before, after))
+        job_before, job_after = _job_values(old_attrs, ha[n].stale), _job_values(new_attrs, hb[n].stale)
+        jobs += [
+            AttrChange(str(n), name, field, job_before[field], job_after[field])
+            for field in JOB_FIELDS
+            if job_before[field] != job_after[field]
+        ]
     return SnapshotDiff(
         nodes_added=tuple(added),
         nodes_removed=tuple(removed),
@@ -214,6 +249,7 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
         renamed=tuple(sorted(renamed, key=lambda r: (r.new, r.id))),
         sql_changed=tuple(sorted(sql, key=lambda s: (s.name, s.id))),
         changes=tuple(sorted(changes, key=lambda c: (c.name, c.id, COMPARED.index(c.field)))),
+        jobs=tuple(sorted(jobs, key=lambda c: (c.name, c.id, _JOB_ORDER[c.field]))),
         old_crawled_at=a.graph.get("crawled_at"),
         new_crawled_at=b.graph.get("crawled_at"),
     )
