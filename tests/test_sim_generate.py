@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineage.devdata import real_graphs_dir
-from lineage.errors import FixtureError
+from lineage.errors import FixtureError, SnapshotError
 from lineage.hogql import extract_tables
 from lineage.sim import demo
 from lineage.sim.generate import (
@@ -30,6 +30,7 @@ from lineage.sim.generate import (
     NOW,
     SYNC_SECONDS,
     fixture_from_graph,
+    fixture_from_snapshot,
     graph_of_fixture,
     hogql_identifier,
     is_valid_view_name,
@@ -619,3 +620,285 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
         outs.add(done.stdout)
     assert len(outs) == 1
     assert outs == {dumps(fixture_from_graph(load_graph("dbt_jaffle_shop"), seed=4))}
+
+
+# ------------------------------------------------------------------------------------- snapshots
+
+SNAPSHOT_KEPT = (
+    "name",
+    "kind",
+    "table_kind",
+    "folder",
+    "is_materialized",
+    "sync_frequency",
+    "status",
+    "latest_error",
+    "last_run_at",
+    "columns",
+    "created_at",
+    "created_by",
+    "jobs",
+)
+
+
+@pytest.fixture(scope="module")
+def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The bundled demo crawled over loopback HTTP, as `lineage demo` writes it."""
+    from lineage.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    run_demo(out)
+    data: dict[str, Any] = json.loads((out / "snapshot.json").read_text(encoding="utf-8"))
+    return data
+
+
+def snapshot_view(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    """What a replay must give back: per node id the kept attributes, and the edges."""
+    nodes = {n["id"]: {k: n.get(k) for k in SNAPSHOT_KEPT} for n in data["nodes"]}
+    return nodes, sorted((e["source"], e["target"]) for e in data["edges"])
+
+
+def crawl_fixture(fx: dict[str, Any], edges: str) -> dict[str, Any]:
+    import asyncio
+
+    from lineage.config import Settings
+    from lineage.crawl import CrawlOptions, crawl_async
+    from lineage.sim.server import serve_in_thread
+
+    with serve_in_thread(fx) as server:
+        settings = Settings.resolve(
+            host=server.url, project=str(fx["team_id"]), api_key="phx_demo_read", env={}
+        )
+        options = CrawlOptions(strategy="all", edges=edges, with_sql=True)  # type: ignore[arg-type]
+        result = asyncio.run(crawl_async(settings, options))
+    return result.graph.to_json_data()
+
+
+@pytest.mark.parametrize("edges", ["api", "system"])
+def test_crawling_a_replayed_snapshot_gives_the_snapshot_back(
+    demo_snapshot: dict[str, Any], edges: str
+) -> None:
+    first_nodes, first_edges = snapshot_view(demo_snapshot)
+    # The demo exercises what a replay must carry: a ghost, failing and healthy matviews, job history.
+    kinds = [n["kind"] for n in first_nodes.values()]
+    assert {"view", "matview", "table", "unknown"} <= set(kinds)
+    assert any(n.get("ghost") for n in demo_snapshot["nodes"])
+    assert any(n["status"] == "Failed" for n in first_nodes.values() if n["kind"] == "matview")
+    assert sum(len(n["jobs"]["history"]) for n in first_nodes.values() if n["jobs"]) > 50
+
+    second = crawl_fixture(fixture_from_graph(demo_snapshot), edges)
+    second_nodes, second_edges = snapshot_view(second)
+    assert second_edges == first_edges
+    assert second_nodes.keys() == first_nodes.keys()
+    for node_id, attrs in first_nodes.items():
+        assert second_nodes[node_id] == attrs, attrs["name"]
+
+
+def test_snapshot_fixture_keeps_ids_names_sql_and_the_crawl_clock(demo_snapshot: dict[str, Any]) -> None:
+    fx = fixture_from_graph(demo_snapshot, seed=0)
+    assert fx == fixture_from_snapshot(demo_snapshot, seed=0)
+    assert fx["format"] == FORMAT
+    assert fx["now"] == demo_snapshot["graph"]["crawled_at"]
+    assert {k["key"] for k in fx["api_keys"]} == {"phx_demo_read", "phx_demo_write"}
+    nodes = {n["id"]: n for n in demo_snapshot["nodes"]}
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from((e["source"], e["target"]) for e in demo_snapshot["edges"])
+    for view in fx["views"]:
+        node = nodes[view["id"]]
+        assert view["name"] == node["name"]
+        assert view["deleted"] == bool(node.get("ghost"))
+        assert view["parents"] == sorted(nodes[p]["name"] for p in g.predecessors(view["id"]))
+        if "sql" in node:
+            assert view["query"] == node["sql"]
+    for table in fx["tables"]:
+        node_id = table.get("id", table["name"])
+        assert nodes[node_id]["name"] == table["name"]
+        assert nodes[node_id]["table_kind"] == table["kind"]
+    users = {f"{u['first_name']} {u['last_name']}" for u in fx["users"]}
+    assert users == {n["created_by"] for n in nodes.values() if n.get("created_by")}
+    jobs = {j["id"] for j in fx["jobs"]}
+    assert jobs == {h["id"] for n in nodes.values() if n.get("jobs") for h in n["jobs"]["history"]}
+    # ground truth of the fixture is the snapshot's lineage, id for id
+    assert sorted(graph_of_fixture(fx).edges) == sorted(g.edges)
+
+
+def test_snapshot_fixture_is_deterministic_and_seed_changes_only_what_it_makes(
+    demo_snapshot: dict[str, Any],
+) -> None:
+    before = json.dumps(demo_snapshot, sort_keys=True)
+    a, b = fixture_from_snapshot(demo_snapshot, seed=1), fixture_from_snapshot(demo_snapshot, seed=1)
+    assert dumps(a) == dumps(b)
+    assert json.dumps(demo_snapshot, sort_keys=True) == before
+    c = fixture_from_snapshot(demo_snapshot, seed=2)
+    assert [v["id"] for v in a["views"]] == [v["id"] for v in c["views"]]
+    assert [j["id"] for j in a["jobs"]] == [j["id"] for j in c["jobs"]]
+    assert {f["id"] for f in a["folders"]}.isdisjoint(f["id"] for f in c["folders"])
+
+
+def make_snapshot(nodes: list[dict[str, Any]], edges: list[tuple[str, str]], **graph: Any) -> dict[str, Any]:
+    from lineage.graph import LineageGraph
+
+    lg = LineageGraph(host="https://eu.posthog.com", project="4242", crawled_at="2026-03-01T12:00:00Z")
+    lg.attrs.update(graph)
+    for node in nodes:
+        attrs = dict(node)
+        lg.add_node(attrs.pop("id"), **attrs)
+    for up, down in edges:
+        lg.add_edge(up, down)
+    return lg.to_json_data()
+
+
+U = [str(uuid.UUID(int=i + 1)) for i in range(8)]
+
+
+def test_snapshot_edge_cases_become_a_servable_fixture_with_the_same_lineage() -> None:
+    nodes: list[dict[str, Any]] = [
+        {
+            "id": U[0],
+            "name": "orders",
+            "kind": "matview",
+            "is_materialized": True,
+            "sync_frequency": "6hour",
+            "jobs": {
+                "history": [
+                    {
+                        "id": "run-0",
+                        "status": "Completed",
+                        "created_at": None,
+                        "last_run_at": "2026-03-01T06:00:00Z",
+                        "rows": 10,
+                        "error": None,
+                    },
+                    {
+                        "id": U[7],
+                        "status": "Exploded",
+                        "created_at": "2026-03-01T07:00:00Z",
+                        "last_run_at": None,
+                        "rows": None,
+                        "error": None,
+                    },
+                ]
+            },
+        },
+        {"id": U[1], "name": "orders", "kind": "unknown", "ghost": True},  # renamed, then reused
+        {"id": U[2], "name": "reader", "kind": "view", "folder": "Ops", "created_by": "ops@example.com"},
+        {"id": U[3], "name": U[3], "kind": "unknown"},  # seen only as a parent id
+        {"id": "events", "name": "events", "kind": "table", "table_kind": "posthog"},
+        {"id": U[4], "name": "reader", "kind": "table", "table_kind": "warehouse"},  # clashes with a view
+        {"id": "not-a-uuid", "name": "odd", "kind": "view", "sync_frequency": "2min"},
+    ]
+    edges = [("events", U[0]), (U[1], U[2]), (U[0], U[2]), (U[3], U[2]), (U[4], U[2]), (U[2], "not-a-uuid")]
+    fx = fixture_from_graph(make_snapshot(nodes, edges), seed=5)
+    views = {v["name"]: v for v in fx["views"]}
+    tables = {t["name"]: t for t in fx["tables"]}
+    assert fx["team_id"] == 4242 and fx["now"] == "2026-03-01T12:00:00Z"
+    assert views[U[1]]["deleted"] is True and views[U[1]]["id"] == U[1]
+    assert tables[U[3]] == {"id": U[3], "name": U[3], "kind": "warehouse"}
+    assert tables["reader_00000000"]["id"] == U[4]
+    assert fx["notes"]["renamed"] == {U[1]: U[1], U[4]: "reader_00000000"}
+    assert fx["notes"]["unknown_as_tables"] == [U[3]]
+    reader = views["reader"]
+    assert (
+        extract_tables(reader["query"])
+        == reader["parents"]
+        == sorted(["orders", U[1], U[3], "reader_00000000"])
+    )
+    assert views["odd"]["sync_frequency"] is None and any("2min" in c for c in fx["notes"]["changed"])
+    assert fx["users"] == [{"id": 1, "first_name": "", "last_name": "", "email": "ops@example.com"}]
+    (job,) = fx["jobs"]
+    assert job["created_at"] == "2026-03-01T06:00:00Z" and str(uuid.UUID(job["id"])) == job["id"]
+    assert any("Exploded" in c for c in fx["notes"]["changed"])
+    odd_id = views["odd"]["id"]
+    truth = graph_of_fixture(fx)
+    assert sorted(truth.edges) == sorted(
+        [("events", U[0]), (U[1], U[2]), (U[0], U[2]), (U[3], U[2]), (U[4], U[2]), (U[2], odd_id)]
+    )
+    wh = Warehouse(fx)
+    assert set(wh.ancestors(U[2])) >= {U[0], U[3], U[4]}
+
+
+def test_snapshot_cycles_are_refused_by_name_or_broken() -> None:
+    nodes = [{"id": U[0], "name": "a", "kind": "view"}, {"id": U[1], "name": "b", "kind": "view"}]
+    snap = make_snapshot(nodes, [(U[0], U[1]), (U[1], U[0])])
+    with pytest.raises(FixtureError, match=r"a -> b -> a"):
+        fixture_from_graph(snap)
+    fx = fixture_from_graph(snap, break_cycles=True)
+    assert [(d["from"], d["to"]) for d in fx["notes"]["dropped_edges"]] == [("b", "a")]
+    assert nx.is_directed_acyclic_graph(graph_of_fixture(fx))
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "words"),
+    [
+        ({"hello": "world"}, FixtureError, "lineage-snapshot/1"),
+        ({"hello": "world"}, FixtureError, "real_graphs"),
+        ("text", FixtureError, "lineage-snapshot/1"),
+        ({"graph": {"format": "lineage-snapshot/9"}, "nodes": [], "edges": []}, SnapshotError, "newer"),
+        ({"graph": {}, "nodes": [], "edges": []}, SnapshotError, "lineage crawl"),
+    ],
+)
+def test_neither_format_is_an_error_naming_both(data: Any, error: type[Exception], words: str) -> None:
+    with pytest.raises(error, match=re.escape(words)):
+        fixture_from_graph(data)
+
+
+@st.composite
+def small_snapshots(draw: st.DrawFn) -> dict[str, Any]:
+    n = draw(st.integers(1, len(U)))
+    kinds = st.sampled_from(["view", "matview", "table", "posthog", "ghost", "unknown"])
+    names = st.sampled_from(["a", "b", "c", "d.e", "events"])
+    nodes: list[dict[str, Any]] = []
+    edges = []
+    for i in range(n):
+        kind, name = draw(kinds), draw(names)
+        node: dict[str, Any] = {"id": U[i], "name": name}
+        if kind == "ghost":
+            node.update(kind="unknown", ghost=True)
+        elif kind in ("table", "posthog"):
+            node.update(kind="table", table_kind="warehouse")
+            if kind == "posthog" and not any(m["id"] == name for m in nodes):
+                node.update(id=name, table_kind="posthog")
+        else:
+            node.update(
+                kind=kind, is_materialized=kind == "matview", sql=draw(st.sampled_from([None, "SELECT 1"]))
+            )
+        nodes.append(node)
+        for earlier in nodes[:-1]:
+            if kind in ("view", "matview", "ghost") and draw(st.booleans()):
+                edges.append((earlier["id"], node["id"]))
+    return make_snapshot(nodes, edges)
+
+
+@given(small_snapshots(), st.integers(0, 2))
+@settings(max_examples=60, deadline=None)
+def test_any_snapshot_replays_to_its_own_lineage(snap: dict[str, Any], seed: int) -> None:
+    fx = fixture_from_snapshot(snap, seed=seed)
+    truth = graph_of_fixture(fx)
+    assert sorted(truth.nodes) == sorted(n["id"] for n in snap["nodes"])
+    assert sorted(truth.edges) == sorted((e["source"], e["target"]) for e in snap["edges"])
+    wh = Warehouse(fx)  # the simulator accepts it, and serves the same lineage
+    for view in fx["views"]:
+        if not view["deleted"]:
+            # ancestors speaks PostHog's path labels for PostHog tables ("d.e" as "d", "e"): compare ids
+            served = {a for a in wh.ancestors(view["id"]) if a in U}
+            assert served == {a for a in nx.ancestors(truth, view["id"]) if a in U}
+
+
+def test_cli_fixture_takes_a_snapshot_and_refuses_other_json(
+    demo_snapshot: dict[str, Any], tmp_path: Any
+) -> None:
+    from click.testing import CliRunner
+
+    from lineage.cli.sim import sim
+
+    snap = tmp_path / "snapshot.json"
+    snap.write_text(json.dumps(demo_snapshot), encoding="utf-8")
+    done = CliRunner().invoke(sim, ["fixture", "--from-graph", str(snap), "--seed", "3"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == json.loads(dumps(fixture_from_snapshot(demo_snapshot, seed=3)))
+    other = tmp_path / "other.json"
+    other.write_text('{"rows": []}', encoding="utf-8")
+    bad = CliRunner().invoke(sim, ["fixture", "--from-graph", str(other)])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
+    assert "real_graphs" in bad.output and "lineage-snapshot/1" in bad.output

@@ -1,4 +1,5 @@
-"""``lineage sim``: run the PostHog API simulator, and make fixtures for it from real graphs."""
+"""``lineage sim``: run the PostHog API simulator, and make fixtures for it from real graphs or from a
+snapshot of a crawled workspace."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def sim() -> None:
     Examples:
       lineage sim serve --fixture warehouse.json --port 0
       lineage sim fixture --from-graph dbt_gitlab.json --seed 1 --out gitlab.fixture.json
+      lineage sim fixture --from-graph snapshot.json --out mine.fixture.json
     """
 
 
@@ -82,7 +84,13 @@ def serve(
 
 
 @sim.command(name="fixture")
-@click.option("--from-graph", "graph_path", required=True, metavar="GRAPH.json", help="real_graphs format")
+@click.option(
+    "--from-graph",
+    "graph_path",
+    required=True,
+    metavar="FILE.json",
+    help="a real_graphs graph, or a lineage-snapshot/1 file from `lineage crawl`",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="seed for ids and generated details")
 @click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
 @click.option("--break-cycles", is_flag=True, help="drop the edges that close cycles instead of refusing")
@@ -90,9 +98,18 @@ def serve(
 def fixture(graph_path: str, seed: int, out: str | None, break_cycles: bool) -> None:
     """Turn a lineage graph into a simulator fixture, the same for the same seed.
 
+    --from-graph takes either format. A real_graphs graph ({"nodes": [{"name", "kind"}], "edges":
+    [[up, down]]}) gets generated ids, folders, owners and job history. A snapshot written by
+    `lineage crawl` is replayed as it was: its ids, names, folders, owners, materialization, cadence,
+    status, columns, HogQL and job history, with deleted views (ghosts) still feeding their readers
+    and the clock at the crawl's time, so that crawling `lineage sim serve` of the result gives the
+    same lineage back. Keys: phx_demo_read and phx_demo_write.
+
     \b
-    Example:
+    Examples:
       lineage sim fixture --from-graph shared/data/real_graphs/dbt_jaffle_shop.json --out jaffle.json
+      lineage crawl --out snapshot.json && lineage sim fixture --from-graph snapshot.json --out mine.json
+      lineage sim serve --fixture mine.json --port 8010
     """
     from lineage.sim.generate import fixture_from_graph
 
@@ -104,7 +121,10 @@ def fixture(graph_path: str, seed: int, out: str | None, break_cycles: bool) -> 
 def _read_graph(path: Path) -> dict[str, Any]:
     data = read_json(path, what=f"graph file {path}", missing_hint="pass --from-graph PATH")
     if not isinstance(data, dict):
-        raise InputError(f"graph file {path} must hold a JSON object with 'nodes' and 'edges'")
+        raise InputError(
+            f"graph file {path} must hold a JSON object: a real_graphs graph with 'nodes' and 'edges', "
+            "or a lineage-snapshot/1 file written by `lineage crawl`"
+        )
     return data
 
 

@@ -2,8 +2,10 @@
 
 :func:`fixture_from_graph` turns a graph in the ``shared/data/real_graphs`` format
 (``{"nodes": [{"name", "kind", "sql"?, "path"?}], "edges": [[up, down]]}``) into a fixture the
-simulator serves; :func:`graph_of_fixture` gives the ground-truth lineage of any fixture, with node
-ids as the API names them, so tests and benchmarks can compare a crawl against it.
+simulator serves; given a ``lineage-snapshot/1`` file written by ``lineage crawl`` instead, it hands
+over to :func:`fixture_from_snapshot`, which replays that crawled workspace (ids, names, folders,
+materialization, jobs) offline. :func:`graph_of_fixture` gives the ground-truth lineage of any
+fixture, with node ids as the API names them, so tests and benchmarks can compare a crawl against it.
 
 Everything is a pure function of the input and the seed: ids are uuid5 in a namespace derived from
 the seed, and every random choice comes from a :class:`random.Random` seeded by ``(seed, name)``, so
@@ -54,6 +56,11 @@ KNOWN_CYCLE_EDGES: Final = (
         "telemetry_derived.clients_histogram_aggregates_v2",
         "telemetry_derived.clients_histogram_aggregates_new_v1",
     ),
+)
+#: What ``fixture_from_graph`` reads, for error messages.
+ACCEPTED: Final = (
+    'give a real_graphs graph ({"nodes": [{"name", "kind": "view"|"table"}], "edges": '
+    "[[up, down]]}) or a lineage-snapshot/1 file written by `lineage crawl`"
 )
 READ_KEY: Final = "phx_demo_read"
 WRITE_KEY: Final = "phx_demo_write"
@@ -117,10 +124,10 @@ def iso(ts: datetime) -> str:
 
 def _read_graph(graph: Any) -> tuple[dict[str, dict[str, Any]], nx.DiGraph]:
     if not isinstance(graph, Mapping):
-        raise FixtureError("graph: expected a JSON object with 'nodes' and 'edges' (real_graphs format)")
+        raise FixtureError(f"graph: expected a JSON object, got a JSON {type(graph).__name__}; {ACCEPTED}")
     nodes, edges = graph.get("nodes"), graph.get("edges")
     if not isinstance(nodes, list) or not isinstance(edges, list):
-        raise FixtureError("graph: 'nodes' and 'edges' must both be lists (real_graphs format)")
+        raise FixtureError(f"graph: 'nodes' and 'edges' must both be lists; {ACCEPTED}")
     by_name: dict[str, dict[str, Any]] = {}
     for i, node in enumerate(nodes):
         if not isinstance(node, Mapping) or not isinstance(node.get("name"), str) or not node["name"]:
@@ -501,7 +508,10 @@ def fixture_from_graph(graph: dict[str, Any], *, seed: int = 0, break_cycles: bo
     Deterministic: the same graph and seed give byte-identical ``json.dumps(..., sort_keys=True)``.
     A graph with cycles raises :class:`FixtureError` naming each cycle's nodes unless
     ``break_cycles`` is set; then the cycle-closing edges are dropped and listed under ``notes``.
+    A ``lineage-snapshot/1`` document goes to :func:`fixture_from_snapshot` instead.
     """
+    if is_snapshot(graph):
+        return fixture_from_snapshot(graph, seed=seed, break_cycles=break_cycles)
     by_name, g = _read_graph(graph)
     notes: dict[str, Any] = {"source": str(graph.get("source", "")), "seed": seed}
     cycles = _cycles(g)
@@ -656,6 +666,323 @@ def _rngs(seed: int) -> Callable[[str, str], random.Random]:
         return random.Random(f"{seed}\x1f{kind}\x1f{name}")
 
     return make
+
+
+# --------------------------------------------------------------------------------------------- snapshots
+
+_JOB_STATUSES: Final = frozenset({"Running", "Completed", "Failed", "Cancelled", "Skipped"})
+_SYNC_SERVED: Final = frozenset({"1min", "5min", "15min", "30min", *SYNC_SECONDS, "30day"})
+
+
+def is_snapshot(data: Any) -> bool:
+    """True when ``data`` looks like a ``lineage-snapshot/1`` document rather than a real_graphs graph.
+
+    A snapshot has a ``graph`` object (where its format lives) or node-link edges (objects with
+    ``source``/``target``); a real_graphs graph has neither.
+    """
+    if not isinstance(data, Mapping):
+        return False
+    edges = data.get("edges")
+    node_link = isinstance(edges, list) and bool(edges) and isinstance(edges[0], Mapping)
+    return isinstance(data.get("graph"), Mapping) or "directed" in data or node_link
+
+
+def _uuid_or(raw: str, ns: uuid.UUID, what: str) -> str:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        # A hand-made snapshot may use any string id; the simulator needs UUIDs, stable per id.
+        return str(uuid.uuid5(ns, f"{what}:{raw}"))
+
+
+def _parsed(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _snapshot_roles(g: nx.DiGraph) -> dict[str, str]:
+    """Node id → ``view``, ``ghost``, ``posthog`` or ``warehouse``: what each node becomes in the fixture."""
+    roles: dict[str, str] = {}
+    for node_id, attrs in g.nodes(data=True):
+        kind = attrs.get("kind")
+        if kind in ("view", "matview"):
+            roles[node_id] = "view"
+        elif kind == "unknown" and attrs.get("ghost"):
+            roles[node_id] = "ghost"
+        elif kind == "table" and (
+            attrs.get("table_kind") == "posthog"
+            or (attrs.get("table_kind") is None and not _is_uuid(node_id))
+        ):
+            roles[node_id] = "posthog"
+        else:
+            # A non-ghost "unknown" is something the crawl saw only as a parent id: a table is the
+            # closest thing the simulator can serve that still feeds its readers.
+            roles[node_id] = "warehouse"
+    return roles
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _snapshot_names(g: nx.DiGraph, roles: Mapping[str, str]) -> dict[str, str]:
+    """Node id → fixture name. Parents name things, so names must resolve the way the snapshot's ids
+    do: PostHog tables (whose name is their id), then live views, then warehouse tables keep their
+    names first; a later clash gets the id's first hex digits, and a ghost that clashes is named by
+    its id. PostHog itself allows none of these clashes, so a crawled snapshot keeps every name."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    ghost_taken: set[str] = set()
+    for role in ("posthog", "view", "warehouse", "ghost"):
+        for node_id in sorted(n for n, r in roles.items() if r == role):
+            raw = g.nodes[node_id].get("name")
+            name = raw if isinstance(raw, str) and raw else node_id
+            if role == "ghost":
+                # Deleted views resolve after everything else, so only their own kind may shadow them.
+                if name in taken or name in ghost_taken:
+                    name = node_id
+                ghost_taken.add(name)
+            elif name in taken:
+                base = f"{name}_{uuid.UUID(_uuid_or(node_id, uuid.NAMESPACE_URL, 'x')).hex[:8]}"
+                name, n = base, 1
+                while name in taken:
+                    n += 1
+                    name = f"{base}_{n}"
+            if role != "ghost":
+                taken.add(name)
+            out[node_id] = name
+    return out
+
+
+def _split_name(display: str) -> dict[str, str]:
+    # The crawl keeps "first last" (or the email when a user has no name); split so that the
+    # simulator's user prints the same display name again.
+    if "@" in display and " " not in display:
+        return {"first_name": "", "last_name": "", "email": display}
+    first, _, last = display.partition(" ")
+    slug = re.sub(r"[^a-z0-9]+", ".", display.lower()).strip(".") or "user"
+    return {"first_name": first, "last_name": last, "email": f"{slug}@example.com"}
+
+
+def _snapshot_columns(raw: Any) -> list[dict[str, str]] | None:
+    if not isinstance(raw, list):
+        return None
+    out: list[dict[str, str]] = []
+    for col in raw:
+        if isinstance(col, str):
+            out.append({"name": col, "type": "string"})  # a snapshot keeps names only
+        elif isinstance(col, Mapping) and isinstance(col.get("name"), str):
+            out.append({"name": col["name"], "type": str(col.get("type") or "string")})
+    return out
+
+
+def fixture_from_snapshot(data: Any, *, seed: int = 0, break_cycles: bool = False) -> dict[str, Any]:
+    """Turn a ``lineage-snapshot/1`` document (a ``lineage crawl``) into a ``lineage-sim-fixture/1`` one.
+
+    Crawling the simulator serving the result gives the snapshot's lineage back: ids (view and
+    warehouse-table UUIDs, PostHog table names), names, folders, owners, materialization, cadence,
+    status, errors, columns, creation times and job history are kept; views keep their HogQL (or get
+    a synthesized query that reads their parents) and explicit ``parents`` from the snapshot's edges.
+    Ghosts become deleted views that still feed their readers; other ``unknown`` nodes become
+    warehouse tables. ``now`` is the crawl's ``crawled_at``. Deterministic for a given input and seed;
+    what could not be kept as it was is listed under ``notes``. Refuses other formats
+    (:class:`~lineage.errors.SnapshotError`) and cycles unless ``break_cycles``.
+    """
+    from lineage.graph import LineageGraph
+
+    lg = LineageGraph.from_json_data(data, source="snapshot")
+    g: nx.DiGraph = lg.nx.copy()
+    attrs_of: dict[str, dict[str, Any]] = {n: dict(a) for n, a in g.nodes(data=True)}
+    meta = lg.attrs
+    ns = namespace_for_seed(seed)
+    rng_of = _rngs(seed)
+    notes: dict[str, Any] = {
+        "source": f"{meta.get('format')} of {meta.get('host')} project {meta.get('project')}",
+        "seed": seed,
+    }
+    roles = _snapshot_roles(g)
+
+    tables_fed = sorted((u, v) for u, v in g.edges if roles[v] in ("posthog", "warehouse"))
+    g.remove_edges_from(tables_fed)
+    cycles = _cycles(g)
+    if cycles and not break_cycles:
+        shown = "; ".join(" -> ".join(str(attrs_of[n].get("name", n)) for n in [*c, c[0]]) for c in cycles)
+        raise FixtureError(
+            f"snapshot has {len(cycles)} cycle(s): {shown}. A fixture must be acyclic: pass "
+            "break_cycles=True (CLI: --break-cycles) to drop the cycle-closing edges",
+            cycles=cycles,
+        )
+    dropped = [(u, v, "a table cannot read anything") for u, v in tables_fed]
+    dropped += _cycle_closing_edges(g) if cycles else []
+    g.remove_edges_from((u, v) for u, v, _ in dropped)
+
+    names = _snapshot_names(g, roles)
+    ids = {
+        n: n if roles[n] == "posthog" else _uuid_or(n, ns, "table" if roles[n] == "warehouse" else "view")
+        for n in g.nodes
+    }
+    doc = base_document(users=0)
+    crawled_at = meta.get("crawled_at")
+    if _parsed(crawled_at) is not None:
+        doc["now"] = crawled_at
+    else:
+        notes["now"] = f"the snapshot has no valid crawled_at; the fixture's clock starts at {doc['now']}"
+    project = str(meta.get("project", ""))
+    if project.isdigit() and 0 < int(project) < 2**31:
+        doc["team_id"] = int(project)  # so scripts that name the project work unchanged offline
+
+    view_ids = sorted((n for n, r in roles.items() if r == "view"), key=lambda n: names[n])
+    owners = sorted({str(attrs_of[n]["created_by"]) for n in view_ids if attrs_of[n].get("created_by")})
+    user_of = {owner: i + 1 for i, owner in enumerate(owners)}
+    doc["users"] = [{"id": i + 1, **_split_name(owner)} for i, owner in enumerate(owners)] or [
+        {"id": 1, "first_name": "Replay", "last_name": "", "email": "replay@example.com"}
+    ]
+
+    folder_names = sorted(
+        {str(f) for n in view_ids if isinstance(f := attrs_of[n].get("folder"), str) and f.strip()}
+    )
+    folders = []
+    for folder in folder_names:
+        born = [
+            attrs_of[n]["created_at"]
+            for n in view_ids
+            if attrs_of[n].get("folder") == folder and _parsed(attrs_of[n].get("created_at"))
+        ]
+        folders.append(
+            {
+                "id": str(uuid.uuid5(ns, f"folder:{folder}")),
+                "name": folder,
+                "created_at": min(born, default=doc["now"]),
+            }
+        )
+
+    tables: list[dict[str, Any]] = []
+    for node_id in sorted(
+        (n for n, r in roles.items() if r in ("posthog", "warehouse")), key=lambda n: names[n]
+    ):
+        attrs = attrs_of[node_id]
+        if roles[node_id] == "posthog":
+            tables.append({"name": names[node_id], "kind": "posthog"})
+            continue
+        table: dict[str, Any] = {"id": ids[node_id], "name": names[node_id], "kind": "warehouse"}
+        if attrs.get("source_type") is not None:
+            table["source_type"] = attrs["source_type"]
+        columns = _snapshot_columns(attrs.get("columns"))
+        if columns:
+            table["columns"] = columns
+        tables.append(table)
+    table_names = frozenset(t["name"] for t in tables)
+
+    views: list[dict[str, Any]] = []
+    jobs: list[dict[str, Any]] = []
+    changed: list[str] = []
+    ghosts = sorted((n for n, r in roles.items() if r == "ghost"), key=lambda n: names[n])
+    for node_id in [*view_ids, *ghosts]:
+        attrs = attrs_of[node_id]
+        parents = sorted(names[p] for p in g.predecessors(node_id))
+        sql = attrs.get("sql")
+        columns = _snapshot_columns(attrs.get("columns"))
+        if isinstance(sql, str) and sql.strip():
+            query = sql
+        else:
+            query, made = make_query(parents, rng_of("view", node_id), tables=table_names)
+            columns = made if columns is None else columns
+        view: dict[str, Any] = {
+            "id": ids[node_id],
+            "name": names[node_id],
+            "query": query,
+            "parents": parents,
+        }
+        if roles[node_id] == "ghost":
+            view.update(deleted=True, is_materialized=False)
+            views.append(view)
+            continue
+        freq = attrs.get("sync_frequency")
+        if freq is not None and freq not in _SYNC_SERVED:
+            changed.append(
+                f"{names[node_id]}: sync_frequency {freq!r} is not one the simulator serves; dropped"
+            )
+            freq = None
+        in_folder = attrs.get("folder")
+        view.update(
+            is_materialized=bool(attrs.get("is_materialized", attrs.get("kind") == "matview")),
+            sync_frequency=freq,
+            folder=in_folder if isinstance(in_folder, str) and in_folder.strip() else None,
+            status=attrs.get("status"),
+            latest_error=attrs.get("latest_error"),
+            last_run_at=attrs.get("last_run_at") if _parsed(attrs.get("last_run_at")) else None,
+            created_by=user_of.get(str(attrs.get("created_by"))) if attrs.get("created_by") else None,
+            origin="data_warehouse",
+            deleted=False,
+        )
+        if _parsed(attrs.get("created_at")):
+            view["created_at"] = attrs["created_at"]
+        if isinstance(attrs.get("description"), str):
+            view["description"] = attrs["description"]
+        if columns is not None:
+            view["columns"] = columns
+        views.append(view)
+        jobs.extend(_snapshot_jobs(attrs.get("jobs"), ids[node_id], ns, changed))
+
+    views.sort(key=lambda v: (v["name"], v["id"]))
+    jobs.sort(key=lambda j: (j["created_at"], j["id"]))
+    if dropped:
+        notes["dropped_edges"] = [
+            {"from": names[u], "to": names[v], "original": [u, v], "rule": rule} for u, v, rule in dropped
+        ]
+    renamed = {n: names[n] for n in sorted(names) if names[n] != (attrs_of[n].get("name") or n)}
+    if renamed:
+        notes["renamed"] = renamed
+    as_tables = sorted(
+        names[n] for n, r in roles.items() if r == "warehouse" and attrs_of[n].get("kind") == "unknown"
+    )
+    if as_tables:
+        notes["unknown_as_tables"] = as_tables
+    if changed:
+        notes["changed"] = sorted(changed)
+    doc.update(folders=folders, tables=tables, views=views, jobs=jobs, notes=notes)
+    return doc
+
+
+def _snapshot_jobs(summary: Any, view_id: str, ns: uuid.UUID, changed: list[str]) -> list[dict[str, Any]]:
+    """A view's ``jobs.history`` as fixture jobs, ids kept where they are UUIDs."""
+    history = summary.get("history") if isinstance(summary, Mapping) else None
+    out: list[dict[str, Any]] = []
+    for i, job in enumerate(history if isinstance(history, list) else []):
+        if not isinstance(job, Mapping):
+            continue
+        status = job.get("status")
+        created = job.get("created_at") if _parsed(job.get("created_at")) else job.get("last_run_at")
+        if status not in _JOB_STATUSES or _parsed(created) is None:
+            changed.append(
+                f"job {job.get('id')!r} of view {view_id}: status {status!r} or its times unusable; left out"
+            )
+            continue
+        rows = job.get("rows") if isinstance(job.get("rows"), int) else None
+        stamp = _parsed(created) or NOW
+        out.append(
+            {
+                "id": _uuid_or(str(job.get("id")), ns, f"job:{view_id}:{i}"),
+                "view": view_id,
+                "status": status,
+                "rows_materialized": rows or 0,
+                "rows_expected": rows if status == "Completed" else None,
+                "error": job.get("error"),
+                "created_at": created,
+                "last_run_at": job.get("last_run_at") if _parsed(job.get("last_run_at")) else None,
+                "workflow_id": f"materialize-view-{view_id}-{stamp.strftime('%Y%m%d%H%M%S')}",
+            }
+        )
+    return out
 
 
 # --------------------------------------------------------------------------------------------- truth
