@@ -18,7 +18,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lineage.aio import run_sync
@@ -89,14 +88,17 @@ def refresh_plan(graph: LineageGraph, view: str, *, downstream: bool = True) -> 
     return tuple(RefreshStep(view_id=n.id, name=n.name) for n in order)
 
 
-async def _newest_job(client: AsyncPostHogClient, view_id: str, since: datetime | None) -> Job | None:
+async def _newest_job_id(client: AsyncPostHogClient, view_id: str) -> str | None:
     jobs = await client.list_jobs(saved_query_id=view_id, limit=1)
-    if not jobs:
-        return None
-    job = jobs[0]
-    if since is not None and job.created_at is not None and job.created_at < since:
+    return jobs[0].id if jobs else None
+
+
+async def _job_after(client: AsyncPostHogClient, view_id: str, previous: str | None) -> Job | None:
+    """The view's newest job if it is not the one that was newest before our run, else None."""
+    jobs = await client.list_jobs(saved_query_id=view_id, limit=1)
+    if not jobs or jobs[0].id == previous:
         return None  # the run we started has not shown up yet
-    return job
+    return jobs[0]
 
 
 async def refresh_async(
@@ -109,6 +111,7 @@ async def refresh_async(
     timeout_s: float = 3600.0,
     keep_going: bool = False,
     on_step: Callable[[RefreshStep], None] | None = None,
+    on_start: Callable[[RefreshStep], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> RefreshResult:
     """Run each step in order, waiting for its job; stop at the first failure unless ``keep_going``.
@@ -123,17 +126,17 @@ async def refresh_async(
             if stop:
                 done.append(_replace(step, status="skipped", error="an earlier view did not complete"))
                 continue
-            # A job created before this moment is an older run; the server's clock decides.
-            started_at = client.server_now()
-            if started_at is not None:
-                started_at -= timedelta(seconds=1)
+            # The newest job before our run is an older run, whatever the clocks say: remember its id.
+            previous = await _newest_job_id(client, step.view_id)
+            if on_start is not None:
+                on_start(step)
             began = time.monotonic()
             await client.run(step.view_id)
             wait = poll_s
             job: Job | None = None
             while True:
                 await sleep(wait)
-                job = await _newest_job(client, step.view_id, started_at)
+                job = await _job_after(client, step.view_id, previous)
                 if job is not None and job.status in FINISHED:
                     break
                 if time.monotonic() - began > timeout_s:

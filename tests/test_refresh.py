@@ -112,3 +112,38 @@ def test_cli_dry_run_then_run_over_loopback(small_fixture: dict[str, Any], tmp_p
     ]
     assert "1 of 2 views did not complete: orders_daily" in ran.stderr
     assert "phx_write" not in ran.output
+
+
+class LateJob(httpx.AsyncBaseTransport):
+    """The simulator, except that the first job listing after a run does not show the new job yet
+    (PostHog's workflow creates it a moment after the run request returns): it shows the one before."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.hide = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.hide and "/data_modeling_jobs" in request.url.path:
+            self.hide = False
+            wider = request.url.copy_set_param("limit", "2")
+            response = await self.inner.handle_async_request(
+                httpx.Request("GET", wider, headers=request.headers)
+            )
+            body = json.loads(await response.aread())
+            body["results"], body["next"] = body["results"][1:2], None
+            return httpx.Response(200, json=body)
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/run/"):
+            self.hide = True
+        return response
+
+
+def test_an_older_job_is_never_taken_for_the_new_run(small_fixture: dict[str, Any]) -> None:
+    wh = Warehouse(quick(small_fixture))
+    graph = snapshot_of(wh)
+    old_job = wh.list_jobs(saved_query_id=VIEW_IDS["orders"])[0]["id"]
+    s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_write", env={})
+    plan = refresh_plan(graph, "orders", downstream=False)
+    result = asyncio.run(refresh_async(s, plan, transport=LateJob(create_app(wh)), poll_s=0.05))
+    assert result.steps[0].status == "Completed"
+    assert result.steps[0].job_id != old_job

@@ -76,8 +76,10 @@ def refresh_cmd(**kwargs: Any) -> None:
     settings = settings_from(kwargs).require_api()
 
     def shown(step: RefreshStep) -> None:
-        if fmt == "text" and out is None:
-            click.echo(f"{step.name}: {step.status}", err=True)
+        click.echo(f"{step.name}: {step.status}", err=True)
+
+    def starting(step: RefreshStep) -> None:
+        click.echo(f"{step.name}: running (polling its job every {kwargs['poll_s']:g} s or more)", err=True)
 
     result: RefreshResult = refresh(
         settings,
@@ -86,6 +88,7 @@ def refresh_cmd(**kwargs: Any) -> None:
         timeout_s=kwargs["timeout_s"],
         keep_going=kwargs["keep_going"],
         on_step=shown,
+        on_start=starting,
     )
     emit(
         json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n"
