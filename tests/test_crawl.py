@@ -676,3 +676,19 @@ def test_auto_falls_back_to_the_rest_api_when_the_hogql_budget_is_spent(
     assert result.edge_source == "api"
     assert any("query API is not usable" in n for n in result.notes)
     assert result.graph.nx.number_of_edges() == 6
+
+
+def test_jobs_window_reaches_back_to_a_job_the_base_saw_running() -> None:
+    from datetime import UTC, datetime
+
+    from lineage.crawl.jobs import jobs_fetch_since
+
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    known = [
+        {"id": "a", "status": "Completed", "created_at": "2026-11-25T00:00:00Z"},
+        {"id": "b", "status": "Running", "created_at": "2026-11-20T00:00:00Z"},
+    ]
+    assert jobs_fetch_since(now, timedelta(days=30), known) == datetime(2026, 11, 20, tzinfo=UTC)
+    assert jobs_fetch_since(now, timedelta(days=30), known[:1]) == datetime(2026, 11, 25, tzinfo=UTC)
+    assert jobs_fetch_since(now, timedelta(days=2), known) == datetime(2026, 11, 24, tzinfo=UTC)
+    assert jobs_fetch_since(now, timedelta(days=30), []) == datetime(2026, 10, 27, tzinfo=UTC)

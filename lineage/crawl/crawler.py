@@ -276,7 +276,10 @@ class _Crawler:
 
     def _jobs_fetch_since(self) -> datetime:
         """The window's start, or the newest job a refresh base already knows, whichever is later."""
-        known = [job for _, job in known_jobs(self.opts.refresh)]
+        base = self.opts.refresh
+        # A focused base holds the jobs of its views only: the others need the whole window.
+        whole = base is not None and base.nx.graph.get("strategy") != "all"
+        known = [] if whole else [job for _, job in known_jobs(base)]
         return jobs_fetch_since(self.now(), self.opts.jobs_since, known)
 
     async def fetch_jobs(self) -> None:

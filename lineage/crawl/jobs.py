@@ -43,11 +43,21 @@ def compact_job(job: Job) -> dict[str, Any]:
 
 
 def jobs_fetch_since(now: datetime, window: timedelta, known: Iterable[Mapping[str, Any]]) -> datetime:
-    """The window's start, or the newest job a refresh base already knows, whichever is later."""
+    """The window's start, or the newest job a refresh base already knows, whichever is later; but
+    never after a job the base saw Running, whose end it must read again."""
     since = now - window
-    created = [parse_datetime(job.get("created_at")) for job in known]
+    jobs = list(known)
+    created = [parse_datetime(job.get("created_at")) for job in jobs]
     newest_known = max((k for k in created if k is not None), default=None)
-    return max(since, newest_known) if newest_known is not None else since
+    if newest_known is None:
+        return since
+    running = [
+        moment
+        for job, moment in zip(jobs, created, strict=True)
+        if moment is not None and job.get("status") == "Running"
+    ]
+    start = min([newest_known, *running])
+    return max(since, start)
 
 
 def group_jobs(
