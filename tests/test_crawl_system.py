@@ -241,3 +241,12 @@ def test_sql_refresh_rereads_an_edited_view(small_fixture: dict[str, Any]) -> No
     new = crawl_sql(refresh=old.graph)
     assert ("events", VIEW_IDS["orders"]) in new.graph.nx.edges
     assert new.graph.nx.nodes[VIEW_IDS["orders"]]["sql"] == "SELECT id, amount FROM events"
+
+
+def test_focused_counts_are_exact_or_unknown_never_wrong(small_fixture: dict[str, Any]) -> None:
+    for edges, want in (("system", 1), ("sql", 1), ("api", None)):
+        opts = CrawlOptions(strategy="select", select="2+orders_daily", edges=edges)  # type: ignore[arg-type]
+        result, _ = crawl_on(Warehouse(small_fixture), opts, "phx_all")
+        node = result.graph.nx.nodes[VIEW_IDS["orders_daily"]]
+        assert node["downstream_count"] == want, edges  # revenue_report reads it, outside the focus
+        assert node["upstream_count"] == 2

@@ -81,8 +81,12 @@ def build_graph(
     focus: set[str] | None,
     known_ghost_names: Mapping[str, str],
     verify: bool,
+    whole_graph_known: bool = False,
 ) -> tuple[LineageGraph, list[str]]:
-    """The snapshot graph of ``st`` (only ``focus`` where given), and ``--verify``'s mismatches."""
+    """The snapshot graph of ``st`` (only ``focus`` where given), and ``--verify``'s mismatches.
+
+    ``whole_graph_known``: every view's parents were read (sql and system edges), so counts are
+    exact even for nodes outside a focus."""
     graph = LineageGraph(
         format=SNAPSHOT_FORMAT,
         host=settings.host,
@@ -132,14 +136,14 @@ def build_graph(
         attrs = g.nodes[node_id]
         if attrs.get("kind") in {"view", "matview"}:
             attrs["upstream_count"] = len(st.parents.get(node_id, []))
-            if focus is None:
+            if focus is None or whole_graph_known:
                 attrs["downstream_count"] = len(children.get(node_id, []))
             elif node_id in st.deps:
                 attrs["downstream_count"] = int(st.deps[node_id].get("downstream_count") or 0)
             else:
-                attrs["downstream_count"] = (
-                    g.out_degree(node_id) if node_id not in st.more_downstream else None
-                )
+                # A focused api crawl reads the parents of its members only: readers outside the
+                # focus are unknown, so the count is too (None, never a wrong number).
+                attrs["downstream_count"] = None
         if attrs.get("kind") in {"view", "matview"}:
             # Health at crawl time, so a snapshot answers "what is broken" without the analysis layer;
             # `lineage check` recomputes it against any other moment.

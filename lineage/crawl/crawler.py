@@ -642,6 +642,7 @@ class _Crawler:
             focus=focus,
             known_ghost_names=self._ghost_known_names,
             verify=self.opts.verify,
+            whole_graph_known=self.edge_source in ("sql", "system"),
         )
         return graph, mismatches + self._sample_mismatches
 
