@@ -33,7 +33,7 @@ def main() -> None:
 
     \b
     Example:
-      lineage crawl --all --project 1 && lineage render --select '+orders_daily+' --out lineage.svg
+      lineage crawl --all --project 1 && lineage render --select '+mrr_by_month+' --out output/mrr.svg
     """
 
 

@@ -105,7 +105,7 @@ def crawl_cmd(**kwargs: Any) -> None:
     \b
     Examples:
       lineage crawl --all --project 12345
-      lineage crawl --select '+orders_daily+' --upstream 2 --out output/orders.json
+      lineage crawl --select '+mrr_by_month+' --upstream 2 --out output/mrr.json
       lineage crawl --all --resume          # after an interrupted crawl
     """
     settings = settings_from(kwargs).require_api()

@@ -40,8 +40,8 @@ def impact(
 
     \b
     Examples:
-      lineage impact orders_daily --format md --out impact.md
-      lineage impact orders_daily --column amount --format json
+      lineage impact customer_mrr_by_month --out output/impact.md
+      lineage impact customer_mrr_by_month --column customer_id --format json
     """
     if fmt is None:
         # Markdown escapes (customer\_mrr, &gt;) are for files and PRs; a person at a terminal gets a table.

@@ -46,8 +46,8 @@ def ls(selector: str, exclude: str | None, snapshot: str, fmt: str) -> None:
 
     \b
     Examples:
-      lineage ls --select '+orders_daily'
-      lineage ls --select 'folder:Finance,kind:matview' --exclude 'stale_*' --format json
+      lineage ls --select '+mrr_by_month'
+      lineage ls --select 'folder:Finance,kind:matview' --exclude 'revenue_*' --format json
     """
     graph = LineageGraph.load(snapshot)
     ids = select(graph, selector, exclude=exclude)

@@ -59,9 +59,9 @@ def refresh_cmd(**kwargs: Any) -> None:
 
     \b
     Examples:
-      lineage refresh orders_daily                 # print the plan only
-      lineage refresh orders_daily --yes           # run it
-      lineage refresh orders_daily --only --yes --format json
+      lineage refresh customer_mrr_by_month          # print the plan only
+      lineage refresh customer_mrr_by_month --yes    # run it
+      lineage refresh customer_mrr_by_month --only --yes --format json
     """
     graph = LineageGraph.load(kwargs["snapshot"])
     plan = refresh_plan(graph, kwargs["view"], downstream=not kwargs["only"])

@@ -109,9 +109,9 @@ def render(
 
     \b
     Examples:
-      lineage render --select '+orders_daily+' --out lineage.svg
-      lineage render --select 'folder:Revenue' --format html --out revenue.html
-      lineage render --select '2+orders_daily+1' --format mermaid
+      lineage render --select '+mrr_by_month+' --out output/mrr.svg
+      lineage render --select 'folder:Finance' --out output/finance.html
+      lineage render --select '2+mrr_by_month+1' --format mermaid
     """
     if fmt is None:
         fmt = format_for(out, tuple(FORMATS), terminal="svg", other="svg")

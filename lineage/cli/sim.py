@@ -65,7 +65,7 @@ def serve(
 
     \b
     Example:
-      lineage sim serve --fixture output/demo.fixture.json --port 0 --latency-ms 20 --error-rate 0.05
+      lineage sim serve --fixture lineage/sim/data/demo.json --port 0 --latency-ms 20 --error-rate 0.05
     """
     from lineage.sim.app import create_app
     from lineage.sim.faults import FaultConfig
@@ -107,7 +107,7 @@ def fixture(graph_path: str, seed: int, out: str | None, break_cycles: bool) -> 
 
     \b
     Examples:
-      lineage sim fixture --from-graph shared/data/real_graphs/dbt_jaffle_shop.json --out jaffle.json
+      lineage sim fixture --from-graph ../shared/data/real_graphs/dbt_jaffle_shop.json --out jaffle.json
       lineage crawl --out snapshot.json && lineage sim fixture --from-graph snapshot.json --out mine.json
       lineage sim serve --fixture mine.json --port 8010
     """
