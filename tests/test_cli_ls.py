@@ -182,7 +182,7 @@ def test_usage_errors_exit_2(snapshot: Path) -> None:
 def test_help_has_an_example() -> None:
     result = run("--help")
     assert result.exit_code == 0
-    assert "lineage ls --select '+orders_daily'" in result.stdout
+    assert "lineage ls --select '+mrr_by_month'" in result.stdout
     assert "--exclude SEL" in result.stdout and "output/snapshot.json" in result.stdout
 
 
