@@ -52,3 +52,13 @@ POSTHOG_TABLES: Final = frozenset(
         "raw_cohort_people",
     }
 )
+
+
+def cadence_words(sync_frequency: object) -> str:
+    """``"24hour"`` -> ``"24 hours"``, ``"1hour"`` -> ``"hour"``, for sentences ("every 24 hours")."""
+    text = str(sync_frequency)
+    for unit, word in (("min", "minute"), ("hour", "hour"), ("day", "day")):
+        if text.endswith(unit) and text[: -len(unit)].isdigit():
+            n = int(text[: -len(unit)])
+            return word if n == 1 else f"{n} {word}s"
+    return text

@@ -19,6 +19,7 @@ from lineage.analysis.health import (
 )
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import extract_tables as hogql_extract_tables
+from lineage.posthog import cadence_words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -145,7 +146,9 @@ class _Checker:
             if h.stale:
                 freq = self.g.nodes[n].get("sync_frequency")
                 seen = f"last success {h.last_success_at}" if h.last_success_at else "never succeeded"
-                self.add("stale", n, f"{seen}, but it is scheduled every {freq}; check its runs")
+                self.add(
+                    "stale", n, f"{seen}, but it is scheduled every {cadence_words(freq)}; check its runs"
+                )
 
     def downstream_of_broken(self) -> None:
         broken = {n for n, h in self.health.items() if h.failing or h.stale}

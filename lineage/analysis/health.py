@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from lineage.errors import InputError
-from lineage.posthog import SYNC_FREQUENCY_SECONDS
+from lineage.posthog import SYNC_FREQUENCY_SECONDS, cadence_words
 
 # PostHog's read-side enumeration (posthog-api.md section 8); ``None`` means unscheduled.
 CADENCE_SECONDS: dict[str, int] = dict(SYNC_FREQUENCY_SECONDS)
@@ -194,7 +194,7 @@ def node_health(attrs: Mapping[str, Any], *, now: datetime) -> NodeHealth:
         if since is None or now - since > window:
             stale = True
             what = f"last success {last_success.isoformat()}" if last_success else "never succeeded"
-            stale_reason = f"{what}; expected every {attrs.get('sync_frequency')}"
+            stale_reason = f"{what}; expected every {cadence_words(attrs.get('sync_frequency'))}"
             reason = stale_reason if reason is None else f"{reason}; {stale_reason}"
     return NodeHealth(
         last_status=last_status,

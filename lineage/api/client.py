@@ -598,13 +598,17 @@ class AsyncPostHogClient:
                 f"{display}: permission denied ({said}); check the key's scopes and project access", **ctx
             )
         if status == 404:
-            name = what or "the object"
             extra = ""
             if detail.startswith("Project not found"):
                 extra = f" (project {self.project}: check --project / {ENV_PROJECT})"
+            name = what
+            hint = (
+                "it may have been deleted or belong to another project: check the id"
+                if what
+                else "check --host / POSTHOG_HOST and --project / POSTHOG_PROJECT_ID"
+            )
             err = NotFoundError(
-                f"{display}: {name} not found ({said}){extra}; it may have been deleted or belong to "
-                "another project: check the id",
+                f"{display}: {what + ' ' if what else ''}not found ({said}){extra}; {hint}",
                 what=name,
                 **ctx,
             )
