@@ -692,3 +692,14 @@ def test_jobs_window_reaches_back_to_a_job_the_base_saw_running() -> None:
     assert jobs_fetch_since(now, timedelta(days=30), known[:1]) == datetime(2026, 11, 25, tzinfo=UTC)
     assert jobs_fetch_since(now, timedelta(days=2), known) == datetime(2026, 11, 24, tzinfo=UTC)
     assert jobs_fetch_since(now, timedelta(days=30), []) == datetime(2026, 10, 27, tzinfo=UTC)
+
+
+def test_sql_names_nothing_resolves_to_are_unknown_not_posthog_tables() -> None:
+    from lineage.sim.demo import load_demo_fixture
+
+    result, _ = run(load_demo_fixture(), CrawlOptions(strategy="all", edges="sql"), key="phx_demo_read")
+    g = result.graph.nx
+    # revenue_reconciliation still reads revenue_rollup_v1, which was deleted (and renamed by PostHog)
+    assert g.nodes["revenue_rollup_v1"]["kind"] == "unknown" and g.nodes["revenue_rollup_v1"]["unresolved"]
+    assert g.nodes["events"]["table_kind"] == "posthog"
+    assert any("revenue_rollup_v1" in n and "typo" in n for n in result.notes)

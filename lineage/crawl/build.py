@@ -16,6 +16,7 @@ from lineage.crawl.jobs import job_summary
 from lineage.crawl.state import CrawlState, is_uuid, iso
 from lineage.errors import HogQLError
 from lineage.graph import SNAPSHOT_FORMAT, LineageGraph
+from lineage.posthog import POSTHOG_TABLES
 
 __all__ = ["build_graph", "ghost_names", "view_attrs"]
 
@@ -123,7 +124,16 @@ def build_graph(
             )
         elif is_uuid(node_id):
             graph.add_node(node_id, name=node_id, kind="unknown")
+        elif whole_graph_known and not _posthog_table_name(node_id):
+            # A name the SQL reads that is no view, no warehouse table and none of PostHog's own
+            # tables: a deleted view PostHog has renamed, or a typo. Say so rather than guess.
+            graph.add_node(node_id, name=node_id, kind="unknown", unresolved=True)
+            st.notes.append(
+                f"{node_id!r} is read by SQL but is no view, warehouse table or PostHog table "
+                "(a deleted view, or a typo); shown as unknown"
+            )
         else:
+            # The lineage endpoints name PostHog's own tables by name, and nothing else.
             graph.add_node(node_id, name=node_id, kind="table", table_kind="posthog")
     for child, ps in sorted(st.parents.items()):
         if child not in graph:
@@ -169,3 +179,8 @@ def build_graph(
                     f"upstream {deps.get('upstream_count')}, downstream {deps.get('downstream_count')}"
                 )
     return graph, mismatches
+
+
+def _posthog_table_name(name: str) -> bool:
+    """One of PostHog's own tables, or a name in one of its namespaces (``posthog.*``, ``system.*``)."""
+    return name in POSTHOG_TABLES or name.split(".", 1)[0] in {"posthog", "system"}
