@@ -171,7 +171,11 @@
   var baseH = parseFloat(svg.getAttribute("height")) || 0;
   function zoom(factor) {
     if (!baseW || !baseH) { return; }
-    scale = factor === 0 ? Math.min(graphBox.clientWidth / baseW, graphBox.clientHeight / baseH, 1) : scale * factor;
+    // The SVG's size is in points; the box is measured in CSS pixels (4/3 of a point).
+    var px = 4 / 3;
+    scale = factor === 0
+      ? Math.min(graphBox.clientWidth / (baseW * px), graphBox.clientHeight / (baseH * px), 1)
+      : scale * factor;
     svg.setAttribute("width", (baseW * scale).toFixed(1) + "pt");
     svg.setAttribute("height", (baseH * scale).toFixed(1) + "pt");
   }
@@ -180,6 +184,9 @@
   document.getElementById("zoom-fit").addEventListener("click", function () { zoom(0); });
 
   showDetails(null);
+  // Open on the whole graph when it is larger than the window (as the fit button does); a
+  // search or click from the URL below then centres what it finds.
+  zoom(0);
   // Test and deep-link hook: #search=<text>&click=<node id or key> is applied on load.
   var hash = window.location.hash.replace(/^#/, "");
   hash.split("&").forEach(function (part) {
