@@ -780,3 +780,26 @@ def test_run_history_keeps_five_newest() -> None:
     assert [h["timestamp"] for h in history] == [f"2026-11-2{i}T01:00:00Z" for i in range(6, 1, -1)]
     assert [h["status"] for h in history] == ["Failed", "Completed", "Failed", "Completed", "Failed"]
     assert make().run_history(ids(make())["g"]) == {"run_history": []}
+
+
+def test_columns_are_recomputed_from_the_query() -> None:
+    from conftest import VIEW_IDS, make_small_fixture
+
+    fixture = make_small_fixture()
+    for v in fixture["views"]:
+        if v["name"] == "orders":
+            v["columns"] = [{"name": "id", "type": "string"}, {"name": "amount", "type": "float"}]
+    wh = Warehouse(fixture)
+    view = wh.get_view(VIEW_IDS["revenue_report"])
+    body = {
+        "query": {"kind": "HogQLQuery", "query": "SELECT created AS day, n * 2 AS doubled FROM orders_daily"}
+    }
+    after = wh.update_view(
+        VIEW_IDS["revenue_report"], {**body, "edited_history_id": view["latest_history_id"]}
+    )
+    assert [c["name"] for c in after["columns"]] == ["day", "doubled"]
+    created, was_created = wh.create_view(
+        {"name": "everything", "query": {"kind": "HogQLQuery", "query": "SELECT * FROM orders"}}, user_id=1
+    )
+    assert was_created
+    assert [(c["name"], c["type"]) for c in created["columns"]] == [("id", "string"), ("amount", "float")]

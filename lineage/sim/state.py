@@ -927,6 +927,40 @@ class Warehouse:
             parents.append(node)
         return sql, parents
 
+    def _infer_columns(self, sql: str, parents: Sequence[str]) -> list[tuple[str, str]] | None:
+        """Output columns of a view's HogQL, as PostHog recomputes them when the query changes.
+
+        Names come from the SELECT list (``*`` expands to the parents' columns); a type is taken from
+        the parent column of the same name, else ``string``. None when the SQL cannot be read (the
+        caller keeps what it had).
+        """
+        from sqlglot import exp
+
+        from lineage.errors import HogQLError
+        from lineage.hogql import to_sqlglot
+
+        try:
+            tree = to_sqlglot(sql)
+        except HogQLError:
+            return None  # unreadable here: keep the old columns, as PostHog keeps them when inference fails
+        if not isinstance(tree, exp.Query):
+            return None
+        names = list(tree.named_selects)
+        known: list[tuple[str, str]] = []
+        for parent in parents:
+            if parent in self._views:
+                known += self._views[parent].columns
+            elif parent in self._tables:
+                known += self._tables[parent].columns
+        types = dict(known)
+        out: list[tuple[str, str]] = []
+        for name in names:
+            if name == "*":
+                out += [c for c in known if c[0] not in {n for n, _ in out}]
+            elif name:
+                out.append((name, types.get(name, "string")))
+        return out
+
     def _types(self, raw: Any) -> list[tuple[str, str]] | None:
         if raw is None or raw == []:
             return None
@@ -1011,6 +1045,8 @@ class Warehouse:
                 raise invalid("Only staff users can create test views.", "is_test")
             soft = bool(body.get("soft_update"))
             types = None if soft else self._types(body.get("types"))
+            if types is None and not soft:
+                types = self._infer_columns(sql, parents)
             now = self.clock.now()
             view = _View(
                 id=self._next("view"),
@@ -1069,6 +1105,8 @@ class Warehouse:
         elif freq:
             view.sync_frequency = freq
         if query_given:
+            if types is None and not soft and sql != view.sql:
+                types = self._infer_columns(sql, parents)
             view.sql = sql
             if types is not None:
                 view.columns = types
