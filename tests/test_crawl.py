@@ -703,3 +703,45 @@ def test_sql_names_nothing_resolves_to_are_unknown_not_posthog_tables() -> None:
     assert g.nodes["revenue_rollup_v1"]["kind"] == "unknown" and g.nodes["revenue_rollup_v1"]["unresolved"]
     assert g.nodes["events"]["table_kind"] == "posthog"
     assert any("revenue_rollup_v1" in n and "typo" in n for n in result.notes)
+
+
+class DeleteBetweenPages(httpx.AsyncBaseTransport):
+    """The simulator; right after the first page of the views list, a view on that page is deleted,
+    so every later view slides one place back and the first view of page 2 would never be listed."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        self.inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+        self.wh = wh
+        self.deleted: str | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        first_page = (
+            request.url.path.endswith("/warehouse_saved_queries/") and "page" not in request.url.params
+        )
+        if self.deleted is None and first_page:
+            body = json.loads(await response.aread())
+            for item in body["results"]:
+                try:
+                    self.wh.delete_view(item["id"])
+                except Exception:  # noqa: S112 - it has dependents: try the next one
+                    continue
+                self.deleted = item["id"]
+                break
+            return httpx.Response(200, json=body)
+        return response
+
+
+def test_a_deletion_between_list_pages_loses_no_live_view() -> None:
+    fixture = fixture_from_graph(random_graph_doc(5, n=1100), seed=5)
+    wh = Warehouse(fixture)
+    transport = DeleteBetweenPages(wh)
+    opts = CrawlOptions(strategy="all", edges="api", jobs=False)
+    fast = Settings.resolve(
+        host="http://127.0.0.1:1", project="1", api_key="phx_demo_read", max_rpm=10**6, env={}
+    )
+    result = asyncio.run(crawl_async(fast, opts, transport=transport))
+    assert transport.deleted is not None
+    live = {v["id"] for v in fixture["views"]} - {transport.deleted}
+    crawled = {n for n, a in result.graph.nx.nodes(data=True) if a["kind"] in {"view", "matview"}}
+    assert crawled == live
