@@ -250,3 +250,35 @@ def test_focused_counts_are_exact_or_unknown_never_wrong(small_fixture: dict[str
         node = result.graph.nx.nodes[VIEW_IDS["orders_daily"]]
         assert node["downstream_count"] == want, edges  # revenue_report reads it, outside the focus
         assert node["upstream_count"] == 2
+
+
+def test_a_hidden_endpoint_view_is_crawled_with_its_own_parents(small_fixture: dict[str, Any]) -> None:
+    ep_id = "0a000000-0000-4000-8000-0000000000e1"
+    reader_id = "0a000000-0000-4000-8000-0000000000e2"
+    small_fixture["views"] += [
+        {
+            "id": ep_id,
+            "name": "ep",
+            "query": "SELECT event FROM events",
+            "origin": "endpoint",
+            "created_at": "2026-02-01T00:00:00Z",
+            "created_by": 1,
+        },
+        {
+            "id": reader_id,
+            "name": "reads_ep",
+            "query": "SELECT event FROM ep",
+            "created_at": "2026-02-02T00:00:00Z",
+            "created_by": 1,
+        },
+    ]
+    graphs = {}
+    for edges in ("api", "system"):
+        opts = CrawlOptions(strategy="all", edges=edges)  # type: ignore[arg-type]
+        result, _ = crawl_on(Warehouse(small_fixture), opts, "phx_all")
+        g = result.graph.nx
+        assert g.nodes[ep_id]["kind"] == "view" and g.nodes[ep_id]["name"] == "ep", edges
+        assert ("events", ep_id) in g.edges and (ep_id, reader_id) in g.edges, edges
+        assert g.nodes[ep_id]["upstream_count"] == 1, edges
+        graphs[edges] = shape(result.graph)
+    assert graphs["api"] == graphs["system"]

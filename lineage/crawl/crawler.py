@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["crawl", "crawl_async"]
 
 VIEWS_PER_PAGE = 1000  # PostHog's saved-query page size
+HIDDEN_ROUNDS = 20  # hidden views reading hidden views: rounds of probing before giving up
 
 T = TypeVar("T")
 
@@ -71,6 +72,7 @@ class _Crawler:
         self._sample_mismatches: list[str] = []
         self._gone: set[str] = set()
         self._tables_unreadable = False
+        self._probed: set[str] = set()
         self._tables_lock = asyncio.Lock()
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -226,17 +228,31 @@ class _Crawler:
             )
 
     async def resolve_names(self) -> None:
-        """Name table UUIDs, find views hidden from the list, and mark ghosts (deleted views)."""
+        """Name table UUIDs, find views hidden from the list, and mark ghosts (deleted views).
+
+        A hidden view (an endpoint's, or a managed one without the flag) is still read by lineage:
+        with api edges its own parents are asked too, round after round, until nothing is new.
+        """
         self._forget_gone()
-        named: set[str] = set(self.state.views)
+        for _round in range(HIDDEN_ROUNDS):
+            found = await self._resolve_round()
+            if not found or self.edge_source != "api":
+                return
+            await self._gather("lineage", found, self.parents_api)
+
+    async def _resolve_round(self) -> list[str]:
+        """Probe the UUIDs lineage names that no listing explains; return the hidden views found."""
+        named = set(self.state.views) | set(self.state.hidden_views) | self.state.ghosts
         unknown = sorted(
             {p for ps in self.state.parents.values() for p in ps if is_uuid(p) and p not in named}
         )
         if not unknown:
-            return
+            return []
         await self.list_tables()
         tables = self.state.tables or {}
-        missing = [u for u in unknown if u not in tables]
+        missing = [u for u in unknown if u not in tables and u not in self._probed]
+        self._probed.update(missing)
+        before = set(self.state.hidden_views)
 
         async def probe(view_id: str) -> None:
             try:
@@ -256,6 +272,7 @@ class _Crawler:
                 self.state.hidden_views[view_id] = view
 
         await self._gather("naming", missing, probe)
+        return sorted(set(self.state.hidden_views) - before)
 
     async def full_dotted_names(self) -> dict[str, str]:
         """Level-1 answers name a dotted PostHog table (``posthog.ai_events``) by its last label.
@@ -411,6 +428,7 @@ class _Crawler:
                 f"{live} views: owners are not read (the REST list would take {-(-live // 1000)} requests)"
             )
         folders = self._folder_names
+        endpoints: dict[str, SavedQuery] = {}
         for row in view_rows:
             record = system_view_record(row, folders)
             rest = self._rest_views.get(record["id"])
@@ -422,14 +440,29 @@ class _Crawler:
                     self._deleted_by_name[old] = record["id"]
                     self._ghost_known_names[record["id"]] = old
                 continue
-            if record.get("origin") == "endpoint":
-                continue  # hidden from the saved-query list, as PostHog's REST list hides them
             view = SavedQuery.from_api(record)
+            self.state.sql[view.id] = view.sql
+            if record.get("origin") == "endpoint":
+                # Hidden from the saved-query list, but still a saved query a view may read by name.
+                endpoints[view.id] = view
+                self.state.by_name.setdefault(view.name, view.id)
+                continue
             self.state.views[view.id] = view
             self.state.by_name[view.name] = view.id
-            self.state.sql[view.id] = view.sql
         for view_id in sorted(self.state.views):
             self.state.parents[view_id] = self.parents_from_sql(view_id)
+        # Endpoint views that something reads belong in the graph, as the lineage endpoints name them.
+        todo = sorted({p for ps in self.state.parents.values() for p in ps if p in endpoints})
+        while todo:
+            view_id = todo.pop()
+            if view_id in self.state.hidden_views:
+                continue
+            self.state.hidden_views[view_id] = endpoints[view_id]
+            self.state.parents[view_id] = self.parents_from_sql(view_id)
+            todo += [p for p in self.state.parents[view_id] if p in endpoints]
+        for view_id in endpoints:
+            if view_id not in self.state.hidden_views:
+                self.state.sql.pop(view_id, None)
         for parents in self.state.parents.values():
             self.state.ghosts.update(p for p in parents if p in set(self._deleted_by_name.values()))
 
