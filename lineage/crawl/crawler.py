@@ -120,19 +120,26 @@ class _Crawler:
 
     # -- listing -----------------------------------------------------------------------------------
 
-    async def list_views(self) -> None:
-        def encode(views: list[SavedQuery]) -> list[dict[str, Any]]:
-            return [dict(v.raw) for v in views]
+    def _encode_views(self, views: list[SavedQuery]) -> list[dict[str, Any]]:
+        return [dict(v.raw) for v in views]
 
-        raw = await self._once("views", lambda: self.client.list_views(), encode)
-        if len(raw) > VIEWS_PER_PAGE:
-            # Page-number pages shift when a view is deleted between two of them: the first view of
-            # the next page slides back and is never listed. A second pass lists it; the union holds
-            # every live view (a deleted one answers 404 later and is left out). Costs one request
-            # per 1,000 views, only when there is more than one page.
-            again = await self._once("views:again", lambda: self.client.list_views(), encode)
-            seen = {str(item.get("id")) for item in raw}
-            raw = raw + [item for item in again if str(item.get("id")) not in seen]
+    async def list_views(self) -> None:
+        raw = await self._once("views", lambda: self.client.list_views(), self._encode_views)
+        self._add_views(raw)
+
+    async def relist_views(self) -> list[str]:
+        """Page-number pages shift when a view is deleted between two of them: the first view of the
+        next page slides back and is never listed. A second pass lists it; the union holds every live
+        view (a deleted one answers 404 later and is left out). One request per 1,000 views, only when
+        there is more than one page; returns the ids the second pass found."""
+        if len(self.state.views) <= VIEWS_PER_PAGE:
+            return []
+        again = await self._once("views:again", lambda: self.client.list_views(), self._encode_views)
+        new = [item for item in again if str(item.get("id")) not in self.state.views]
+        self._add_views(new)
+        return sorted(str(item.get("id")) for item in new)
+
+    def _add_views(self, raw: list[dict[str, Any]]) -> None:
         for item in raw:
             view = SavedQuery.from_api(item)
             self.state.views[view.id] = view
@@ -570,8 +577,14 @@ class _Crawler:
         await self.list_views()
         await self.choose_edge_source()
         ids = sorted(self.state.views)
-        # Tables and jobs do not depend on the edges: fetch them alongside, off the critical path.
-        await asyncio.gather(self.edges_for(ids), self.list_tables(), self.fetch_jobs())
+        # Tables, jobs and the list's second pass do not depend on the edges: fetch them alongside,
+        # off the critical path; views only the second pass found get their edges after.
+        _, _, _, found = await asyncio.gather(
+            self.edges_for(ids), self.list_tables(), self.fetch_jobs(), self.relist_views()
+        )
+        if found:
+            await self.edges_for(found)
+            ids = sorted(self.state.views)
         await self.resolve_names()
         await self.read_jobs(ids)
         if self.opts.with_sql:
@@ -583,7 +596,7 @@ class _Crawler:
 
     async def run_select(self) -> None:
         if not self.opts.select:
-            raise SelectorError("crawl --select needs a selector, e.g. --select '+orders_daily+'")
+            raise SelectorError("crawl --select needs a selector, e.g. --select '+mrr_by_month+'")
         if await self.try_system():
             seeds = self._seeds(self.opts.select)
             await self.read_jobs(sorted(self.state.views))
@@ -591,6 +604,7 @@ class _Crawler:
             self._downstream_edge_nodes = boundaries(self.state, seeds, self._focus)
             return
         await self.list_views()
+        await self.relist_views()
         await self.choose_edge_source()
         seeds = self._seeds(self.opts.select)
         if self.edge_source == "sql":

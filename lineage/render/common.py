@@ -69,7 +69,7 @@ def check_size(g: nx.DiGraph, max_nodes: int | None) -> None:
     if max_nodes is not None and n > max_nodes:
         raise RenderError(
             f"the graph has {n} nodes, more than the drawing limit of {max_nodes}; draw a part of it with a "
-            "selector (e.g. --select '+orders_daily+' or --select 'folder:Revenue'), collapse folders with "
+            "selector (e.g. --select '+mrr_by_month+' or --select 'folder:Finance'), collapse folders with "
             "--collapse-folder NAME, or raise the limit with --max-nodes N"
         )
 
