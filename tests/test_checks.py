@@ -87,6 +87,26 @@ def crafted() -> nx.DiGraph:
     g.add_edge("events", "m")
     g.add_node("bad", name="unparsable", kind="view", sql="SELECT ((")
     g.add_edge("events", "bad")
+    # failure-streak: three failures in a row
+    g.add_node("st", name="streaky", sql="SELECT 1 FROM events", **_mat("24hour"))
+    g.nodes["st"]["jobs"] = {"last_status": "Failed", "failure_streak": 3, "last_success_at": None}
+    g.add_edges_from([("events", "st"), ("st", "c")])
+    g.nodes["c"]["sql"] += " JOIN streaky ON 1 = 1"
+    # rows-anomaly and duration-anomaly: the newest run is far off the four before it
+    history = [
+        {
+            "id": f"j{i}",
+            "status": "Completed",
+            "rows": rows,
+            "created_at": f"2026-11-2{i}T00:00:00Z",
+            "last_run_at": f"2026-11-2{i}T00:{minutes:02d}:00Z",
+        }
+        for i, (rows, minutes) in enumerate([(1000, 2), (1100, 2), (900, 3), (1000, 2), (10, 30)])
+    ]
+    g.add_node("an", name="odd_run", sql="SELECT 1 FROM events", **_mat("24hour", "2026-11-25T23:00:00Z"))
+    g.nodes["an"]["jobs"]["history"] = history
+    g.add_edges_from([("events", "an"), ("an", "c")])
+    g.nodes["c"]["sql"] += " JOIN odd_run ON 1 = 1"
     # cycle
     g.add_node("x", name="loop_x", kind="view")
     g.add_node("y", name="loop_y", kind="view")
@@ -116,6 +136,9 @@ def test_every_rule_fires_on_crafted_graph() -> None:
     assert ("sql-mismatch", "unparsable") in got
     assert ("sql-mismatch", "reads_ghost") in got  # edge from the ghost that its SQL does not read
     assert ("cycle", "loop_x") in got
+    assert ("failure-streak", "streaky") in got
+    assert ("rows-anomaly", "odd_run") in got
+    assert ("duration-anomaly", "odd_run") in got
     # nothing fires on the healthy part
     assert not {node for _rule, node in got} & {"hourly", "daily", "events"}
     report_msg = next(f for f in report.findings if f.rule == "downstream-of-broken" and f.node == "report")
@@ -203,7 +226,7 @@ def test_cli_check_exit_codes(tmp_path: Path) -> None:
     assert "failing_one" in result.output and "finding(s)" in result.output
     result = runner.invoke(main, ["check", "--snapshot", snap, "--format", "json"])
     data = json.loads(result.output)
-    assert data["counts"]["failing"] == 1 and data["findings"][0]["rule"] == "cycle"
+    assert data["counts"]["failing"] == 2 and data["findings"][0]["rule"] == "cycle"  # failing_one, streaky
     result = runner.invoke(main, ["check", "--snapshot", snap, "--fail-on", "failing"])
     assert result.exit_code == 1 and "fail-on" in result.output
     result = runner.invoke(main, ["check", "--snapshot", healthy, "--fail-on", "any"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from lineage.analysis.health import (
     cadence_seconds,
     graph_health,
     node_name,
+    parse_time,
     reference_time,
 )
 from lineage.errors import HogQLError, InputError
@@ -34,6 +36,9 @@ RULES: dict[str, str] = {
     "sql-mismatch": "warning",
     "ghost": "warning",
     "unused-matview": "info",
+    "failure-streak": "error",
+    "rows-anomaly": "warning",
+    "duration-anomaly": "warning",
 }
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 _RULE_RANK = {rule: i for i, rule in enumerate(RULES)}
@@ -91,6 +96,76 @@ class CheckReport:
         import pandas as pd
 
         return pd.DataFrame([f.to_dict() for f in self.findings], columns=list(Finding.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class AnomalyLimits:
+    """Thresholds of the job-statistics rules.
+
+    ``failure_streak``: failed runs in a row that make a ``failure-streak`` finding. A newest completed
+    run with fewer than ``rows_ratio`` times the median rows of the ``window`` completed runs before it is
+    a ``rows-anomaly``; one that took more than ``duration_ratio`` times their median duration (and at
+    least ``min_duration_s`` longer) a ``duration-anomaly``. Both need ``min_runs`` earlier runs, and
+    compare runs of one ``run_mode`` only (an incremental run processes fewer rows than a full refresh).
+    """
+
+    failure_streak: int = 3
+    rows_ratio: float = 0.5
+    duration_ratio: float = 3.0
+    min_duration_s: float = 60.0
+    min_runs: int = 3
+    window: int = 10
+
+
+def _job_end(job: dict[str, Any]) -> Any:
+    # A finished job's updated_at is when it reached its final status (newest PostHog); else last_run_at.
+    return job.get("updated_at") or job.get("last_run_at")
+
+
+def _newest_first(history: list[Any]) -> list[dict[str, Any]]:
+    jobs = [j for j in history if isinstance(j, dict)]
+    return sorted(
+        jobs, key=lambda j: (str(j.get("created_at") or _job_end(j) or ""), str(j.get("id"))), reverse=True
+    )
+
+
+def _same_mode_completed(history: list[Any]) -> list[dict[str, Any]]:
+    done = [j for j in _newest_first(history) if j.get("status") == "Completed"]
+    if not done:
+        return []
+    mode = done[0].get("run_mode")
+    return [j for j in done if j.get("run_mode") == mode]
+
+
+def rows_anomaly(history: list[Any], limits: AnomalyLimits) -> tuple[int, float] | None:
+    """``(newest rows, median of the earlier runs)`` when the newest completed run is far below it."""
+    done = [j for j in _same_mode_completed(history) if isinstance(j.get("rows"), int)]
+    if len(done) < limits.min_runs + 1:
+        return None
+    last = int(done[0]["rows"])
+    median = statistics.median(int(j["rows"]) for j in done[1 : limits.window + 1])
+    if median > 0 and last < limits.rows_ratio * median:
+        return last, float(median)
+    return None
+
+
+def _duration(job: dict[str, Any]) -> float | None:
+    start, end = parse_time(job.get("created_at")), parse_time(_job_end(job))
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def duration_anomaly(history: list[Any], limits: AnomalyLimits) -> tuple[float, float] | None:
+    """``(newest duration, median of the earlier runs)`` in seconds when the newest run took far longer."""
+    done = [(j, d) for j in _same_mode_completed(history) if (d := _duration(j)) is not None]
+    if len(done) < limits.min_runs + 1:
+        return None
+    last = done[0][1]
+    median = statistics.median(d for _, d in done[1 : limits.window + 1])
+    if median > 0 and last > limits.duration_ratio * median and last - median >= limits.min_duration_s:
+        return last, float(median)
+    return None
 
 
 def parse_rules(text: str) -> frozenset[str]:
@@ -296,6 +371,46 @@ class _Checker:
                     "sql-mismatch", n, "; ".join(parts) + "; recrawl with --edges sql or re-save the view"
                 )
 
+    def job_anomalies(self, wanted: set[str], limits: AnomalyLimits) -> None:
+        """Failure streaks at the threshold, and a newest run far off its recent median (rows, duration)."""
+        for n, attrs in self.g.nodes(data=True):
+            jobs = attrs.get("jobs")
+            if not isinstance(jobs, dict):
+                continue
+            if "failure-streak" in wanted:
+                streak = self.health[n].failure_streak if n in self.health else 0
+                if streak >= limits.failure_streak:
+                    self.add(
+                        "failure-streak",
+                        n,
+                        f"failed {streak} times in a row (threshold {limits.failure_streak}); PostHog may "
+                        "suspend its schedule: fix the query, then rerun it",
+                    )
+            history = jobs.get("history")
+            if not isinstance(history, list):
+                continue
+            if "rows-anomaly" in wanted:
+                found = rows_anomaly(history, limits)
+                if found is not None:
+                    last, median = found
+                    share = 100 * last / median
+                    self.add(
+                        "rows-anomaly",
+                        n,
+                        f"its newest run materialized {last:,} rows, {share:.0f}% of its recent median "
+                        f"{median:,.0f}; check its sources for missing data",
+                    )
+            if "duration-anomaly" in wanted:
+                took = duration_anomaly(history, limits)
+                if took is not None:
+                    last_s, median_s = took
+                    self.add(
+                        "duration-anomaly",
+                        n,
+                        f"its newest run took {last_s:,.0f} s, {last_s / median_s:.1f}x its recent median "
+                        f"{median_s:,.0f} s; check the query plan and its sources' size",
+                    )
+
     def cycles(self) -> None:
         for comp in nx.strongly_connected_components(self.g):
             if len(comp) > 1 or any(self.g.has_edge(n, n) for n in comp):
@@ -311,6 +426,7 @@ def check(
     now: datetime | str | None = None,
     rules: Iterable[str] | None = None,
     extract_tables: Callable[[str], list[str]] | None = None,
+    anomaly_limits: AnomalyLimits | None = None,
 ) -> CheckReport:
     """Run every rule (or just ``rules``) and return the sorted findings.
 
@@ -337,6 +453,8 @@ def check(
         checker.sql_mismatch(extract_tables or hogql_extract_tables)
     if "cycle" in wanted:
         checker.cycles()
+    if wanted & {"failure-streak", "rows-anomaly", "duration-anomaly"}:
+        checker.job_anomalies(wanted, anomaly_limits or AnomalyLimits())
     findings = sorted(
         (f for f in checker.findings if f.rule in wanted),
         key=lambda f: (_SEVERITY_RANK[f.severity], _RULE_RANK[f.rule], f.node, f.node_id, f.message),

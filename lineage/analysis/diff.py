@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from lineage.analysis.health import as_digraph, graph_health, node_name
+from lineage.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -168,6 +169,59 @@ class SnapshotDiff:
             for c in self.jobs
         ]
         return pd.DataFrame(rows, columns=["change", "id", "name", "old", "new"])
+
+
+#: What ``diff --fail-on`` can name, with what each counts.
+DIFF_KINDS: dict[str, str] = {
+    "added-nodes": "nodes added",
+    "removed-nodes": "nodes removed",
+    "added-edges": "edges added",
+    "removed-edges": "edges removed",
+    "renamed": "nodes renamed",
+    "sql-changed": "views whose SQL changed",
+    "changed": "attribute changes (cadence, materialization, status, folder, health)",
+    "materialization-changed": "views materialized or reverted",
+    "new-failing": "nodes that became failing",
+    "new-stale": "nodes that became stale",
+    "jobs": "job result changes",
+}
+
+
+def diff_kind_counts(d: SnapshotDiff) -> dict[str, int]:
+    """How many changes of each :data:`DIFF_KINDS` kind ``d`` holds (every kind listed, zero included)."""
+    health = [c for c in d.changes if c.field == "health"]
+    return {
+        "added-nodes": len(d.nodes_added),
+        "removed-nodes": len(d.nodes_removed),
+        "added-edges": len(d.edges_added),
+        "removed-edges": len(d.edges_removed),
+        "renamed": len(d.renamed),
+        "sql-changed": len(d.sql_changed),
+        "changed": len(d.changes),
+        "materialization-changed": sum(1 for c in d.changes if c.field == "is_materialized"),
+        "new-failing": sum(1 for c in health if c.new == "failing"),
+        "new-stale": sum(1 for c in health if c.new == "stale"),
+        "jobs": len(d.jobs),
+    }
+
+
+def parse_diff_kinds(text: str) -> frozenset[str]:
+    """A comma list of :data:`DIFF_KINDS` (or ``any``); an unknown kind is an InputError naming it."""
+    items = {part.strip() for part in text.split(",") if part.strip()}
+    known = ", ".join(DIFF_KINDS)
+    if not items:
+        raise InputError(f"fail_on {text!r} names no kind of change; use `any` or some of: {known}")
+    if "any" in items:
+        return frozenset(DIFF_KINDS)
+    unknown = sorted(items - set(DIFF_KINDS))
+    if unknown:
+        close = {u: difflib.get_close_matches(u, list(DIFF_KINDS), n=1) for u in unknown}
+        hints = "".join(f" (did you mean {c[0]!r} for {u!r}?)" for u, c in close.items() if c)
+        raise InputError(
+            f"fail_on names unknown kind(s) of change {', '.join(map(repr, unknown))}{hints}; known: any, "
+            f"{known}"
+        )
+    return frozenset(items)
 
 
 def _folder(value: Any) -> Any:

@@ -21,6 +21,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("lineage.cli.render", "render"),
     ("lineage.cli.refresh", "refresh_cmd"),
     ("lineage.cli.export", "export_cmd"),
+    ("lineage.cli.watch", "watch_cmd"),
     ("lineage.cli.sim", "sim"),
     ("lineage.cli.demo", "demo"),
 ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from lineage.analysis.diff import DIFF_KINDS, diff_kind_counts, parse_diff_kinds
 from lineage.analysis.diff import diff as diff_graphs
 from lineage.cli.common import clean_errors, emit
+from lineage.errors import FindingsError, InputError
 from lineage.graph import LineageGraph
 from lineage.report import diff_json, diff_markdown
 
@@ -22,13 +24,34 @@ from lineage.report import diff_json, diff_markdown
     help="output format",
 )
 @click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@click.option(
+    "--fail-on",
+    default=None,
+    metavar="KINDS",
+    help="exit 1 if the diff holds any of these kinds of change (comma list or 'any')",
+)
 @clean_errors
-def diff(old: str, new: str, fmt: str, out: str | None) -> None:
+def diff(old: str, new: str, fmt: str, out: str | None, fail_on: str | None) -> None:
     """Compare snapshot OLD with snapshot NEW: nodes, edges, SQL, cadence, materialization, health, renames.
 
     \b
-    Example:
+    Kinds for --fail-on: {kinds}
+
+    \b
+    Examples:
       lineage diff output/monday.json output/snapshot.json --format md --out changes.md
+      lineage diff output/snapshot.json output/snapshot.json --fail-on removed-edges,new-failing
     """
+    try:
+        kinds = parse_diff_kinds(fail_on) if fail_on is not None else frozenset()
+    except InputError as exc:
+        raise InputError(str(exc).replace("fail_on", "--fail-on", 1)) from None
     result = diff_graphs(LineageGraph.load(old), LineageGraph.load(new))
     emit(diff_json(result) if fmt == "json" else diff_markdown(result), out)
+    hits = {kind: n for kind, n in diff_kind_counts(result).items() if kind in kinds and n}
+    if hits:
+        what = ", ".join(f"{n} {kind}" for kind, n in sorted(hits.items()))
+        raise FindingsError(f"the diff holds --fail-on kinds of change: {what}")
+
+
+diff.help = (diff.help or "").replace("{kinds}", ", ".join(DIFF_KINDS))
