@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
+
 from lineage.analysis.health import as_digraph, graph_health, node_name
 from lineage.errors import InputError
 
@@ -307,3 +309,39 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
         old_crawled_at=a.graph.get("crawled_at"),
         new_crawled_at=b.graph.get("crawled_at"),
     )
+
+
+def diff_graph(old: Any, new: Any) -> nx.DiGraph:
+    """One graph holding both snapshots, for drawing a diff: ``new``'s nodes and edges plus those only
+    ``old`` had. Node attribute ``diff`` is ``added``, ``removed`` or ``changed`` (renamed, SQL, compared
+    attributes or job results changed); edge attribute ``diff`` is ``added`` or ``removed``. Unchanged
+    nodes and edges carry no ``diff``. The graph attributes are ``new``'s.
+    """
+    a, b = as_digraph(old), as_digraph(new)
+    d = diff(old, new)
+    out = nx.DiGraph()
+    out.graph.update(b.graph)
+    for n, attrs in b.nodes(data=True):
+        out.add_node(n, **attrs)
+    for n, attrs in a.nodes(data=True):
+        if n not in b:
+            out.add_node(n, **attrs)
+    for u, v, attrs in b.edges(data=True):
+        out.add_edge(u, v, **attrs)
+    for u, v, attrs in a.edges(data=True):
+        if not b.has_edge(u, v):
+            out.add_edge(u, v, **attrs)
+    changed = {r.id for r in d.renamed} | {s.id for s in d.sql_changed}
+    changed |= {c.id for c in d.changes} | {c.id for c in d.jobs}
+    by_id = {str(n): n for n in out.nodes}
+    for ref in d.nodes_added:
+        out.nodes[by_id[ref.id]]["diff"] = "added"
+    for ref in d.nodes_removed:
+        out.nodes[by_id[ref.id]]["diff"] = "removed"
+    for node_id in changed:
+        out.nodes[by_id[node_id]]["diff"] = "changed"
+    for e in d.edges_added:
+        out.edges[by_id[e.source_id], by_id[e.target_id]]["diff"] = "added"
+    for e in d.edges_removed:
+        out.edges[by_id[e.source_id], by_id[e.target_id]]["diff"] = "removed"
+    return out

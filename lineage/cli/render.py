@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from lineage.analysis.diff import diff_graph
 from lineage.cli.common import clean_errors, emit, format_for, snapshot_option, write_atomic
 from lineage.errors import RenderError
 from lineage.graph import LineageGraph
@@ -85,6 +86,14 @@ def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
     show_default=True,
     help="layout for svg and html: Graphviz's dot when installed (auto), or the built-in Python layout",
 )
+@click.option(
+    "--diff",
+    "diff_old",
+    default=None,
+    metavar="OLD",
+    help="draw what changed since snapshot OLD: added (green, +), removed (red, dashed, \u2212) and "
+    "changed (amber, ~) nodes and edges, in one picture",
+)
 @clean_errors
 def render(
     snapshot: str,
@@ -99,6 +108,7 @@ def render(
     stubs: bool,
     links: bool,
     engine: str,
+    diff_old: str | None,
 ) -> None:
     """Draw the selected part of the lineage graph.
 
@@ -112,6 +122,7 @@ def render(
       lineage render --select '+mrr_by_month+' --out output/mrr.svg
       lineage render --select 'folder:Finance' --out output/finance.html
       lineage render --select '2+mrr_by_month+1' --format mermaid
+      lineage render --diff output/snapshot.json --select '+mrr_by_month+' --out output/changes.svg
     """
     if fmt is None:
         fmt = format_for(out, tuple(FORMATS), terminal="svg", other="svg")
@@ -120,6 +131,8 @@ def render(
             f"--format {fmt} writes binary data: pass --out FILE or redirect standard output"
         )
     graph = LineageGraph.load(snapshot)
+    if diff_old is not None:
+        graph = LineageGraph(diff_graph(LineageGraph.load(diff_old), graph))
     if selector is None and exclude is None:
         ids = graph.nodes()
     elif selector is None:

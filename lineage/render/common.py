@@ -41,6 +41,10 @@ KIND_TEXT: Final[dict[str, str]] = {
 }
 KIND_ORDER: Final = ("table", "view", "matview", "unknown")
 
+# render --diff: the mark in front of a changed node's label, and its outline colour.
+DIFF_MARK: Final[dict[str, str]] = {"added": "+", "removed": "\u2212", "changed": "~"}
+DIFF_COLOR: Final[dict[str, str]] = {"added": "#1a7f37", "removed": "#cf222e", "changed": "#bf8700"}
+
 # Legend entries, in drawing order: one drawn node each.
 LEGEND_ITEMS: Final[tuple[tuple[str, str], ...]] = tuple(("kind", k) for k in KIND_ORDER) + tuple(
     ("health", h) for h in HEALTH_ORDER
@@ -205,6 +209,7 @@ class SceneNode:
     focus: bool = False
     ghost: bool = False
     count: int = 0
+    change: str | None = None  # added / removed / changed when drawing a diff (render --diff)
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,7 @@ class SceneEdge:
     tail: str
     head: str
     stub: bool = False
+    change: str | None = None  # added / removed when drawing a diff
 
 
 @dataclass
@@ -335,11 +341,14 @@ def build_scene(
         f = _folder(attrs)
         key = f"n{i}"
         scene.key_of[n] = key
+        change = attrs.get("diff") if attrs.get("diff") in DIFF_MARK else None
+        label = truncate(one_line(attrs.get("name", n)), LABEL_MAX)
         scene.nodes.append(
             SceneNode(
                 key=key,
                 role="node",
-                label=truncate(one_line(attrs.get("name", n)), LABEL_MAX),
+                label=f"{DIFF_MARK[change]} {label}" if change else label,
+                change=change,
                 kind=kind,
                 health=health(attrs),
                 node_id=n,
@@ -352,10 +361,16 @@ def build_scene(
         )
 
     order = {sn.key: i for i, sn in enumerate(scene.nodes)}
-    edges = {(scene.key_of[u], scene.key_of[v]) for u, v in g.edges}
-    for tail, head in sorted(edges, key=lambda e: (order[e[0]], order[e[1]])):
+    edges: dict[tuple[str, str], str | None] = {}
+    for u, v, eattrs in g.edges(data=True):
+        pair = (scene.key_of[u], scene.key_of[v])
+        mark = eattrs.get("diff") if eattrs.get("diff") in DIFF_MARK else None
+        # Collapsed folders merge edges: an unchanged one wins over a changed one, added over removed.
+        if pair not in edges or mark is None or (edges[pair] == "removed" and mark == "added"):
+            edges[pair] = mark
+    for (tail, head), mark in sorted(edges.items(), key=lambda e: (order[e[0][0]], order[e[0][1]])):
         if tail != head:
-            scene.edges.append(SceneEdge(tail, head))
+            scene.edges.append(SceneEdge(tail, head, change=mark))
 
     # "+k more" stubs: a depth limit cut the graph here. Collapsed members add up on their folder.
     up: dict[str, int] = {}

@@ -12,6 +12,8 @@ from typing import Any, Final
 
 from lineage.render.common import (
     DEFAULT_MAX_NODES,
+    DIFF_COLOR,
+    DIFF_MARK,
     HEALTH,
     KIND_TEXT,
     LEGEND_ITEMS,
@@ -70,6 +72,11 @@ def _node_attrs(sn: SceneNode) -> dict[str, Any]:
     if sn.focus:
         styles.append("bold")
         attrs["penwidth"] = "3"
+    if sn.change is not None:
+        attrs["color"] = DIFF_COLOR[sn.change]
+        attrs["penwidth"] = "3"
+        if sn.change == "removed":
+            styles.append("dashed")
     attrs["style"] = ",".join(styles)
     if sn.url:
         attrs["URL"] = sn.url
@@ -77,7 +84,7 @@ def _node_attrs(sn: SceneNode) -> dict[str, Any]:
     return attrs
 
 
-def _legend_lines(indent: str) -> list[str]:
+def _legend_lines(indent: str, *, diff: bool = False) -> list[str]:
     lines = [
         f"{indent}subgraph {quote('cluster_legend')} {{",
         f"{indent}  graph {_attrs({'id': 'cluster_legend', 'label': 'Legend', 'style': 'dashed'})};",
@@ -90,6 +97,13 @@ def _legend_lines(indent: str) -> list[str]:
         attrs = _node_attrs(shown)
         attrs["tooltip"] = shown.label
         lines.append(f"{indent}  {quote(shown.key)} {_attrs(attrs)};")
+    if diff:  # render --diff: what the outline colours mean
+        for change, mark in DIFF_MARK.items():
+            key = f"legend_diff_{change}"
+            shown = SceneNode(key=key, role="node", label=f"{mark} {change}", kind="view", change=change)
+            attrs = _node_attrs(shown)
+            attrs["tooltip"] = shown.label
+            lines.append(f"{indent}  {quote(shown.key)} {_attrs(attrs)};")
     lines.append(f"{indent}}}")
     return lines
 
@@ -157,8 +171,13 @@ def to_dot(
         edge_attrs: dict[str, Any] = {"id": f"e_{e.tail}_{e.head}"}
         if e.stub:
             edge_attrs.update(style="dashed", color="#999999", arrowhead="none")
+        elif e.change is not None:
+            edge_attrs.update(color=DIFF_COLOR[e.change], penwidth="2")
+            if e.change == "removed":
+                edge_attrs["style"] = "dashed"
         lines.append(f"  {quote(e.tail)} -> {quote(e.head)} {_attrs(edge_attrs)};")
     if legend:
-        lines.extend(_legend_lines("  "))
+        changed = any(sn.change for sn in scene.nodes) or any(e.change for e in scene.edges)
+        lines.extend(_legend_lines("  ", diff=changed))
     lines.append("}")
     return "\n".join(lines) + "\n"

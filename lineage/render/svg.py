@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from lineage.render.common import (
     DEFAULT_MAX_NODES,
+    DIFF_COLOR,
     HEALTH,
     KIND_TEXT,
     LEGEND_ITEMS,
@@ -149,8 +150,11 @@ def _node(sn: SceneNode, b: Box, tag: tuple[str, str] | None, tooltip: str) -> l
         dash = sn.kind == "unknown" or sn.ghost
         if dash:
             text_colour = "#555555"
+        if sn.change is not None:  # render --diff
+            stroke, dash = DIFF_COLOR[sn.change], dash or sn.change == "removed"
     out = [f'<g id="{esc(sn.key)}" class="node">', f"<title>{esc(tooltip)}</title>"]
-    body = [_shape(sn, b, fill, stroke, 3.0 if sn.focus else 1.0, dash), *_label(sn, b, text_colour)]
+    width = 3.0 if sn.focus or sn.change is not None else 1.0
+    body = [_shape(sn, b, fill, stroke, width, dash), *_label(sn, b, text_colour)]
     if tag is not None:
         colour, folder = tag
         y = b.bottom + 2.5
@@ -169,16 +173,19 @@ def _node(sn: SceneNode, b: Box, tag: tuple[str, str] | None, tooltip: str) -> l
     return out
 
 
-def _edge(key: str, title: str, segments: Any, arrow: Any, stub: bool) -> list[str]:
-    colour = STUB_COLOUR if stub else EDGE_COLOUR
+def _edge(
+    key: str, title: str, segments: Any, arrow: Any, stub: bool, change: str | None = None
+) -> list[str]:
+    colour = STUB_COLOUR if stub else DIFF_COLOR[change] if change is not None else EDGE_COLOUR
     d = f"M{_f(segments[0][0][0])},{_f(segments[0][0][1])}" + "".join(
         f" C{_pts([c1, c2, p1])}" for _, c1, c2, p1 in segments
     )
-    dash = ' stroke-dasharray="5,2"' if stub else ""
+    dash = ' stroke-dasharray="5,2"' if stub or change == "removed" else ""
+    width = ' stroke-width="2"' if change is not None else ""
     out = [
         f'<g id="{esc(key)}" class="edge">',
         f"<title>{esc(title)}</title>",
-        f'<path fill="none" stroke="{colour}"{dash} d="{d}"/>',
+        f'<path fill="none" stroke="{colour}"{dash}{width} d="{d}"/>',
     ]
     if arrow is not None:
         out.append(f'<polygon fill="{colour}" stroke="{colour}" points="{_pts(arrow)}"/>')
@@ -261,11 +268,13 @@ def scene_svg(scene: Scene, *, rankdir: str = "LR", legend: bool = True, note: s
                 "</g>",
             ]
         )
-    stub_of = {(e.tail, e.head): e.stub for e in scene.edges}
+    edge_of = {(e.tail, e.head): e for e in scene.edges}
     for route in placed.routes:
         title = f"{labels[route.tail]} \u2192 {labels[route.head]}"
-        stub = stub_of[(route.tail, route.head)]
-        body.extend(_edge(f"e_{route.tail}_{route.head}", title, route.segments, route.arrow, stub))
+        e = edge_of[(route.tail, route.head)]
+        body.extend(
+            _edge(f"e_{route.tail}_{route.head}", title, route.segments, route.arrow, e.stub, e.change)
+        )
     for sn in scene.nodes:
         tag = tags.get(sn.cluster) if sn.cluster is not None else None
         body.extend(_node(sn, placed.boxes[sn.key], tag, sn.tooltip))
