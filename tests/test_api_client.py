@@ -56,7 +56,14 @@ def user() -> dict[str, Any]:
 
 
 class FakePostHog:
-    """A small in-memory PostHog: the real pagination shapes, error bodies and empty success bodies."""
+    """A small in-memory PostHog: the real pagination shapes, error bodies and empty success bodies.
+
+    Why a second fake beside the simulator: these tests pin the client's side of the wire — the exact
+    request each method sends (``requests`` keeps every ``httpx.Request``) and how it reads bodies the
+    simulator never produces on its own (a page size this test picks, a body with an odd shape). It runs
+    in ``httpx.MockTransport``, with no server and no simulated state. Behaviour that depends on PostHog's
+    state (lineage, jobs, scopes, throttles) is tested against the simulator instead.
+    """
 
     def __init__(self, *, views: int = 7, view_page: int = 3, jobs: int = 12, tables: int = 5) -> None:
         self.view_page = view_page
@@ -344,6 +351,9 @@ def test_get_create_update_delete_view(client: PostHogClient, fake: FakePostHog)
     assert "folder_id" not in sent
     client.update_view(vid, folder_id=None)
     assert json.loads(fake.requests[-1].content) == {"folder_id": None}
+    # UNSET (the default) leaves the folder alone, where None takes the view out of its folder.
+    client.update_view(vid, name="renamed", folder_id=UNSET)
+    assert json.loads(fake.requests[-1].content) == {"name": "renamed"}
     client.delete_view(vid)
     assert fake.requests[-1].method == "DELETE"
     with pytest.raises(NotFoundError) as info:
@@ -353,7 +363,6 @@ def test_get_create_update_delete_view(client: PostHogClient, fake: FakePostHog)
         client.update_view(vid, sync_frequency="hourly")
     with pytest.raises(ValueError):
         client.update_view(vid)
-    assert UNSET is not None
 
 
 def test_lineage_endpoints_send_integer_level(client: PostHogClient, fake: FakePostHog) -> None:
