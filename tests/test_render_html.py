@@ -163,6 +163,11 @@ def test_missing_dot_and_no_node_limit(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def chromium_dom(page: Path, fragment: str, profile: Path) -> str:
+    return chromium_run(page, fragment, profile)[0]
+
+
+def chromium_run(page: Path, fragment: str, profile: Path) -> tuple[str, str]:
+    """The DOM after the page's script ran, and Chromium's log (console messages show as ':CONSOLE')."""
     exe = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if exe is None:
         pytest.fail(
@@ -173,11 +178,12 @@ def chromium_dom(page: Path, fragment: str, profile: Path) -> str:
         exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
         # a proxy that nothing listens on: any network request the page made would fail
-        "--proxy-server=http://127.0.0.1:9", "--dump-dom", page.as_uri() + "#" + fragment,
+        "--proxy-server=http://127.0.0.1:9", "--enable-logging=stderr", "--v=0", "--window-size=1280,800",
+        "--dump-dom", page.as_uri() + "#" + fragment,
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
+    return proc.stdout, proc.stderr
 
 
 def hook_state(dom: str) -> Any:

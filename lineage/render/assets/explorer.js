@@ -436,6 +436,7 @@
 
   // Draw boxes: [{key, label, sub, cls, attrs, onclick, ondblclick}] and edges [[key, key, cls]].
   function draw(boxes, edges, fixed) {
+    var started = window.performance.now();
     canvas.textContent = "";
     drawnPos = {};
     var defs = svgEl("defs", {}, canvas);
@@ -488,6 +489,9 @@
     });
     view.w = lay.width; view.h = lay.height;
     fit();
+    // layout and DOM building; the browser paints after the script returns
+    state.drawMs = Math.round(window.performance.now() - started);
+    state.boxes = boxes.length;
   }
 
   // -- what to draw -------------------------------------------------------------------------
@@ -556,11 +560,15 @@
 
   function setNotice(text) { notice.textContent = text || ""; state.notice = text || ""; }
 
-  function tooMany(set, what) {
+  function clearCanvas() {
     canvas.textContent = "";
     viewport = null;
+    drawnPos = {};
     state.drawn = [];
     state.stubs = [];
+  }
+  function tooMany(set, what) {
+    clearCanvas();
     setNotice(what + ": " + set.length + " nodes, more than the " + DRAW_LIMIT +
       " drawn at once. Narrow it (a selector such as folder:NAME,kind:matview, fewer hops) or pick one below.");
     listNodes(set, what);
@@ -774,6 +782,7 @@
     try { list = runSelector(text); } catch (err) {
       if (!(err instanceof SelectorError)) { throw err; }
       current = { mode: "select" };
+      clearCanvas();
       setNotice(err.message);
       state.selectError = err.message;
       finish("select");
@@ -781,7 +790,7 @@
     }
     state.selectError = null;
     state.selected = list.map(function (i) { return N[i].i; }).sort();
-    if (!list.length) { setNotice("selector " + JSON.stringify(text) + " selects no nodes"); finish("select"); return; }
+    if (!list.length) { current = { mode: "select" }; clearCanvas(); setNotice("selector " + JSON.stringify(text) + " selects no nodes"); finish("select"); return; }
     showSet(list, "select", "selector " + cut(text, 80));
   }
 
@@ -800,6 +809,7 @@
     setHash("path=" + encodeURIComponent(fromText) + "&to=" + encodeURIComponent(toText));
     if (a === null || b === null) {
       current = { mode: "path" };
+      clearCanvas();
       setNotice("path: no view or table named " + JSON.stringify(a === null ? fromText : toText));
       finish("path");
       return;
@@ -809,6 +819,7 @@
     if (!list.length) { list = between(b, a); label = "path from " + cut(N[b].n, 60) + " to " + cut(N[a].n, 60); }
     if (!list.length) {
       current = { mode: "path" };
+      clearCanvas();
       setNotice("no path between " + cut(N[a].n, 60) + " and " + cut(N[b].n, 60) + " in either direction");
       finish("path");
       return;
@@ -835,8 +846,7 @@
     if (!bad.length) {
       current = { mode: "broken" };
       showCanvas();
-      canvas.textContent = "";
-      state.drawn = [];
+      clearCanvas();
       setNotice("Nothing is failing or stale.");
       finish("broken");
       return;
