@@ -70,7 +70,8 @@ def folder_overview(graph: LineageGraph) -> tuple[LineageGraph, tuple[str, ...]]
 def too_big(count: int, limit: int, fmt: str) -> str:
     """Why a static drawing is refused, and the three ways out."""
     return (
-        f"the selection has {count} nodes, more than --max-nodes {limit} for a legible {fmt}; draw the "
+        f"the selection has {count} nodes, more than the drawing limit of {limit} (--max-nodes) for a "
+        f"legible {fmt}; draw the "
         "folder overview with --collapse-folders, a focus such as --select '2+NAME+2', or explore the "
         "whole workspace with --format html (no limit); --max-nodes N raises the limit"
     )

@@ -57,16 +57,16 @@ def _asset(name: str) -> str:
     return resources.files("lineage.render").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+#: Characters written as ``\\uXXXX`` escapes in the page's JSON: markup, JS line separators, and the
+#: C1 controls and bidi overrides that would reorder or hide text for anyone reading the file.
+_JSON_ESCAPED = re.compile("[<>&\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def script_json(value: Any) -> str:
-    """JSON that is safe inside a ``<script>`` element: no ``<``, ``>``, ``&`` or JS line separators."""
+    """JSON that is safe inside a ``<script>`` element: no ``<``, ``>``, ``&``, JS line separators,
+    controls or bidi overrides (escaped, so the script still reads the exact text)."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    return _JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _inline_svg(svg: str) -> str:
