@@ -13,6 +13,7 @@ import html
 import json
 import random
 import re
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -54,7 +55,10 @@ def open_at(page: Path, fragment: str, tmp_path: Path) -> tuple[set[str], Any, s
     # no console output at all: no uncaught error, no CSP refusal, no stray logging
     assert state["errors"] == [], state["errors"]
     assert ":CONSOLE" not in log, [line for line in log.splitlines() if ":CONSOLE" in line]
-    drawn = {html.unescape(m) for m in _NODE_ID.findall(dom)}
+    # what is on screen: the explorer's canvas, or the pre-drawn picture (hidden otherwise)
+    where = "picture" if state["mode"] == "picture" else "canvas"
+    found = re.search(f'<(?:div|svg) id="{where}".*?</(?:div|svg)>', dom, re.S)
+    drawn = {html.unescape(m) for m in _NODE_ID.findall(found.group(0) if found else "")}
     assert sorted(drawn) == state["drawn"]
     return drawn, state, dom
 
@@ -238,3 +242,72 @@ def test_hostile_names_stay_text_in_the_explorer(tmp_path: Path) -> None:
     assert drawn == {"t", "v"}
     assert "<img" not in dom and "<i>" not in dom and "<b>" not in dom
     assert "&lt;img src=x" in dom
+
+
+def consumer_graph() -> nx.DiGraph:
+    """A view read by an insight on a dashboard, another by an insight and a notebook (section 6)."""
+    g = nx.DiGraph(host="https://us.posthog.com", project=1)
+    g.add_node("events", name="events", kind="table")
+    g.add_node("v1", name="orders", kind="view", sql="SELECT * FROM events")
+    g.add_node("v2", name="revenue", kind="matview", is_materialized=True)
+    url = "https://us.posthog.com/project/1/insights/aB3"
+    g.add_node("insight:aB3", name="MRR", kind="insight", url=url)
+    g.add_node("insight:cD4", name="Churn", kind="insight", url=url)
+    g.add_node("dashboard:10", name="Finance", kind="dashboard", url=url)
+    g.add_node("notebook:nB1", name="Churn dig", kind="notebook", url=url)
+    g.add_edges_from(
+        [
+            ("events", "v1"),
+            ("v1", "v2"),
+            ("v1", "insight:aB3"),
+            ("insight:aB3", "dashboard:10"),
+            ("v2", "insight:cD4"),
+            ("v2", "notebook:nB1"),
+        ]
+    )
+    return g
+
+
+@pytest.mark.chromium
+def test_consumers_are_folded_per_view_and_unfold(tmp_path: Path) -> None:
+    g = consumer_graph()
+    page = tmp_path / "consumers.html"
+    page.write_text(to_html(g), encoding="utf-8")
+    drawn, state, _ = open_at(page, "focus=orders&up=1&down=3", tmp_path)
+    assert drawn == {"events", "v1", "v2"}
+    folded = {(s["of"], s["direction"]): s["count"] for s in state["stubs"]}
+    assert folded == {("v1", "consumers"): 1, ("v2", "consumers"): 2}
+    drawn, state, _ = open_at(page, "focus=orders&up=1&down=3&do=~cv1", tmp_path)
+    assert drawn == {"events", "v1", "v2", "insight:aB3"}
+    drawn, _, _ = open_at(page, "focus=orders&up=1&down=3&do=~cv1,~cinsight:aB3", tmp_path)
+    assert drawn == {"events", "v1", "v2", "insight:aB3", "dashboard:10"}
+    # the selector knows consumer kinds when there are consumers, and consumers:false hides them
+    checks = ["kind:insight", "consumers:false", "consumers:true,+revenue+", "kind:dashboard v1"]
+    _, state, _ = open_at(page, "overview&selftest=" + quote(json.dumps(checks), safe=""), tmp_path)
+    got = {r["selector"]: r.get("ids") for r in state["selftest"]}
+    assert got["kind:insight"] == ["insight:aB3", "insight:cD4"]
+    assert got["consumers:false"] == ["events", "v1", "v2"]
+    assert got["consumers:true,+revenue+"] == ["insight:cD4", "notebook:nB1"]
+    assert got["kind:dashboard v1"] == ["dashboard:10", "v1"]
+    # a selection that names consumers draws them
+    drawn, _, _ = open_at(page, "select=kind%3Ainsight", tmp_path)
+    assert drawn == {"insight:aB3", "insight:cD4"}
+
+
+@pytest.mark.chromium
+def test_search_keyboard_and_details(gitlab: LineageGraph, page: Path, tmp_path: Path) -> None:
+    g = gitlab.nx
+    node = gitlab.resolve("dim_crm_account")
+    # search: a glob over names, and folder names by substring
+    _, state, _ = open_at(page, "search=" + quote("dim_crm_acc*", safe=""), tmp_path)
+    want = sorted(n for n in g if fnmatchcase(g.nodes[n]["name"].lower(), "dim_crm_acc*"))
+    assert sorted(state["search"]["matches"]) == want and node in want
+    _, state, _ = open_at(page, "search=common_mart_fin", tmp_path)
+    assert state["search"]["matches"] == ["folder:common_mart_finance"]
+    # keyboard: u adds a hop upstream, the left arrow walks from the focus node to a parent
+    drawn, state, dom = open_at(page, f"focus={node}&up=1&down=0&keys=u,ArrowLeft", tmp_path)
+    assert drawn == {node} | set(gitlab.upstream(node, 2))
+    assert state["selectedNode"] in set(g.predecessors(node))
+    # the details panel of the focus node: its fields and the PostHog link, as text
+    assert "Open in PostHog" in dom and f"open_view={node}" in dom
+    assert ">dim_crm_account<" in dom

@@ -1153,10 +1153,17 @@
     if (has("do")) {
       h["do"].split(",").forEach(function (id) {
         var target = id.charAt(0) === "+" ? moreBox.querySelector("[data-add=\"" + CSS.escape(id.slice(1)) + "\"]")
-          : id.charAt(0) === "~" ? canvas.querySelector("g.stub[data-stub-of=\"" + CSS.escape(id.slice(2)) + "\"][data-direction=\"" + (id.charAt(1) === "u" ? "upstream" : "downstream") + "\"]")
+          : id.charAt(0) === "~" ? canvas.querySelector("g.stub[data-stub-of=\"" + CSS.escape(id.slice(2)) + "\"][data-direction=\"" +
+            ({ u: "upstream", d: "downstream", c: "consumers" })[id.charAt(1)] + "\"]")
             : document.getElementById(id);
         if (target) { target.dispatchEvent(new MouseEvent("click", { bubbles: true })); } else { state.errors.push("no element " + id); }
       });
+    }
+    if (has("keys")) {
+      h.keys.split(",").forEach(function (key) {
+        document.dispatchEvent(new KeyboardEvent("keydown", { key: key, bubbles: true }));
+      });
+      state.selectedNode = selected === null ? null : N[selected].i;
     }
     if (has("selftest")) {
       state.selftest = JSON.parse(h.selftest).map(function (text) {
