@@ -84,7 +84,12 @@ def _inline_svg(svg: str) -> str:
 def _legend(*, folder_tags: bool = False) -> str:
     rows = []
     for kind in KIND_ORDER:
-        shape = {"table": "cylinder", "view": "rounded box", "matview": "3-D box", "unknown": "dashed box"}
+        shape = {
+            "table": "cylinder (rounded ends when the explorer draws it)",
+            "view": "rounded box",
+            "matview": "3-D box",
+            "unknown": "dashed box",
+        }
         rows.append(
             f'<div class="legend-row"><span class="swatch{_SWATCH_CLASS.get(kind, "")}" '
             f'style="background:#ffffff"></span>{html.escape(KIND_TEXT[kind])}: {shape[kind]}</div>'
@@ -95,6 +100,14 @@ def _legend(*, folder_tags: bool = False) -> str:
             f"{html.escape(HEALTH[h][1])}</div>"
         )
     rows.append('<div class="legend-row">thick border: focus node; "+k more": cut by a depth limit</div>')
+    rows.append(
+        '<div class="legend-row"><span class="swatch consumer"></span>a consumer: insight, dashboard, '
+        'notebook, endpoint or alert; "+k consumers" unfolds them</div>'
+    )
+    rows.append(
+        '<div class="legend-row">overview: one box per folder, coloured by its most alarming member; '
+        "click to open it</div>"
+    )
     if folder_tags:
         rows.append(
             '<div class="legend-row">coloured underline: the node\'s folder (hover it for the name), drawn '

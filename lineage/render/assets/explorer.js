@@ -465,8 +465,9 @@
       var d = data.rankdir === "TB"
         ? "M" + pa.x + "," + (pa.y + pa.h / 2) + " L" + pb.x + "," + (pb.y - pb.h / 2 - 2)
         : edgePath(pa, pb, 2);
-      svgEl("path", { d: d, "class": "edge " + (e[2] || ""), "data-from": e[0], "data-to": e[1],
+      var path = svgEl("path", { d: d, "class": "edge " + (e[2] || ""), "data-from": e[0], "data-to": e[1],
         "marker-end": "url(#arrow)" }, edgeLayer);
+      if (e[3]) { svgEl("title", {}, path).textContent = e[3]; }
     });
     boxes.forEach(function (b) {
       var p = lay.pos[b.key], it = size[b.key];
@@ -604,6 +605,23 @@
     canvas.style.display = "";
   }
 
+  // Longest-path depth of every node in the whole graph (nodes on a cycle: after what reaches them).
+  var depthCache = null;
+  function depths() {
+    if (depthCache) { return depthCache; }
+    var indeg = pred.map(function (p) { return p.length; }), depth = new Array(N.length).fill(0), queue = [];
+    indeg.forEach(function (d, i) { if (!d) { queue.push(i); } });
+    for (var q = 0; q < queue.length; q++) {
+      var v = queue[q];
+      succ[v].forEach(function (w) {
+        depth[w] = Math.max(depth[w], depth[v] + 1);
+        if (--indeg[w] === 0) { queue.push(w); }
+      });
+    }
+    depthCache = depth;
+    return depth;
+  }
+
   function overview() {
     current = { mode: "overview" };
     showCanvas();
@@ -612,8 +630,9 @@
     N.forEach(function (n, i) {
       var f = folderName(i);
       var k = f === null ? "" : f;
-      if (!groups[k]) { groups[k] = { name: f, members: 0, health: {} }; keys.push(k); }
+      if (!groups[k]) { groups[k] = { name: f, members: 0, health: {}, depths: [] }; keys.push(k); }
       groups[k].members++;
+      groups[k].depths.push(depths()[i]);
       groups[k].health[n.h] = (groups[k].health[n.h] || 0) + 1;
     });
     keys.sort();
@@ -637,9 +656,20 @@
     });
     var edges = Object.keys(counts).sort().map(function (k) {
       var ab = k.split(">");
-      return ["f" + ab[0], "f" + ab[1], "folder-edge"];
+      return ["f" + ab[0], "f" + ab[1], "folder-edge", counts[k] + " edge" + (counts[k] > 1 ? "s" : "")];
     });
-    draw(boxes, edges);
+    // a folder's column: the median depth of its members in the whole graph, so that folders of
+    // sources sit left of the folders that read them even when a few edges run backwards
+    var medians = keys.map(function (k) {
+      var d = groups[k].depths.sort(function (a, b) { return a - b; });
+      return d[Math.floor((d.length - 1) / 2)];
+    });
+    var distinct = medians.slice().sort(function (a, b) { return a - b; }).filter(function (v, j, arr) { return !j || arr[j - 1] !== v; });
+    var fixed = {};
+    // about as many columns as rows, so that the overview fits a screen
+    var columns = Math.min(distinct.length, Math.max(2, Math.ceil(Math.sqrt(keys.length))));
+    keys.forEach(function (k, j) { fixed["f" + j] = Math.floor(distinct.indexOf(medians[j]) * columns / distinct.length); });
+    draw(boxes, edges, fixed);
     state.drawn = [];
     state.folders = keys.map(function (k) { return groups[k].name; });
     setNotice("Overview: " + keys.length + " folders, " + N.length + " nodes. Click a folder, or search.");
