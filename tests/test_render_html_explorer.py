@@ -311,3 +311,68 @@ def test_search_keyboard_and_details(gitlab: LineageGraph, page: Path, tmp_path:
     # the details panel of the focus node: its fields and the PostHog link, as text
     assert "Open in PostHog" in dom and f"open_view={node}" in dom
     assert ">dim_crm_account<" in dom
+
+
+def test_cli_html_has_no_limit_and_static_formats_point_at_the_overview(
+    gitlab: LineageGraph, tmp_path: Path
+) -> None:
+    snapshot = tmp_path / "snapshot.json"
+    gitlab.save(snapshot)
+    runner = CliRunner()
+    out = tmp_path / "all.html"
+    result = runner.invoke(main, ["render", "--snapshot", str(snapshot), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size < MAX_BYTES
+    _, data = payload(out.read_text(encoding="utf-8"))
+    assert len(data["nodes"]) == len(gitlab) and "start" not in data
+    # svg over the limit: one clean line that names the ways out
+    result = runner.invoke(main, ["render", "--snapshot", str(snapshot), "--format", "svg"])
+    assert result.exit_code == 2 and result.stdout == ""
+    message = result.stderr.strip()
+    assert "\n" not in message and "4099 nodes" in message
+    assert "--collapse-folders" in message and "--select '2+NAME+2'" in message and "--format html" in message
+    # --collapse-folders: one box per folder, and one for the nodes in no folder
+    folders = {f for _, f in gitlab.nx.nodes(data="folder") if isinstance(f, str)}
+    result = runner.invoke(
+        main, ["render", "--snapshot", str(snapshot), "--collapse-folders", "--format", "svg"]
+    )
+    assert result.exit_code == 0, result.output
+    boxes = re.findall(r'<g id="(f\d+)" class="node">', result.stdout)  # legend entries aside
+    assert len(boxes) == len(folders) + 1, boxes[:5]
+    assert "(no folder)" in result.stdout and "(1104 nodes)" in result.stdout
+    result = runner.invoke(
+        main, ["render", "--snapshot", str(snapshot), "--collapse-folders", "--format", "mermaid"]
+    )
+    assert result.exit_code == 0 and "(no folder)" in result.stdout
+    # html with --collapse-folders opens on the overview
+    result = runner.invoke(
+        main,
+        [
+            "render",
+            "--snapshot",
+            str(snapshot),
+            "--collapse-folders",
+            "--format",
+            "html",
+            "--select",
+            "dim_*",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    _, data = payload(result.stdout)
+    assert data["start"] == {"overview": True} and len(data["nodes"]) == len(select(gitlab, "dim_*"))
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("size", [0, 1])
+def test_tiny_graphs_open_without_errors(tmp_path: Path, size: int) -> None:
+    g = nx.DiGraph()
+    if size:
+        g.add_node("only", name="only", kind="view")
+    page = tmp_path / "tiny.html"
+    page.write_text(to_html(g), encoding="utf-8")
+    drawn, state, _ = open_at(page, "", tmp_path)
+    assert drawn == set(g.nodes)
+    assert state["mode"] == ("picture" if size else "overview")
+    drawn, state, _ = open_at(page, "broken=1&do=show-overview", tmp_path)
+    assert state["mode"] == "overview" and not drawn
