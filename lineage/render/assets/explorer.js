@@ -448,8 +448,10 @@
       var w = Math.max(textWidth(b.label), b.sub ? textWidth(b.sub) : 0);
       return { key: b.key, w: w, h: b.sub ? 38 : 26 };
     });
-    var lay = layered(items, edges, fixed);
-    if (data.rankdir === "TB") {
+    var tb = data.rankdir === "TB";
+    // the layout flows along x; top to bottom, a box's height runs along the flow instead
+    var lay = layered(tb ? items.map(function (it) { return { key: it.key, w: it.h, h: it.w }; }) : items, edges, fixed);
+    if (tb) {
       Object.keys(lay.pos).forEach(function (k) { var p = lay.pos[k]; lay.pos[k] = { x: p.y, y: p.x }; });
       var t = lay.width; lay.width = lay.height; lay.height = t;
     }
