@@ -747,7 +747,11 @@
     return layers;
   }
   function expand(direction) {
-    if (!current || current.mode !== "focus") { return; }
+    if (!current || current.mode !== "focus") {
+      setNotice("Focus on a node first (search for it, or double-click it), then add hops.");
+      report();
+      return;
+    }
     if (direction === "up") { focusOn(current.node, current.up + 1, current.down, true); } else {
       focusOn(current.node, current.up, current.down + 1, true);
     }
@@ -1114,6 +1118,7 @@
     current = { mode: "picture" };
     pictureBox.hidden = false;
     canvas.style.display = "none";
+    drawnPos = {};
     moreBox.textContent = "";
     state.drawn = Array.prototype.map.call(pic.svg.querySelectorAll("g.node[data-node-id]"), function (g) {
       return g.getAttribute("data-node-id");
@@ -1277,6 +1282,8 @@
   document.addEventListener("keydown", function (ev) {
     var t = ev.target;
     if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA")) { return; }
+    // Enter and space on a button or link are that control's own
+    if (t && (t.tagName === "BUTTON" || t.tagName === "A") && (ev.key === "Enter" || ev.key === " ")) { return; }
     if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
     var k = ev.key;
     if (k === "/") { ev.preventDefault(); searchInput.focus(); } else if (/^Arrow/.test(k)) { ev.preventDefault(); move(k); } else if (k === "Enter" && selected !== null) {
