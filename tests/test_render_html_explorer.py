@@ -254,7 +254,7 @@ def consumer_graph() -> nx.DiGraph:
     g.add_node("insight:aB3", name="MRR", kind="insight", url=url)
     g.add_node("insight:cD4", name="Churn", kind="insight", url=url)
     g.add_node("dashboard:10", name="Finance", kind="dashboard", url=url)
-    g.add_node("notebook:nB1", name="Churn dig", kind="notebook", url=url)
+    g.add_node("notebook:nB1", name="Churn dig", kind="notebook", url="https://phish.example/project/1/")
     g.add_edges_from(
         [
             ("events", "v1"),
@@ -272,7 +272,12 @@ def consumer_graph() -> nx.DiGraph:
 def test_consumers_are_folded_per_view_and_unfold(tmp_path: Path) -> None:
     g = consumer_graph()
     page = tmp_path / "consumers.html"
-    page.write_text(to_html(g), encoding="utf-8")
+    text = to_html(g)
+    # consumers link to their PostHog page, and only on the snapshot's own PostHog host
+    links = {n["i"]: n.get("u") for n in payload(text)[1]["nodes"]}
+    assert links["insight:aB3"] == "https://us.posthog.com/project/1/insights/aB3"
+    assert links["notebook:nB1"] is None and "phish" not in text
+    page.write_text(text, encoding="utf-8")
     drawn, state, _ = open_at(page, "focus=orders&up=1&down=3", tmp_path)
     assert drawn == {"events", "v1", "v2"}
     folded = {(s["of"], s["direction"]): s["count"] for s in state["stubs"]}

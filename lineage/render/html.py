@@ -145,6 +145,7 @@ def explorer_data(graph: Any, *, links: bool = True, rankdir: str = "LR") -> dic
     folder_values = sorted({_raw(f) for _, f in g.nodes(data="folder") if isinstance(f, str)})
     folder_index = {f: i for i, f in enumerate(folder_values)}
     base = base_url(g.graph) if links else None
+    site = base.split("/project/", 1)[0] + "/" if base is not None else None
     nodes = []
     for n in ids:
         attrs = g.nodes[n]
@@ -167,8 +168,9 @@ def explorer_data(graph: Any, *, links: bool = True, rankdir: str = "LR") -> dic
         if attrs.get("ghost"):
             record["g"] = True
         url = attrs.get("url") if kind in CONSUMER_KINDS else None
-        if isinstance(url, str) and url.startswith(("https://", "http://")):
-            record["u"] = one_line(url)
+        # a consumer's page is linked only on the PostHog host the snapshot was crawled from
+        if isinstance(url, str) and site is not None and url.startswith(site) and url == one_line(url):
+            record["u"] = url
         elif not attrs.get("ghost"):
             view = view_url(base, n, kind_of(attrs))
             if view is not None:
