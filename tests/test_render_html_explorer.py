@@ -209,6 +209,15 @@ def test_overview_path_and_broken(gitlab: LineageGraph, page: Path, tmp_path: Pa
     assert state["folders"] == [None, *folders]
     assert dom.count('class="folder ') == len(folders) + 1
 
+    # a folder opens drawn when it is small, and as a list with a selector to refine when it is not
+    small = {n for n, f in g.nodes(data="folder") if f == "common_mart_finance"}
+    drawn, state, _ = open_at(page, "folder=common_mart_finance", tmp_path)
+    assert drawn == small and state["mode"] == "folder"
+    drawn, state, dom = open_at(page, "folder=sources", tmp_path)
+    big = sum(1 for _, f in g.nodes(data="folder") if f == "sources")
+    assert not drawn and f"{big} nodes, more than the 400 drawn at once" in state["notice"]
+    assert dom.count('class="link"') == min(big, 500)
+
     a, b = gitlab.resolve("prep_crm_account"), gitlab.resolve("mart_arr")
     want = nx.descendants(g, a) & nx.ancestors(g, b) | {a, b}
     drawn, state, _ = open_at(page, "path=prep_crm_account&to=mart_arr", tmp_path)

@@ -686,7 +686,13 @@
     showCanvas();
     setHash(name === null ? "folder=" : "folder=" + encodeURIComponent(name));
     var what = name === null ? "nodes in no folder" : "folder " + cut(name, 80);
-    if (set.length > DRAW_LIMIT) { tooMany(set, what); finish("folder"); return; }
+    if (set.length > DRAW_LIMIT) {
+      // a start for narrowing it down: the folder as a selector, ready to refine
+      if (name !== null) { selInput.value = "folder:" + (/[\s,"']/.test(name) ? (name.indexOf("\"") < 0 ? "\"" + name + "\"" : "'" + name + "'") : name); }
+      tooMany(set, what);
+      finish("folder");
+      return;
+    }
     moreBox.textContent = "";
     drawSet(set, { unfolded: unfoldedSet() });
     setNotice(what + ": " + set.length + " nodes; \"+k more\" leads outside the folder.");
