@@ -1,4 +1,9 @@
-"""The self-contained HTML explorer: structure, escaping, no network, and behaviour in headless Chromium."""
+"""The self-contained HTML explorer: structure, escaping, no network, and behaviour in headless Chromium.
+
+The whole-workspace explorer (overview, focus, selectors, paths) on the real dbt_gitlab graph is
+tested in test_render_html_explorer.py; this file covers the page itself and the pre-drawn picture
+that small workspaces keep.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ GOLDEN = Path(__file__).parent / "golden" / "render"
 # Every element the page may contain: its own markup plus what Graphviz's SVG uses.
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "input", "span", "button",
-    "main", "div", "aside", "pre", "script",
+    "main", "div", "aside", "pre", "script", "label",
     "svg", "g", "polygon", "path", "ellipse", "polyline", "text", "a",
 }  # fmt: skip
 
@@ -103,10 +108,15 @@ def test_page_is_self_contained_and_consistent(engine: str) -> None:
         a["content"] for t, a in c.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
     )
     assert csp is not None and f"'sha256-{digest}'" in csp and "default-src 'none'" in csp
-    _, data = payload(page)
+    _, everything = payload(page)
+    data = everything["picture"]
     scene = build_scene(g)
     assert [n["key"] for n in data["nodes"]] == [sn.key for sn in scene.nodes]
     assert data["edges"] == [[e.tail, e.head] for e in scene.edges]
+    # the explorer's own data: every node and edge of the graph, by id
+    ids = [n["i"] for n in everything["nodes"]]
+    assert ids == sorted(g.nodes)
+    assert sorted((ids[a], ids[b]) for a, b in everything["edges"]) == sorted(g.edges)
     svg_nodes = [str(a["id"]) for t, a in c.tags if t == "g" and a.get("class") == "node"]
     assert sorted(svg_nodes) == sorted(sn.key for sn in scene.nodes)  # no legend inside the SVG
     assert len([1 for t, a in c.tags if t == "g" and a.get("class") == "edge"]) == g.number_of_edges()
@@ -120,17 +130,21 @@ def test_hostile_text_stays_text(engine: str) -> None:
     assert_no_injection(page)
     raw, data = payload(page)
     assert not set(raw) & {"<", ">", "&", "\u2028", "\u2029"}
-    names = sorted(n["name"] for n in data["nodes"] if n["role"] == "node")
+    names = sorted(n["name"] for n in data["picture"]["nodes"] if n["role"] == "node")
     assert '<img src=x onerror="alert(1)">' in names
-    error = next(v for n in data["nodes"] for k, v in n["details"] if k == "latest error")
+    assert '<img src=x onerror="alert(1)">' in {n["n"] for n in data["nodes"]}
+    error = next(v for n in data["nodes"] for k, v in n["d"] if k == "latest error")
     assert len(error) <= 300 and error.startswith("EEEE")
     assert "<img" not in page and "</script><script>" not in page.split('<script type="application/json"')[0]
 
 
-def test_missing_dot_and_node_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_dot_and_no_node_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     g = load_graph("chain")
-    with pytest.raises(RenderError, match="more than the drawing limit of 3"):
-        to_html(g, max_nodes=3)
+    # over max_nodes the page still carries the whole graph; it only skips the pre-drawn picture
+    small = to_html(g, max_nodes=3)
+    _, data = payload(small)
+    assert "picture" not in data and len(data["nodes"]) == g.number_of_nodes()
+    assert 'id="picture"' not in small
     monkeypatch.setenv("PATH", str(tmp_path))
     page = to_html(g)  # no Graphviz: the built-in layout draws it
     assert_no_injection(page)
@@ -149,6 +163,11 @@ def test_missing_dot_and_node_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 
 def chromium_dom(page: Path, fragment: str, profile: Path) -> str:
+    return chromium_run(page, fragment, profile)[0]
+
+
+def chromium_run(page: Path, fragment: str, profile: Path) -> tuple[str, str]:
+    """The DOM after the page's script ran, and Chromium's log (console messages show as ':CONSOLE')."""
     exe = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if exe is None:
         pytest.fail(
@@ -159,11 +178,12 @@ def chromium_dom(page: Path, fragment: str, profile: Path) -> str:
         exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
         # a proxy that nothing listens on: any network request the page made would fail
-        "--proxy-server=http://127.0.0.1:9", "--dump-dom", page.as_uri() + "#" + fragment,
+        "--proxy-server=http://127.0.0.1:9", "--enable-logging=stderr", "--v=0", "--window-size=1280,800",
+        "--dump-dom", page.as_uri() + "#" + fragment,
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
+    return proc.stdout, proc.stderr
 
 
 def hook_state(dom: str) -> Any:
@@ -189,8 +209,11 @@ def test_explorer_search_and_click_in_chromium(
     scene = build_scene(g)
     key = scene.key_of
     state = hook_state(chromium_dom(path, "search=VIEW_4&click=v4", tmp_path / "profile"))
-    assert state["ready"] is True
-    assert state["search"]["matches"] == [key["v4"]]
+    assert state["ready"] is True and state["errors"] == [] and state["mode"] == "picture"
+    assert state["pictureSearch"]["matches"] == [key["v4"]]
+    assert state["search"]["matches"] == ["v4"]
+    # every drawn node of the picture is tagged with its node id
+    assert state["drawn"] == sorted(g.nodes)
     click = state["click"]
     ups = nx.ancestors(g, "v4")
     downs = nx.descendants(g, "v4")
@@ -218,7 +241,8 @@ def test_hostile_page_in_chromium(tmp_path: Path, engine: str) -> None:
     state = hook_state(dom)
     scene = build_scene(g)
     expected = sorted(sn.key for sn in scene.nodes if sn.role == "node" and "<script>" in sn.label.lower())
-    assert state["search"]["matches"] == expected and expected
+    assert state["pictureSearch"]["matches"] == expected and expected
+    assert state["errors"] == []
     assert state["click"]["found"] and state["click"]["upstream"]
     tags = {t for t, _ in collect(dom).tags}
     assert "img" not in tags and tags <= ALLOWED_TAGS | {"table", "tr", "th", "td", "p", "a"}

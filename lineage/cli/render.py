@@ -43,6 +43,41 @@ def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
     return sub
 
 
+NO_FOLDER = "(no folder)"
+
+
+def folder_overview(graph: LineageGraph) -> tuple[LineageGraph, tuple[str, ...]]:
+    """A copy of ``graph`` where nodes in no folder sit in a folder of their own, and every folder name.
+
+    Collapsing all of them draws one box per folder with the edges between folders.
+    """
+    folders = {str(f) for _, f in graph.nx.nodes(data="folder") if isinstance(f, str) and f.strip()}
+    spare = NO_FOLDER
+    while spare in folders:
+        spare += " "
+    copy = LineageGraph(graph.nx.copy())
+    loose = False
+    for _, attrs in copy.nx.nodes(data=True):
+        folder = attrs.get("folder")
+        if not (isinstance(folder, str) and folder.strip()):
+            attrs["folder"] = spare
+            loose = True
+    from lineage.render.common import one_line
+
+    names = {one_line(f) for f in folders} | ({spare} if loose else set())
+    return copy, tuple(sorted(names))
+
+
+def too_big(count: int, limit: int, fmt: str) -> str:
+    """Why a static drawing is refused, and the three ways out."""
+    return (
+        f"the selection has {count} nodes, more than the drawing limit of {limit} (--max-nodes) for a "
+        f"legible {fmt}; draw the "
+        "folder overview with --collapse-folders, a focus such as --select '2+NAME+2', or explore the "
+        "whole workspace with --format html (no limit); --max-nodes N raises the limit"
+    )
+
+
 @click.command(name="render")
 @snapshot_option
 @click.option(
@@ -65,7 +100,8 @@ def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
     type=click.IntRange(min=1),
     default=DEFAULT_MAX_NODES,
     show_default=True,
-    help="refuse to draw more nodes than this",
+    help="refuse to draw more nodes than this in svg, png, pdf, dot and mermaid; html has no limit and "
+    "pre-draws the whole graph only up to this many nodes (and 300)",
 )
 @click.option(
     "--collapse-folder",
@@ -73,6 +109,12 @@ def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
     multiple=True,
     metavar="NAME",
     help="draw this folder as one node (repeatable)",
+)
+@click.option(
+    "--collapse-folders",
+    "collapse_all",
+    is_flag=True,
+    help='draw every folder (and "no folder") as one box: the overview of a big workspace; html opens on it',
 )
 @click.option("--focus", multiple=True, metavar="NAME", help="emphasise this node (repeatable)")
 @click.option(
@@ -104,6 +146,7 @@ def render(
     rankdir: str,
     max_nodes: int,
     collapse: tuple[str, ...],
+    collapse_all: bool,
     focus: tuple[str, ...],
     stubs: bool,
     links: bool,
@@ -114,13 +157,19 @@ def render(
 
     png and pdf need Graphviz's dot program; svg and html use it when installed and otherwise a
     built-in layout; dot and mermaid are plain text. Colours show the newest job (green Completed,
-    amber stale, red Failed, blue Running, grey never run); html is a single file with search,
-    click-to-highlight upstream/downstream, and node details.
+    amber stale, red Failed, blue Running, grey never run).
+
+    html is one offline file for a workspace of any size: an overview of folders, search, a focus
+    node with N hops up and M down (#focus=NAME&up=N&down=M in the URL), the selector language
+    (#select=SEL), paths, only-broken, and node details. Static formats refuse more than
+    --max-nodes nodes: draw --collapse-folders, or a focus such as --select '2+NAME+2'.
 
     \b
     Examples:
       lineage render --select '+mrr_by_month+' --out output/mrr.svg
       lineage render --select 'folder:Finance' --out output/finance.html
+      lineage render --out output/lineage.html        # any size; open it in a browser
+      lineage render --collapse-folders --out output/folders.svg
       lineage render --select '2+mrr_by_month+1' --format mermaid
       lineage render --diff output/snapshot.json --select '+mrr_by_month+' --out output/changes.svg
     """
@@ -154,6 +203,21 @@ def render(
         "links": links,
         "rankdir": rankdir,
     }
+    if fmt == "html":
+        if collapse_all:
+            opts["opening"] = "overview"
+    elif collapse_all:
+        drawn, opts["collapse_folders"] = folder_overview(drawn)
+        opts["focus"] = []
+        boxes = len(opts["collapse_folders"])
+        if boxes > max_nodes:
+            raise RenderError(
+                f"--collapse-folders draws {boxes} folder boxes, more than --max-nodes {max_nodes}; "
+                "raise --max-nodes or draw a part with --select"
+            )
+        opts["max_nodes"] = None
+    elif len(drawn) > max_nodes:
+        raise RenderError(too_big(len(drawn), max_nodes, fmt))
     if fmt in ("svg", "html"):
         opts["engine"] = engine
     result = _RENDERERS[fmt](drawn, **opts)
