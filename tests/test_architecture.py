@@ -23,13 +23,13 @@ LAYER: dict[str, int] = {
     "aio": 1,
     "config": 1,
     "hogql": 1,
-    "devdata": 1,
-    "render": 2,
-    "graph": 3,
-    "select": 4,
-    "analysis": 4,
-    "api": 4,
-    "tables": 4,
+    "graph": 2,
+    "select": 3,
+    "analysis": 3,
+    "api": 3,
+    "tables": 3,
+    "devdata": 4,
+    "render": 5,
     "sim": 5,
     "report": 5,
     "crawl": 6,
@@ -39,6 +39,11 @@ LAYER: dict[str, int] = {
     "cli": 9,
     "__init__": 9,
     "__main__": 10,
+}
+
+#: Upward imports allowed on purpose, each run lazily inside one function, with the reason.
+ALLOWED_UPWARD: dict[tuple[str, str], str] = {
+    ("graph", "render"): "LineageGraph._repr_svg_ draws itself in notebooks, importing render when called",
 }
 
 #: Third-party packages that only some units may import at run time (the rest may name them for types).
@@ -92,7 +97,7 @@ def _violations(package: Path = PACKAGE) -> list[str]:
                 if len(parts) < 2:
                     continue
                 other = parts[1]
-                if other == me or other not in LAYER:
+                if other == me or other not in LAYER or (me, other) in ALLOWED_UPWARD:
                     continue
                 if LAYER[other] >= LAYER[me]:
                     found.append(
@@ -120,7 +125,7 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     (fake / "newthing.py").write_text("")
     found = _violations(fake)
     assert len(found) == 3, found
-    assert "api (layer 4) imports lineage.crawl (layer 6)" in found[0]
+    assert "api (layer 3) imports lineage.crawl (layer 6)" in found[0]
     assert "imports click" in found[1] and "has no layer" in found[3 - 1]
 
 
