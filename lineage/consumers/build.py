@@ -157,7 +157,8 @@ def add_consumers(
 
     def keep(sources: list[str], warehouse: bool) -> bool:
         if wanted is not None:
-            return any(s in wanted for s in sources)
+            # a focused crawl keeps the consumers of its warehouse nodes (not of events & co.)
+            return any(s in wanted and graph.nx.nodes[s].get("table_kind") != "posthog" for s in sources)
         return warehouse
 
     insight_nodes: dict[int, str] = {}
