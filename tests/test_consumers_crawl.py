@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lineage.api.consumer_models import Alert, Dashboard, Endpoint, Insight, Notebook
 from lineage.config import Settings
 from lineage.crawl import CrawlOptions, CrawlResult, crawl_async
+from lineage.errors import ProtocolError
 from lineage.graph import CONSUMER_KINDS, LineageGraph
 from lineage.sim.app import create_app
 from lineage.sim.demo import load_demo_fixture
@@ -242,12 +245,84 @@ def test_an_insight_reading_nothing_that_exists_is_an_unknown_node() -> None:
             "query": {"kind": "HogQLQuery", "query": "SELECT * FROM revenue_rollup_v1"},
         }
     )
+    fx["insights"].append(
+        {
+            "id": 503,
+            "short_id": "bRoKe",
+            "name": "Broken SQL",
+            "query": {"kind": "HogQLQuery", "query": "SELEC * FRM x"},
+        }
+    )
     result, _ = crawl_on(Warehouse(fx), CrawlOptions(edges="system"), "phx_demo_read")
+    assert (
+        "insight 'Broken SQL': 1 HogQL text(s) could not be parsed; what they read is unknown" in result.notes
+    )
     g = result.graph.nx
     assert g.nodes["mrr_by_mnth"]["kind"] == "unknown" and g.nodes["mrr_by_mnth"]["unresolved"] is True
     assert g.has_edge("mrr_by_mnth", "insight:tYpO")
     ghost = next(u for u in g.predecessors("insight:gHoSt"))
     assert g.nodes[ghost].get("ghost") is True  # the deleted view it still reads
+
+
+def test_an_insight_on_a_table_no_view_reads_gets_the_table_node() -> None:
+    fx = load_demo_fixture()
+    fx["insights"].append(
+        {
+            "id": 502,
+            "short_id": "hUbSpT",
+            "name": "Leads",
+            "query": {"kind": "HogQLQuery", "query": "SELECT * FROM google_ads_campaign_stats"},
+        }
+    )
+    table = next(t for t in fx["tables"] if t["name"] == "google_ads_campaign_stats")
+    for edges in ("system", "sql"):
+        result, _ = crawl_on(Warehouse(fx), CrawlOptions(edges=edges), "phx_demo_read")  # type: ignore[arg-type]
+        g = result.graph.nx
+        assert g.has_edge(table["id"], "insight:hUbSpT"), edges
+        assert g.nodes[table["id"]]["kind"] == "table" and g.nodes[table["id"]]["table_kind"] == "warehouse"
+
+
+def test_consumer_records_read_rest_and_system_shapes_alike() -> None:
+    rest = Insight.from_api(
+        {
+            "id": "7",
+            "short_id": "x1",
+            "name": None,
+            "derived_name": "Pageviews count",
+            "query": {"kind": "HogQLQuery", "query": "SELECT 1"},
+            "dashboards": [3, "4", None],
+            "created_by": {"id": 1, "first_name": "Ada", "last_name": "", "email": "a@x"},
+            "future_field": 1,
+        }
+    )
+    system = Insight.from_api(
+        {"id": 7, "short_id": "x1", "query": '{"kind": "HogQLQuery", "query": "SELECT 1"}', "deleted": 0}
+    )
+    assert rest.id == system.id == 7 and rest.query == system.query
+    assert rest.name == "Pageviews count" and rest.dashboards == (3, 4) and rest.owner == "Ada"
+    assert system.deleted is False and Insight.from_api({"id": 1, "short_id": "a", "deleted": 1}).deleted
+    board = Dashboard.from_api(
+        {
+            "id": 3,
+            "tiles": [{"insight": {"id": 7}}, {"insight": None}, {"insight": {"id": 8}, "deleted": True}],
+        }
+    )
+    assert board.insight_ids == (7,)
+    assert Dashboard.from_api({"id": 3}).insight_ids is None
+    endpoint = Endpoint.from_api(
+        {"name": "e", "versions": [{"version": "2", "query": '{"kind": "HogQLQuery"}'}]}
+    )
+    assert (
+        endpoint.id == "e"
+        and endpoint.versions[0]["version"] == 2
+        and endpoint.versions[0]["query"] == {"kind": "HogQLQuery"}
+    )
+    assert Alert.from_api({"id": "a", "insight": {"id": 9}}).insight_id == 9
+    assert Alert.from_api({"id": "a", "insight_id": "9"}).insight_id == 9
+    assert Notebook.from_api({"id": "n", "short_id": "s", "content": "not json"}).content is None
+    for bad in (None, [], {"short_id": "x"}, {"id": 1}):
+        with pytest.raises(ProtocolError):
+            Insight.from_api(bad)
 
 
 # --- property: random workspaces, random consumers --------------------------------------------------

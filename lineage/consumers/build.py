@@ -79,8 +79,14 @@ def consumer_url(host: str, project: str, kind: str, ident: str) -> str:
 class _Resolver:
     """Names as SQL writes them → graph node ids (views, ghosts, warehouse and PostHog tables)."""
 
-    def __init__(self, graph: LineageGraph, deleted_by_name: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        graph: LineageGraph,
+        deleted_by_name: Mapping[str, str],
+        tables: Mapping[str, tuple[str, dict[str, Any]]],
+    ) -> None:
         self.graph = graph
+        self.known_tables = tables
         self.views: dict[str, str] = {}
         self.tables: dict[str, str] = {}
         for node_id, attrs in graph.nx.nodes(data=True):
@@ -105,6 +111,10 @@ class _Resolver:
         if name in self.tables:
             node = self.tables[name]
             return node, self.graph.nx.nodes[node].get("table_kind") != "posthog", None
+        if name in self.known_tables:
+            # a warehouse table no view reads: the crawl knows it, the graph does not yet
+            node, attrs = self.known_tables[name]
+            return node, True, None if node in self.graph else {"name": name, "kind": "table", **attrs}
         if name in self.ghosts:
             ghost = self.ghosts[name]
             new = None if ghost in self.graph else {"name": name, "kind": "unknown", "ghost": True}
@@ -146,13 +156,26 @@ def add_consumers(
     host: str,
     project: str,
     deleted_by_name: Mapping[str, str] | None = None,
+    tables: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
     focus: Iterable[str] | None = None,
-) -> None:
+) -> list[str]:
     """Add consumer nodes and edges to ``graph`` and set ``graph.consumers_not_read``.
 
-    ``focus``: node ids of a focused crawl; then only consumers reading one of them are added.
+    ``deleted_by_name``: old name → node id of deleted views; ``tables``: warehouse table name →
+    (node id, attributes) of every table the crawl listed; ``focus``: node ids of a focused crawl,
+    then only consumers reading one of them are added. Returns notes for the crawl's output: the
+    consumers whose HogQL could not be parsed (what they read is unknown).
     """
-    resolver = _Resolver(graph, deleted_by_name or {})
+    notes: list[str] = []
+
+    def unparsed(kind: str, name: str, reads: Reads) -> None:
+        if reads.errors:
+            notes.append(
+                f"{kind} {name!r}: {len(reads.errors)} HogQL text(s) could not be parsed; "
+                "what they read is unknown"
+            )
+
+    resolver = _Resolver(graph, deleted_by_name or {}, tables or {})
     wanted = set(focus) if focus is not None else None
 
     def keep(sources: list[str], warehouse: bool) -> bool:
@@ -167,6 +190,7 @@ def add_consumers(
         if x.deleted:
             continue
         reads = insight_reads(x.query, x.filters)
+        unparsed("insight", x.name or x.short_id, reads)
         sources, warehouse, pending = resolver.sources(reads)
         if not keep(sources, warehouse):
             continue
@@ -224,6 +248,7 @@ def add_consumers(
         if n.deleted:
             continue
         reads = notebook_reads(n.content)
+        unparsed("notebook", n.title or n.short_id, reads)
         sources, warehouse, pending = resolver.sources(reads)
         embedded = sorted(by_short[s] for s in reads.insights if s in by_short)
         if not embedded and not keep(sources, warehouse):
@@ -245,6 +270,7 @@ def add_consumers(
         if e.deleted:
             continue
         reads = endpoint_reads(e.versions, e.current_version)
+        unparsed("endpoint", e.name, reads)
         sources, warehouse, pending = resolver.sources(reads)
         if not keep(sources, warehouse):
             continue
@@ -261,6 +287,7 @@ def add_consumers(
         for s in sources:
             graph.add_edge(s, node)
     graph.nx.graph["consumers_not_read"] = data.not_read()
+    return sorted(notes)
 
 
 def _owner(data: ConsumerData, raw: Mapping[str, Any]) -> str | None:

@@ -750,12 +750,16 @@ class _Crawler:
         )
         data = getattr(self, "_consumers", None)
         if data is not None:
-            add_consumers(
+            self.state.notes += add_consumers(
                 graph,
                 data,
                 host=settings.host,
                 project=str(settings.project),
                 deleted_by_name=self._deleted_by_name,
+                tables={
+                    t.name: (t.id, {"table_kind": "warehouse", "source_type": t.source_type})
+                    for t in (self.state.tables or {}).values()
+                },
                 focus=set(graph.nx.nodes) if focus is not None else None,
             )
         return graph, mismatches + self._sample_mismatches
