@@ -325,6 +325,39 @@ def test_consumer_records_read_rest_and_system_shapes_alike() -> None:
             Insight.from_api(bad)
 
 
+def test_every_command_reads_a_snapshot_with_consumers(tmp_path: Path) -> None:
+    """Consumer nodes must not crash the commands that read snapshots (their own reports are tested
+    where those commands are)."""
+    from click.testing import CliRunner
+
+    from lineage.cli import main
+
+    result, _ = crawl_on(demo(), CrawlOptions(edges="system"), "phx_demo_read")
+    snap = result.graph.save(tmp_path / "s.json")
+    before = tmp_path / "before.json"
+    part = result.graph.subgraph(
+        n for n, a in result.graph.nx.nodes(data=True) if a["kind"] not in CONSUMER_KINDS
+    )
+    part.save(before)
+    s = str(snap)
+    runs = [
+        ["ls", "--snapshot", s, "--select", "*", "--format", "json"],
+        ["impact", "revenue_reconciliation", "--snapshot", s, "--format", "json"],
+        ["impact", "churn_monthly", "--column", "churn_rate", "--snapshot", s],
+        ["check", "--snapshot", s, "--format", "json"],
+        ["render", "--snapshot", s, "--format", "dot"],
+        ["render", "--snapshot", s, "--format", "mermaid"],
+        ["diff", str(before), s, "--format", "json"],
+        ["export", "--snapshot", s, "--format", "graphml", "--out", str(tmp_path / "x.graphml")],
+        ["export", "--snapshot", s, "--format", "csv", "--out", str(tmp_path / "x")],
+    ]
+    for args in runs:
+        got = CliRunner().invoke(main, args)
+        assert got.exit_code == 0, (args, got.output)
+    listed = json.loads(CliRunner().invoke(main, runs[0]).output)
+    assert {"insight", "dashboard", "notebook", "endpoint", "alert"} <= {row["kind"] for row in listed}
+
+
 # --- property: random workspaces, random consumers --------------------------------------------------
 
 
