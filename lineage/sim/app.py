@@ -2,7 +2,8 @@
 
 ``create_app(warehouse)`` returns a Starlette app that answers like PostHog (spec posthog-api.md) for
 every saved-query, folder, data-modeling-job, data_warehouse, warehouse-table and query endpoint
-(HogQL over system tables, :mod:`lineage.sim.query`), under both
+(HogQL over system tables, :mod:`lineage.sim.query`), and the consumers' insights, dashboards,
+notebooks, endpoints and alerts routes (:mod:`lineage.sim.consumers`), under both
 ``/api/projects/{team}/`` and ``/api/environments/{team}/`` with an optional trailing slash. The state
 (:class:`lineage.sim.state.Warehouse`) owns the data and the era-specific validation; this module owns
 everything in front of it. Order per request, as DRF does it: route (unknown → 404) → authenticate
