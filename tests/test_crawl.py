@@ -80,8 +80,9 @@ def assert_same_graph(got: LineageGraph, truth: nx.DiGraph) -> None:
         assert got.nx.nodes[node]["name"] == attrs["name"], node
 
 
+# Request counts of the view crawl alone: consumers' requests are tested in test_consumers_crawl.py.
 def test_crawl_all_rebuilds_the_small_warehouse_exactly(small_fixture: dict[str, Any]) -> None:
-    result, transport = run(small_fixture, CrawlOptions(strategy="all", edges="api"))
+    result, transport = run(small_fixture, CrawlOptions(strategy="all", consumers=False, edges="api"))
     assert_same_graph(result.graph, linked_truth(small_fixture))
     g = result.graph.nx
     # the dotted PostHog table comes back by its full name, not its last label
@@ -167,8 +168,10 @@ def test_killed_crawl_resumes_without_repeating(small_fixture: dict[str, Any], t
 
 
 def test_refresh_reuses_old_jobs_and_sql(small_fixture: dict[str, Any]) -> None:
-    old, _ = run(small_fixture, CrawlOptions(strategy="all", edges="sql"))
-    new, transport = run(small_fixture, CrawlOptions(strategy="all", edges="sql", refresh=old.graph))
+    old, _ = run(small_fixture, CrawlOptions(strategy="all", consumers=False, edges="sql"))
+    new, transport = run(
+        small_fixture, CrawlOptions(strategy="all", consumers=False, edges="sql", refresh=old.graph)
+    )
     assert sorted(new.graph.nx.edges) == sorted(old.graph.nx.edges)
     # no GET per view: every list entry is unchanged, so the old SQL is reused
     assert transport.count < len(small_fixture["views"])
@@ -497,7 +500,7 @@ def test_with_sql_keeps_api_edges_and_names_ghosts_from_their_readers() -> None:
 
 
 def test_sql_crawl_request_count(small_fixture: dict[str, Any]) -> None:
-    result, transport = run(small_fixture, CrawlOptions(strategy="all", edges="sql"))
+    result, transport = run(small_fixture, CrawlOptions(strategy="all", consumers=False, edges="sql"))
     assert result.edge_source == "sql"
     views = len(small_fixture["views"])
     assert transport.count == 1 + views + 1 + 1  # list, one GET per view, tables, jobs

@@ -82,7 +82,7 @@ def test_system_edges_equal_api_edges(name: str, fixture: dict[str, Any], key: s
 def test_system_crawl_of_a_large_warehouse_is_a_handful_of_requests() -> None:
     fixture = fixture_from_graph(json.loads((REAL / "dbt_tuva.json").read_text()), seed=1)
     result, requests = crawl_on(
-        Warehouse(fixture), CrawlOptions(strategy="all", edges="system"), "phx_demo_read"
+        Warehouse(fixture), CrawlOptions(strategy="all", consumers=False, edges="system"), "phx_demo_read"
     )
     assert requests == 3 + 2  # views, tables, jobs; two pages of the REST list for owners and folders
     assert result.graph.nx.number_of_edges() == 2879
@@ -99,7 +99,7 @@ def test_beyond_the_request_budget_owners_are_skipped_and_said(
 
     monkeypatch.setattr(lineage.crawl.system, "REST_LIST_PAGES", 0)
     result, requests = crawl_on(
-        Warehouse(small_fixture), CrawlOptions(strategy="all", edges="system"), "phx_all"
+        Warehouse(small_fixture), CrawlOptions(strategy="all", consumers=False, edges="system"), "phx_all"
     )
     assert requests == 4  # views, tables, jobs, folders
     assert any("owners are not read" in n for n in result.notes)
@@ -121,7 +121,7 @@ def test_auto_prefers_system_and_falls_back_without_query_scope(small_fixture: d
 
 def test_refresh_reads_only_what_changed_and_equals_a_full_crawl(small_fixture: dict[str, Any]) -> None:
     wh = Warehouse(small_fixture)
-    old, _ = crawl_on(wh, CrawlOptions(strategy="all", edges="system"), "phx_all")
+    old, _ = crawl_on(wh, CrawlOptions(strategy="all", consumers=False, edges="system"), "phx_all")
     wh.clock.advance(3600)
     # a handful of edits through the API: a new parent, a rename, a deletion, a new view
     report = wh.get_view(VIEW_IDS["revenue_report"])
@@ -142,9 +142,9 @@ def test_refresh_reads_only_what_changed_and_equals_a_full_crawl(small_fixture: 
     )
     wh.clock.advance(60)
     refreshed, requests = crawl_on(
-        wh, CrawlOptions(strategy="all", edges="system", refresh=old.graph), "phx_all"
+        wh, CrawlOptions(strategy="all", consumers=False, edges="system", refresh=old.graph), "phx_all"
     )
-    fresh, _ = crawl_on(wh, CrawlOptions(strategy="all", edges="system"), "phx_all")
+    fresh, _ = crawl_on(wh, CrawlOptions(strategy="all", consumers=False, edges="system"), "phx_all")
     assert requests <= 5
     assert shape(refreshed.graph) == shape(fresh.graph)
     g = refreshed.graph.nx
@@ -170,7 +170,7 @@ def test_verify_sample_reports_lineage_that_disagrees_with_the_sql(small_fixture
 
 
 def test_focused_crawl_over_system_tables(small_fixture: dict[str, Any]) -> None:
-    opts = CrawlOptions(strategy="select", select="orders+1", edges="system")
+    opts = CrawlOptions(strategy="select", consumers=False, select="orders+1", edges="system")
     result, requests = crawl_on(Warehouse(small_fixture), opts, "phx_all")
     g = result.graph.nx
     assert set(g.nodes) == {VIEW_IDS["orders"], VIEW_IDS["orders_daily"]}

@@ -108,7 +108,9 @@ def check_structure(fx: Mapping[str, Any]) -> None:
         assert ts(job["created_at"]) <= ts(job["last_run_at"]) <= NOW
         assert (job["error"] is None) == (job["status"] != "Failed")
     keys = {k["key"]: set(k["scopes"]) for k in fx["api_keys"]}
-    assert keys["phx_demo_read"] == {"warehouse_view:read", "warehouse_table:read", "query:read"}
+    assert keys["phx_demo_read"] == {"warehouse_view:read", "warehouse_table:read", "query:read"} | {
+        f"{kind}:read" for kind in ("insight", "dashboard", "notebook", "endpoint", "alert")
+    }
     assert keys["phx_demo_write"] == {"warehouse_view:write", "warehouse_table:read", "query:read"}
 
 
@@ -720,7 +722,7 @@ def test_snapshot_fixture_keeps_ids_names_sql_and_the_crawl_clock(demo_snapshot:
     jobs = {j["id"] for j in fx["jobs"]}
     assert jobs == {h["id"] for n in nodes.values() if n.get("jobs") for h in n["jobs"]["history"]}
     # ground truth of the fixture is the snapshot's lineage, id for id
-    assert sorted(graph_of_fixture(fx).edges) == sorted(g.edges)
+    assert sorted(graph_of_fixture(fx, consumers=True).edges) == sorted(g.edges)
 
 
 def test_snapshot_fixture_is_deterministic_and_seed_changes_only_what_it_makes(

@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 import httpx
 
+from lineage.api.consumer_models import Alert, Dashboard, Endpoint, Insight, Notebook
 from lineage.api.limits import Clock, SlidingWindowLimiter, acquire_all
 from lineage.api.models import (
     ActivityRow,
@@ -1025,6 +1026,47 @@ class AsyncPostHogClient:
         body = await self._get(template, what=f"warehouse table {tid}", id=tid)
         return self._parse(Table.from_api, body, self._display("GET", self._url(template, id=tid)))
 
+    # ------------------------------------------------------------------ consumers
+
+    async def _consumer_list(self, path: str, parser: Callable[[Any], T]) -> list[T]:
+        template = _P + path
+        display = self._display("GET", self._url(template))
+        return [self._parse(parser, raw, display) async for raw in self._iter(template)]
+
+    async def list_insights(self) -> list[Insight]:
+        """Every saved, live insight with its ``query`` (needs ``insight:read``), all pages."""
+        return await self._consumer_list("insights/", Insight.from_api)
+
+    async def list_dashboards(self) -> list[Dashboard]:
+        """Every live dashboard (needs ``dashboard:read``); the list carries no tiles."""
+        return await self._consumer_list("dashboards/", Dashboard.from_api)
+
+    async def get_dashboard(self, dashboard_id: int) -> Dashboard:
+        """One dashboard with its tiles (their insight ids)."""
+        template = _P + "dashboards/{id}/"
+        ident = _segment(str(dashboard_id), "dashboard_id")
+        body = await self._get(template, what=f"dashboard {ident}", id=ident)
+        return self._parse(Dashboard.from_api, body, self._display("GET", self._url(template, id=ident)))
+
+    async def list_notebooks(self) -> list[Notebook]:
+        """Every live notebook (needs ``notebook:read``); the list carries no ``content``."""
+        return await self._consumer_list("notebooks/", Notebook.from_api)
+
+    async def get_notebook(self, short_id: str) -> Notebook:
+        """One notebook with its ProseMirror ``content``."""
+        template = _P + "notebooks/{id}/"
+        ident = _segment(short_id, "short_id")
+        body = await self._get(template, what=f"notebook {ident}", id=ident)
+        return self._parse(Notebook.from_api, body, self._display("GET", self._url(template, id=ident)))
+
+    async def list_endpoints(self) -> list[Endpoint]:
+        """Every live endpoint with its versions' queries (needs ``endpoint:read``)."""
+        return await self._consumer_list("endpoints/", Endpoint.from_api)
+
+    async def list_alerts(self) -> list[Alert]:
+        """Every alert with the insight it watches (needs ``alert:read``)."""
+        return await self._consumer_list("alerts/", Alert.from_api)
+
     # ------------------------------------------------------------------ query API (HogQL)
 
     async def hogql(
@@ -1415,6 +1457,28 @@ class PostHogClient:
 
     def get_table(self, table_id: str | uuid.UUID) -> Table:
         return self._loop.run(self._async.get_table(table_id))
+
+    # consumers
+    def list_insights(self) -> list[Insight]:
+        return self._loop.run(self._async.list_insights())
+
+    def list_dashboards(self) -> list[Dashboard]:
+        return self._loop.run(self._async.list_dashboards())
+
+    def get_dashboard(self, dashboard_id: int) -> Dashboard:
+        return self._loop.run(self._async.get_dashboard(dashboard_id))
+
+    def list_notebooks(self) -> list[Notebook]:
+        return self._loop.run(self._async.list_notebooks())
+
+    def get_notebook(self, short_id: str) -> Notebook:
+        return self._loop.run(self._async.get_notebook(short_id))
+
+    def list_endpoints(self) -> list[Endpoint]:
+        return self._loop.run(self._async.list_endpoints())
+
+    def list_alerts(self) -> list[Alert]:
+        return self._loop.run(self._async.list_alerts())
 
     # query API
     def hogql(

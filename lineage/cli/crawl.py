@@ -94,6 +94,11 @@ def _verify_count(value: str | None) -> int:
     help="Also read each view's HogQL (one GET per view) for column impact; implied by --edges sql.",
 )
 @click.option(
+    "--no-consumers",
+    is_flag=True,
+    help="Do not read insights, dashboards, notebooks, endpoints and alerts (read by default).",
+)
+@click.option(
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal].")
@@ -134,6 +139,7 @@ def crawl_cmd(**kwargs: Any) -> None:
             verify=kwargs["verify"] is not None,
             verify_sample=_verify_count(kwargs["verify"]),
             with_sql=kwargs["with_sql"],
+            consumers=not kwargs["no_consumers"],
             concurrency=kwargs["concurrency"],
             journal=journal,
             out=out,

@@ -16,6 +16,11 @@ Edge sources (``edges``)
 ``auto``    ``system`` where the key may use the query API, else ``api``, falling back to ``sql`` by
             itself when the endpoints refuse personal keys.
 
+Consumers (insights, dashboards, notebooks, endpoints, alerts) come with every crawl unless
+``consumers=False``: five HogQL queries over the system tables with ``system`` edges, else the REST
+lists the key's scopes allow (:mod:`~lineage.crawl.consumers`, :mod:`lineage.consumers`); kinds that
+could not be read are listed in the graph's ``consumers_not_read``.
+
 Every finished request is journaled (``<out>.journal.jsonl``, append-only, one JSON object a line) so
 that a crawl killed at any point continues with ``resume=True`` without repeating what it finished.
 

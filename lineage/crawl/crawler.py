@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from lineage.aio import run_sync
 from lineage.api import AsyncPostHogClient, SavedQuery, Table
 from lineage.config import Settings
-from lineage.crawl import system
+from lineage.consumers.build import add_consumers
+from lineage.crawl import consumers, system
 from lineage.crawl.build import build_graph
 from lineage.crawl.focus import Seed, boundaries, closure_from_edges, drop_dotted_prefixes, parse_seeds
 from lineage.crawl.jobs import group_jobs, jobs_fetch_since, list_jobs, run_history_jobs
@@ -571,7 +572,7 @@ class _Crawler:
 
     async def run_all(self) -> None:
         if await self.try_system():
-            await self.read_jobs(sorted(self.state.views))
+            await asyncio.gather(self.read_jobs(sorted(self.state.views)), self.read_consumers())
             await self.verify_sample(self.opts.verify_sample)
             return
         await self.list_views()
@@ -586,7 +587,7 @@ class _Crawler:
             await self.edges_for(found)
             ids = sorted(self.state.views)
         await self.resolve_names()
-        await self.read_jobs(ids)
+        await asyncio.gather(self.read_jobs(ids), self.read_consumers())
         if self.opts.with_sql:
             await self._gather("sql", [v for v in ids if v not in self.state.sql], self.fetch_sql)
         if self.opts.verify:
@@ -599,7 +600,7 @@ class _Crawler:
             raise SelectorError("crawl --select needs a selector, e.g. --select '+mrr_by_month+'")
         if await self.try_system():
             seeds = self._seeds(self.opts.select)
-            await self.read_jobs(sorted(self.state.views))
+            await asyncio.gather(self.read_jobs(sorted(self.state.views)), self.read_consumers())
             self._focus = closure_from_edges(self.state.parents, seeds)
             self._downstream_edge_nodes = boundaries(self.state, seeds, self._focus)
             return
@@ -612,7 +613,7 @@ class _Crawler:
             ids = sorted(self.state.views)
             await self.edges_for(ids)
             await self.resolve_names()
-            await self.read_jobs(ids)
+            await asyncio.gather(self.read_jobs(ids), self.read_consumers())
             self._focus = closure_from_edges(self.state.parents, seeds)
             self._downstream_edge_nodes = boundaries(self.state, seeds, self._focus)
             return
@@ -642,7 +643,7 @@ class _Crawler:
         self._downstream_edge_nodes = boundaries(self.state, seeds, in_closure)
         self._focus = in_closure
         member_ids = sorted(v for v in self._focus if v in self.state.views)
-        await self.read_jobs(member_ids)
+        await asyncio.gather(self.read_jobs(member_ids), self.read_consumers())
         if self.opts.with_sql:
             await self._gather("sql", [v for v in member_ids if v not in self.state.sql], self.fetch_sql)
 
@@ -685,6 +686,53 @@ class _Crawler:
 
         await self._gather("verify", ids, one)
 
+    # -- consumers ---------------------------------------------------------------------------------
+
+    async def _once_refusable(
+        self, key: str, call: Callable[[], Awaitable[T]], encode: Callable[[T], Any]
+    ) -> Any:
+        """:meth:`_once`, journaling a refusal too, so a resumed crawl does not ask again."""
+        found, value = self.journal.get(key)
+        if found and isinstance(value, dict) and "refused" in value:
+            error = {"NotFoundError": NotFoundError, "BadRequestError": BadRequestError}.get(
+                str(value.get("error")), PermissionDeniedError
+            )
+            raise error(str(value["refused"]))
+        try:
+            return await self._once(key, call, encode)
+        except (PermissionDeniedError, BadRequestError, NotFoundError) as exc:
+            kind = "NotFoundError" if isinstance(exc, NotFoundError) else type(exc).__name__
+            if isinstance(exc, BadRequestError):
+                kind = "BadRequestError"
+            self.journal.put(key, {"refused": str(exc), "error": kind})
+            raise
+
+    async def _consumer_rows(self, key: str, query: str) -> list[dict[str, Any]]:
+        async def fetch() -> list[dict[str, Any]]:
+            return [row async for row in self.client.iter_hogql(query, page_size=SYSTEM_PAGE)]
+
+        rows: list[dict[str, Any]] = await self._once_refusable(key, fetch, lambda r: r)
+        return rows
+
+    async def read_consumers(self) -> None:
+        """Insights, dashboards, notebooks, endpoints and alerts: over the system tables when the
+        crawl runs on them, else over the REST lists the key's scopes allow."""
+        if not self.opts.consumers:
+            return
+        notes: list[str] = []
+        if self.edge_source == "system":
+            users = {
+                v.created_by.id: v.created_by.display_name
+                for v in [*self.state.views.values(), *self.state.hidden_views.values()]
+                if v.created_by is not None and v.created_by.id is not None and v.created_by.display_name
+            }
+            self._consumers = await consumers.read_system(self._consumer_rows, notes, users)
+        else:
+            self._consumers = await consumers.read_rest(
+                self.client, self._once_refusable, notes, self.opts.concurrency
+            )
+        self.state.notes.extend(sorted(notes))
+
     # -- building ----------------------------------------------------------------------------------
 
     def build(self, settings: Settings, *, strategy: str, started: float) -> tuple[LineageGraph, list[str]]:
@@ -700,6 +748,20 @@ class _Crawler:
             verify=self.opts.verify,
             whole_graph_known=self.edge_source in ("sql", "system"),
         )
+        data = getattr(self, "_consumers", None)
+        if data is not None:
+            self.state.notes += add_consumers(
+                graph,
+                data,
+                host=settings.host,
+                project=str(settings.project),
+                deleted_by_name=self._deleted_by_name,
+                tables={
+                    t.name: (t.id, {"table_kind": "warehouse", "source_type": t.source_type})
+                    for t in (self.state.tables or {}).values()
+                },
+                focus=set(graph.nx.nodes) if focus is not None else None,
+            )
         return graph, mismatches + self._sample_mismatches
 
 
@@ -731,6 +793,7 @@ async def crawl_async(
         "jobs": options.jobs,
         "jobs_since_s": options.jobs_since.total_seconds(),
         "with_sql": options.with_sql,
+        "consumers": options.consumers,
     }
     journal = Journal(options.journal, resume=options.resume, identity=identity)
     own = client is None

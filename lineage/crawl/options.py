@@ -49,6 +49,7 @@ class CrawlOptions:
     verify: bool = False
     verify_sample: int = 0
     with_sql: bool = False
+    consumers: bool = True  # insights, dashboards, notebooks, endpoints and alerts (interfaces.md 6)
     concurrency: int = 8
     journal: Path | None = None
     out: Path | None = None

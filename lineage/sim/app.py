@@ -2,7 +2,8 @@
 
 ``create_app(warehouse)`` returns a Starlette app that answers like PostHog (spec posthog-api.md) for
 every saved-query, folder, data-modeling-job, data_warehouse, warehouse-table and query endpoint
-(HogQL over system tables, :mod:`lineage.sim.query`), under both
+(HogQL over system tables, :mod:`lineage.sim.query`), and the consumers' insights, dashboards,
+notebooks, endpoints and alerts routes (:mod:`lineage.sim.consumers`), under both
 ``/api/projects/{team}/`` and ``/api/environments/{team}/`` with an optional trailing slash. The state
 (:class:`lineage.sim.state.Warehouse`) owns the data and the era-specific validation; this module owns
 everything in front of it. Order per request, as DRF does it: route (unknown → 404) → authenticate
@@ -44,6 +45,7 @@ from starlette.routing import Route
 from lineage.config import redact
 from lineage.errors import InputError
 from lineage.sim import auth
+from lineage.sim.consumers import no_access as consumer_no_access
 from lineage.sim.errors import AdHocError, HogError, SimError, method_not_allowed, not_found, server_error
 from lineage.sim.faults import PROXY_BODIES, FaultConfig, FaultDecision, FaultInjector, truncate_body
 from lineage.sim.pagination import cursor_page, limit_offset_page, page_number_page
@@ -336,6 +338,45 @@ def _query_cancel(c: Call) -> Response:
     return _empty(204)
 
 
+# --- consumers (interfaces.md section 6): insights, dashboards, notebooks, endpoints, alerts ----------
+
+
+def _consumers(c: Call, resource: str, *, write: bool = False) -> Any:
+    """The consumer store after PostHog's object-access check (resource level ``none`` → 403)."""
+    if c.key is not None and resource in c.key.no_access:
+        raise consumer_no_access(write)
+    return c.wh.consumers
+
+
+def _consumer_list(resource: str, lister: str) -> Handler:
+    def handler(c: Call) -> Response:
+        with c.wh.lock:
+            rows = getattr(_consumers(c, resource), lister)()
+        return _json(
+            limit_offset_page(rows, url=c.url, limit=c.query.get("limit"), offset=c.query.get("offset"))
+        )
+
+    return handler
+
+
+def _consumer_call(
+    resource: str, method: str, *, write: bool, status: int = 200, with_id: bool = True
+) -> Handler:
+    def handler(c: Call) -> Response:
+        with c.wh.lock:
+            store = _consumers(c, resource, write=write)
+            fn = getattr(store, method)
+            if method.startswith("create_"):
+                result = fn(c.json_body(), user_id=c.user_id)
+            elif method.startswith("update_"):
+                result = fn(c.params["id"], c.json_body())
+            else:
+                result = fn(c.params["id"]) if with_id else fn()
+        return _empty(status) if result is None else _json(result, status)
+
+    return handler
+
+
 # --- routes -----------------------------------------------------------------------------------------
 
 
@@ -435,6 +476,72 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _endpoint("warehouse_tables/", "warehouse_table", {"GET": ("list", _tables_list)}),
     _endpoint("warehouse_tables/{id}/", "warehouse_table", {"GET": ("retrieve", _tables_retrieve)}),
     _endpoint("warehouse_dag/", auth.INTERNAL, {"GET": ("list", _dag)}),
+    _endpoint(
+        "insights/",
+        "insight",
+        {
+            "GET": ("list", _consumer_list("insight", "list_insights")),
+            "POST": ("create", _consumer_call("insight", "create_insight", write=True, status=201)),
+        },
+    ),
+    _endpoint(
+        "insights/{id}/",
+        "insight",
+        {
+            "GET": ("retrieve", _consumer_call("insight", "get_insight", write=False)),
+            "PATCH": ("partial_update", _consumer_call("insight", "update_insight", write=True)),
+        },
+    ),
+    _endpoint(
+        "dashboards/",
+        "dashboard",
+        {
+            "GET": ("list", _consumer_list("dashboard", "list_dashboards")),
+            "POST": ("create", _consumer_call("dashboard", "create_dashboard", write=True, status=201)),
+        },
+    ),
+    _endpoint(
+        "dashboards/{id}/",
+        "dashboard",
+        {
+            "GET": ("retrieve", _consumer_call("dashboard", "get_dashboard", write=False)),
+            "PATCH": ("partial_update", _consumer_call("dashboard", "update_dashboard", write=True)),
+        },
+    ),
+    _endpoint(
+        "notebooks/",
+        "notebook",
+        {
+            "GET": ("list", _consumer_list("notebook", "list_notebooks")),
+            "POST": ("create", _consumer_call("notebook", "create_notebook", write=True, status=201)),
+        },
+    ),
+    _endpoint(
+        "notebooks/{id}/",
+        "notebook",
+        {
+            "GET": ("retrieve", _consumer_call("notebook", "get_notebook", write=False)),
+            "PATCH": ("partial_update", _consumer_call("notebook", "update_notebook", write=True)),
+        },
+    ),
+    _endpoint(
+        "endpoints/",
+        "endpoint",
+        {
+            "GET": ("list", _consumer_list("endpoint", "list_endpoints")),
+            "POST": ("create", _consumer_call("endpoint", "create_endpoint", write=True, status=201)),
+        },
+    ),
+    _endpoint(
+        "endpoints/{id}/",
+        "endpoint",
+        {
+            "GET": ("retrieve", _consumer_call("endpoint", "get_endpoint", write=False)),
+            "PATCH": ("partial_update", _consumer_call("endpoint", "update_endpoint", write=True)),
+            "DELETE": ("destroy", _consumer_call("endpoint", "delete_endpoint", write=True, status=204)),
+        },
+    ),
+    _endpoint("alerts/", "alert", {"GET": ("list", _consumer_list("alert", "list_alerts"))}),
     _endpoint("query/", "query", {"POST": ("create", _query_create)}),
     _endpoint(
         "query/{id}/", "query", {"GET": ("retrieve", _query_status), "DELETE": ("destroy", _query_cancel)}

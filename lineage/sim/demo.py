@@ -8,7 +8,11 @@ the longest. It stages the findings a lineage tool should surface:
 
 * ``revenue_reconciliation`` fails to materialize (a streak of three failures, ``latest_error`` set),
 * ``campaign_spend`` is stale (last success nine days ago on a daily schedule),
-* ``revenue_rollup_v1`` was deleted but ``revenue_reconciliation`` still reads it (a ghost).
+* ``revenue_rollup_v1`` was deleted but ``revenue_reconciliation`` still reads it (a ghost),
+* the consumers people look at (interfaces.md section 6): a Finance dashboard on the MRR views whose
+  "Revenue reconciliation gaps" insight reads the failing view and carries an alert (a broken
+  dashboard), a Marketing dashboard, a notebook investigating churn (an embedded insight and a SQL
+  cell), an endpoint serving its second version, an insight on ``events`` only, and deleted ones.
 
 ``python -m lineage.sim.demo`` rewrites ``lineage/sim/data/demo.json``; :func:`load_demo_fixture`
 reads the committed copy.
@@ -779,6 +783,7 @@ def build_demo_fixture(source: Path | None = None) -> dict[str, Any]:
         }
         for k, name in enumerate(sorted((FINANCE, MARKETING, PRODUCT)))
     ]
+    doc.update(_consumers(ns))
     doc.update(
         folders=folders,
         tables=tables,
@@ -794,6 +799,219 @@ def build_demo_fixture(source: Path | None = None) -> dict[str, Any]:
         },
     )
     return doc
+
+
+def _hogql_insight(sql: str) -> dict[str, Any]:
+    """A SQL insight as PostHog saves it: a DataVisualizationNode around a HogQLQuery."""
+    return {
+        "kind": "DataVisualizationNode",
+        "source": {"kind": "HogQLQuery", "query": sql},
+        "display": "ActionsLineGraph",
+    }
+
+
+def _consumers(ns: uuid.UUID) -> dict[str, Any]:
+    """The demo's insights, dashboards, tiles, notebook, endpoint and alert (fixture keys of section 6)."""
+    day = timedelta(days=1)
+
+    def when(days_ago: int) -> str:
+        return iso(NOW - days_ago * day)
+
+    insights = [
+        {
+            "id": 101,
+            "short_id": "mRrMnTh1",
+            "name": "MRR by month",
+            "query": _hogql_insight("SELECT month, mrr, paying_customers FROM mrr_by_month ORDER BY month"),
+            "created_by": 1,
+            "created_at": when(120),
+            "last_modified_at": when(30),
+        },
+        {
+            "id": 102,
+            "short_id": "mRrMoVe2",
+            "name": "MRR movements",
+            "query": _hogql_insight(
+                "SELECT month, new_mrr, expansion_mrr, -contraction_mrr AS contraction FROM mrr_movements "
+                "WHERE {filters} ORDER BY month"
+            ),
+            "created_by": 1,
+            "created_at": when(110),
+        },
+        {
+            "id": 103,
+            "short_id": "cHuRnRt3",
+            "name": "Churn rate",
+            # A warehouse series in a trends insight: PostHog names the view in table_name.
+            "query": {
+                "kind": "InsightVizNode",
+                "source": {
+                    "kind": "TrendsQuery",
+                    "series": [
+                        {
+                            "kind": "DataWarehouseNode",
+                            "id": "churn_monthly",
+                            "table_name": "churn_monthly",
+                            "timestamp_field": "month",
+                            "id_field": "month",
+                            "distinct_id_field": "month",
+                            "math": "avg",
+                            "math_property": "churn_rate",
+                        }
+                    ],
+                    "interval": "month",
+                    "dateRange": {"date_from": "-12m"},
+                },
+            },
+            "created_by": 2,
+            "created_at": when(100),
+        },
+        {
+            "id": 104,
+            "short_id": "rEcOnGp4",
+            "name": "Revenue reconciliation gaps",
+            "query": _hogql_insight(
+                "SELECT day, difference FROM revenue_reconciliation "
+                "WHERE abs(difference) > 0 ORDER BY day DESC"
+            ),
+            "created_by": 2,
+            "created_at": when(90),
+        },
+        {
+            "id": 105,
+            "short_id": "bOaRdKp5",
+            "name": "Board KPIs",
+            "query": {
+                "kind": "DataTableNode",
+                "source": {
+                    "kind": "HogQLQuery",
+                    "query": "SELECT * FROM finance_kpis ORDER BY month DESC LIMIT 12",
+                },
+            },
+            "created_by": 1,
+            "created_at": when(80),
+        },
+        {
+            "id": 106,
+            "short_id": "mKtRoAs6",
+            "name": "Return on ad spend by campaign",
+            "query": _hogql_insight("SELECT campaign, roas, cac FROM marketing_roi ORDER BY roas DESC"),
+            "created_by": 2,
+            "created_at": when(70),
+        },
+        {
+            "id": 107,
+            "short_id": "pGvWeEk7",
+            "name": "Weekly pageviews",
+            # reads only PostHog's own events: no consumer of the warehouse
+            "query": {
+                "kind": "InsightVizNode",
+                "source": {
+                    "kind": "TrendsQuery",
+                    "series": [{"kind": "EventsNode", "event": "$pageview", "math": "total"}],
+                    "interval": "week",
+                },
+            },
+            "created_by": 1,
+            "created_at": when(60),
+        },
+        {
+            "id": 108,
+            "short_id": "oLdMrRc8",
+            "name": "MRR (old)",
+            "query": _hogql_insight("SELECT * FROM mrr_current"),
+            "deleted": True,
+            "created_by": 1,
+            "created_at": when(200),
+        },
+    ]
+    dashboards = [
+        {"id": 11, "name": "Finance", "created_by": 1, "created_at": when(120)},
+        {"id": 12, "name": "Marketing", "created_by": 2, "created_at": when(70)},
+        {"id": 13, "name": "Finance (2025)", "deleted": True, "created_by": 1, "created_at": when(300)},
+    ]
+    tiles = [
+        {"id": 201, "dashboard_id": 11, "insight_id": 101},
+        {"id": 202, "dashboard_id": 11, "insight_id": 102},
+        {"id": 203, "dashboard_id": 11, "insight_id": 103},
+        {"id": 204, "dashboard_id": 11, "insight_id": 104},
+        {"id": 205, "dashboard_id": 11, "insight_id": None, "text_id": 1},
+        {"id": 206, "dashboard_id": 12, "insight_id": 106},
+        {"id": 207, "dashboard_id": 12, "insight_id": 107},
+        {"id": 208, "dashboard_id": 13, "insight_id": 105},
+    ]
+    notebook = {
+        "id": str(uuid.uuid5(ns, "notebook:churn")),
+        "short_id": "cHuRnDg1",
+        "title": "Why did churn jump in March?",
+        "created_by": 2,
+        "created_at": when(20),
+        "content": {
+            "type": "doc",
+            "content": [
+                {
+                    "type": "heading",
+                    "attrs": {"level": 1},
+                    "content": [{"type": "text", "text": "Why did churn jump in March?"}],
+                },
+                {
+                    "type": "ph-query",
+                    "attrs": {
+                        "nodeId": "churn-trend",
+                        "query": {"kind": "SavedInsightNode", "shortId": "cHuRnRt3"},
+                    },
+                },
+                {
+                    "type": "paragraph",
+                    "content": [{"type": "text", "text": "Churned customers against their lifetime value:"}],
+                },
+                {
+                    "type": "ph-hogql-sql",
+                    "attrs": {
+                        "code": "SELECT c.month, c.churned_customers, l.ltv FROM churn_monthly AS c "
+                        "LEFT JOIN ltv_monthly AS l ON l.month = c.month ORDER BY c.month"
+                    },
+                },
+            ],
+        },
+    }
+    endpoint = {
+        "id": str(uuid.uuid5(ns, "endpoint:mrr_api")),
+        "name": "mrr_api",
+        "created_by": 1,
+        "created_at": when(50),
+        "current_version": 2,
+        "versions": [
+            {
+                "version": 1,
+                "is_active": False,
+                "query": {"kind": "HogQLQuery", "query": "SELECT month, mrr FROM mrr_by_month"},
+            },
+            {
+                "version": 2,
+                "is_active": True,
+                "query": {
+                    "kind": "HogQLQuery",
+                    "query": "SELECT month, mrr, churn_rate, ltv FROM finance_kpis",
+                },
+            },
+        ],
+    }
+    alert = {
+        "id": str(uuid.uuid5(ns, "alert:reconciliation")),
+        "name": "Reconciliation gap above 1%",
+        "insight_id": 104,
+        "enabled": True,
+        "state": "Firing",
+    }
+    return {
+        "insights": insights,
+        "dashboards": dashboards,
+        "dashboard_tiles": tiles,
+        "notebooks": [notebook],
+        "endpoints": [endpoint],
+        "alerts": [alert],
+    }
 
 
 def _history(

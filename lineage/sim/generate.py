@@ -32,6 +32,7 @@ from typing import Any, Final
 
 import networkx as nx
 
+from lineage.consumers.extract import CONSUMER_KINDS, endpoint_reads, insight_reads, notebook_reads
 from lineage.errors import FixtureError, HogQLError
 from lineage.hogql import extract_tables
 from lineage.posthog import POSTHOG_TABLES as POSTHOG_HOGQL_TABLES
@@ -476,6 +477,16 @@ def _folder_title(key: str) -> str:
     return (words[:1].upper() + words[1:])[:MAX_NAME] or key[:MAX_NAME]
 
 
+# The read key may list consumers over REST too (interfaces.md section 6).
+CONSUMER_READ_SCOPES: Final = (
+    "alert:read",
+    "dashboard:read",
+    "endpoint:read",
+    "insight:read",
+    "notebook:read",
+)
+
+
 def base_document(*, users: int = 2) -> dict[str, Any]:
     """The parts every fixture shares: format, clock, two API keys and the users."""
     people = [
@@ -489,7 +500,12 @@ def base_document(*, users: int = 2) -> dict[str, Any]:
         "api_keys": [
             {
                 "key": READ_KEY,
-                "scopes": ["query:read", "warehouse_table:read", "warehouse_view:read"],
+                "scopes": [
+                    "query:read",
+                    "warehouse_table:read",
+                    "warehouse_view:read",
+                    *CONSUMER_READ_SCOPES,
+                ],
                 "user": 1,
             },
             {
@@ -710,7 +726,9 @@ def _snapshot_roles(g: nx.DiGraph) -> dict[str, str]:
     roles: dict[str, str] = {}
     for node_id, attrs in g.nodes(data=True):
         kind = attrs.get("kind")
-        if kind in ("view", "matview"):
+        if kind in CONSUMER_KINDS:
+            roles[node_id] = "consumer"
+        elif kind in ("view", "matview"):
             roles[node_id] = "view"
         elif kind == "unknown" and attrs.get("ghost"):
             roles[node_id] = "ghost"
@@ -810,6 +828,9 @@ def fixture_from_snapshot(data: Any, *, seed: int = 0, break_cycles: bool = Fals
         "seed": seed,
     }
     roles = _snapshot_roles(g)
+    consumer_graph = g.copy()
+    g.remove_nodes_from([n for n, r in roles.items() if r == "consumer"])
+    roles = {n: r for n, r in roles.items() if r != "consumer"}
 
     tables_fed = sorted((u, v) for u, v in g.edges if roles[v] in ("posthog", "warehouse"))
     g.remove_edges_from(tables_fed)
@@ -841,7 +862,14 @@ def fixture_from_snapshot(data: Any, *, seed: int = 0, break_cycles: bool = Fals
         doc["team_id"] = int(project)  # so scripts that name the project work unchanged offline
 
     view_ids = sorted((n for n, r in roles.items() if r == "view"), key=lambda n: names[n])
-    owners = sorted({str(attrs_of[n]["created_by"]) for n in view_ids if attrs_of[n].get("created_by")})
+    owners = sorted(
+        {str(attrs_of[n]["created_by"]) for n in view_ids if attrs_of[n].get("created_by")}
+        | {
+            str(a["owner"])
+            for _, a in consumer_graph.nodes(data=True)
+            if a.get("kind") in CONSUMER_KINDS and a.get("owner")
+        }
+    )
     user_of = {owner: i + 1 for i, owner in enumerate(owners)}
     doc["users"] = [{"id": i + 1, **_split_name(owner)} for i, owner in enumerate(owners)] or [
         {"id": 1, "first_name": "Replay", "last_name": "", "email": "replay@example.com"}
@@ -950,7 +978,151 @@ def fixture_from_snapshot(data: Any, *, seed: int = 0, break_cycles: bool = Fals
     if changed:
         notes["changed"] = sorted(changed)
     doc.update(folders=folders, tables=tables, views=views, jobs=jobs, notes=notes)
+    doc.update(_snapshot_consumers(consumer_graph, names, user_of, ns))
     return doc
+
+
+def _series(names: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"kind": "DataWarehouseNode", "id": n, "table_name": n, "math": "total"} for n in names]
+
+
+def _consumer_query(hogql: Sequence[str], needed: Sequence[str]) -> dict[str, Any]:
+    """A query JSON that runs ``hogql`` and reads ``needed`` names (the rest as warehouse series)."""
+    covered: set[str] = set()
+    for sql in hogql:
+        try:
+            covered.update(extract_tables(sql))
+        except HogQLError:
+            continue
+    rest = [n for n in needed if n not in covered]
+    if len(hogql) == 1 and not rest:
+        return {"kind": "DataVisualizationNode", "source": {"kind": "HogQLQuery", "query": hogql[0]}}
+    query: dict[str, Any] = {
+        "kind": "InsightVizNode",
+        "source": {"kind": "TrendsQuery", "series": _series(rest)},
+    }
+    if hogql:
+        query["source"]["hogql_sources"] = [{"kind": "HogQLQuery", "query": q} for q in hogql]
+    return query
+
+
+def _snapshot_consumers(
+    g: nx.DiGraph, names: Mapping[str, str], user_of: Mapping[str, int], ns: uuid.UUID
+) -> dict[str, list[dict[str, Any]]]:
+    """The snapshot's consumer nodes as fixture consumers that read what their edges say."""
+    kind_of = {n: a.get("kind") for n, a in g.nodes(data=True)}
+    by_kind: dict[str, list[str]] = {}
+    for node_id in sorted(g.nodes):
+        by_kind.setdefault(str(kind_of[node_id]), []).append(node_id)
+
+    def attr(node_id: str, key: str) -> Any:
+        return g.nodes[node_id].get(key)
+
+    def tail(node_id: str) -> str:
+        return node_id.split(":", 1)[1]
+
+    def hogql(node_id: str) -> list[str]:
+        raw = attr(node_id, "hogql")
+        return [q for q in raw if isinstance(q, str)] if isinstance(raw, list) else []
+
+    def read_names(node_id: str) -> list[str]:
+        return sorted(
+            names.get(p, p) for p in g.predecessors(node_id) if kind_of.get(p) not in CONSUMER_KINDS
+        )
+
+    def owner(node_id: str) -> int | None:
+        who = attr(node_id, "owner")
+        return user_of.get(str(who)) if who else None
+
+    insights: list[dict[str, Any]] = []
+    insight_ids: dict[str, int] = {}
+    for i, node_id in enumerate(by_kind.get("insight", [])):
+        short = str(attr(node_id, "short_id") or tail(node_id))
+        insight_ids[node_id] = i + 1
+        insights.append(
+            {
+                "id": i + 1,
+                "short_id": short,
+                "name": attr(node_id, "name"),
+                "query": _consumer_query(hogql(node_id), read_names(node_id)),
+                "created_by": owner(node_id),
+            }
+        )
+    dashboards: list[dict[str, Any]] = []
+    tiles: list[dict[str, Any]] = []
+    for i, node_id in enumerate(by_kind.get("dashboard", [])):
+        raw = tail(node_id)
+        did = int(raw) if raw.isdigit() else 100000 + i
+        dashboards.append({"id": did, "name": attr(node_id, "name"), "created_by": owner(node_id)})
+        for parent in sorted(p for p in g.predecessors(node_id) if p in insight_ids):
+            tiles.append({"id": len(tiles) + 1, "dashboard_id": did, "insight_id": insight_ids[parent]})
+    alerts: list[dict[str, Any]] = []
+    for node_id in by_kind.get("alert", []):
+        watched = sorted(p for p in g.predecessors(node_id) if p in insight_ids)
+        if not watched:
+            continue
+        alerts.append(
+            {
+                "id": _uuid_or(tail(node_id), ns, "alert"),
+                "name": attr(node_id, "name"),
+                "insight_id": insight_ids[watched[0]],
+            }
+        )
+    notebooks: list[dict[str, Any]] = []
+    for node_id in by_kind.get("notebook", []):
+        short = str(attr(node_id, "short_id") or tail(node_id))
+        content: list[dict[str, Any]] = [
+            {
+                "type": "ph-query",
+                "attrs": {
+                    "query": {"kind": "SavedInsightNode", "shortId": str(attr(p, "short_id") or tail(p))}
+                },
+            }
+            for p in sorted(g.predecessors(node_id))
+            if p in insight_ids
+        ]
+        content += [{"type": "ph-hogql-sql", "attrs": {"code": q}} for q in hogql(node_id)]
+        covered: set[str] = set()
+        for q in hogql(node_id):
+            try:
+                covered.update(extract_tables(q))
+            except HogQLError:
+                continue
+        rest = [n for n in read_names(node_id) if n not in covered]
+        if rest:
+            trend = {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": _series(rest)}}
+            content.append({"type": "ph-query", "attrs": {"query": trend}})
+        notebooks.append(
+            {
+                "id": str(uuid.uuid5(ns, f"notebook:{short}")),
+                "short_id": short,
+                "title": attr(node_id, "name"),
+                "content": {"type": "doc", "content": content},
+                "created_by": owner(node_id),
+            }
+        )
+    endpoints = [
+        {
+            "name": tail(node_id),
+            "created_by": owner(node_id),
+            "versions": [
+                {
+                    "version": 1,
+                    "is_active": True,
+                    "query": _consumer_query(hogql(node_id), read_names(node_id)),
+                }
+            ],
+        }
+        for node_id in by_kind.get("endpoint", [])
+    ]
+    return {
+        "insights": insights,
+        "dashboards": dashboards,
+        "dashboard_tiles": tiles,
+        "notebooks": notebooks,
+        "endpoints": endpoints,
+        "alerts": alerts,
+    }
 
 
 def _snapshot_jobs(summary: Any, view_id: str, ns: uuid.UUID, changed: list[str]) -> list[dict[str, Any]]:
@@ -988,7 +1160,7 @@ def _snapshot_jobs(summary: Any, view_id: str, ns: uuid.UUID, changed: list[str]
 # --------------------------------------------------------------------------------------------- truth
 
 
-def graph_of_fixture(fixture: Mapping[str, Any]) -> nx.DiGraph:
+def graph_of_fixture(fixture: Mapping[str, Any], *, consumers: bool = False) -> nx.DiGraph:
     """Ground-truth lineage of a fixture, with node ids as the API names them.
 
     Saved queries and warehouse tables are their dashed UUIDs, PostHog tables their names. Nodes
@@ -1020,7 +1192,84 @@ def graph_of_fixture(fixture: Mapping[str, Any]) -> nx.DiGraph:
                     "a table of the fixture; add it under 'tables' or fix the view"
                 )
             g.add_edge(ids[parent], view["id"])
+    if consumers:
+        _add_fixture_consumers(g, fixture, ids)
     return g
+
+
+def _add_fixture_consumers(g: nx.DiGraph, fixture: Mapping[str, Any], ids: Mapping[str, str]) -> None:
+    """The fixture's consumers as PostHog reads them (``consumers=True`` of :func:`graph_of_fixture`):
+    live ones that read something of the warehouse, ids as in a snapshot (interfaces.md section 6)."""
+    live_views = {v["name"] for v in fixture.get("views", []) if not v.get("deleted")}
+    deleted = {v["name"]: v["id"] for v in fixture.get("views", []) if v.get("deleted")}
+
+    def sources(names: list[str]) -> tuple[list[str], bool]:
+        out, ours = [], False
+        for name in names:
+            if name in ids and (name in live_views or g.nodes[ids[name]].get("table_kind") == "warehouse"):
+                out.append(ids[name])
+                ours = True
+            elif name in ids and name not in deleted:
+                if ids[name] in g:
+                    out.append(ids[name])
+            elif name in deleted:
+                out.append(deleted[name])
+                ours = True
+            elif name in POSTHOG_HOGQL_TABLES or name.split(".", 1)[0] in ("posthog", "system"):
+                continue
+            else:
+                g.add_node(name, name=name, kind="unknown")
+                out.append(name)
+                ours = True
+        return out, ours
+
+    view_names = live_views | set(deleted)
+    by_id: dict[int, str] = {}
+    by_short: dict[str, str] = {}
+    for x in fixture.get("insights", []):
+        if x.get("deleted"):
+            continue
+        read, ours = sources(insight_reads(x.get("query"), x.get("filters")).names(view_names))
+        if not ours:
+            continue
+        node = f"insight:{x['short_id']}"
+        g.add_node(node, name=x.get("name"), kind="insight")
+        g.add_edges_from((s, node) for s in read)
+        by_id[x["id"]] = node
+        by_short[x["short_id"]] = node
+    boards = {d["id"]: d for d in fixture.get("dashboards", []) if not d.get("deleted")}
+    for t in fixture.get("dashboard_tiles", []):
+        if t.get("deleted") or t.get("dashboard_id") not in boards or t.get("insight_id") not in by_id:
+            continue
+        node = f"dashboard:{t['dashboard_id']}"
+        g.add_node(node, name=boards[t["dashboard_id"]].get("name"), kind="dashboard")
+        g.add_edge(by_id[t["insight_id"]], node)
+    for a in fixture.get("alerts", []):
+        if a.get("insight_id") in by_id:
+            node = f"alert:{a['id']}"
+            g.add_node(node, name=a.get("name"), kind="alert")
+            g.add_edge(by_id[a["insight_id"]], node)
+    for n in fixture.get("notebooks", []):
+        if n.get("deleted"):
+            continue
+        reads = notebook_reads(n.get("content"))
+        read, ours = sources(reads.names(view_names))
+        embedded = [by_short[s] for s in sorted(reads.insights) if s in by_short]
+        if not ours and not embedded:
+            continue
+        node = f"notebook:{n['short_id']}"
+        g.add_node(node, name=n.get("title"), kind="notebook")
+        g.add_edges_from((s, node) for s in [*read, *embedded])
+    for e in fixture.get("endpoints", []):
+        if e.get("deleted"):
+            continue
+        read, ours = sources(
+            endpoint_reads(e.get("versions", []), e.get("current_version")).names(view_names)
+        )
+        if ours:
+            node = f"endpoint:{e['name']}"
+            g.add_node(node, name=e["name"], kind="endpoint")
+            g.add_edges_from((s, node) for s in read)
 
 
 def _explicit_id(item: Mapping[str, Any], what: str) -> str:

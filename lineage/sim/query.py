@@ -94,7 +94,8 @@ SYSTEM_TABLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("external_data_source_id", "Nullable(UUID)"),
         ("source_type", "Nullable(String)"),
     ),
-    # Filled from the fixture's optional "insights", "dashboards", "dashboard_tiles" lists.
+    # Consumers (interfaces.md section 6), filled from the fixture's optional consumer lists and
+    # whatever the REST API created since; columns of posthog-api-3.md section 1.
     "system.insights": (
         ("id", "Int64"),
         ("short_id", "String"),
@@ -105,8 +106,47 @@ SYSTEM_TABLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("saved", "Bool"),
         ("last_modified_at", NDT),
         ("updated_at", NDT),
+        ("created_by_id", "Nullable(Int64)"),
     ),
-    "system.dashboards": (("id", "Int64"), ("name", "Nullable(String)"), ("deleted", "Bool")),
+    "system.dashboards": (
+        ("id", "Int64"),
+        ("name", "Nullable(String)"),
+        ("deleted", "Bool"),
+        # simulator column
+        ("created_by_id", "Nullable(Int64)"),
+    ),
+    "system.notebooks": (
+        ("id", "UUID"),
+        ("short_id", "String"),
+        ("title", "Nullable(String)"),
+        ("content", "Nullable(String)"),
+        ("text_content", "Nullable(String)"),
+        ("deleted", "Bool"),
+        # simulator column
+        ("created_by_id", "Nullable(Int64)"),
+    ),
+    "system.data_modeling_endpoints": (
+        ("id", "UUID"),
+        ("name", "String"),
+        ("is_active", "Bool"),
+        ("current_version", "Nullable(Int64)"),
+        ("deleted", "Bool"),
+        # simulator column
+        ("created_by_id", "Nullable(Int64)"),
+    ),
+    "system.data_modeling_endpoint_versions": (
+        ("endpoint_id", "UUID"),
+        ("version", "Int64"),
+        ("query", "Nullable(String)"),
+        ("is_active", "Bool"),
+    ),
+    "system.alerts": (
+        ("id", "UUID"),
+        ("name", "Nullable(String)"),
+        ("insight_id", "Int64"),
+        ("state", "String"),
+        ("enabled", "Bool"),
+    ),
     "system.dashboard_tiles": (
         ("id", "Int64"),
         ("dashboard_id", "Int64"),

@@ -27,8 +27,10 @@ from typing import Any, Final
 
 import networkx as nx
 
+from lineage.consumers.extract import insight_reads
 from lineage.errors import FixtureError, HogQLError
 from lineage.posthog import POSTHOG_TABLES
+from lineage.sim.consumers import ACCESS_LEVELS, RESOURCE_TABLES, ConsumerStore
 from lineage.sim.errors import AdHocError, SimError, invalid, not_found, server_error
 from lineage.sim.paths import MISSING, LineageCycleError, LineageIndex
 
@@ -127,6 +129,9 @@ class KeyInfo:
     # whether the organization is over its query quota (402).
     denied_tables: frozenset[str] = frozenset()
     over_quota: bool = False
+    # Consumer resources (insight, dashboard, notebook, endpoint, alert) whose access level is
+    # "none" for the owner: their REST routes answer 403 and their system tables are denied.
+    no_access: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return f"KeyInfo(key='[redacted]', scopes={sorted(self.scopes)}, user_id={self.user_id})"
@@ -434,12 +439,9 @@ class Warehouse:
         self._load_jobs(fixture, now)
         self._external: list[_ExternalJob] = []
         self._load_external(fixture, now)
-        # Rows of system tables the simulator does not model (insights, dashboards, tiles): kept
-        # as the fixture gives them, for HogQL consumers-of-a-view queries.
-        self._system_extra: dict[str, list[dict[str, Any]]] = {
-            name: [_as_dict(r, f"{name}[{i}]") for i, r in enumerate(_as_list(fixture.get(name), name))]
-            for name in ("insights", "dashboards", "dashboard_tiles")
-        }
+        # Insights, dashboards, tiles, notebooks, endpoints and alerts (interfaces.md section 6).
+        self.consumers = ConsumerStore(user=self._user, now=self.clock.now, render_time=render_time)
+        self.consumers.load(fixture, default_user=self._default_user, parse_time=_parse_time)
 
     # ------------------------------------------------------------------ fixture loading
     def _load_users(self, fixture: Mapping[str, Any]) -> None:
@@ -466,6 +468,7 @@ class Warehouse:
             if not isinstance(key, str) or not key:
                 raise FixtureError(f"api_keys[{i}]: 'key' must be a non-empty string")
             projects = row.get("projects")
+            no_access = _no_access(row.get("access"), f"api_keys[{i}].access")
             self.api_keys[key] = KeyInfo(
                 key=key,
                 scopes=frozenset(str(s) for s in _as_list(row.get("scopes"), f"api_keys[{i}].scopes")),
@@ -473,8 +476,10 @@ class Warehouse:
                 user_id=int(row.get("user", self._default_user)),
                 denied_tables=frozenset(
                     str(t) for t in _as_list(row.get("denied_tables"), f"api_keys[{i}].denied_tables")
-                ),
+                )
+                | frozenset(t for r in no_access for t in RESOURCE_TABLES[r]),
                 over_quota=bool(row.get("over_quota", False)),
+                no_access=no_access,
             )
 
     def _load_tables(self, fixture: Mapping[str, Any], now: datetime) -> None:
@@ -1140,6 +1145,12 @@ class Warehouse:
         """Soft delete: rename, keep ``deleted_name``, drop the view's own paths (through-paths stay)."""
         with self.lock:
             view = self._view(view_id)
+            if self.era == "e3" and view.managed_kind is None:
+                # The newest PostHog also refuses while insights read the view, naming them all.
+                insights = self._insight_readers(view)
+                if insights:
+                    views = [f"view {v.name}" for v in self._dependents(view)]
+                    raise invalid(_e3_dependents_message(sorted(views + insights)), node_id=view.id)
             try:
                 self._delete(view)
             except _HasDependentsError:
@@ -1147,6 +1158,14 @@ class Warehouse:
                 if self.era == "e3":
                     raise invalid(message, node_id=view.id) from None
                 raise invalid(message) from None
+
+    def _insight_readers(self, view: _View) -> list[str]:
+        """``insight NAME`` for every live insight whose query or filters read ``view``."""
+        out = []
+        for name, query, filters in self.consumers.live_insights():
+            if view.name in insight_reads(query, filters).names([view.name]):
+                out.append(f"insight {name}")
+        return out
 
     def _level_e3(self, level: Any) -> int | None:
         if level is MISSING or level is None:
@@ -1701,7 +1720,7 @@ class Warehouse:
                         }
                     )
                 return out
-            return [dict(r) for r in self._system_extra.get(table, [])]
+            return self.consumers.system_records(table) or []
 
     def _view_record(self, view: _View) -> dict[str, Any]:
         return {
@@ -1732,6 +1751,35 @@ class Warehouse:
             shape = self._user(user_id)
             assert shape is not None
             return shape
+
+
+def _e3_dependents_message(readers: list[str]) -> str:
+    return (
+        "Cannot delete this view because other views or insights depend on it: "
+        + ", ".join(readers)
+        + ". Delete or update those first."
+    )
+
+
+def _no_access(raw: Any, where: str) -> frozenset[str]:
+    """The fixture's per-key object access, ``{"dashboard": "none", ...}``: the resources set to none."""
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, dict):
+        raise FixtureError(f'{where}: expected an object such as {{"dashboard": "none"}}')
+    out = set()
+    for resource, level in raw.items():
+        if resource not in RESOURCE_TABLES:
+            raise FixtureError(
+                f"{where}: unknown resource {resource!r}; use one of {', '.join(RESOURCE_TABLES)}"
+            )
+        if level not in ACCESS_LEVELS:
+            raise FixtureError(
+                f"{where}.{resource}: level {level!r} is not one of {', '.join(ACCESS_LEVELS)}"
+            )
+        if level == "none":
+            out.add(resource)
+    return frozenset(out)
 
 
 class _HasDependentsError(Exception):
