@@ -29,6 +29,7 @@ LAYER: dict[str, int] = {
     "api": 3,
     "tables": 3,
     "devdata": 4,
+    "consumers": 4,
     "render": 5,
     "sim": 5,
     "report": 5,
