@@ -67,7 +67,13 @@ def _verify_count(value: str | None) -> int:
     help="Where edges come from: lineage endpoints, each view's HogQL (one GET each), system tables via "
     "the query API (a handful of queries), or auto: system, else api, else sql.",
 )
-@click.option("--out", default="output/snapshot.json", show_default=True, help="Snapshot file to write.")
+@click.option(
+    "--out",
+    default="output/snapshot.json",
+    show_default=True,
+    envvar="LINEAGE_SNAPSHOT",
+    help="Snapshot file to write [env LINEAGE_SNAPSHOT].",
+)
 @click.option(
     "--refresh", "refresh", default=None, help="An older snapshot whose unchanged parts are reused."
 )

@@ -91,13 +91,22 @@ def page_number_page(
 
 
 def limit_offset_page(
-    items: Sequence[Any], *, url: str, limit: str | None, offset: str | None, default_limit: int = 100
+    items: Sequence[Any],
+    *,
+    url: str,
+    limit: str | None,
+    offset: str | None,
+    default_limit: int = 100,
+    max_limit: int | None = None,
 ) -> dict[str, Any]:
-    """DRF's LimitOffsetPagination: bad ``limit`` means the default, bad ``offset`` means 0."""
+    """DRF's LimitOffsetPagination: bad ``limit`` means the default, bad ``offset`` means 0;
+    ``max_limit`` caps a larger ``limit`` (DRF's ``max_limit``)."""
     try:
         size = positive_int(limit, strict=True)
     except ValueError:
         size = default_limit
+    if max_limit is not None:
+        size = min(size, max_limit)
     try:
         start = positive_int(offset)
     except ValueError:
