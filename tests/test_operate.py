@@ -32,7 +32,7 @@ def _view(name: str, parents: list[str], *, mat: bool = True, **extra: Any) -> d
     return {
         "id": UUIDS[name],
         "name": name,
-        "query": f"SELECT * FROM {parents[0]}",
+        "query": "SELECT * FROM " + parents[0],  # noqa: S608 (fixture text, no database)
         "parents": parents,
         "is_materialized": mat,
         "sync_frequency": "24hour" if mat else None,
