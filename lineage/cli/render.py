@@ -113,6 +113,7 @@ def render(
       lineage render --select 'folder:Finance' --out output/finance.html
       lineage render --select '2+mrr_by_month+1' --format mermaid
     """
+    _check_extension(out, fmt)
     if fmt is None:
         fmt = format_for(out, tuple(FORMATS), terminal="svg", other="svg")
     if fmt in _BINARY and (out is None or out == "-") and sys.stdout.isatty():
@@ -153,3 +154,38 @@ def render(
     else:
         write_atomic(out, result)
         click.echo(f"wrote {out}", err=True)
+
+
+# What each format's file is called; a different extension on --out is refused (issue 14, item 1):
+# an SVG inside x.png opens as a broken image.
+_EXTENSIONS = {
+    "svg": (".svg",),
+    "png": (".png",),
+    "pdf": (".pdf",),
+    "dot": (".dot", ".gv"),
+    "mermaid": (".mmd", ".mermaid", ".md"),
+    "html": (".html", ".htm"),
+}
+
+
+def _check_extension(out: str | None, fmt: str | None) -> None:
+    """Refuse an --out whose extension names another format (or none lineage writes)."""
+    if out is None or out == "-":
+        return
+    name = out.rsplit("/", 1)[-1]
+    if "." not in name:
+        return
+    ext = "." + name.rsplit(".", 1)[-1].lower()
+    known = {e: f for f, exts in _EXTENSIONS.items() for e in exts}
+    if fmt is None:
+        if ext not in known:
+            raise click.UsageError(
+                f"--out {out!r}: lineage cannot write {ext} files; use one of "
+                f"{', '.join(sorted(known))} (the extension picks the format) or pass --format"
+            )
+        return
+    if ext not in _EXTENSIONS.get(fmt, ()):
+        raise click.UsageError(
+            f"--out {out!r} does not match --format {fmt}: name the file "
+            f"{_EXTENSIONS[fmt][0]} or choose the format its extension names"
+        )

@@ -1,0 +1,71 @@
+"""What a new user tripped over (issue 14's list), each fixed and checked here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lineage.cli import main
+from lineage.graph import LineageGraph
+
+
+@pytest.fixture
+def snapshot(tmp_path: Path) -> Path:
+    g = LineageGraph(format="lineage-snapshot/1")
+    g.add_node("events", name="events", kind="table")
+    g.add_node("0190c1f2-0000-7000-8000-0000000000a1", name="orders", kind="matview", is_materialized=True)
+    g.add_edge("events", "0190c1f2-0000-7000-8000-0000000000a1")
+    path = tmp_path / "snap.json"
+    g.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--out", "x.jpg"], ["--format", "svg", "--out", "x.png"], ["--format", "html", "--out", "x.svg"]],
+)
+def test_render_refuses_a_mismatched_extension(snapshot: Path, tmp_path: Path, args: list[str]) -> None:
+    """Item 1: SVG written into a file named .jpg/.png was exit 0."""
+    args = [a if not a.startswith("x.") else str(tmp_path / a) for a in args]
+    result = CliRunner().invoke(main, ["render", "--snapshot", str(snapshot), *args])
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output
+    assert not any(tmp_path.glob("x.*"))
+
+
+def test_render_takes_the_format_from_a_known_extension(snapshot: Path, tmp_path: Path) -> None:
+    out = tmp_path / "g.dot"
+    result = CliRunner().invoke(main, ["render", "--snapshot", str(snapshot), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("digraph")
+
+
+def test_ls_without_select_lists_everything_by_name(snapshot: Path) -> None:
+    """Items 2 and 3."""
+    result = CliRunner().invoke(main, ["ls", "--snapshot", str(snapshot)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["name", "id"]
+    assert [line.split()[0] for line in lines[1:]] == ["events", "orders"]
+
+
+def test_snapshot_path_from_the_environment(snapshot: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 12."""
+    monkeypatch.setenv("LINEAGE_SNAPSHOT", str(snapshot))
+    result = CliRunner().invoke(main, ["ls", "--select", "orders"])
+    assert result.exit_code == 0, result.output
+    assert "orders" in result.stdout
+    monkeypatch.setenv("LINEAGE_SNAPSHOT", str(snapshot) + ".missing")
+    assert CliRunner().invoke(main, ["ls"]).exit_code == 2
+
+
+def test_run_plan_offline_without_credentials(snapshot: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("POSTHOG_PROJECT_ID", "POSTHOG_PERSONAL_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    result = CliRunner().invoke(main, ["run", "orders", "--snapshot", str(snapshot)])
+    assert result.exit_code == 0, result.output
+    assert "wave 1  orders" in result.stdout and "not checked against PostHog" in result.stdout
+    refused = CliRunner().invoke(main, ["run", "orders", "--snapshot", str(snapshot), "--yes"])
+    assert refused.exit_code == 2 and "--project" in refused.output
