@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -69,3 +71,46 @@ def test_run_plan_offline_without_credentials(snapshot: Path, monkeypatch: pytes
     assert "wave 1  orders" in result.stdout and "not checked against PostHog" in result.stdout
     refused = CliRunner().invoke(main, ["run", "orders", "--snapshot", str(snapshot), "--yes"])
     assert refused.exit_code == 2 and "--project" in refused.output
+
+
+def _crawl(url: str, team: int, key: str, *args: str) -> Any:
+    return CliRunner().invoke(main, ["crawl", *args, "--host", url, "--project", str(team), "--api-key", key])
+
+
+def test_demo_crawls_explain_verify_and_diff_cleanly(tmp_path: Path) -> None:
+    """Item 8 (--verify says why PostHog's count differs) and item 9 (no false rename of a ghost)."""
+    from lineage.demo import demo_api_key
+    from lineage.sim.demo import load_demo_fixture
+    from lineage.sim.server import serve_in_thread
+
+    fx = load_demo_fixture()
+    key, team = demo_api_key(fx), fx["team_id"]
+    api, system = tmp_path / "api.json", tmp_path / "system.json"
+    with serve_in_thread(fx, era="e2") as handle:
+        verified = _crawl(handle.url, team, key, "--all", "--edges", "api", "--verify", "--out", str(api))
+        assert verified.exit_code == 0, verified.output
+        line = next(x for x in verified.output.splitlines() if x.startswith("verify:"))
+        assert "dependencies says" in line and "deleted" in line and "paths" in line
+        assert (
+            _crawl(handle.url, team, key, "--all", "--edges", "system", "--out", str(system)).exit_code == 0
+        )
+    diff = CliRunner().invoke(main, ["diff", str(api), str(system), "--format", "json"])
+    assert diff.exit_code == 0, diff.output
+    assert json.loads(diff.stdout)["renamed"] == []
+
+
+def test_crawl_hints_name_posthog_not_a_snapshot(tmp_path: Path) -> None:
+    """Item 4 (no snapshot to look in yet) and item 10 (--edges api refused: suggest sql or auto)."""
+    from conftest import make_small_fixture
+
+    from lineage.sim.server import serve_in_thread
+
+    with serve_in_thread(make_small_fixture(), era="e3") as handle:
+        out = str(tmp_path / "new" / "s.json")
+        unknown = _crawl(handle.url, 1, "phx_read", "--select", "nosuch", "--out", out)
+        assert unknown.exit_code == 2
+        assert "snapshot" not in unknown.output and "PostHog lists" in unknown.output
+        refused = _crawl(handle.url, 1, "phx_read", "--all", "--edges", "api", "--out", out)
+        assert refused.exit_code == 3
+        assert "--edges sql" in refused.output and "--edges auto" in refused.output
+        assert "phx_read" not in refused.output

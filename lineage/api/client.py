@@ -599,14 +599,16 @@ class AsyncPostHogClient:
             )
         if status == 404:
             extra = ""
-            if detail.startswith("Project not found"):
-                extra = f" (project {self.project}: check --project / {ENV_PROJECT})"
             name = what
             hint = (
                 "it may have been deleted or belong to another project: check the id"
                 if what
                 else "check --host / POSTHOG_HOST and --project / POSTHOG_PROJECT_ID"
             )
+            if detail.startswith("Project not found"):
+                # one piece of advice, said once (issue 14, item 5)
+                extra = f" (project {self.project})"
+                hint = f"check --project / {ENV_PROJECT} (and --host / POSTHOG_HOST)"
             err = NotFoundError(
                 f"{display}: {what + ' ' if what else ''}not found ({said}){extra}; {hint}",
                 what=name,
