@@ -114,3 +114,32 @@ def test_crawl_hints_name_posthog_not_a_snapshot(tmp_path: Path) -> None:
         assert refused.exit_code == 3
         assert "--edges sql" in refused.output and "--edges auto" in refused.output
         assert "phx_read" not in refused.output
+
+
+def test_refresh_and_run_plans_flag_a_view_failing_three_times(tmp_path: Path) -> None:
+    """Item 11, offline: the snapshot's failure streak is enough."""
+    g = LineageGraph(format="lineage-snapshot/1")
+    a, b = "0190c1f2-0000-7000-8000-0000000000a1", "0190c1f2-0000-7000-8000-0000000000a2"
+    g.add_node(a, name="orders", kind="matview", is_materialized=True, status="Completed")
+    g.add_node(
+        b,
+        name="orders_daily",
+        kind="matview",
+        is_materialized=True,
+        status="Failed",
+        jobs={"runs": 3, "failures": 3, "failure_streak": 3, "last_status": "Failed"},
+    )
+    g.add_edge(a, b)
+    path = tmp_path / "snap.json"
+    g.save(path)
+    text = CliRunner().invoke(main, ["refresh", "orders", "--snapshot", str(path)])
+    assert text.exit_code == 0, text.output
+    assert "orders_daily  [failing; failed 3 times in a row]" in text.stdout
+    as_json = json.loads(
+        CliRunner().invoke(main, ["refresh", "orders", "--snapshot", str(path), "--format", "json"]).stdout
+    )
+    assert as_json["flagged"] == {"orders_daily": ["failing", "failed 3 times in a row"]}
+    planned = CliRunner().invoke(
+        main, ["run", "orders+", "--snapshot", str(path), "--project", "", "--api-key", ""]
+    )
+    assert "orders_daily  [failing; failed 3 times in a row]" in planned.stdout

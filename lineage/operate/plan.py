@@ -96,10 +96,15 @@ def assign_waves(graph: nx.DiGraph[str], chosen: Iterable[str]) -> dict[str, tup
     return out
 
 
-def _snapshot_flags(data: dict[str, Any]) -> list[str]:
+def snapshot_flags(data: dict[str, Any]) -> list[str]:
+    """What a plan should warn about a view, from its snapshot attributes (no network)."""
     flags: list[str] = []
     if data.get("status") == "Failed":
         flags.append("failing")
+    jobs = data.get("jobs")
+    streak = jobs.get("failure_streak") if isinstance(jobs, dict) else None
+    if isinstance(streak, int) and streak >= FAILING_STREAK:
+        flags.append(f"failed {streak} times in a row")
     if data.get("suspended"):
         flags.append("suspended")
     return flags
@@ -150,7 +155,7 @@ def plan_for(
                 incremental=incremental,
                 full_refresh=refresh,
                 depends_on=tuple(sorted(ups)),
-                flags=tuple(_snapshot_flags(data)),
+                flags=tuple(snapshot_flags(data)),
             )
         )
     steps.sort(key=lambda s: (s.wave, s.name, s.id))
