@@ -320,6 +320,10 @@ def test_jobs_filters_and_formats(env: Env) -> None:
     csv = env.cli("jobs", "--format", "csv").stdout
     assert csv.splitlines()[0].startswith("id,view_id,view,status")
     assert env.cli("jobs", "--since", "soon").exit_code == 2
+    # the window counts back from the simulator's clock (fixture time), not this machine's
+    assert len(json.loads(env.cli("jobs", "--since", "1h", "--format", "json").stdout)) == 2
+    env.http.post("/_sim/clock", json={"advance": 7200})
+    assert json.loads(env.cli("jobs", "--since", "1h", "--format", "json").stdout) == []
     history = json.loads(env.cli("history", "x", "--format", "json").stdout)
     assert [h["status"] for h in history["run_history"]] == ["Completed"]
 

@@ -76,6 +76,9 @@ def jobs_cmd(**kwargs: Any) -> None:
     limit = kwargs["limit"]
 
     async def main(client: AsyncPostHogClient) -> list[dict[str, Any]]:
+        if since is not None and client.server_now() is None:
+            # the window counts back from PostHog's clock (its Date header), not this machine's
+            await client.list_jobs(None, None, 1)
         now = client.server_now() or datetime.now(UTC)
         cutoff = now - since if since is not None else None
         jobs: list[Job] = []
