@@ -477,3 +477,44 @@ def test_scheduled_runs_on_the_simulated_clock_skip_below_a_failure(tmp_path: Pa
         # a second day passed over in one jump: one run, not one per missed interval
         e.http.post("/_sim/clock", json={"advance": 86400 * 3})
         assert len(e.jobs("y")) == 2
+
+
+def test_per_view_limits_are_kept_by_waiting_never_a_429() -> None:
+    """Materialize/revert share 5 an hour per view and run allows 10 a minute: the client waits
+    (here on the simulator's clock) and PostHog never has to refuse."""
+    import asyncio
+
+    from lineage.api import AsyncPostHogClient
+    from lineage.config import Settings
+    from lineage.operate import Plan, Step
+    from lineage.operate.actions import apply_action
+    from lineage.sim.app import create_app
+    from lineage.sim.state import Warehouse
+
+    app = create_app(Warehouse(fixture(), era="e3"))
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        app.state.sim.throttler.advance(seconds)
+        app.state.sim.warehouse.clock.advance(seconds)
+
+    s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key=KEY, env={})
+    step = Step(id=UUIDS["q"], name="q")
+
+    async def main() -> list[Any]:
+        async with AsyncPostHogClient(
+            s, transport=httpx.ASGITransport(app=app), sleep=sleep, max_wait=4000
+        ) as client:
+            done = await apply_action(client, "materialize", Plan((step,) * 4), every="24hour")
+            done += await apply_action(client, "revert", Plan((step,) * 3))
+            for _ in range(12):
+                await client.run(UUIDS["x"])
+            return done
+
+    outcomes = asyncio.run(main())
+    assert all(o.ok for o in outcomes) and len(outcomes) == 7
+    stats = app.state.sim.stats.snapshot()
+    assert stats["throttled"] == 0
+    assert stats["by_route"]["POST /api/projects/{team_id}/warehouse_saved_queries/{id}/run/"] == 12
+    assert max(waited) > 600  # the sixth materialize/revert waited for the hour to roll on

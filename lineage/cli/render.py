@@ -156,36 +156,36 @@ def render(
         click.echo(f"wrote {out}", err=True)
 
 
-# What each format's file is called; a different extension on --out is refused (issue 14, item 1):
-# an SVG inside x.png opens as a broken image.
+# What each format's file is called; --out with the extension of another drawing format is refused
+# (issue 14, item 1): an SVG inside x.png or x.jpg opens as a broken image. Other extensions (x.out)
+# are the user's choice.
 _EXTENSIONS = {
     "svg": (".svg",),
     "png": (".png",),
     "pdf": (".pdf",),
     "dot": (".dot", ".gv"),
-    "mermaid": (".mmd", ".mermaid", ".md"),
+    "mermaid": (".mmd", ".mermaid"),
     "html": (".html", ".htm"),
 }
+_OTHER_PICTURES = (".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".eps", ".ps", ".svgz")
 
 
 def _check_extension(out: str | None, fmt: str | None) -> None:
-    """Refuse an --out whose extension names another format (or none lineage writes)."""
+    """Refuse an --out whose extension names another drawing format than the one written."""
     if out is None or out == "-":
         return
-    name = out.rsplit("/", 1)[-1]
+    name = out.replace("\\", "/").rsplit("/", 1)[-1]
     if "." not in name:
         return
     ext = "." + name.rsplit(".", 1)[-1].lower()
     known = {e: f for f, exts in _EXTENSIONS.items() for e in exts}
-    if fmt is None:
-        if ext not in known:
-            raise click.UsageError(
-                f"--out {out!r}: lineage cannot write {ext} files; use one of "
-                f"{', '.join(sorted(known))} (the extension picks the format) or pass --format"
-            )
-        return
-    if ext not in _EXTENSIONS.get(fmt, ()):
+    if ext in _OTHER_PICTURES:
         raise click.UsageError(
-            f"--out {out!r} does not match --format {fmt}: name the file "
-            f"{_EXTENSIONS[fmt][0]} or choose the format its extension names"
+            f"--out {out!r}: lineage does not write {ext} files; name it "
+            f"{', '.join(sorted(known))} (the extension picks the format)"
+        )
+    if fmt is not None and ext in known and known[ext] != fmt:
+        raise click.UsageError(
+            f"--out {out!r} names a {known[ext]} file but --format is {fmt}: name it "
+            f"{_EXTENSIONS[fmt][0]}, or drop --format to write {known[ext]}"
         )

@@ -151,10 +151,13 @@ async def execute_run(
                 error=job.error,
             )
 
+    async def recorded(step: Step) -> None:
+        # recorded as each finishes, so that an interrupted wave still reports its finished views
+        report.outcomes.append(await one(step))
+
     try:
         for wave in plan.waves:
-            results = await asyncio.gather(*(one(s) for s in wave))
-            report.outcomes.extend(results)
+            await asyncio.gather(*(recorded(s) for s in wave))
     except asyncio.CancelledError:
         report.interrupted = True
         # cancel what we started and is still going; the await below runs in the cancelled task
@@ -167,4 +170,6 @@ async def execute_run(
                 report.cancel_failed.append(step.name)
         done = {o.id for o in report.outcomes}
         report.left = [s.name for s in plan.steps if s.id not in started and s.id not in done]
+    order = {s.id: i for i, s in enumerate(plan.steps)}
+    report.outcomes.sort(key=lambda o: order.get(o.id, len(order)))
     return report

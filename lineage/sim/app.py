@@ -10,6 +10,11 @@ everything in front of it. Order per request, as DRF does it: route (unknown →
 throttle (429) → handler. Every answer of a matched route carries DRF's ``Allow`` header, every
 answer a ``Date`` from the simulated clock; bodies over :data:`MAX_BODY_BYTES` get a proxy's 413.
 
+In era E3 the data-modeling jobs list follows the newest PostHog (posthog-api-3.md section 2:
+limit/offset, 10 a page, at most 100, ``count``, filters ``saved_query_id`` and ``status``), retrieve
+adds ``sync_frequency_bounds``, ``POST .../:id/resume/`` un-suspends a view, and schedules start jobs
+on the simulated clock (:mod:`lineage.sim.schedule`).
+
 Control endpoints (loopback clients only, no auth, never faulted, never counted):
 
 * ``GET /_sim/stats`` → ``{"total", "by_route": {"METHOD /route/template/": n}, "throttled",
