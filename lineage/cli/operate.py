@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from lineage.api import SYNC_FREQUENCIES, AsyncPostHogClient
+from lineage.api import AsyncPostHogClient
 from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
 from lineage.config import Settings
 from lineage.errors import ApiError, ConfigError, FindingsError
@@ -24,6 +24,10 @@ from lineage.operate import Plan, RunReport, confirm_live, execute_run, plan_for
 from lineage.operate.actions import ACTIONS, ActionOutcome, apply_action
 
 T = TypeVar("T")
+
+# The cadences `materialize` accepts, finest first ("never" is refused there: PostHog's
+# MATERIALIZE_SYNC_FREQUENCY_CHOICES leave it out, materializing is what starts the refreshes).
+MATERIALIZE_CADENCES = ("15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
 
 # Longest single wait on PostHog's per-view limits (materialize/revert: 5 an hour) before giving up.
 MAX_LIMIT_WAIT_S = 3700.0
@@ -280,7 +284,7 @@ def _action_options(func: Callable[..., None]) -> Callable[..., None]:
 @_action_options
 @click.option(
     "--every",
-    type=click.Choice(list(SYNC_FREQUENCIES)),
+    type=click.Choice(list(MATERIALIZE_CADENCES)),
     default=None,
     help="cadence (newest PostHog; it refuses one outside the view's sync_frequency_bounds) [24hour]",
 )
