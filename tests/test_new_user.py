@@ -143,3 +143,11 @@ def test_refresh_and_run_plans_flag_a_view_failing_three_times(tmp_path: Path) -
         main, ["run", "orders+", "--snapshot", str(path), "--project", "", "--api-key", ""]
     )
     assert "orders_daily  [failing; failed 3 times in a row]" in planned.stdout
+
+
+def test_a_host_without_a_scheme_gets_https() -> None:
+    """Item 6: ``eu.posthog.com`` is https://eu.posthog.com, not five retries into an SSL error."""
+    from lineage.config import Settings
+
+    s = Settings.resolve(host="eu.posthog.com", project="1", api_key="phx_x", env={})
+    assert s.host == "https://eu.posthog.com"
