@@ -281,7 +281,7 @@ def test_cancel_and_resume(env: Env, tmp_path: Path) -> None:
     # the newest PostHog refuses personal keys on cancel (posthog-api-3.md section 3): exit 3, said
     refused = env.cli("cancel", "a", "--yes")
     assert refused.exit_code == 3 and "personal API key" in refused.output
-    for e2 in make_env(tmp_path / "e2", fixture(), era="e2"):
+    for e2 in make_env(tmp_path / "e2", fixture(a={"run_seconds": 120}), era="e2"):
         assert e2.cli("cancel", "a", "--yes").exit_code == 3  # nothing runs: PostHog refuses
         e2.http.post(
             f"/api/projects/1/warehouse_saved_queries/{UUIDS['a']}/run/",
