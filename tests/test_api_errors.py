@@ -122,6 +122,8 @@ def test_404_names_the_id() -> None:
     err = fail_with(hog(404, "invalid_request", "not_found", "Project not found."), lambda c: c.list_views())
     assert isinstance(err, NotFoundError) and "POSTHOG_PROJECT_ID" in str(err)
     assert str(err).count("/warehouse_saved_queries/") == 1
+    # the advice is given once (issue 14, item 5)
+    assert str(err).count("--project") == 1 and str(err).count("POSTHOG_PROJECT_ID") == 1
 
 
 def test_400_both_shapes_and_attr() -> None:

@@ -35,6 +35,7 @@ LAYER: dict[str, int] = {
     "report": 5,
     "crawl": 6,
     "ops": 6,
+    "operate": 6,
     "watch": 7,
     "demo": 8,
     "cli": 9,

@@ -44,11 +44,12 @@ def run(*args: str) -> Result:
 def test_text_table(snapshot: Path) -> None:
     result = run("--select", "+revenue.report", "--snapshot", str(snapshot))
     assert result.exit_code == 0, result.output
+    # by name, name first (issue 14, items 2-3)
     assert result.stdout == (
-        "id                                    name            kind     materialized  status     folder\n"
-        f"{ORDERS}  orders_daily    matview  yes           Completed  Revenue\n"
-        f"{REPORT}  revenue.report  view     no            -          -\n"
-        "events                                events          table    -             -          -\n"
+        "name            id                                    kind     materialized  status     folder\n"
+        "events          events                                table    -             -          -\n"
+        f"orders_daily    {ORDERS}  matview  yes           Completed  Revenue\n"
+        f"revenue.report  {REPORT}  view     no            -          -\n"
     )
     assert result.stderr == ""
 
@@ -96,10 +97,10 @@ def test_csv_defuses_formulas(snapshot: Path) -> None:
     result = run("--select", "kind:view", "--snapshot", str(snapshot), "--format", "csv")
     assert result.exit_code == 0
     assert result.stdout == (
-        "id,name,kind,materialized,status,folder\n"
-        f"{REPORT},revenue.report,view,false,,\n"
+        "name,id,kind,materialized,status,folder\n"
         # the folder's ANSI escape is shown, not sent: on a terminal it would recolour the screen
-        f"{EVIL},'=cmd|' /C calc'!A0,view,false,,\\x1b[31mred\n"
+        f"'=cmd|' /C calc'!A0,{EVIL},view,false,,\\x1b[31mred\n"
+        f"revenue.report,{REPORT},view,false,,\n"
     )
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
@@ -111,7 +112,7 @@ def test_empty_selection(snapshot: Path) -> None:
     as_json = run("--select", "folder:Nowh*", "--snapshot", str(snapshot), "--format", "json")
     assert (as_json.exit_code, as_json.stdout) == (0, "[]\n")
     as_csv = run("--select", "folder:Nowh*", "--snapshot", str(snapshot), "--format", "csv")
-    assert (as_csv.exit_code, as_csv.stdout) == (0, "id,name,kind,materialized,status,folder\n")
+    assert (as_csv.exit_code, as_csv.stdout) == (0, "name,id,kind,materialized,status,folder\n")
 
 
 def test_unknown_name_is_a_clean_error(snapshot: Path) -> None:
@@ -174,7 +175,10 @@ def test_truncated_snapshot_refused(tmp_path: Path, snapshot: Path) -> None:
 
 
 def test_usage_errors_exit_2(snapshot: Path) -> None:
-    assert run("--snapshot", str(snapshot)).exit_code == 2  # --select is required
+    everything = run("--snapshot", str(snapshot), "--format", "json")  # no --select: all, as dbt ls
+    assert everything.exit_code == 0, everything.output
+    names = [r["name"] for r in json.loads(everything.stdout)]
+    assert names == sorted(names) and len(names) == 4
     bad_format = run("--select", "*", "--snapshot", str(snapshot), "--format", "xml")
     assert bad_format.exit_code == 2 and "'xml' is not one of 'text', 'json', 'csv'" in bad_format.stderr
 
@@ -202,5 +206,5 @@ def test_rich_table_does_not_read_names_as_markup(capsys: pytest.CaptureFixture[
         ]
     )
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["id", "name", "kind", "materialized", "status", "folder"]
-    assert lines[1].split() == ["x", "[bold]x[/bold]", "view", "-", "ok", "-"]
+    assert lines[0].split() == ["name", "id", "kind", "materialized", "status", "folder"]
+    assert lines[1].split() == ["[bold]x[/bold]", "x", "view", "-", "ok", "-"]

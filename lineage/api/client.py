@@ -600,14 +600,16 @@ class AsyncPostHogClient:
             )
         if status == 404:
             extra = ""
-            if detail.startswith("Project not found"):
-                extra = f" (project {self.project}: check --project / {ENV_PROJECT})"
             name = what
             hint = (
                 "it may have been deleted or belong to another project: check the id"
                 if what
                 else "check --host / POSTHOG_HOST and --project / POSTHOG_PROJECT_ID"
             )
+            if detail.startswith("Project not found"):
+                # one piece of advice, said once (issue 14, item 5)
+                extra = f" (project {self.project})"
+                hint = f"check --project / {ENV_PROJECT} (and --host / POSTHOG_HOST)"
             err = NotFoundError(
                 f"{display}: {what + ' ' if what else ''}not found ({said}){extra}; {hint}",
                 what=name,
@@ -812,26 +814,50 @@ class AsyncPostHogClient:
         body = await self._get(template, what=f"saved query {vid}", id=vid)
         return self._parse(Dependencies.from_api, body, self._display("GET", self._url(template, id=vid)))
 
-    async def _action(self, action: str, view_id: str | uuid.UUID, limit_kind: str | None) -> None:
+    async def _action(
+        self,
+        action: str,
+        view_id: str | uuid.UUID,
+        limit_kind: str | None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
         vid = _segment(view_id, "view_id")
         template = _SQ_ID + action + "/"
         await self._request(
             "POST",
             template,
             self._url(template, id=vid),
-            body={},
+            body=dict(body or {}),
             read_only=False,
             view_limit=(limit_kind, vid) if limit_kind else None,
             what=f"saved query {vid}",
         )
 
-    async def run(self, view_id: str | uuid.UUID) -> None:
-        """Start a run of the view (at most 10 per minute per view, kept client-side)."""
-        await self._action("run", view_id, "run")
+    async def run(self, view_id: str | uuid.UUID, *, full_refresh: bool | None = None) -> None:
+        """Start a run of the view (at most 10 per minute per view, kept client-side).
 
-    async def materialize(self, view_id: str | uuid.UUID) -> None:
-        """Materialize the view, daily by default (at most 5 per hour per view with reverts)."""
-        await self._action("materialize", view_id, "materialize")
+        ``full_refresh`` (the newest PostHog's ``{"full_refresh": bool}``) rebuilds an incremental
+        view from scratch; None sends no body field, as older PostHog expects."""
+        if full_refresh is not None and not isinstance(full_refresh, bool):
+            raise ValueError(f"full_refresh must be True, False or None, got {full_refresh!r}")
+        body = {} if full_refresh is None else {"full_refresh": full_refresh}
+        await self._action("run", view_id, "run", body)
+
+    async def materialize(self, view_id: str | uuid.UUID, *, sync_frequency: str | None = None) -> None:
+        """Materialize the view, daily by default (at most 5 per hour per view with reverts).
+
+        ``sync_frequency`` (newest PostHog) picks the cadence; PostHog refuses one outside the
+        view's ``sync_frequency_bounds``."""
+        if sync_frequency is not None and sync_frequency not in SYNC_FREQUENCIES:
+            raise ValueError(
+                f"sync_frequency must be one of {', '.join(SYNC_FREQUENCIES)}, got {sync_frequency!r}"
+            )
+        body = {} if sync_frequency is None else {"sync_frequency": sync_frequency}
+        await self._action("materialize", view_id, "materialize", body)
+
+    async def resume(self, view_id: str | uuid.UUID) -> None:
+        """Un-suspend one view PostHog suspended after repeated failures (newest PostHog's ``resume``)."""
+        await self._action("resume", view_id, None)
 
     async def revert_materialization(self, view_id: str | uuid.UUID) -> None:
         """Turn a materialized view back into a plain view (shares materialize's 5/hour)."""
@@ -910,6 +936,7 @@ class AsyncPostHogClient:
         limit: int | None = None,
         *,
         page_size: int | None = None,
+        status: str | None = None,
     ) -> AsyncGenerator[Job, None]:
         """Jobs newest first (by ``created_at``); stops at the first job created before ``since``
         and after ``limit`` jobs. ``page_size`` defaults to ``limit`` (up to 1000) or PostHog's 100.
@@ -927,12 +954,18 @@ class AsyncPostHogClient:
             if not isinstance(saved_query_id, str | uuid.UUID) or not str(saved_query_id).strip():
                 raise ValueError(f"saved_query_id must be a view id, got {saved_query_id!r}")
             params["saved_query_id"] = str(saved_query_id).strip()
+        if status is not None:
+            # the newest PostHog filters server-side; older ones ignore the parameter, so the
+            # status is checked again on every job below
+            params["status"] = status
         display = self._display("GET", self._url(_JOBS))
         count = 0
         async for raw in self._iter(_JOBS, params):
             job = self._parse(Job.from_api, raw, display)
             if cutoff is not None and job.created_at is not None and job.created_at < cutoff:
                 return
+            if status is not None and job.status != status:
+                continue
             yield job
             count += 1
             if limit is not None and count >= limit:
@@ -1366,11 +1399,14 @@ class PostHogClient:
     def dependencies(self, view_id: str | uuid.UUID) -> Dependencies:
         return self._loop.run(self._async.dependencies(view_id))
 
-    def run(self, view_id: str | uuid.UUID) -> None:
-        self._loop.run(self._async.run(view_id))
+    def run(self, view_id: str | uuid.UUID, *, full_refresh: bool | None = None) -> None:
+        self._loop.run(self._async.run(view_id, full_refresh=full_refresh))
 
-    def materialize(self, view_id: str | uuid.UUID) -> None:
-        self._loop.run(self._async.materialize(view_id))
+    def materialize(self, view_id: str | uuid.UUID, *, sync_frequency: str | None = None) -> None:
+        self._loop.run(self._async.materialize(view_id, sync_frequency=sync_frequency))
+
+    def resume(self, view_id: str | uuid.UUID) -> None:
+        self._loop.run(self._async.resume(view_id))
 
     def revert_materialization(self, view_id: str | uuid.UUID) -> None:
         self._loop.run(self._async.revert_materialization(view_id))
@@ -1410,8 +1446,11 @@ class PostHogClient:
         limit: int | None = None,
         *,
         page_size: int | None = None,
+        status: str | None = None,
     ) -> Iterator[Job]:
-        return self._iterate(self._async.iter_jobs(saved_query_id, since, limit, page_size=page_size))
+        return self._iterate(
+            self._async.iter_jobs(saved_query_id, since, limit, page_size=page_size, status=status)
+        )
 
     def list_jobs(
         self,

@@ -51,12 +51,16 @@ def api_options(func: F) -> F:
 DEFAULT_SNAPSHOT = "output/snapshot.json"
 
 #: ``--snapshot PATH``, the same on every command that reads a snapshot.
+#: The environment variable that names the snapshot when --snapshot is not given.
+ENV_SNAPSHOT = "LINEAGE_SNAPSHOT"
+
 snapshot_option = click.option(
     "--snapshot",
     default=DEFAULT_SNAPSHOT,
     show_default=True,
+    envvar=ENV_SNAPSHOT,
     metavar="PATH",
-    help="snapshot written by 'lineage crawl'",
+    help=f"snapshot written by 'lineage crawl' [env {ENV_SNAPSHOT}]",
 )
 
 

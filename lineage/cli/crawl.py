@@ -11,7 +11,7 @@ import click
 
 from lineage.cli.common import api_options, clean_errors, progress_bar, settings_from
 from lineage.crawl import CrawlOptions, crawl, default_journal, parse_since
-from lineage.errors import InputError
+from lineage.errors import InputError, PermissionDeniedError
 from lineage.graph import LineageGraph
 
 
@@ -67,7 +67,13 @@ def _verify_count(value: str | None) -> int:
     help="Where edges come from: lineage endpoints, each view's HogQL (one GET each), system tables via "
     "the query API (a handful of queries), or auto: system, else api, else sql.",
 )
-@click.option("--out", default="output/snapshot.json", show_default=True, help="Snapshot file to write.")
+@click.option(
+    "--out",
+    default="output/snapshot.json",
+    show_default=True,
+    envvar="LINEAGE_SNAPSHOT",
+    help="Snapshot file to write [env LINEAGE_SNAPSHOT].",
+)
 @click.option(
     "--refresh", "refresh", default=None, help="An older snapshot whose unchanged parts are reused."
 )
@@ -147,7 +153,21 @@ def crawl_cmd(**kwargs: Any) -> None:
             refresh=refresh,
             progress=progress,
         )
-        result = crawl(settings, options)
+        try:
+            result = crawl(settings, options)
+        except PermissionDeniedError as exc:
+            lineage_endpoint = any(p in str(exc) for p in ("/ancestors/", "/descendants/", "/dependencies/"))
+            if kwargs["edges"] != "api" or not lineage_endpoint:
+                raise
+            # issue 14, item 10: say what to do instead of the lineage endpoints
+            raise type(exc)(
+                f"{str(exc).replace('; use the listing and per-view endpoints instead', '')}; "
+                "--edges api needs the lineage endpoints, which refuse this key: use "
+                "--edges sql (parse each view's HogQL) or --edges auto (the best source that answers)",
+                status=exc.status,
+                method=exc.method,
+                path=exc.path,
+            ) from None
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     for mismatch in result.verify_mismatches:

@@ -15,8 +15,8 @@ from lineage.select import select
 
 # (header, snapshot attribute) of each listed column, in order.
 _COLUMNS = (
-    ("id", "id"),
     ("name", "name"),
+    ("id", "id"),
     ("kind", "kind"),
     ("materialized", "is_materialized"),
     ("status", "status"),
@@ -25,7 +25,9 @@ _COLUMNS = (
 
 
 @click.command(name="ls")
-@click.option("--select", "selector", required=True, metavar="SEL", help="nodes to list (dbt syntax)")
+@click.option(
+    "--select", "selector", default=None, metavar="SEL", help="nodes to list (dbt syntax) [default: all]"
+)
 @click.option("--exclude", default=None, metavar="SEL", help="nodes to leave out (same syntax)")
 @snapshot_option
 @click.option(
@@ -37,8 +39,9 @@ _COLUMNS = (
     help="output format",
 )
 @clean_errors
-def ls(selector: str, exclude: str | None, snapshot: str, fmt: str) -> None:
-    """List the nodes SEL selects: id, name, kind, materialized, status and folder.
+def ls(selector: str | None, exclude: str | None, snapshot: str, fmt: str) -> None:
+    """List the nodes SEL selects (all without --select), by name: name, id, kind, materialized,
+    status and folder.
 
     Selectors follow dbt: NAME, +NAME (with ancestors), NAME+ (with descendants), 2+NAME+1
     (depth-limited), @NAME, globs (orders_*), space = union, comma = intersection, and the
@@ -46,19 +49,20 @@ def ls(selector: str, exclude: str | None, snapshot: str, fmt: str) -> None:
 
     \b
     Examples:
+      lineage ls
       lineage ls --select '+mrr_by_month'
       lineage ls --select 'folder:Finance,kind:matview' --exclude 'revenue_*' --format json
     """
     graph = LineageGraph.load(snapshot)
-    ids = select(graph, selector, exclude=exclude)
-    records = [_record(graph, node_id) for node_id in ids]
+    ids = select(graph, selector if selector is not None else "*", exclude=exclude)
+    records = sorted((_record(graph, node_id) for node_id in ids), key=lambda r: (r["name"], r["id"]))
     if fmt == "json":
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
     elif fmt == "csv":
         header = [h for h, _ in _COLUMNS]
         click.echo(csv_text(header, ([r[a] for _, a in _COLUMNS] for r in records)), nl=False)
     elif not records:
-        click.echo(f"lineage: no nodes match {selector!r}", err=True)
+        click.echo(f"lineage: no nodes match {selector or '*'!r}", err=True)
     elif sys.stdout.isatty():
         _print_rich(records)
     else:

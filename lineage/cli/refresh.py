@@ -10,6 +10,7 @@ import click
 from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
+from lineage.operate.plan import snapshot_flags
 from lineage.ops import RefreshResult, RefreshStep, refresh, refresh_plan
 
 
@@ -56,6 +57,8 @@ def refresh_cmd(**kwargs: Any) -> None:
 
     Each run waits for the one before it; the first failure stops the rest (exit 1) unless
     --keep-going. Needs a key with warehouse_view:write. PostHog allows 10 runs a minute per view.
+    Views already failing are flagged in the plan. `lineage run 'VIEW+'` does the same with
+    independent branches side by side.
 
     \b
     Examples:
@@ -67,10 +70,17 @@ def refresh_cmd(**kwargs: Any) -> None:
     plan = refresh_plan(graph, kwargs["view"], downstream=not kwargs["only"])
     fmt, out = kwargs["fmt"], kwargs["out"]
     if not kwargs["yes"]:
+        # views already failing are flagged (issue 14, item 11): their runs will likely fail again
+        flags = {s.name: snapshot_flags(graph.node(s.view_id)) for s in plan if s.view_id in graph}
         if fmt == "json":
-            emit(json.dumps({"dry_run": True, "steps": [s.name for s in plan]}, indent=2) + "\n", out)
+            flagged = {name: f for name, f in sorted(flags.items()) if f}
+            payload = {"dry_run": True, "steps": [s.name for s in plan], "flagged": flagged}
+            emit(json.dumps(payload, indent=2) + "\n", out)
         else:
-            names = "\n".join(f"  {i}. {s.name}" for i, s in enumerate(plan, 1))
+            names = "\n".join(
+                f"  {i}. {s.name}" + (f"  [{'; '.join(flags[s.name])}]" if flags.get(s.name) else "")
+                for i, s in enumerate(plan, 1)
+            )
             emit(f"would run, in this order:\n{names}\nadd --yes to start these runs\n", out)
         return
     settings = settings_from(kwargs).require_api()

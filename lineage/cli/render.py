@@ -173,6 +173,7 @@ def render(
       lineage render --select '2+mrr_by_month+1' --format mermaid
       lineage render --diff output/snapshot.json --select '+mrr_by_month+' --out output/changes.svg
     """
+    _check_extension(out, fmt)
     if fmt is None:
         fmt = format_for(out, tuple(FORMATS), terminal="svg", other="svg")
     if fmt in _BINARY and (out is None or out == "-") and sys.stdout.isatty():
@@ -230,3 +231,38 @@ def render(
     else:
         write_atomic(out, result)
         click.echo(f"wrote {out}", err=True)
+
+
+# What each format's file is called; --out with the extension of another drawing format is refused
+# (issue 14, item 1): an SVG inside x.png or x.jpg opens as a broken image. Other extensions (x.out)
+# are the user's choice.
+_EXTENSIONS = {
+    "svg": (".svg",),
+    "png": (".png",),
+    "pdf": (".pdf",),
+    "dot": (".dot", ".gv"),
+    "mermaid": (".mmd", ".mermaid"),
+    "html": (".html", ".htm"),
+}
+_OTHER_PICTURES = (".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".eps", ".ps", ".svgz")
+
+
+def _check_extension(out: str | None, fmt: str | None) -> None:
+    """Refuse an --out whose extension names another drawing format than the one written."""
+    if out is None or out == "-":
+        return
+    name = out.replace("\\", "/").rsplit("/", 1)[-1]
+    if "." not in name:
+        return
+    ext = "." + name.rsplit(".", 1)[-1].lower()
+    known = {e: f for f, exts in _EXTENSIONS.items() for e in exts}
+    if ext in _OTHER_PICTURES:
+        raise click.UsageError(
+            f"--out {out!r}: lineage does not write {ext} files; name it "
+            f"{', '.join(sorted(known))} (the extension picks the format)"
+        )
+    if fmt is not None and ext in known and known[ext] != fmt:
+        raise click.UsageError(
+            f"--out {out!r} names a {known[ext]} file but --format is {fmt}: name it "
+            f"{_EXTENSIONS[fmt][0]}, or drop --format to write {known[ext]}"
+        )

@@ -177,6 +177,7 @@ def build_graph(
                 mismatches.append(
                     f"{name}: crawled upstream {up}, downstream {down}; dependencies says "
                     f"upstream {deps.get('upstream_count')}, downstream {deps.get('downstream_count')}"
+                    + _why(deps, up, down)
                 )
     return graph, mismatches
 
@@ -184,3 +185,26 @@ def build_graph(
 def _posthog_table_name(name: str) -> bool:
     """One of PostHog's own tables, or a name in one of its namespaces (``posthog.*``, ``system.*``)."""
     return name in POSTHOG_TABLES or name.split(".", 1)[0] in {"posthog", "system"}
+
+
+def _why(deps: dict[str, Any], up: int, down: int) -> str:
+    """Why PostHog's ``dependencies`` count differs from the crawled edges (issue 14, item 8)."""
+    reasons = []
+    said_down = deps.get("downstream_count")
+    said_up = deps.get("upstream_count")
+    if isinstance(said_down, int) and said_down > down:
+        # PostHog deletes only the paths that end at a deleted view; paths through it stay, so its
+        # count keeps readers deleted since (posthog-api.md section 3)
+        reasons.append(
+            f"PostHog still counts {said_down - down} deleted or re-pointed reader(s) whose old paths "
+            "it keeps; the crawled edges are what live views read now"
+        )
+    elif isinstance(said_down, int) and said_down < down:
+        reasons.append(
+            "some readers have no lineage paths in PostHog yet (never materialized or saved since)"
+        )
+    if isinstance(said_up, int) and said_up != up:
+        reasons.append(
+            "PostHog counts the parents recorded when the view was last saved, not its current query"
+        )
+    return f" ({'; '.join(reasons)})" if reasons else ""

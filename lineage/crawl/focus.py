@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from lineage.api import SavedQuery
 from lineage.crawl.state import CrawlState
+from lineage.errors import SelectorError
 from lineage.graph import LineageGraph
 from lineage.select import Intersection as SelectorIntersection
 from lineage.select import Union as SelectorUnion
@@ -18,6 +19,9 @@ __all__ = ["Seed", "boundaries", "closure_from_edges", "drop_dotted_prefixes", "
 
 Seed = tuple[str, int | None, int | None]
 """A seed view's id with its upstream and downstream depths (``None`` for unlimited)."""
+
+
+_SNAPSHOT_HINT = "run \"lineage ls --select '*'\" to list the names in the snapshot"
 
 
 def parse_seeds(
@@ -43,7 +47,18 @@ def parse_seeds(
     out: dict[str, tuple[int | None, int | None]] = {}
     for part in tree.parts:
         bare = tuple(replace(a, at=False, parents=False, children=False) for a in part.atoms)
-        hits = evaluate_selector(listed, SelectorUnion((SelectorIntersection(bare),), tree.text, tree.label))
+        try:
+            hits = evaluate_selector(
+                listed, SelectorUnion((SelectorIntersection(bare),), tree.text, tree.label)
+            )
+        except SelectorError as exc:
+            # A crawl matches names against PostHog's list, not a snapshot (which may not exist
+            # yet): point there instead (issue 14, item 4).
+            raise SelectorError(
+                str(exc).replace(
+                    _SNAPSHOT_HINT, f"none of the {len(views)} saved queries PostHog lists has that name"
+                )
+            ) from None
         up: int | None = 0
         down: int | None = 0
         if any(a.at for a in part.atoms):

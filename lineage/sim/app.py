@@ -11,6 +11,11 @@ everything in front of it. Order per request, as DRF does it: route (unknown →
 throttle (429) → handler. Every answer of a matched route carries DRF's ``Allow`` header, every
 answer a ``Date`` from the simulated clock; bodies over :data:`MAX_BODY_BYTES` get a proxy's 413.
 
+In era E3 the data-modeling jobs list follows the newest PostHog (posthog-api-3.md section 2:
+limit/offset, 10 a page, at most 100, ``count``, filters ``saved_query_id`` and ``status``), retrieve
+adds ``sync_frequency_bounds``, ``POST .../:id/resume/`` un-suspends a view, and schedules start jobs
+on the simulated clock (:mod:`lineage.sim.schedule`).
+
 Control endpoints (loopback clients only, no auth, never faulted, never counted):
 
 * ``GET /_sim/stats`` → ``{"total", "by_route": {"METHOD /route/template/": n}, "throttled",
@@ -186,7 +191,11 @@ def _sq_create(c: Call) -> Response:
 
 
 def _sq_retrieve(c: Call) -> Response:
-    return _json(c.wh.get_view(c.params["id"]))
+    view = c.wh.get_view(c.params["id"])
+    if c.wh.era == "e3":
+        # the newest PostHog adds the cadence bounds on retrieve (posthog-api-3.md section 5)
+        view["sync_frequency_bounds"] = c.wh.sync_frequency_bounds(c.params["id"])
+    return _json(view)
 
 
 def _sq_update(c: Call) -> Response:
@@ -266,8 +275,33 @@ def _folder_destroy(c: Call) -> Response:
 
 
 def _jobs_list(c: Call) -> Response:
+    if c.wh.era == "e3":
+        # The newest PostHog (posthog-api-3.md section 2): limit/offset, 10 by default, at most 100,
+        # with ``count``; filters ``saved_query_id`` and ``status``.
+        jobs = c.wh.list_jobs(
+            saved_query_id=c.query.get("saved_query_id") or None, status=c.query.get("status") or None
+        )
+        return _json(
+            limit_offset_page(
+                jobs,
+                url=c.url,
+                limit=c.query.get("limit"),
+                offset=c.query.get("offset"),
+                default_limit=JOBS_PAGE_E3,
+                max_limit=JOBS_MAX_E3,
+            )
+        )
     jobs = c.wh.list_jobs(saved_query_id=c.query.get("saved_query_id") or None)
     return _json(cursor_page(jobs, url=c.url, cursor=c.query.get("cursor"), limit=c.query.get("limit")))
+
+
+JOBS_PAGE_E3 = 10
+JOBS_MAX_E3 = 100
+
+
+def _sq_resume_one(c: Call) -> Response:
+    c.wh.resume(c.params["id"])
+    return _empty(200)
 
 
 def _jobs_retrieve(c: Call) -> Response:
@@ -443,6 +477,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     _endpoint(f"{_SQ}/{{id}}/cancel/", _VIEW, {"POST": ("cancel", _sq_cancel)}),
     _endpoint(f"{_SQ}/{{id}}/run_history/", _VIEW, {"GET": ("run_history", _sq_run_history)}),
+    _endpoint(f"{_SQ}/{{id}}/resume/", _VIEW, {"POST": ("resume", _sq_resume_one)}),
     _endpoint(
         "warehouse_saved_query_folders/",
         _VIEW,

@@ -45,6 +45,7 @@ _ACTION_SCOPES: Final[dict[str, dict[str, str]]] = {
         "materialize": "warehouse_view:write",
         "revert_materialization": "warehouse_view:write",
         "resume_schedules": "warehouse_view:write",
+        "resume": "warehouse_view:write",
     },
 }
 

@@ -4,7 +4,8 @@
   request URL with ``page`` replaced, and page 2's ``previous`` has ``page`` removed;
 * limit/offset (warehouse tables, 100 by default): ``{count, next, previous, results}``;
 * cursor (data modeling jobs, ordering ``-created_at``, 100 a page, ``?limit=`` without maximum): no
-  ``count``; the cursor is base64 of ``o=<offset>&r=<reverse>&p=<position>``.
+  ``count``; the cursor is base64 of ``o=<offset>&r=<reverse>&p=<position>``. The newest PostHog
+  (era E3) pages its jobs by limit/offset instead (10 a page, ``max_limit`` 100).
 
 Links are rebuilt like DRF does (query parameters re-encoded in sorted order), except that a
 ``personal_api_key`` query parameter is dropped: the simulator never echoes a key.
@@ -91,13 +92,22 @@ def page_number_page(
 
 
 def limit_offset_page(
-    items: Sequence[Any], *, url: str, limit: str | None, offset: str | None, default_limit: int = 100
+    items: Sequence[Any],
+    *,
+    url: str,
+    limit: str | None,
+    offset: str | None,
+    default_limit: int = 100,
+    max_limit: int | None = None,
 ) -> dict[str, Any]:
-    """DRF's LimitOffsetPagination: bad ``limit`` means the default, bad ``offset`` means 0."""
+    """DRF's LimitOffsetPagination: bad ``limit`` means the default, bad ``offset`` means 0;
+    ``max_limit`` caps a larger ``limit`` (DRF's ``max_limit``)."""
     try:
         size = positive_int(limit, strict=True)
     except ValueError:
         size = default_limit
+    if max_limit is not None:
+        size = min(size, max_limit)
     try:
         start = positive_int(offset)
     except ValueError:

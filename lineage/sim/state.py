@@ -30,6 +30,7 @@ import networkx as nx
 from lineage.consumers.extract import insight_reads
 from lineage.errors import FixtureError, HogQLError
 from lineage.posthog import POSTHOG_TABLES
+from lineage.sim import schedule
 from lineage.sim.consumers import ACCESS_LEVELS, RESOURCE_TABLES, ConsumerStore
 from lineage.sim.errors import AdHocError, SimError, invalid, not_found, server_error
 from lineage.sim.paths import MISSING, LineageCycleError, LineageIndex
@@ -442,6 +443,21 @@ class Warehouse:
         # Insights, dashboards, tiles, notebooks, endpoints and alerts (interfaces.md section 6).
         self.consumers = ConsumerStore(user=self._user, now=self.clock.now, render_time=render_time)
         self.consumers.load(fixture, default_user=self._default_user, parse_time=_parse_time)
+        # E3's scheduled runs (lineage.sim.schedule): when each view's next run is due, counted
+        # from when the simulator started; tables' sync cadences (fixture key ``sync_frequency``)
+        # set the floor of ``sync_frequency_bounds``.
+        self._schedule_start = self.clock.now()
+        self._schedule_next: dict[str, datetime] = {}
+        self._schedule_scanned: datetime | None = None
+        self._table_cadence: dict[str, str] = {}
+        for i, raw in enumerate(_as_list(fixture.get("tables"), "tables")):
+            row = _as_dict(raw, f"tables[{i}]")
+            cadence = row.get("sync_frequency")
+            if cadence is not None:
+                if cadence not in schedule.CADENCE_SECONDS:
+                    raise FixtureError(f"table {row.get('name')!r}: sync_frequency {cadence!r} is unknown")
+                found = [t.id for t in self._tables.values() if t.name == row.get("name")]
+                self._table_cadence.update((tid, str(cadence)) for tid in found)
 
     # ------------------------------------------------------------------ fixture loading
     def _load_users(self, fixture: Mapping[str, Any]) -> None:
@@ -792,6 +808,34 @@ class Warehouse:
 
     def _refresh_jobs(self) -> None:
         """Finish simulated runs whose time has come (evaluated lazily on every read)."""
+        self._finish_jobs()
+        if schedule.tick(self):
+            self._finish_jobs()
+
+    def _scheduled_job(self, view: _View, when: datetime, blocked: _View | None) -> _Job:
+        """A job the view's schedule started at ``when``; ``Skipped`` below a failed ancestor."""
+        self._job_seq += 1
+        job = _Job(
+            id=self._next("job"),
+            view_id=view.id,
+            status="Skipped" if blocked is not None else "Running",
+            rows_materialized=0,
+            rows_expected=_rows_for(view.id),
+            error=None if blocked is None else f"Skipped because upstream {blocked.name} failed",
+            created_at=when,
+            last_run_at=when,
+            workflow_id=f"materialize-view-{uuid.UUID(view.id).hex}-{self._job_seq}",
+            workflow_run_id=self._next("workflow-run"),
+            seq=self._job_seq,
+            finishes_at=None if blocked is not None else when + timedelta(seconds=view.run_seconds),
+            fail=view.fail_runs,
+        )
+        self._add_job(job)
+        if blocked is None:
+            view.status = "Running"
+        return job
+
+    def _finish_jobs(self) -> None:
         if not self._pending:
             return
         now = self.clock.now()
@@ -870,6 +914,11 @@ class Warehouse:
             views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
             cols = include_columns or self.era != "e3"
             return [self._minimal(v, include_columns=cols) for v in views]
+
+    def sync_frequency_bounds(self, view_id: str) -> dict[str, Any]:
+        """E3's ``sync_frequency_bounds`` of a view (lineage.sim.schedule)."""
+        with self.lock:
+            return schedule.bounds_payload(self, self._view(view_id))
 
     def get_view(self, view_id: str) -> dict[str, Any]:
         """The retrieve shape (adds ``query`` and ``latest_history_id``)."""
@@ -1279,6 +1328,9 @@ class Warehouse:
             freq = "24hour"
             if self.era == "e3" and isinstance(body, dict) and body.get("sync_frequency") is not None:
                 freq = self._sync_write(body["sync_frequency"]) or "24hour"
+                refusal = schedule.check_cadence(self, view, freq)
+                if refusal is not None:
+                    raise invalid(refusal, "sync_frequency")
             if freq == "never":
                 view.sync_frequency = None
             else:
@@ -1363,6 +1415,16 @@ class Warehouse:
                 view = self._views.get(vid)
                 if view is not None:
                     view.schedule_paused = False
+
+    def resume(self, view_id: str) -> None:
+        """E3's ``POST /:id/resume/``: un-suspend one view and let its schedule run again."""
+        with self.lock:
+            if self.era != "e3":
+                raise not_found()
+            view = self._view(view_id)
+            if getattr(view, "suspended", None):
+                setattr(view, "suspended", None)  # noqa: B010 (the field comes with another change)
+            view.schedule_paused = False
 
     def _view_ids_e3(self, body: Any) -> list[str]:
         if not isinstance(body, dict) or "view_ids" not in body:
@@ -1495,10 +1557,21 @@ class Warehouse:
         jobs.sort(key=lambda j: (j.created_at, j.id), reverse=True)
         return jobs
 
-    def list_jobs(self, *, saved_query_id: str | None = None) -> list[dict[str, Any]]:
-        """All jobs, ``-created_at`` (ties ``-id``); ``saved_query_id`` as django-filter checks it."""
+    def list_jobs(
+        self, *, saved_query_id: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """All jobs, ``-created_at`` (ties ``-id``); ``saved_query_id`` as django-filter checks it;
+        ``status`` (E3's filter, a choice of the job statuses)."""
         with self.lock:
             jobs = self._visible_jobs()
+            if status is not None and status != "":
+                if status not in _JOB_STATUSES:
+                    raise invalid(
+                        f"Select a valid choice. {status} is not one of the available choices.",
+                        "status",
+                        code="invalid_choice",
+                    )
+                jobs = [j for j in jobs if j.status == status]
             if saved_query_id is not None and saved_query_id != "":
                 vid = _canon_uuid(saved_query_id)
                 if vid is None or vid not in self._views:
@@ -1784,6 +1857,9 @@ def _no_access(raw: Any, where: str) -> frozenset[str]:
 
 class _HasDependentsError(Exception):
     """Internal: a view cannot be deleted while other live views read it."""
+
+
+_JOB_STATUSES: Final = ("Running", "Completed", "Failed", "Cancelled", "Skipped")
 
 
 def _rows_for(view_id: str) -> int:
