@@ -41,7 +41,7 @@ from lineage.config import Settings, redact
 from lineage.crawl import CrawlOptions, crawl_async
 from lineage.crawl.options import EdgeSource
 from lineage.errors import InputError, LineageError
-from lineage.graph import LineageGraph
+from lineage.graph import CONSUMER_KINDS, LineageGraph
 from lineage.io import write_atomic
 
 __all__ = [
@@ -60,8 +60,12 @@ __all__ = [
 STATE_FORMAT = "lineage-watch-state/1"
 #: A third of PostHog's 120 HogQL queries an hour per key: the rest stays for the user's other tools.
 DEFAULT_HOGQL_BUDGET = 40
-#: What one incremental cycle over the system tables costs before a cycle has been measured.
+#: What one incremental cycle over the system tables costs before a cycle has been measured, and what
+#: reading the consumers (insights, dashboards, notebooks, endpoints, alerts) adds to it.
 ESTIMATED_CYCLE_QUERIES = 4
+ESTIMATED_CONSUMER_QUERIES = 5
+#: Consumers change slowly: they are read again every this many cycles, and carried over in between.
+DEFAULT_CONSUMERS_EVERY = 6
 SEVERITIES = ("error", "warning", "info")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _ICON = {"error": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
@@ -97,12 +101,15 @@ class WatchOptions:
     hogql_budget: int = DEFAULT_HOGQL_BUDGET
     concurrency: int = 8
     retries: int = 5
+    consumers_every: int = DEFAULT_CONSUMERS_EVERY
 
     def __post_init__(self) -> None:
         if self.min_severity not in _RANK:
             raise InputError(
                 f"min_severity {self.min_severity!r} is not a severity; use one of {', '.join(SEVERITIES)}"
             )
+        if self.consumers_every < 1:
+            raise InputError(f"consumers_every {self.consumers_every} must be at least 1 cycle")
         if self.hogql_budget < 1:
             raise InputError(f"hogql_budget {self.hogql_budget} must be at least 1 query an hour")
         if self.webhook is not None and not self.webhook.startswith(("http://", "https://")):
@@ -123,6 +130,8 @@ class WatchState:
     queries: list[list[float]] = field(default_factory=list)  # [wall time, HogQL queries] per cycle
     last_error: str | None = None
     cycle_cost: int | None = None
+    consumer_cost: int | None = None
+    consumers_at: int | None = None  # the cycle that last read the consumers
     cycles: int = 0
     identity: dict[str, str] = field(default_factory=dict)
 
@@ -150,6 +159,8 @@ class WatchState:
             queries=[[float(t), float(n)] for t, n in data.get("queries") or []],
             last_error=data.get("last_error"),
             cycle_cost=data.get("cycle_cost"),
+            consumer_cost=data.get("consumer_cost"),
+            consumers_at=data.get("consumers_at"),
             cycles=int(data.get("cycles") or 0),
             identity={str(k): str(v) for k, v in dict(data.get("identity") or {}).items()},
         )
@@ -161,6 +172,8 @@ class WatchState:
             "identity": self.identity,
             "cycles": self.cycles,
             "cycle_cost": self.cycle_cost,
+            "consumer_cost": self.consumer_cost,
+            "consumers_at": self.consumers_at,
             "last_error": self.last_error,
             "queries": self.queries,
             "announced": dict(sorted(self.announced.items())),
@@ -195,10 +208,18 @@ class CycleResult:
         return self.error is None and self.undelivered == 0
 
 
-def budget_plan(budget: int, cycle_cost: int | None) -> tuple[int, float]:
-    """``(queries a cycle costs, shortest interval in seconds the budget allows)``."""
+def budget_plan(
+    budget: int,
+    cycle_cost: int | None,
+    consumer_cost: int | None = None,
+    consumers_every: int = DEFAULT_CONSUMERS_EVERY,
+) -> tuple[int, float]:
+    """``(queries an ordinary cycle costs, shortest interval in seconds the budget allows)``; the
+    consumers' queries, read every ``consumers_every`` cycles, are spread over the cycles."""
     cost = max(1, cycle_cost if cycle_cost is not None else ESTIMATED_CYCLE_QUERIES)
-    cycles_an_hour = max(1, budget // cost)
+    extra = consumer_cost if consumer_cost is not None else ESTIMATED_CONSUMER_QUERIES
+    average = cost + extra / consumers_every
+    cycles_an_hour = max(1, math.floor(budget / average))
     return cost, math.ceil(_HOUR / cycles_an_hour)
 
 
@@ -330,6 +351,7 @@ async def _crawl(
     options: WatchOptions,
     base: LineageGraph | None,
     transport: httpx.AsyncBaseTransport | None,
+    consumers: bool,
 ) -> tuple[LineageGraph, int, int, tuple[str, ...]]:
     client = AsyncPostHogClient(
         settings,
@@ -345,12 +367,36 @@ async def _crawl(
             refresh=base,
             out=options.snapshot,
             concurrency=options.concurrency,
+            consumers=consumers,
         )
         result = await crawl_async(settings, crawl_options, client=client)
+        if not consumers and base is not None and carry_consumers(base, result.graph):
+            result.graph.save(options.snapshot)
         queries = client.stats.requests.get(_QUERY_ROUTE, 0)
     finally:
         await client.aclose()
     return result.graph, result.requests, queries, result.notes
+
+
+def carry_consumers(base: LineageGraph, graph: LineageGraph) -> bool:
+    """Copy ``base``'s consumers (and the unresolved names they read) into ``graph``, crawled without
+    them, with every edge whose two ends exist there; True when ``base`` had consumers to carry."""
+    old, new = base.nx, graph.nx
+    if "consumers_not_read" not in old.graph:
+        return False
+    carried = [
+        n
+        for n, attrs in old.nodes(data=True)
+        if attrs.get("kind") in CONSUMER_KINDS or (attrs.get("unresolved") and n not in new)
+    ]
+    for n in carried:
+        new.add_node(n, **old.nodes[n])
+    for n in carried:
+        for u, v, attrs in [*old.in_edges(n, data=True), *old.out_edges(n, data=True)]:
+            if u in new and v in new:
+                new.add_edge(u, v, **attrs)
+    new.graph["consumers_not_read"] = list(old.graph["consumers_not_read"])
+    return True
 
 
 def _load_base(options: WatchOptions, settings: Settings) -> LineageGraph | None:
@@ -395,6 +441,16 @@ def run_cycle(
     now = wall_clock()
     spent = state.queries_last_hour(now)
     cost, _interval = budget_plan(options.hogql_budget, state.cycle_cost)
+    consumer_cost = state.consumer_cost if state.consumer_cost is not None else ESTIMATED_CONSUMER_QUERIES
+    due = (
+        base is None
+        or "consumers_not_read" not in base.nx.graph
+        or state.consumers_at is None
+        or state.cycles - state.consumers_at >= options.consumers_every
+    )
+    read_consumers = due and spent + cost + consumer_cost <= options.hogql_budget
+    if due and not read_consumers:
+        notes.append("consumers not refreshed this cycle (HogQL budget); carried over from the last snapshot")
     if spent + cost > options.hogql_budget:
         state.save(state_path)
         reason = (
@@ -402,10 +458,12 @@ def run_cycle(
             f"about {cost}; the snapshot was not refreshed"
         )
         return CycleResult(
-            (), (), delivered, len(state.outbox), 0, 0, False, skipped=reason, notes=tuple(problems)
+            (), (), delivered, len(state.outbox), 0, 0, False, skipped=reason, notes=tuple(notes + problems)
         )
     try:
-        graph, requests, queries, crawl_notes = run_sync(_crawl(settings, options, base, transport))
+        graph, requests, queries, crawl_notes = run_sync(
+            _crawl(settings, options, base, transport, read_consumers)
+        )
     except LineageError as exc:
         message = redact(str(exc))
         fresh = message != state.last_error
@@ -429,7 +487,11 @@ def run_cycle(
         notes.append(f"the crawl works again (last failure: {state.last_error})")
     state.last_error = None
     state.queries.append([now, float(queries)])
-    if queries:
+    if read_consumers:
+        state.consumers_at = state.cycles
+        if queries and state.cycle_cost is not None:
+            state.consumer_cost = max(0, queries - state.cycle_cost)
+    elif queries:
         state.cycle_cost = queries
     state.cycles += 1
 

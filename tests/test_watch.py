@@ -130,7 +130,7 @@ def test_cycles_announce_each_finding_once_and_its_resolution_once(
         second = run_cycle(settings, options)
         assert second.ok and second.new == () and second.resolved == ()
         assert len(receiver.bodies) == 1
-        assert second.requests <= 6, second.requests
+        assert second.requests <= 6, second.requests  # consumers are carried over, not read again
 
         # A view edited to read the failing view: exactly that new finding.
         sim.warehouse.update_view(
@@ -160,6 +160,37 @@ def test_cycles_announce_each_finding_once_and_its_resolution_once(
         assert len(receiver.bodies) == 3
         assert sorted(receiver.resolved()) == sorted(cleared)
         assert len(receiver.keys()) == len(set(receiver.keys()))  # nothing announced twice
+
+
+def test_consumers_are_read_every_n_cycles_and_carried_between(
+    small_fixture: dict[str, Any], tmp_path: Path
+) -> None:
+    fixture = failing_fixture(small_fixture)
+    fixture["insights"] = [
+        {"id": 1, "short_id": "ins1", "name": "Daily orders", "saved": True,
+         "query": {"kind": "HogQLQuery", "query": "SELECT n FROM orders_daily"}}
+    ]  # fmt: skip
+    fixture["dashboards"] = [{"id": 10, "name": "Ops"}]
+    fixture["dashboard_tiles"] = [{"id": 1, "dashboard_id": 10, "insight_id": 1}]
+    with serve_in_thread(fixture, era="e2") as sim:
+        options = WatchOptions(snapshot=tmp_path / "snap.json", consumers_every=3)
+        settings = settings_for(sim.url)
+        printed: list[str] = []
+        results = [run_cycle(settings, options, printer=printed.append) for _ in range(4)]
+        assert all(r.ok for r in results)
+        read = [r.hogql_queries for r in results]
+        # Cycles 1 and 4 read the consumers (a few more queries); 2 and 3 carry them over.
+        assert read[0] > read[1] and read[1] == read[2] and read[3] > read[2], read
+        g = LineageGraph.load(tmp_path / "snap.json").nx
+        assert g.has_edge(VIEW_IDS["orders_daily"], "insight:ins1") and g.has_edge(
+            "insight:ins1", "dashboard:10"
+        )
+        failing = next(f for f in json.loads(printed[0])["findings"] if f["rule"] == "failing")
+        assert failing["downstream"] == {
+            "dashboard": ["Ops"], "insight": ["Daily orders"], "views": ["revenue_report"],
+        }  # fmt: skip
+        state = WatchState.load(options.state_path)
+        assert state.consumers_at == 3 and state.consumer_cost == read[3] - read[2]
 
 
 def test_a_failing_webhook_loses_nothing(
@@ -220,8 +251,9 @@ def test_budget_skips_a_cycle_that_would_overspend(small_fixture: dict[str, Any]
 
 
 def test_budget_plan_and_every() -> None:
-    assert budget_plan(40, None) == (4, 360)
-    assert budget_plan(40, 3) == (3, 277)
+    # 4 queries a cycle plus 5 for the consumers every 6th: 4.83 on average, 8 cycles in 40 queries.
+    assert budget_plan(40, None) == (4, 450)
+    assert budget_plan(40, 3, 5, 5) == (3, 360)  # 4 on average: 10 an hour
     assert budget_plan(2, 5) == (5, 3600)  # one cycle an hour at least
     assert parse_every("15m") == 900 and parse_every("2h") == 7200 and parse_every("30s") == 30
     for bad in ("", "15", "m", "0m", "1.5h", "-3m"):

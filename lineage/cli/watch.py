@@ -14,6 +14,7 @@ import click
 from lineage.cli.common import DEFAULT_SNAPSHOT, api_options, clean_errors, settings_from
 from lineage.errors import ApiError, InputError
 from lineage.watch import (
+    DEFAULT_CONSUMERS_EVERY,
     DEFAULT_HOGQL_BUDGET,
     SEVERITIES,
     CycleResult,
@@ -83,6 +84,14 @@ def _say(result: CycleResult, cycle: int) -> None:
     help="HogQL queries an hour the watcher may spend (PostHog allows 120 per key, shared)",
 )
 @click.option(
+    "--consumers-every",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CONSUMERS_EVERY,
+    show_default=True,
+    metavar="N",
+    help="read insights, dashboards, notebooks, endpoints and alerts every N cycles (carried over between)",
+)
+@click.option(
     "--edges",
     type=click.Choice(["api", "sql", "system", "auto"]),
     default="auto",
@@ -115,6 +124,7 @@ def watch_cmd(**kwargs: Any) -> None:
             min_severity=kwargs["min_severity"],
             edges=kwargs["edges"],
             hogql_budget=kwargs["hogql_budget"],
+            consumers_every=kwargs["consumers_every"],
         )
     except InputError as exc:
         text = str(exc)
@@ -124,7 +134,9 @@ def watch_cmd(**kwargs: Any) -> None:
             )
         raise InputError(text) from None
     state = WatchState.load(options.state_path)
-    cost, shortest = budget_plan(options.hogql_budget, state.cycle_cost)
+    cost, shortest = budget_plan(
+        options.hogql_budget, state.cycle_cost, state.consumer_cost, options.consumers_every
+    )
     measured = "measured" if state.cycle_cost is not None else "estimated"
     click.echo(
         f"watch: {settings.host} project {settings.project}; HogQL budget {options.hogql_budget}/hour, "
