@@ -30,10 +30,12 @@ import networkx as nx
 from lineage.errors import InputError, RenderError, SelectorError, SnapshotError
 from lineage.io import csv_text, read_json, write_atomic
 
-__all__ = ["KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
+__all__ = ["CONSUMER_KINDS", "KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
 
 SNAPSHOT_FORMAT = "lineage-snapshot/1"
-KINDS = ("view", "matview", "table", "unknown")
+#: Consumer kinds (interfaces.md section 6): insights, dashboards... that read views; see lineage.consumers.
+CONSUMER_KINDS = ("insight", "dashboard", "notebook", "endpoint", "alert")
+KINDS = ("view", "matview", "table", "unknown", *CONSUMER_KINDS)
 
 _FORMAT_RE = re.compile(r"lineage-snapshot/(\d+)")
 # Keys written first, in this order, so snapshots read well and diff cleanly; the rest sorted.
@@ -211,6 +213,24 @@ class LineageGraph:
                 f"the lineage graph has a cycle ({' -> '.join(names)}), so it has no upstream-first "
                 "order; break the cycle in one of these views"
             ) from None
+
+    # -- consumers (insights, dashboards, notebooks, endpoints, alerts) ----------------------------
+
+    def is_consumer(self, node_id: str) -> bool:
+        """True when the node is an insight, dashboard, notebook, endpoint or alert."""
+        return node_id in self.nx and self.nx.nodes[node_id].get("kind") in CONSUMER_KINDS
+
+    def consumers_of(self, view: str) -> dict[str, int]:
+        """Every consumer downstream of ``view`` (name or id), directly or through views -> fewest hops."""
+        return {n: d for n, d in self.downstream(view).items() if self.is_consumer(n)}
+
+    @property
+    def consumers_not_read(self) -> list[str] | None:
+        """Consumer kinds the crawl could not read (``[]``: all read; None: an older snapshot that
+        did not crawl consumers, so nothing is known about them)."""
+        from lineage.consumers import consumers_not_read
+
+        return consumers_not_read(self.nx)
 
     # -- snapshot files -------------------------------------------------------------------------
 

@@ -66,7 +66,10 @@ def test_add_node_refuses_bad_kind_and_id() -> None:
     g = LineageGraph()
     with pytest.raises(InputError) as info:
         g.add_node("a", kind="model")
-    assert str(info.value) == "node 'a': kind 'model' is not one of view, matview, table, unknown"
+    assert (
+        str(info.value) == "node 'a': kind 'model' is not one of view, matview, table, unknown, "
+        "insight, dashboard, notebook, endpoint, alert"
+    )
     with pytest.raises(InputError, match="node id must be a non-empty string, got ''"):
         g.add_node("")
 
@@ -347,7 +350,8 @@ def test_load_refuses_damaged_structure(tmp_path: Path) -> None:
     )
     p3 = _write(tmp_path, {**head, "nodes": [{"id": "a", "kind": "model"}], "edges": []}, "3.json")
     assert _snapshot_error(p3) == (
-        f"snapshot {str(p3)!r}: node 'a' has kind 'model', not one of view, matview, table, unknown"
+        f"snapshot {str(p3)!r}: node 'a' has kind 'model', not one of view, matview, table, unknown, "
+        "insight, dashboard, notebook, endpoint, alert"
     )
     p4 = _write(tmp_path, {**head, "nodes": {}, "edges": []}, "4.json")
     assert (

@@ -300,7 +300,8 @@ def test_unknown_method_lists_known_ones() -> None:
     [
         (
             "kind:model",
-            "bad selector 'kind:model': kind 'model' is not one of view, matview, table, unknown\n"
+            "bad selector 'kind:model': kind 'model' is not one of view, matview, table, unknown, "
+            "insight, dashboard, notebook, endpoint, alert\n"
             "  kind:model\n       ^^^^^",
         ),
         (
