@@ -157,7 +157,10 @@ class LineageGraph:
         lowered = name_or_id.lower()
         if lowered != name_or_id and lowered in self.nx:
             return [lowered]
-        return list(self.names().get(name_or_id, []))
+        ids = list(self.names().get(name_or_id, []))
+        # An insight or dashboard is often named after the view it shows: a name means the view.
+        views = [i for i in ids if not self.is_consumer(i)]
+        return views if views else ids
 
     def suggest(self, text: str, *, limit: int = 3) -> list[str]:
         """Names close to ``text``, best first (for "did you mean" hints)."""

@@ -428,6 +428,8 @@ def check_text(report: CheckReport) -> str:
         return visible(_one_line(v))
 
     lines = [f"{f.severity:<7} {f.rule:<20} {clean(f.node)}: {clean(f.message)}" for f in report.findings]
+    if report.consumers_not_read is not None:  # older snapshots did not crawl consumers: as before
+        lines += [f"note: {line}" for line in not_read_lines(report.consumers_not_read)]
     counts = ", ".join(f"{rule} {n}" for rule, n in report.counts().items() if n)
     lines.append(
         f"{len(report.findings)} finding(s) in {report.nodes} nodes at {report.now}"
@@ -450,8 +452,17 @@ def diff_markdown(d: SnapshotDiff) -> str:
     if d.is_empty:
         return "\n".join([*lines, "No changes."]) + "\n"
     sections: list[tuple[str, Sequence[str], list[Sequence[Any]]]] = [
-        ("Nodes added", ("name", "kind", "id"), [(n.name, n.kind, n.id) for n in d.nodes_added]),
-        ("Nodes removed", ("name", "kind", "id"), [(n.name, n.kind, n.id) for n in d.nodes_removed]),
+        # consumers have sections of their own, below
+        (
+            "Nodes added",
+            ("name", "kind", "id"),
+            [(n.name, n.kind, n.id) for n in d.nodes_added if n not in d.consumers_added],
+        ),
+        (
+            "Nodes removed",
+            ("name", "kind", "id"),
+            [(n.name, n.kind, n.id) for n in d.nodes_removed if n not in d.consumers_removed],
+        ),
         ("Edges added", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_added]),
         ("Edges removed", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_removed]),
         ("Renamed", ("old name", "new name", "id"), [(r.old, r.new, r.id) for r in d.renamed]),
@@ -460,6 +471,23 @@ def diff_markdown(d: SnapshotDiff) -> str:
             "Jobs",
             ("view", "what", "old", "new"),
             [(c.name, JOB_FIELDS[c.field], _job_value(c.old), _job_value(c.new)) for c in d.jobs],
+        ),
+    ]
+    sections += [
+        (
+            "Consumers added",
+            ("name", "kind", "id"),
+            [(n.name, n.kind, n.id) for n in d.consumers_added],
+        ),
+        (
+            "Consumers removed",
+            ("name", "kind", "id"),
+            [(n.name, n.kind, n.id) for n in d.consumers_removed],
+        ),
+        (
+            "Consumers re-pointed",
+            ("name", "kind", "read", "now reads"),
+            [(r.name, r.kind, ", ".join(r.old), ", ".join(r.new)) for r in d.repointed],
         ),
     ]
     for title, headers, rows in sections:

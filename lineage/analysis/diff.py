@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from lineage.analysis.health import as_digraph, graph_health, node_name
+from lineage.consumers import is_consumer
+from lineage.graph import CONSUMER_KINDS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,6 +79,27 @@ class AttrChange:
 
 
 @dataclass(frozen=True)
+class Repoint:
+    """A consumer in both snapshots that now reads different views (or different insights)."""
+
+    id: str
+    name: str
+    kind: str
+    old: tuple[str, ...]  # names of what it read, sorted
+    new: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "old": list(self.old),
+            "new": list(self.new),
+        }
+
+
+@dataclass(frozen=True)
 class SnapshotDiff:
     """Differences from ``old`` to ``new``; each tuple sorted by name, then id."""
 
@@ -90,6 +113,17 @@ class SnapshotDiff:
     jobs: tuple[AttrChange, ...] = ()
     old_crawled_at: str | None = None
     new_crawled_at: str | None = None
+    repointed: tuple[Repoint, ...] = ()
+
+    @property
+    def consumers_added(self) -> tuple[NodeRef, ...]:
+        """Insights, dashboards, notebooks, endpoints and alerts new in ``new``."""
+        return tuple(n for n in self.nodes_added if n.kind in CONSUMER_KINDS)
+
+    @property
+    def consumers_removed(self) -> tuple[NodeRef, ...]:
+        """Consumers gone from ``new`` (deleted, or no longer visible)."""
+        return tuple(n for n in self.nodes_removed if n.kind in CONSUMER_KINDS)
 
     @property
     def is_empty(self) -> bool:
@@ -103,6 +137,7 @@ class SnapshotDiff:
             or self.sql_changed
             or self.changes
             or self.jobs
+            or self.repointed
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,6 +153,9 @@ class SnapshotDiff:
             "sql_changed": [asdict(x) for x in self.sql_changed],
             "changes": [asdict(x) for x in self.changes],
             "jobs": [asdict(x) for x in self.jobs],
+            "consumers_added": [asdict(x) for x in self.consumers_added],
+            "consumers_removed": [asdict(x) for x in self.consumers_removed],
+            "consumers_repointed": [r.to_dict() for r in self.repointed],
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -167,6 +205,16 @@ class SnapshotDiff:
             {"change": f"jobs.{c.field}", "id": c.id, "name": c.name, "old": c.old, "new": c.new}
             for c in self.jobs
         ]
+        rows += [
+            {
+                "change": "repointed",
+                "id": r.id,
+                "name": r.name,
+                "old": ", ".join(r.old),
+                "new": ", ".join(r.new),
+            }
+            for r in self.repointed
+        ]
         return pd.DataFrame(rows, columns=["change", "id", "name", "old", "new"])
 
 
@@ -180,6 +228,11 @@ def _job_values(attrs: Any, stale: bool) -> dict[str, Any]:
     values = {field: summary.get(field) for field in JOB_FIELDS if field != "stale"}
     values["stale"] = stale
     return values
+
+
+def _reads(g: Any, n: Any) -> tuple[str, ...]:
+    """Names of what a consumer reads (its direct upstream), sorted."""
+    return tuple(sorted(node_name(g, p) for p in g.predecessors(n)))
 
 
 def _sql_diff(old: str, new: str, name: str) -> str:
@@ -241,7 +294,14 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
             for field in JOB_FIELDS
             if job_before[field] != job_after[field]
         ]
+    # Compared by id (a renamed view is not a re-pointing), reported by name.
+    repointed = [
+        Repoint(str(n), node_name(b, n), str(b.nodes[n].get("kind")), _reads(a, n), _reads(b, n))
+        for n in b.nodes
+        if n in a and is_consumer(b.nodes[n]) and set(a.predecessors(n)) != set(b.predecessors(n))
+    ]
     return SnapshotDiff(
+        repointed=tuple(sorted(repointed, key=lambda r: (r.name, r.id))),
         nodes_added=tuple(added),
         nodes_removed=tuple(removed),
         edges_added=tuple(edges_added),
