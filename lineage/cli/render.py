@@ -79,6 +79,16 @@ def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
 )
 @click.option("--links/--no-links", default=True, show_default=True, help="link views to the PostHog UI")
 @click.option(
+    "--consumers",
+    "consumers",
+    type=click.Choice(["auto", "fold", "unfold"]),
+    default="auto",
+    show_default=True,
+    help="insights, dashboards, notebooks, endpoints, alerts: one box each (unfold), one "
+    '"+N insights" box per view (fold), or fold on drawings of more than 40 nodes (auto); '
+    "hide them with --exclude 'consumers:true'",
+)
+@click.option(
     "--engine",
     type=click.Choice(["auto", "graphviz", "python"]),
     default="auto",
@@ -98,6 +108,7 @@ def render(
     focus: tuple[str, ...],
     stubs: bool,
     links: bool,
+    consumers: str,
     engine: str,
 ) -> None:
     """Draw the selected part of the lineage graph.
@@ -112,6 +123,7 @@ def render(
       lineage render --select '+mrr_by_month+' --out output/mrr.svg
       lineage render --select 'folder:Finance' --out output/finance.html
       lineage render --select '2+mrr_by_month+1' --format mermaid
+      lineage render --select 'mrr_by_month+' --consumers unfold --out output/mrr.html
     """
     if fmt is None:
         fmt = format_for(out, tuple(FORMATS), terminal="svg", other="svg")
@@ -140,6 +152,7 @@ def render(
         "focus": focus_ids,
         "links": links,
         "rankdir": rankdir,
+        "fold_consumers": {"auto": None, "fold": True, "unfold": False}[consumers],
     }
     if fmt in ("svg", "html"):
         opts["engine"] = engine

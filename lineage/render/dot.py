@@ -11,13 +11,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from lineage.render.common import (
+    CONSUMER_TEXT,
     DEFAULT_MAX_NODES,
     HEALTH,
     KIND_TEXT,
-    LEGEND_ITEMS,
+    Scene,
     SceneNode,
     build_scene,
     clean,
+    legend_items,
 )
 
 _SHAPE: Final[dict[str, str]] = {
@@ -26,6 +28,13 @@ _SHAPE: Final[dict[str, str]] = {
     "matview": "box3d",
     "unknown": "box",
     "folder": "folder",
+    # consumers (lineage.consumers)
+    "insight": "ellipse",
+    "dashboard": "tab",
+    "notebook": "component",
+    "endpoint": "cds",
+    "alert": "octagon",
+    "consumers": "ellipse",
 }
 
 
@@ -67,6 +76,8 @@ def _node_attrs(sn: SceneNode) -> dict[str, Any]:
             attrs["fontcolor"] = "#555555"
         if sn.kind == "view":
             styles.append("rounded")
+        if sn.role == "consumers":
+            styles.append("dashed")
     if sn.focus:
         styles.append("bold")
         attrs["penwidth"] = "3"
@@ -77,14 +88,15 @@ def _node_attrs(sn: SceneNode) -> dict[str, Any]:
     return attrs
 
 
-def _legend_lines(indent: str) -> list[str]:
+def _legend_lines(indent: str, scene: Scene) -> list[str]:
     lines = [
         f"{indent}subgraph {quote('cluster_legend')} {{",
         f"{indent}  graph {_attrs({'id': 'cluster_legend', 'label': 'Legend', 'style': 'dashed'})};",
     ]
-    for i, (what, key) in enumerate(LEGEND_ITEMS):
+    for i, (what, key) in enumerate(legend_items(scene)):
         if what == "kind":
-            shown = SceneNode(key=f"legend_{i}", role="node", label=KIND_TEXT[key], kind=key, health="none")
+            fill = "consumer" if key in CONSUMER_TEXT else "none"
+            shown = SceneNode(key=f"legend_{i}", role="node", label=KIND_TEXT[key], kind=key, health=fill)
         else:
             shown = SceneNode(key=f"legend_{i}", role="node", label=HEALTH[key][1], kind="view", health=key)
         attrs = _node_attrs(shown)
@@ -104,6 +116,7 @@ def to_dot(
     legend: bool = True,
     links: bool = True,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    fold_consumers: bool | None = None,
 ) -> str:
     """DOT text for a lineage graph (a ``LineageGraph`` or ``networkx.DiGraph``).
 
@@ -120,6 +133,7 @@ def to_dot(
         collapse_folders=collapse_folders,
         links=links,
         max_nodes=max_nodes,
+        fold_consumers=fold_consumers,
     )
     graph_attrs = {
         "rankdir": rankdir,
@@ -159,6 +173,6 @@ def to_dot(
             edge_attrs.update(style="dashed", color="#999999", arrowhead="none")
         lines.append(f"  {quote(e.tail)} -> {quote(e.head)} {_attrs(edge_attrs)};")
     if legend:
-        lines.extend(_legend_lines("  "))
+        lines.extend(_legend_lines("  ", scene))
     lines.append("}")
     return "\n".join(lines) + "\n"

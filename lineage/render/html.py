@@ -18,6 +18,8 @@ from importlib import resources
 from typing import Any, Final
 
 from lineage.render.common import (
+    CONSUMER_ORDER,
+    CONSUMER_TEXT,
     DEFAULT_MAX_NODES,
     HEALTH,
     HEALTH_ORDER,
@@ -53,6 +55,11 @@ def script_json(value: Any) -> str:
     )
 
 
+def _consumer_kinds(scene: Any) -> list[str]:
+    present = {sn.kind for sn in scene.nodes}
+    return [k for k in CONSUMER_ORDER if k in present]
+
+
 def _inline_svg(svg: str) -> str:
     # Drop the XML prolog, DOCTYPE and comments: an HTML document cannot hold the first two, and the
     # comments only repeat node keys.
@@ -67,7 +74,17 @@ def _inline_svg(svg: str) -> str:
     return _COMMENT.sub("", svg[match.start() :]).strip()
 
 
-def _legend(*, folder_tags: bool = False) -> str:
+_CONSUMER_SHAPES: Final[dict[str, str]] = {
+    "insight": "ellipse",
+    "dashboard": "board with a header strip",
+    "alert": "octagon",
+    "notebook": "page with a binding",
+    "endpoint": "arrow",
+    "consumers": "dashed ellipse; click it to list them",
+}
+
+
+def _legend(*, folder_tags: bool = False, consumer_kinds: Iterable[str] = ()) -> str:
     rows = []
     for kind in KIND_ORDER:
         shape = {"table": "cylinder", "view": "rounded box", "matview": "3-D box", "unknown": "dashed box"}
@@ -79,6 +96,11 @@ def _legend(*, folder_tags: bool = False) -> str:
         rows.append(
             f'<div class="legend-row"><span class="swatch" style="background:{HEALTH[h][0]}"></span>'
             f"{html.escape(HEALTH[h][1])}</div>"
+        )
+    for kind in consumer_kinds:
+        rows.append(
+            f'<div class="legend-row"><span class="swatch" style="background:{HEALTH["consumer"][0]}">'
+            f"</span>{html.escape(KIND_TEXT[kind])}: {html.escape(_CONSUMER_SHAPES[kind])}</div>"
         )
     rows.append('<div class="legend-row">thick border: focus node; "+k more": cut by a depth limit</div>')
     if folder_tags:
@@ -101,6 +123,7 @@ def to_html(
     title: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     engine: str = "auto",
+    fold_consumers: bool | None = None,
 ) -> str:
     """One HTML file: searchable, clickable lineage (upstream/downstream highlight, details panel).
 
@@ -110,7 +133,12 @@ def to_html(
     focus = tuple(focus)
     collapse_folders = tuple(collapse_folders)
     options: dict[str, Any] = dict(
-        focus=focus, clusters=clusters, collapse_folders=collapse_folders, links=links, max_nodes=max_nodes
+        focus=focus,
+        clusters=clusters,
+        collapse_folders=collapse_folders,
+        links=links,
+        max_nodes=max_nodes,
+        fold_consumers=fold_consumers,
     )
     scene = build_scene(graph, **options)
     svg = to_svg(graph, engine=engine, rankdir=rankdir, legend=False, timeout=timeout, **options)
@@ -125,8 +153,18 @@ def to_html(
         else:
             rows = [(k, v) for k, _, v in (line.partition(": ") for line in sn.tooltip.split("\n"))]
             name = sn.label.replace("\n", " ")
+        links_json: list[list[str]] = []
+        if sn.role == "consumers":
+            # a fold opens in the details panel: every consumer it stands for, linked to PostHog
+            rows = [("consumers of", rows[0][1] if rows else "")]
+            rows += [(kind, member) for kind, member, _ in sn.members]
+            name = sn.label + " " + " ".join(member for _, member, _ in sn.members)
+            links_json = [[f"{kind}: {member}", url] for kind, member, url in sn.members if url]
+        elif sn.role == "node" and sn.url and sn.kind in CONSUMER_TEXT:
+            links_json = [[f"open {sn.kind} in PostHog", sn.url]]
         nodes_json.append(
             {
+                "links": links_json,
                 "key": sn.key,
                 "id": None if sn.node_id is None else one_line(sn.node_id),
                 "name": truncate(name, 1000),
@@ -185,7 +223,7 @@ def to_html(
 <div id="details"></div>
 <h2>Legend</h2>
 <div id="legend">
-{_legend(folder_tags='class="folder-tag"' in inline)}
+{_legend(folder_tags='class="folder-tag"' in inline, consumer_kinds=_consumer_kinds(scene))}
 </div>
 </aside>
 </main>

@@ -78,6 +78,23 @@
       table.appendChild(tr);
     });
     box.appendChild(table);
+    // Consumers (a fold's members, or one insight): links to their PostHog pages, text set as text.
+    if (n.links && n.links.length) {
+      var list = document.createElement("ul");
+      list.className = "consumer-links";
+      n.links.forEach(function (link) {
+        if (!/^https?:\/\//i.test(String(link[1]))) { return; }
+        var li = document.createElement("li");
+        var a = document.createElement("a");
+        a.textContent = link[0];
+        a.setAttribute("href", link[1]);
+        a.setAttribute("target", "_blank");
+        a.setAttribute("rel", "noopener noreferrer");
+        li.appendChild(a);
+        list.appendChild(li);
+      });
+      box.appendChild(list);
+    }
     var counts = document.createElement("p");
     counts.textContent = "upstream: " + walk(n.key, up).length + ", downstream: " + walk(n.key, down).length;
     box.appendChild(counts);
