@@ -4,6 +4,11 @@ The shapes follow interfaces.md section 6 (what part A's crawl writes): ids ``in
 ``dashboard:<id>``, ``notebook:<short_id>``, ``endpoint:<name>``, ``alert:<id>``; attributes ``kind``,
 ``name``, ``url`` and optionally ``owner``, ``deleted`` and (insights) ``hogql``; edges from what is
 read to the reader.
+
+URLs follow PostHog's frontend routes (PostHog/posthog frontend/src/scenes/urls.ts and the products'
+manifests): ``/insights/<short_id>``, ``/dashboard/<id>``, ``/notebooks/<short_id>``,
+``/endpoints/<name>`` and ``/insights/<short_id>/alerts?alert_id=<id>`` (``insightAlert``), each under
+``/project/<team_id>``.
 """
 
 from __future__ import annotations
