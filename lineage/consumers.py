@@ -34,6 +34,8 @@ __all__ = [
     "consumers_of",
     "hogql_texts",
     "is_consumer",
+    "is_deleted_consumer",
+    "live",
     "not_read_lines",
     "owner_of_consumer",
     "plural",
@@ -62,6 +64,20 @@ def _g(graph: Any) -> nx.DiGraph:
 def is_consumer(attrs: Mapping[str, Any] | None) -> bool:
     """True for an insight, dashboard, notebook, endpoint or alert node (given its attribute dict)."""
     return attrs is not None and attrs.get("kind") in _KIND_SET
+
+
+def is_deleted_consumer(attrs: Mapping[str, Any] | None) -> bool:
+    """A consumer the snapshot keeps but PostHog has deleted: it reads nothing (interfaces.md s6)."""
+    return is_consumer(attrs) and bool(attrs and attrs.get("deleted"))
+
+
+def live(g: nx.DiGraph) -> nx.DiGraph:
+    """``g`` without deleted consumers (the same object when there are none, so nothing is copied)."""
+    dead = [n for n, attrs in g.nodes(data=True) if is_deleted_consumer(attrs)]
+    if not dead:
+        return g
+    view: nx.DiGraph = nx.restricted_view(g, dead, [])
+    return view
 
 
 def plural(kind: str, n: int = 2) -> str:
@@ -94,7 +110,7 @@ def not_read_lines(not_read: Iterable[str] | None) -> list[str]:
 
 def consumers_of(graph: Any, node: Any) -> dict[Any, int]:
     """Every consumer downstream of ``node`` (directly or through views and other consumers) -> hops."""
-    g = _g(graph)
+    g = live(_g(graph))
     found = nx.single_source_shortest_path_length(g, node)
     return {n: d for n, d in found.items() if n != node and is_consumer(g.nodes[n])}
 

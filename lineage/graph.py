@@ -224,8 +224,11 @@ class LineageGraph:
         return node_id in self.nx and self.nx.nodes[node_id].get("kind") in CONSUMER_KINDS
 
     def consumers_of(self, view: str) -> dict[str, int]:
-        """Every consumer downstream of ``view`` (name or id), directly or through views -> fewest hops."""
-        return {n: d for n, d in self.downstream(view).items() if self.is_consumer(n)}
+        """Every consumer downstream of ``view`` (name or id), directly or through views -> fewest hops
+        (deleted consumers read nothing and are left out)."""
+        from lineage.consumers import consumers_of
+
+        return dict(consumers_of(self.nx, self.resolve(view)))
 
     @property
     def consumers_not_read(self) -> list[str] | None:

@@ -134,11 +134,11 @@ def consumers_frame(graph: LineageGraph) -> pd.DataFrame:
 
     Empty (with its columns) when the snapshot has no consumers.
     """
-    from lineage.consumers import anchors, is_consumer, owner_of_consumer
+    from lineage.consumers import anchors, is_consumer, live, owner_of_consumer
 
-    g = graph.nx
+    g = live(graph.nx)  # deleted consumers read nothing
     rows = []
-    for node_id in graph.nodes():
+    for node_id in sorted(g.nodes):
         attrs = g.nodes[node_id]
         if not is_consumer(attrs):
             continue

@@ -522,3 +522,22 @@ def test_export_csv_keeps_consumers(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     nodes = (tmp_path / "x.nodes.csv").read_text()
     assert "insight:q1" in nodes and "dashboard:10" in nodes
+
+
+# ---------------------------------------------------------------- deleted consumers
+
+
+def test_deleted_consumers_read_nothing() -> None:
+    g = small_graph(not_read=[])
+    g.node("insight:lon1")["deleted"] = True  # the only reader of the matview "lonely"
+    g.node("dashboard:10")["deleted"] = True
+    report = impact(g, "orders")
+    ids = {a.id for a in report.affected}
+    assert "dashboard:10" not in ids and "insight:aB3dE9xQ" in ids
+    assert "dashboard:10" not in g.consumers_of("orders")
+    assert impact(g, "lonely").affected == ()
+    found = check(g)
+    assert {f.node for f in found.findings if f.rule == "unused-matview"} == {"lonely", "unused"}
+    assert not [f for f in found.findings if f.rule == "broken-dashboard"]
+    assert "Lonely" not in set(consumers_frame(g)["name"])
+    assert "Finance" not in {c.name for c in column_impact(g, "orders", "amount").consumers}

@@ -17,7 +17,7 @@ from lineage.analysis.health import (
     node_name,
     reference_time,
 )
-from lineage.consumers import consumers_not_read, is_consumer, plural
+from lineage.consumers import consumers_not_read, is_consumer, live, plural
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import extract_tables as hogql_extract_tables
 from lineage.posthog import cadence_words
@@ -436,7 +436,8 @@ def check(
     if unknown:
         raise InputError(f"unknown rule(s) {', '.join(sorted(unknown))}; known: {', '.join(RULES)}")
     not_read = consumers_not_read(g)
-    checker = _Checker(g, graph_health(graph, now=ref), not_read)
+    # Deleted insights, dashboards... read nothing: a view only they read is unused, and they break nothing.
+    checker = _Checker(live(g), graph_health(graph, now=ref), not_read)
     if wanted & {"failing", "stale"}:
         checker.health_rules()
     if "downstream-of-broken" in wanted:

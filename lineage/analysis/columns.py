@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from lineage.analysis.health import as_digraph, node_name, resolve_node
-from lineage.consumers import consumers_not_read, hogql_texts, is_consumer
+from lineage.consumers import consumers_not_read, hogql_texts, is_consumer, live
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import to_sqlglot
 
@@ -308,7 +308,8 @@ def column_impact(graph: Any, view: str, column: str) -> ColumnImpact:
         raise InputError(
             f"{target_name!r} has no column {column!r}; its columns are: {', '.join(sorted(declared)[:20])}"
         )
-    down = nx.descendants(g, target)
+    walk = live(g)  # deleted consumers read nothing
+    down = nx.descendants(walk, target) if target in walk else nx.descendants(g, target)
     sub = g.subgraph(down | {target})
     try:
         order = list(nx.lexicographical_topological_sort(sub, key=lambda n: (node_name(g, n), str(n))))

@@ -18,7 +18,15 @@ from lineage.analysis.health import (
     resolve_node,
     ui_link,
 )
-from lineage.consumers import REPORT_ORDER, consumer_url, consumers_not_read, is_consumer, owner_of_consumer
+from lineage.consumers import (
+    REPORT_ORDER,
+    consumer_url,
+    consumers_not_read,
+    is_consumer,
+    is_deleted_consumer,
+    live,
+    owner_of_consumer,
+)
 from lineage.errors import InputError
 
 if TYPE_CHECKING:
@@ -305,7 +313,9 @@ def impact(
     g = as_digraph(graph)
     target = resolve_node(graph, view)
     ref = reference_time(graph, now)
-    found = shortest_paths(g, target, max_depth=max_depth)
+    # Deleted insights, dashboards... read nothing (interfaces.md section 6): walk without them.
+    walk = live(g) if not is_deleted_consumer(g.nodes[target]) else g
+    found = shortest_paths(walk, target, max_depth=max_depth)
     names = {n: node_name(g, n) for n in found}
     nodes = {n: _node(g, n, d, tuple(names[p] for p in path), ref) for n, (d, path) in found.items()}
     affected = tuple(
