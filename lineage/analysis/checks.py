@@ -277,7 +277,8 @@ class _Checker:
                 self.add("unused-matview", n, message)
 
     def _broken_up(self) -> dict[Any, set[Any]]:
-        """Node -> the failing or stale nodes among it and its ancestors (views only; computed once)."""
+        """Node -> the nearest failing or stale nodes at or above it (views only; computed once):
+        itself when broken, else those of what it reads, without passing another broken node."""
         if self._broken_cache is not None:
             return self._broken_cache
         broken = {n for n, h in self.health.items() if h.failing or h.stale}
@@ -286,7 +287,10 @@ class _Checker:
             views = self.g.subgraph(n for n in self.g if not is_consumer(self.g.nodes[n]))
             if nx.is_directed_acyclic_graph(views):
                 for n in nx.topological_sort(views):
-                    acc = {n} if n in broken else set()
+                    if n in broken:
+                        out[n] = {n}
+                        continue
+                    acc: set[Any] = set()
                     for p in views.predecessors(n):
                         acc |= out.get(p, set())
                     if acc:
@@ -299,19 +303,24 @@ class _Checker:
         return out
 
     def _broken_reads(self, insight: Any) -> list[str]:
-        """What makes an insight's data wrong: failing or stale views it reads (directly or through
-        other views), and deleted views it reads directly."""
-        reasons: list[str] = []
+        """What makes an insight's data wrong: the nearest failing or stale views it reads (directly
+        or through other views), and deleted views it reads directly."""
         broken: set[Any] = set()
         ghosts: set[Any] = set()
+        up = self._broken_up()
         for p in self.g.predecessors(insight):
             if is_consumer(self.g.nodes[p]):
                 continue
             if _is_ghost(self.g.nodes[p]):
                 ghosts.add(p)
-            broken |= self._broken_up().get(p, set())
-        for q in sorted(broken, key=lambda q: (self.name[q], str(q))):
-            reasons.append(f"{self.name[q]} ({'failing' if self.health[q].failing else 'stale'})")
+            broken |= up.get(p, set())
+        ranked = sorted(broken, key=lambda q: (self.name[q], str(q)))
+        reasons = [
+            f"{self.name[q]} ({'failing' if self.health[q].failing else 'stale'})"
+            for q in ranked[:_LIST_LIMIT]
+        ]
+        if len(ranked) > _LIST_LIMIT:
+            reasons.append(f"{len(ranked) - _LIST_LIMIT} more broken views")
         if ghosts:
             reasons.append(f"deleted view {_names(self.g, ghosts, self.name)}")
         return reasons

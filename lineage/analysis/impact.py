@@ -324,7 +324,10 @@ def impact(
     by_kind: dict[str, int] = {}
     for n in affected:
         by_kind[n.kind] = by_kind.get(n.kind, 0) + 1
-    order, critical, seconds, unknown = _refresh_plan(g, nodes)
+    # Consumers are never materialized and nothing but consumers reads them: the plan is the views'.
+    order, critical, seconds, unknown = _refresh_plan(
+        g, {n: v for n, v in nodes.items() if v.kind not in REPORT_ORDER}
+    )
     broken = tuple(
         BrokenNode(
             id=nodes[n].id,
