@@ -541,3 +541,16 @@ def test_deleted_consumers_read_nothing() -> None:
     assert not [f for f in found.findings if f.rule == "broken-dashboard"]
     assert "Lonely" not in set(consumers_frame(g)["name"])
     assert "Finance" not in {c.name for c in column_impact(g, "orders", "amount").consumers}
+
+
+def test_consumer_rules_agree_with_and_without_downstream_of_broken() -> None:
+    g = small_graph()
+    g.add_node("u-mid", name="mid", kind="view")
+    g.add_edge("u-report", "u-mid")
+    add_insight(g, "deep", "Deep", ["mid"])
+    add_dashboard(g, 30, "Deep board", ["insight:deep"])
+    rules = ["broken-dashboard", "broken-alert", "ghost-insight"]
+    alone = check(g, rules=rules).findings
+    together = check(g, rules=[*rules, "downstream-of-broken"]).findings
+    assert alone == tuple(f for f in together if f.rule in rules)
+    assert ("broken-dashboard", "Deep board") in {(f.rule, f.node) for f in alone}

@@ -193,6 +193,9 @@ class _Checker:
                 for d in nx.descendants(self.g, b):
                     total.setdefault(d, set()).add(b)
             nearest = total
+        # consumer_rules asks the same question of the views insights read: answer it from here
+        self._broken_cache = {n: nearest.get(n, set()) for n in total if n not in broken and nearest.get(n)}
+        self._broken_cache.update((b, {b}) for b in broken)
         for n, sources in total.items():
             if self.g.nodes[n].get("kind") in _OWN_RULE_KINDS:
                 continue  # broken-dashboard and broken-alert say it in words that fit them
