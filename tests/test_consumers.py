@@ -554,3 +554,22 @@ def test_consumer_rules_agree_with_and_without_downstream_of_broken() -> None:
     together = check(g, rules=[*rules, "downstream-of-broken"]).findings
     assert alone == tuple(f for f in together if f.rule in rules)
     assert ("broken-dashboard", "Deep board") in {(f.rule, f.node) for f in alone}
+
+
+@pytest.mark.chromium
+def test_explorer_opens_a_fold_in_chromium(tmp_path: Path) -> None:
+    from test_render_html import chromium_dom, hook_state
+
+    g = _big_graph()
+    add_insight(g, "evil", HOSTILE, ["view_3"])
+    g.node("insight:evil")["url"] = "javascript:alert(5)"
+    page = tmp_path / "lineage.html"
+    page.write_text(to_html(g, engine="python"), encoding="utf-8")
+    fold = next(sn for sn in build_scene(g).nodes if sn.role == "consumers")
+    state = hook_state(chromium_dom(page, f"search=chart%204&click={fold.key}", tmp_path / "profile"))
+    assert state["search"]["matches"] == [fold.key]  # a folded insight is found by its name
+    links = state["click"]["links"]
+    assert ["insight: chart 4", "https://us.posthog.com/project/1/insights/s4"] in links
+    assert ["dashboard: Board", "https://us.posthog.com/project/1/dashboard/1"] in links
+    assert all(href.startswith("https://") for _, href in links)  # the javascript: URL is not linked
+    assert len(links) == 6

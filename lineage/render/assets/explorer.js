@@ -137,7 +137,10 @@
     state.click = {
       key: key, found: true, id: n.id, upstream: ups, downstream: downs,
       highlighted: highlighted.sort(),
-      highlighted_edges: Array.prototype.map.call(svg.querySelectorAll("g.edge.hl"), function (g) { return g.id; }).sort()
+      highlighted_edges: Array.prototype.map.call(svg.querySelectorAll("g.edge.hl"), function (g) { return g.id; }).sort(),
+      links: Array.prototype.map.call(document.querySelectorAll("#details ul.consumer-links a"), function (a) {
+        return [a.textContent, a.getAttribute("href")];
+      })
     };
     report();
   }
