@@ -223,6 +223,28 @@ def test_column_impact_reaches_insights_that_use_the_column() -> None:
     assert "| insight uses | Uses total |" in md and "| insight unknown | MRR |" in md
 
 
+def test_column_impact_reads_insight_hogql_with_placeholders() -> None:
+    # PostHog fills {filters} and {variables.name} in at run time (HogQLQueryRunner, replace_filters)
+    g = small_graph()
+    add_insight(
+        g,
+        "ph",
+        "With filters",
+        ["revenue_report"],
+        hogql=["SELECT created FROM revenue_report WHERE {filters} AND total > {variables.min_total}"],
+    )
+    add_insight(
+        g,
+        "ph2",
+        "Dates only",
+        ["revenue_report"],
+        hogql=["SELECT created FROM revenue_report WHERE {filters}"],
+    )
+    ci = column_impact(g, "revenue_report", "total")  # the insights read the target directly
+    assert {c.id: c.verdict for c in ci.consumers}["insight:ph"] == "uses"
+    assert "Dates only" in ci.unaffected
+
+
 def test_column_impact_unparsable_insight_hogql_is_unknown() -> None:
     g = small_graph()
     add_insight(g, "bad", "Broken SQL", ["revenue_report"], hogql=["SELECT (( FROM revenue_report"])

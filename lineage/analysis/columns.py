@@ -8,6 +8,7 @@ reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -386,6 +387,16 @@ def column_impact(graph: Any, view: str, column: str) -> ColumnImpact:
     )
 
 
+# Insight HogQL may hold placeholders that PostHog fills in when it runs the query (HogQLQueryRunner:
+# ``{filters}`` through posthog/hogql/filters.py's replace_filters, ``{variables.name}`` through
+# placeholders.py). Views may not hold them, so the view parser refuses them: stand-ins go there.
+_PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][\w.]*)\s*\}")
+
+
+def _fill_placeholders(sql: str) -> str:
+    return _PLACEHOLDER.sub(lambda m: "true" if m.group(1) == "filters" else "NULL", sql)
+
+
 def _consumer_verdict(
     g: nx.DiGraph,
     sub: nx.DiGraph,
@@ -425,7 +436,7 @@ def _consumer_verdict(
             labels: set[str] = set()
             for text in texts:
                 try:
-                    out, used, seen = analyse_view(text, parents)
+                    out, used, seen = analyse_view(_fill_placeholders(text), parents)
                 except HogQLError as exc:
                     doubts.append(f"HogQL does not parse: {exc}")
                     continue
