@@ -253,7 +253,9 @@ def impact_table(report: ImpactReport) -> str:
         f"(~{_seconds(s.estimated_refresh_s) or '0 s'}), {len(s.broken)} failing or stale"
     ]
     for kind, nodes in report.consumers.items():
-        names = ", ".join(visible(_one_line(n.name)) for n in nodes)
+        names = ", ".join(
+            visible(_one_line(n.name)) + (f" <{visible(n.url)}>" if n.url else "") for n in nodes
+        )
         head.append(f"{plural(kind)} ({len(nodes)}): {names}")
     if report.consumers_not_read is not None:  # an older snapshot: the table stays as it was
         head += not_read_lines(report.consumers_not_read)

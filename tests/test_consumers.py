@@ -138,6 +138,8 @@ def test_every_impact_report_says_which_kinds_the_key_could_not_read() -> None:
     assert "## Who to tell" in md and "bob@example.com: dashboard Finance" in md
     html = render_impact(report, "html")
     assert '<a href="https://us.posthog.com/project/1/insights/aB3dE9xQ"' in html
+    table = render_impact(report, "table")
+    assert "dashboards (1): Finance <https://us.posthog.com/project/1/dashboard/10>" in table
 
 
 def test_impact_on_an_old_snapshot_says_consumers_were_not_crawled() -> None:
