@@ -21,6 +21,7 @@ from lineage.analysis.diff import JOB_FIELDS, SnapshotDiff
 from lineage.analysis.impact import ImpactNode, ImpactReport
 from lineage.consumers import not_read_lines, plural
 from lineage.errors import InputError
+from lineage.graph import CONSUMER_KINDS
 from lineage.io import visible
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
@@ -458,15 +459,24 @@ def diff_markdown(d: SnapshotDiff) -> str:
         (
             "Nodes added",
             ("name", "kind", "id"),
-            [(n.name, n.kind, n.id) for n in d.nodes_added if n not in d.consumers_added],
+            [(n.name, n.kind, n.id) for n in d.nodes_added if n.kind not in CONSUMER_KINDS],
         ),
         (
             "Nodes removed",
             ("name", "kind", "id"),
-            [(n.name, n.kind, n.id) for n in d.nodes_removed if n not in d.consumers_removed],
+            [(n.name, n.kind, n.id) for n in d.nodes_removed if n.kind not in CONSUMER_KINDS],
         ),
-        ("Edges added", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_added]),
-        ("Edges removed", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_removed]),
+        # edges into consumers show as consumers added, removed or re-pointed
+        (
+            "Edges added",
+            ("upstream", "downstream"),
+            [(e.source, e.target) for e in d.edges_added if not _consumer_id(e.target_id)],
+        ),
+        (
+            "Edges removed",
+            ("upstream", "downstream"),
+            [(e.source, e.target) for e in d.edges_removed if not _consumer_id(e.target_id)],
+        ),
         ("Renamed", ("old name", "new name", "id"), [(r.old, r.new, r.id) for r in d.renamed]),
         ("Changed", ("name", "field", "old", "new"), [(c.name, c.field, c.old, c.new) for c in d.changes]),
         (
@@ -495,11 +505,23 @@ def diff_markdown(d: SnapshotDiff) -> str:
     for title, headers, rows in sections:
         if rows:
             lines += [f"## {title} ({len(rows)})", "", *_md_table(headers, rows), ""]
+    for kind in d.consumers_hidden:
+        unseen = sum(1 for n in d.consumers_unseen if n.kind == kind)
+        lines += [
+            f"{md_cell(plural(kind))}: not visible to the new snapshot's key; its {unseen} "
+            f"{md_cell(plural(kind, unseen))} are not counted as removed.",
+            "",
+        ]
     if d.sql_changed:
         lines += [f"## SQL changed ({len(d.sql_changed)})", ""]
         for s in d.sql_changed:
             lines += [f"### {md_cell(s.name)}", "", md_code(s.diff).replace("```\n", "```diff\n", 1), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _consumer_id(node_id: str) -> bool:
+    """``insight:...``, ``dashboard:...``: consumer ids cannot collide with API ids (interfaces.md s6)."""
+    return node_id.split(":", 1)[0] in CONSUMER_KINDS and ":" in node_id
 
 
 def _job_value(value: Any) -> Any:

@@ -597,3 +597,20 @@ def test_explorer_opens_a_fold_in_chromium(tmp_path: Path) -> None:
     assert ["dashboard: Board", "https://us.posthog.com/project/1/dashboard/1"] in links
     assert all(href.startswith("https://") for _, href in links)  # the javascript: URL is not linked
     assert len(links) == 6
+
+
+def test_diff_does_not_call_hidden_consumers_removed() -> None:
+    old = small_graph(not_read=[])
+    new = small_graph(not_read=["dashboard"])
+    new.nx.remove_node("dashboard:10")  # the new key cannot read dashboards
+    new.nx.remove_node("insight:evT1")  # really deleted
+    d = diff(old, new)
+    assert d.consumers_hidden == ("dashboard",)
+    assert [n.name for n in d.consumers_removed] == ["Events"]
+    assert [n.name for n in d.consumers_unseen] == ["Finance"]
+    md = diff_markdown(d)
+    assert (
+        "dashboards: not visible to the new snapshot's key; its 1 dashboard are not counted as removed." in md
+    )
+    assert "| Finance |" not in md
+    assert d.to_dict()["consumers_hidden"] == ["dashboard"]

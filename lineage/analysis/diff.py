@@ -114,6 +114,8 @@ class SnapshotDiff:
     old_crawled_at: str | None = None
     new_crawled_at: str | None = None
     repointed: tuple[Repoint, ...] = ()
+    #: consumer kinds the new snapshot's key could not read, though the old one's could
+    consumers_hidden: tuple[str, ...] = ()
 
     @property
     def consumers_added(self) -> tuple[NodeRef, ...]:
@@ -122,8 +124,16 @@ class SnapshotDiff:
 
     @property
     def consumers_removed(self) -> tuple[NodeRef, ...]:
-        """Consumers gone from ``new`` (deleted, or no longer visible)."""
-        return tuple(n for n in self.nodes_removed if n.kind in CONSUMER_KINDS)
+        """Consumers gone from ``new``; not those of a kind the new crawl could not read (hidden,
+        not deleted: see ``consumers_hidden``)."""
+        return tuple(
+            n for n in self.nodes_removed if n.kind in CONSUMER_KINDS and n.kind not in self.consumers_hidden
+        )
+
+    @property
+    def consumers_unseen(self) -> tuple[NodeRef, ...]:
+        """Consumers missing from ``new`` only because its key could not read their kind."""
+        return tuple(n for n in self.nodes_removed if n.kind in self.consumers_hidden)
 
     @property
     def is_empty(self) -> bool:
@@ -156,6 +166,7 @@ class SnapshotDiff:
             "consumers_added": [asdict(x) for x in self.consumers_added],
             "consumers_removed": [asdict(x) for x in self.consumers_removed],
             "consumers_repointed": [r.to_dict() for r in self.repointed],
+            "consumers_hidden": list(self.consumers_hidden),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -300,8 +311,12 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
         for n in b.nodes
         if n in a and is_consumer(b.nodes[n]) and set(a.predecessors(n)) != set(b.predecessors(n))
     ]
+    old_read = a.graph.get("consumers_not_read")
+    new_unread = b.graph.get("consumers_not_read")
+    hidden = sorted(set(new_unread or ()) - set(old_read or ())) if old_read is not None else []
     return SnapshotDiff(
         repointed=tuple(sorted(repointed, key=lambda r: (r.name, r.id))),
+        consumers_hidden=tuple(str(k) for k in hidden),
         nodes_added=tuple(added),
         nodes_removed=tuple(removed),
         edges_added=tuple(edges_added),
