@@ -82,6 +82,8 @@ def live(g: nx.DiGraph) -> nx.DiGraph:
 
 def plural(kind: str, n: int = 2) -> str:
     """``insight`` / ``insights`` (any other kind gets an ``s``)."""
+    if kind in CONSUMER_PLURALS.values():  # already plural
+        return kind if n != 1 else kind[:-1]
     if n == 1:
         return kind
     return CONSUMER_PLURALS.get(kind, f"{kind}s")

@@ -266,7 +266,7 @@ class _Checker:
         # Consumers are out-edges too: a materialized view that only an insight reads is used.
         doubt = ""
         # Only insights, notebooks and endpoints read views themselves; dashboards and alerts read insights.
-        readers = [k for k in self.not_read or () if k in ("insight", "notebook", "endpoint")]
+        readers = [k for k in self.not_read or () if plural(k, 1) in ("insight", "notebook", "endpoint")]
         if readers:
             kinds = ", ".join(plural(k) for k in readers)
             doubt = f" (but {kinds} are not visible to this key, so one of them may read it)"
