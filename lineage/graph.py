@@ -30,12 +30,13 @@ import networkx as nx
 from lineage.errors import InputError, RenderError, SelectorError, SnapshotError
 from lineage.io import csv_text, read_json, write_atomic
 
-__all__ = ["CONSUMER_KINDS", "KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
+__all__ = ["CONSUMER_KINDS", "KINDS", "NODE_KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
 
 SNAPSHOT_FORMAT = "lineage-snapshot/1"
-#: Consumer kinds (interfaces.md section 6): insights, dashboards... that read views; see lineage.consumers.
+# Consumers (interfaces.md section 6): insights, dashboards, notebooks, endpoints and alerts.
 CONSUMER_KINDS = ("insight", "dashboard", "notebook", "endpoint", "alert")
-KINDS = ("view", "matview", "table", "unknown", *CONSUMER_KINDS)
+KINDS = ("view", "matview", "table", "unknown")
+NODE_KINDS = (*KINDS, *CONSUMER_KINDS)  # every kind a node may have
 
 _FORMAT_RE = re.compile(r"lineage-snapshot/(\d+)")
 # Keys written first, in this order, so snapshots read well and diff cleanly; the rest sorted.
@@ -80,8 +81,8 @@ class LineageGraph:
         """
         if not isinstance(node_id, str) or not node_id:
             raise InputError(f"node id must be a non-empty string, got {node_id!r}")
-        if kind is not None and kind not in KINDS:
-            raise InputError(f"node {node_id!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        if kind is not None and kind not in NODE_KINDS:
+            raise InputError(f"node {node_id!r}: kind {kind!r} is not one of {', '.join(NODE_KINDS)}")
         existing = self.nx.nodes[node_id] if node_id in self.nx else None
         values: dict[str, Any] = dict(attrs)
         if name is not None:
@@ -226,7 +227,7 @@ class LineageGraph:
     def consumers_of(self, view: str) -> dict[str, int]:
         """Every consumer downstream of ``view`` (name or id), directly or through views -> fewest hops
         (deleted consumers read nothing and are left out)."""
-        from lineage.consumers import consumers_of
+        from lineage.consumer_nodes import consumers_of
 
         return dict(consumers_of(self.nx, self.resolve(view)))
 
@@ -234,7 +235,7 @@ class LineageGraph:
     def consumers_not_read(self) -> list[str] | None:
         """Consumer kinds the crawl could not read (``[]``: all read; None: an older snapshot that
         did not crawl consumers, so nothing is known about them)."""
-        from lineage.consumers import consumers_not_read
+        from lineage.consumer_nodes import consumers_not_read
 
         return consumers_not_read(self.nx)
 
@@ -286,10 +287,10 @@ class LineageGraph:
             attrs = {k: v for k, v in record.items() if k != "id"}
             attrs.setdefault("name", record["id"])
             attrs.setdefault("kind", "unknown")
-            if attrs["kind"] not in KINDS:
+            if attrs["kind"] not in NODE_KINDS:
                 raise SnapshotError(
                     f"{source}: node {record['id']!r} has kind {attrs['kind']!r}, "
-                    f"not one of {', '.join(KINDS)}"
+                    f"not one of {', '.join(NODE_KINDS)}"
                 )
             graph.add_node(record["id"], **attrs)
         for record in data["edges"]:

@@ -19,7 +19,7 @@ from lineage.analysis.checks import CheckReport
 from lineage.analysis.columns import ColumnImpact
 from lineage.analysis.diff import JOB_FIELDS, SnapshotDiff
 from lineage.analysis.impact import ImpactNode, ImpactReport
-from lineage.consumers import not_read_lines, plural
+from lineage.consumer_nodes import not_read_lines, plural
 from lineage.errors import InputError
 from lineage.graph import CONSUMER_KINDS
 from lineage.io import visible

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineage.errors import SelectorError
-from lineage.graph import CONSUMER_KINDS, KINDS, LineageGraph, bfs, hint
+from lineage.graph import CONSUMER_KINDS, NODE_KINDS, LineageGraph, bfs, hint
 from lineage.io import visible
 
 __all__ = ["METHODS", "Atom", "Intersection", "Union", "evaluate", "parse", "select"]
@@ -322,13 +322,13 @@ def _base(graph: LineageGraph, atom: Atom, text: str, label: str) -> set[str]:
             )
         return found
     if method == "kind":
-        if value not in KINDS:
+        if value not in NODE_KINDS:
             _fail(
                 text,
                 label,
                 atom.value_start,
                 atom.value_start + len(value),
-                f"kind {value!r} is not one of {', '.join(KINDS)}",
+                f"kind {value!r} is not one of {', '.join(NODE_KINDS)}",
             )
         return _match_attr(graph, "kind", lambda v: v == value)
     # materialized, ghost and consumers: booleans

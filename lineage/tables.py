@@ -134,7 +134,7 @@ def consumers_frame(graph: LineageGraph) -> pd.DataFrame:
 
     Empty (with its columns) when the snapshot has no consumers.
     """
-    from lineage.consumers import anchors, is_consumer, live, owner_of_consumer
+    from lineage.consumer_nodes import anchors, is_consumer, live, owner_of_consumer
 
     g = live(graph.nx)  # deleted consumers read nothing
     rows = []

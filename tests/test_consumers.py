@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from lineage.analysis import check, column_impact, diff, impact
 from lineage.cli import main
-from lineage.consumers import anchors, consumer_url, consumers_not_read, not_read_lines
+from lineage.consumer_nodes import anchors, consumer_url, consumers_not_read, not_read_lines
 from lineage.errors import SelectorError
 from lineage.graph import LineageGraph
 from lineage.render import to_dot, to_html, to_mermaid

@@ -17,7 +17,7 @@ from lineage.analysis.health import (
     node_name,
     reference_time,
 )
-from lineage.consumers import consumers_not_read, is_consumer, live, plural
+from lineage.consumer_nodes import consumers_not_read, is_consumer, live, plural
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import extract_tables as hogql_extract_tables
 from lineage.posthog import cadence_words

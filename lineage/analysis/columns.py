@@ -19,7 +19,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from lineage.analysis.health import as_digraph, node_name, resolve_node
-from lineage.consumers import consumers_not_read, hogql_texts, is_consumer, live
+from lineage.consumer_nodes import consumers_not_read, hogql_texts, is_consumer, live
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import to_sqlglot
 

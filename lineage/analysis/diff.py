@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from lineage.analysis.health import as_digraph, graph_health, node_name
-from lineage.consumers import is_consumer
+from lineage.consumer_nodes import is_consumer
 from lineage.graph import CONSUMER_KINDS
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from lineage.analysis.health import (
     resolve_node,
     ui_link,
 )
-from lineage.consumers import (
+from lineage.consumer_nodes import (
     REPORT_ORDER,
     consumer_url,
     consumers_not_read,

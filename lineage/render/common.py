@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import networkx as nx
 
-from lineage.consumers import anchors, consumer_counts, consumer_url, is_consumer, owner_of_consumer
+from lineage.consumer_nodes import anchors, consumer_counts, consumer_url, is_consumer, owner_of_consumer
 from lineage.errors import RenderError
 
 DEFAULT_MAX_NODES: Final = 500
@@ -42,7 +42,7 @@ KIND_TEXT: Final[dict[str, str]] = {
 }
 KIND_ORDER: Final = ("table", "view", "matview", "unknown")
 
-# Consumers (lineage.consumers): drawn with shapes of their own, in one fill, and only in the legend
+# Consumers (lineage.consumer_nodes): drawn with shapes of their own, in one fill, and only in the legend
 # of a drawing that has some. "consumers" is a fold: "+3 insights, 1 dashboard" standing for the
 # consumers of one view.
 CONSUMER_TEXT: Final[dict[str, str]] = {

@@ -28,7 +28,7 @@ _SHAPE: Final[dict[str, str]] = {
     "matview": "box3d",
     "unknown": "box",
     "folder": "folder",
-    # consumers (lineage.consumers)
+    # consumers (lineage.consumer_nodes)
     "insight": "ellipse",
     "dashboard": "tab",
     "notebook": "component",

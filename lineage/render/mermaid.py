@@ -36,7 +36,7 @@ def _shape(sn: SceneNode) -> tuple[str, str]:
         "table": ("[(", ")]"),
         "matview": ("[[", "]]"),
         "unknown": ("{{", "}}"),
-        # consumers (lineage.consumers)
+        # consumers (lineage.consumer_nodes)
         "insight": ("(", ")"),
         "dashboard": ("[/", "\\]"),
         "notebook": ("[\\", "/]"),

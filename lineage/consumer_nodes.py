@@ -1,4 +1,6 @@
-"""Consumers: the insights, dashboards, notebooks, endpoints and alerts that read warehouse views.
+"""Consumer nodes in a snapshot: the insights, dashboards, notebooks, endpoints and alerts that read
+warehouse views, as the analyses, reports and renderers read them (how the crawl finds and builds
+them is ``lineage.consumers`` and ``lineage.crawl``).
 
 In a snapshot they are ordinary nodes (interfaces.md section 6) whose ``kind`` is one of
 :data:`CONSUMER_KINDS` and whose id cannot collide with an API id (``insight:<short_id>``,
