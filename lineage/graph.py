@@ -158,7 +158,10 @@ class LineageGraph:
         lowered = name_or_id.lower()
         if lowered != name_or_id and lowered in self.nx:
             return [lowered]
-        return list(self.names().get(name_or_id, []))
+        ids = list(self.names().get(name_or_id, []))
+        # An insight or dashboard is often named after the view it shows: a name means the view.
+        views = [i for i in ids if not self.is_consumer(i)]
+        return views if views else ids
 
     def suggest(self, text: str, *, limit: int = 3) -> list[str]:
         """Names close to ``text``, best first (for "did you mean" hints)."""
@@ -214,6 +217,27 @@ class LineageGraph:
                 f"the lineage graph has a cycle ({' -> '.join(names)}), so it has no upstream-first "
                 "order; break the cycle in one of these views"
             ) from None
+
+    # -- consumers (insights, dashboards, notebooks, endpoints, alerts) ----------------------------
+
+    def is_consumer(self, node_id: str) -> bool:
+        """True when the node is an insight, dashboard, notebook, endpoint or alert."""
+        return node_id in self.nx and self.nx.nodes[node_id].get("kind") in CONSUMER_KINDS
+
+    def consumers_of(self, view: str) -> dict[str, int]:
+        """Every consumer downstream of ``view`` (name or id), directly or through views -> fewest hops
+        (deleted consumers read nothing and are left out)."""
+        from lineage.consumer_nodes import consumers_of
+
+        return dict(consumers_of(self.nx, self.resolve(view)))
+
+    @property
+    def consumers_not_read(self) -> list[str] | None:
+        """Consumer kinds the crawl could not read (``[]``: all read; None: an older snapshot that
+        did not crawl consumers, so nothing is known about them)."""
+        from lineage.consumer_nodes import consumers_not_read
+
+        return consumers_not_read(self.nx)
 
     # -- snapshot files -------------------------------------------------------------------------
 

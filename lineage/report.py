@@ -19,7 +19,9 @@ from lineage.analysis.checks import CheckReport
 from lineage.analysis.columns import ColumnImpact
 from lineage.analysis.diff import JOB_FIELDS, SnapshotDiff
 from lineage.analysis.impact import ImpactNode, ImpactReport
+from lineage.consumer_nodes import not_read_lines, plural
 from lineage.errors import InputError
+from lineage.graph import CONSUMER_KINDS
 from lineage.io import visible
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
@@ -159,6 +161,7 @@ def impact_markdown(report: ImpactReport) -> str:
     lines.append(f"- affected: {s.affected} node(s) ({kinds}), up to {s.max_depth} hop(s) away")
     if report.max_depth is not None:
         lines.append(f"- limited to {report.max_depth} hop(s)")
+    lines += _consumers_markdown(report)
     lines += ["", "## Refresh plan", ""]
     if s.refresh_order:
         lines.append(
@@ -184,6 +187,33 @@ def impact_markdown(report: ImpactReport) -> str:
     else:
         lines.append("Nothing downstream.")
     return "\n".join(lines) + "\n"
+
+
+def _consumers_markdown(report: ImpactReport) -> list[str]:
+    """The "Consumers" and "Who to tell" sections: what people look at, grouped by kind, with links."""
+    lines = ["", "## Consumers", ""]
+    groups = report.consumers
+    if not groups:
+        lines.append("No insight, dashboard, notebook, endpoint or alert in the snapshot reads it.")
+    for kind, nodes in groups.items():
+        lines.append(f"- {plural(kind)} ({len(nodes)}): " + ", ".join(_md_link(n) for n in nodes))
+    for line in not_read_lines(report.consumers_not_read):
+        lines.append(f"- {md_cell(line)}")
+    lines += ["", "## Who to tell", ""]
+    contacts = report.who_to_tell
+    if contacts:
+        lines += [f"- {md_cell(c.owner)}: {', '.join(md_cell(i) for i in c.items)}" for c in contacts]
+    else:
+        lines.append("No owner is known for an affected insight or dashboard.")
+    return lines
+
+
+def _md_link(n: ImpactNode) -> str:
+    """``[name](url)`` when the node has an http(s) link, else the escaped name."""
+    if n.url and n.url.startswith(("https://", "http://")):
+        target = n.url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+        return f"[{md_cell(n.name)}](<{esc(target)}>)"
+    return md_cell(n.name)
 
 
 def impact_csv(report: ImpactReport) -> str:
@@ -223,6 +253,15 @@ def impact_table(report: ImpactReport) -> str:
         f"{len(s.refresh_order)} to refresh "
         f"(~{_seconds(s.estimated_refresh_s) or '0 s'}), {len(s.broken)} failing or stale"
     ]
+    for kind, nodes in report.consumers.items():
+        names = ", ".join(
+            visible(_one_line(n.name)) + (f" <{visible(n.url)}>" if n.url else "") for n in nodes
+        )
+        head.append(f"{plural(kind)} ({len(nodes)}): {names}")
+    if report.consumers_not_read is not None:  # an older snapshot: the table stays as it was
+        head += not_read_lines(report.consumers_not_read)
+    for c in report.who_to_tell:
+        head.append(f"tell {visible(_one_line(c.owner))}: {visible(_one_line(', '.join(c.items)))}")
     return "\n".join(head + _text_table(_IMPACT_COLUMNS, [_impact_row(n) for n in report.affected])) + "\n"
 
 
@@ -262,6 +301,20 @@ def impact_html(report: ImpactReport) -> str:
     crit = " &gt; ".join(esc(n) for n in s.critical_path)
     took = esc(_seconds(s.estimated_refresh_s) or "0 s")
     body.append(f"<li>estimated refresh time {took} along {crit or 'nothing'}</li>")
+    body.append("</ul>")
+    body.append("<h2>Consumers</h2><ul>")
+    groups = report.consumers
+    if not groups:
+        body.append("<li>No insight, dashboard, notebook, endpoint or alert in the snapshot reads it.</li>")
+    for kind, nodes in groups.items():
+        links = ", ".join(_link(n.url, n.name) for n in nodes)
+        body.append(f"<li>{esc(plural(kind))} ({len(nodes)}): {links}</li>")
+    body += [f"<li>{esc(line)}</li>" for line in not_read_lines(report.consumers_not_read)]
+    body.append("</ul><h2>Who to tell</h2><ul>")
+    contacts = report.who_to_tell
+    body += [f"<li>{esc(c.owner)}: {esc(', '.join(c.items))}</li>" for c in contacts]
+    if not contacts:
+        body.append("<li>No owner is known for an affected insight or dashboard.</li>")
     body.append("</ul>")
     if s.broken:
         body.append("<h2>Failing or stale</h2><table><tr><th>name</th><th>health</th><th>reason</th></tr>")
@@ -308,6 +361,7 @@ def _column_rows(ci: ColumnImpact) -> list[tuple[str, str, str, str]]:
     rows = [("derived", d.view, d.column, ", ".join(d.sources)) for d in ci.derived]
     rows += [("used", u.view, u.column, u.clause) for u in ci.usages]
     rows += [("unknown", u.view, "", u.reason) for u in ci.unknown]
+    rows += [(f"{c.kind} {c.verdict}", c.name, "", c.detail) for c in ci.consumers]
     return rows
 
 
@@ -327,8 +381,14 @@ def render_column_impact(ci: ColumnImpact, fmt: str) -> str:
             f"- views deriving or using it: {len(ci.affected_views)}; impact unknown: {len(ci.unknown)}; "
             f"unaffected: {len(ci.unaffected)}"
         )
-        if ci.unknown:
+        if ci.consumers:
+            uses = sum(1 for c in ci.consumers if c.verdict == "uses")
+            lines.append(
+                f"- consumers using it: {uses}; consumers whose use is unknown: {len(ci.consumers) - uses}"
+            )
+        if ci.unknown or any(c.verdict == "unknown" for c in ci.consumers):
             lines.append("- impact unknown means the view could not be analysed: review it by hand")
+        lines += [f"- {md_cell(line)}" for line in not_read_lines(ci.consumers_not_read)]
         lines.append("")
         lines += (
             _md_table(_COLUMN_HEADERS, _column_rows(ci))
@@ -341,6 +401,7 @@ def render_column_impact(ci: ColumnImpact, fmt: str) -> str:
             "\n".join(
                 [
                     f"column impact of {visible(_one_line(title))}",
+                    *(not_read_lines(ci.consumers_not_read) if ci.consumers_not_read is not None else []),
                     *_text_table(_COLUMN_HEADERS, _column_rows(ci)),
                 ]
             )
@@ -348,7 +409,9 @@ def render_column_impact(ci: ColumnImpact, fmt: str) -> str:
         )
     if fmt == "html":
         body = [
-            f"<h1>Column impact of {esc(title)}</h1><table><tr>"
+            f"<h1>Column impact of {esc(title)}</h1>"
+            + "".join(f"<p>{esc(line)}</p>" for line in not_read_lines(ci.consumers_not_read))
+            + "<table><tr>"
             + "".join(f"<th>{h}</th>" for h in _COLUMN_HEADERS)
             + "</tr>"
         ]
@@ -368,6 +431,8 @@ def check_text(report: CheckReport) -> str:
         return visible(_one_line(v))
 
     lines = [f"{f.severity:<7} {f.rule:<20} {clean(f.node)}: {clean(f.message)}" for f in report.findings]
+    if report.consumers_not_read is not None:  # older snapshots did not crawl consumers: as before
+        lines += [f"note: {line}" for line in not_read_lines(report.consumers_not_read)]
     counts = ", ".join(f"{rule} {n}" for rule, n in report.counts().items() if n)
     lines.append(
         f"{len(report.findings)} finding(s) in {report.nodes} nodes at {report.now}"
@@ -390,10 +455,28 @@ def diff_markdown(d: SnapshotDiff) -> str:
     if d.is_empty:
         return "\n".join([*lines, "No changes."]) + "\n"
     sections: list[tuple[str, Sequence[str], list[Sequence[Any]]]] = [
-        ("Nodes added", ("name", "kind", "id"), [(n.name, n.kind, n.id) for n in d.nodes_added]),
-        ("Nodes removed", ("name", "kind", "id"), [(n.name, n.kind, n.id) for n in d.nodes_removed]),
-        ("Edges added", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_added]),
-        ("Edges removed", ("upstream", "downstream"), [(e.source, e.target) for e in d.edges_removed]),
+        # consumers have sections of their own, below
+        (
+            "Nodes added",
+            ("name", "kind", "id"),
+            [(n.name, n.kind, n.id) for n in d.nodes_added if n.kind not in CONSUMER_KINDS],
+        ),
+        (
+            "Nodes removed",
+            ("name", "kind", "id"),
+            [(n.name, n.kind, n.id) for n in d.nodes_removed if n.kind not in CONSUMER_KINDS],
+        ),
+        # edges into consumers show as consumers added, removed or re-pointed
+        (
+            "Edges added",
+            ("upstream", "downstream"),
+            [(e.source, e.target) for e in d.edges_added if not _consumer_id(e.target_id)],
+        ),
+        (
+            "Edges removed",
+            ("upstream", "downstream"),
+            [(e.source, e.target) for e in d.edges_removed if not _consumer_id(e.target_id)],
+        ),
         ("Renamed", ("old name", "new name", "id"), [(r.old, r.new, r.id) for r in d.renamed]),
         ("Changed", ("name", "field", "old", "new"), [(c.name, c.field, c.old, c.new) for c in d.changes]),
         (
@@ -402,14 +485,43 @@ def diff_markdown(d: SnapshotDiff) -> str:
             [(c.name, JOB_FIELDS[c.field], _job_value(c.old), _job_value(c.new)) for c in d.jobs],
         ),
     ]
+    sections += [
+        (
+            "Consumers added",
+            ("name", "kind", "id"),
+            [(n.name, n.kind, n.id) for n in d.consumers_added],
+        ),
+        (
+            "Consumers removed",
+            ("name", "kind", "id"),
+            [(n.name, n.kind, n.id) for n in d.consumers_removed],
+        ),
+        (
+            "Consumers re-pointed",
+            ("name", "kind", "read", "now reads"),
+            [(r.name, r.kind, ", ".join(r.old), ", ".join(r.new)) for r in d.repointed],
+        ),
+    ]
     for title, headers, rows in sections:
         if rows:
             lines += [f"## {title} ({len(rows)})", "", *_md_table(headers, rows), ""]
+    for kind in d.consumers_hidden:
+        unseen = sum(1 for n in d.consumers_unseen if n.kind == kind)
+        lines += [
+            f"{md_cell(plural(kind))}: not visible to the new snapshot's key; its {unseen} "
+            f"{md_cell(plural(kind, unseen))} are not counted as removed.",
+            "",
+        ]
     if d.sql_changed:
         lines += [f"## SQL changed ({len(d.sql_changed)})", ""]
         for s in d.sql_changed:
             lines += [f"### {md_cell(s.name)}", "", md_code(s.diff).replace("```\n", "```diff\n", 1), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _consumer_id(node_id: str) -> bool:
+    """``insight:...``, ``dashboard:...``: consumer ids cannot collide with API ids (interfaces.md s6)."""
+    return node_id.split(":", 1)[0] in CONSUMER_KINDS and ":" in node_id
 
 
 def _job_value(value: Any) -> Any:

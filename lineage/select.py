@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineage.errors import SelectorError
-from lineage.graph import KINDS, LineageGraph, bfs, hint
+from lineage.graph import CONSUMER_KINDS, NODE_KINDS, LineageGraph, bfs, hint
 from lineage.io import visible
 
 __all__ = ["METHODS", "Atom", "Intersection", "Union", "evaluate", "parse", "select"]
 
-METHODS = ("folder", "ghost", "id", "kind", "materialized", "name", "status")
+METHODS = ("consumers", "folder", "ghost", "id", "kind", "materialized", "name", "status")
 _GLOB_CHARS = frozenset("*?[")
 _PREFIX_RE = re.compile(r"(@)|(\d*)\+")
 _SUFFIX_RE = re.compile(r"\+(\d*)$")
@@ -239,6 +239,7 @@ def _parse_atom(text: str, start: int, end: int, label: str) -> Atom:
 
 
 _EXAMPLES = {
+    "consumers": "false",
     "folder": "Finance",
     "ghost": "true",
     "id": "0190c1f2-...",
@@ -321,16 +322,16 @@ def _base(graph: LineageGraph, atom: Atom, text: str, label: str) -> set[str]:
             )
         return found
     if method == "kind":
-        if value not in KINDS:
+        if value not in NODE_KINDS:
             _fail(
                 text,
                 label,
                 atom.value_start,
                 atom.value_start + len(value),
-                f"kind {value!r} is not one of {', '.join(KINDS)}",
+                f"kind {value!r} is not one of {', '.join(NODE_KINDS)}",
             )
         return _match_attr(graph, "kind", lambda v: v == value)
-    # materialized and ghost: booleans
+    # materialized, ghost and consumers: booleans
     flag = _BOOLS.get(value.lower())
     if flag is None:
         _fail(
@@ -340,6 +341,9 @@ def _base(graph: LineageGraph, atom: Atom, text: str, label: str) -> set[str]:
             atom.value_start + len(value),
             f"{method}:{value} must be {method}:true or {method}:false",
         )
+    if method == "consumers":
+        # consumers:true picks insights, dashboards, notebooks, endpoints and alerts; false everything else.
+        return _match_attr(graph, "kind", lambda v: (v in CONSUMER_KINDS) is flag)
     attr = "is_materialized" if method == "materialized" else "ghost"
     if method == "ghost":
         # A node without the flag is a live one.

@@ -13,7 +13,16 @@ import pandas as pd
 
 from lineage.graph import LineageGraph
 
-__all__ = ["EDGE_COLUMNS", "JOB_COLUMNS", "NODE_COLUMNS", "edges_frame", "jobs_frame", "nodes_frame"]
+__all__ = [
+    "CONSUMER_COLUMNS",
+    "EDGE_COLUMNS",
+    "JOB_COLUMNS",
+    "NODE_COLUMNS",
+    "consumers_frame",
+    "edges_frame",
+    "jobs_frame",
+    "nodes_frame",
+]
 
 NODE_COLUMNS = (
     "id",
@@ -49,6 +58,8 @@ JOB_COLUMNS = (
     "failure_streak",
     "rows_trend",
 )
+
+CONSUMER_COLUMNS = ("view_id", "view", "view_kind", "id", "name", "kind", "via", "owner", "url")
 
 # Nullable dtypes keep "not known" (None) apart from 0 and False.
 _BOOL_COLUMNS = frozenset({"is_materialized", "ghost"})
@@ -115,6 +126,45 @@ def jobs_frame(graph: LineageGraph) -> pd.DataFrame:
         row["name"] = graph.name_of(node_id)
         rows.append(row)
     return _frame(rows, JOB_COLUMNS)
+
+
+def consumers_frame(graph: LineageGraph) -> pd.DataFrame:
+    """Consumers per view: one row per (view, consumer) where the consumer reads the view directly
+    or shows an insight that does (``via`` names that insight). Sorted by view, kind, name, id.
+
+    Empty (with its columns) when the snapshot has no consumers.
+    """
+    from lineage.consumer_nodes import anchors, is_consumer, live, owner_of_consumer
+
+    g = live(graph.nx)  # deleted consumers read nothing
+    rows = []
+    for node_id in sorted(g.nodes):
+        attrs = g.nodes[node_id]
+        if not is_consumer(attrs):
+            continue
+        reads: set[tuple[str, str | None]] = set()
+        for p in g.predecessors(node_id):
+            if is_consumer(g.nodes[p]):
+                reads |= {(v, graph.name_of(p)) for v in anchors(g, p)}
+            else:
+                reads.add((p, None))
+        url = attrs.get("url")
+        for view, via in reads:
+            rows.append(
+                {
+                    "view_id": view,
+                    "view": graph.name_of(view),
+                    "view_kind": g.nodes[view].get("kind"),
+                    "id": node_id,
+                    "name": graph.name_of(node_id),
+                    "kind": attrs.get("kind"),
+                    "via": via,
+                    "owner": owner_of_consumer(attrs),
+                    "url": url if isinstance(url, str) else None,
+                }
+            )
+    rows.sort(key=lambda r: (r["view"], r["view_id"], r["kind"], r["name"], r["id"], r["via"] or ""))
+    return _frame(rows, CONSUMER_COLUMNS)
 
 
 def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:

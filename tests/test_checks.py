@@ -107,6 +107,14 @@ def crafted() -> nx.DiGraph:
     g.nodes["an"]["jobs"]["history"] = history
     g.add_edges_from([("events", "an"), ("an", "c")])
     g.nodes["c"]["sql"] += " JOIN odd_run ON 1 = 1"
+    # consumers: a dashboard and an alert on an insight reading fanout (downstream of failing_one),
+    # and an insight reading the deleted view
+    g.add_node("insight:i1", name="Fan chart", kind="insight")
+    g.add_node("dashboard:1", name="Ops board", kind="dashboard")
+    g.add_node("alert:1", name="Fan alert", kind="alert")
+    g.add_node("insight:i2", name="Old chart", kind="insight")
+    g.add_edges_from([("fan", "insight:i1"), ("insight:i1", "dashboard:1"), ("insight:i1", "alert:1")])
+    g.add_edge("gh", "insight:i2")
     # cycle
     g.add_node("x", name="loop_x", kind="view")
     g.add_node("y", name="loop_y", kind="view")

@@ -132,7 +132,8 @@ def test_bad_exclude_is_a_clean_error(snapshot: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
         "lineage: bad --exclude selector 'kind:model': "
-        "kind 'model' is not one of view, matview, table, unknown"
+        "kind 'model' is not one of view, matview, table, unknown, "
+        "insight, dashboard, notebook, endpoint, alert"
     )
 
 

@@ -105,6 +105,7 @@ def test_impact_runs_from_a_fresh_clone(kernel: str, tmp_path: Path) -> None:
     assert "affected node(s)" in text
     assert "refresh order:" in text
     assert "views affected:" in text
+    assert "who to tell:" in text  # the consumers cell runs with or without consumers in the snapshot
     # customer_mrr_by_month.mrr feeds mrr_by_month's mrr in the demo; found through the HogQL
     assert "mrr_by_month" in text and "derived" in text
     assert "image/svg+xml" in _mimes(nb)

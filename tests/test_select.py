@@ -289,7 +289,7 @@ def test_unknown_name_without_suggestions() -> None:
 def test_unknown_method_lists_known_ones() -> None:
     assert _error("orders,foldr:Finance") == (
         "bad selector 'orders,foldr:Finance': unknown selector method 'foldr'; "
-        "known methods: folder, ghost, id, kind, materialized, name, status\n"
+        "known methods: consumers, folder, ghost, id, kind, materialized, name, status\n"
         "  orders,foldr:Finance\n"
         "         ^^^^^"
     )
@@ -300,7 +300,8 @@ def test_unknown_method_lists_known_ones() -> None:
     [
         (
             "kind:model",
-            "bad selector 'kind:model': kind 'model' is not one of view, matview, table, unknown\n"
+            "bad selector 'kind:model': kind 'model' is not one of view, matview, table, unknown, "
+            "insight, dashboard, notebook, endpoint, alert\n"
             "  kind:model\n       ^^^^^",
         ),
         (

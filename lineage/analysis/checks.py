@@ -19,6 +19,7 @@ from lineage.analysis.health import (
     parse_time,
     reference_time,
 )
+from lineage.consumer_nodes import consumers_not_read, is_consumer, live, plural
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import extract_tables as hogql_extract_tables
 from lineage.posthog import cadence_words
@@ -32,6 +33,9 @@ RULES: dict[str, str] = {
     "failing": "error",
     "stale": "warning",
     "downstream-of-broken": "warning",
+    "broken-dashboard": "warning",
+    "broken-alert": "warning",
+    "ghost-insight": "warning",
     "cadence-inversion": "warning",
     "sql-mismatch": "warning",
     "ghost": "warning",
@@ -68,6 +72,8 @@ class CheckReport:
     now: str
     nodes: int
     edges: int
+    #: consumer kinds the crawl could not read ([]: all read; None: the snapshot did not crawl them)
+    consumers_not_read: tuple[str, ...] | None = None
 
     def counts(self) -> dict[str, int]:
         """Findings per rule (every rule listed, zero included)."""
@@ -89,6 +95,9 @@ class CheckReport:
             "edges": self.edges,
             "counts": self.counts(),
             "findings": [f.to_dict() for f in self.findings],
+            "consumers_not_read": (
+                list(self.consumers_not_read) if self.consumers_not_read is not None else None
+            ),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -197,10 +206,18 @@ def _is_ghost(attrs: dict[str, Any]) -> bool:
     return bool(attrs.get("ghost")) or str(attrs.get("name", "")).startswith("POSTHOG_DELETED_")
 
 
+#: Consumers that get rules of their own instead of "downstream-of-broken".
+_OWN_RULE_KINDS = frozenset({"dashboard", "alert"})
+
+
 class _Checker:
-    def __init__(self, g: nx.DiGraph, health: dict[Any, NodeHealth]) -> None:
+    def __init__(
+        self, g: nx.DiGraph, health: dict[Any, NodeHealth], not_read: list[str] | None = None
+    ) -> None:
         self.g = g
         self.health = health
+        self.not_read = not_read
+        self._broken_cache: dict[Any, set[Any]] | None = None
         self.findings: list[Finding] = []
         self.name = {n: node_name(g, n) for n in g.nodes}
         self._through_cache: dict[Any, frozenset[Any]] = {}
@@ -251,7 +268,12 @@ class _Checker:
                 for d in nx.descendants(self.g, b):
                     total.setdefault(d, set()).add(b)
             nearest = total
+        # consumer_rules asks the same question of the views insights read: answer it from here
+        self._broken_cache = {n: nearest.get(n, set()) for n in total if n not in broken and nearest.get(n)}
+        self._broken_cache.update((b, {b}) for b in broken)
         for n, sources in total.items():
+            if self.g.nodes[n].get("kind") in _OWN_RULE_KINDS:
+                continue  # broken-dashboard and broken-alert say it in words that fit them
             named = _names(self.g, nearest[n] or sources, self.name)
             more = len(sources) - len(nearest[n])
             extra = f" ({more} more further up)" if nearest[n] and more > 0 else ""
@@ -316,12 +338,115 @@ class _Checker:
                 )
 
     def unused_matviews(self) -> None:
+        # Consumers are out-edges too: a materialized view that only an insight reads is used.
+        doubt = ""
+        # Only insights, notebooks and endpoints read views themselves; dashboards and alerts read insights.
+        readers = [k for k in self.not_read or () if plural(k, 1) in ("insight", "notebook", "endpoint")]
+        if readers:
+            kinds = ", ".join(plural(k) for k in readers)
+            doubt = f" (but {kinds} are not visible to this key, so one of them may read it)"
         for n, attrs in self.g.nodes(data=True):
             if _is_materialized(attrs) and self.g.out_degree(n) == 0 and not attrs.get("downstream_count"):
+                if doubt:
+                    message = f"materialized but no view or consumer the crawl could see reads it{doubt}"
+                    message += "; check before reverting materialization"
+                else:
+                    message = "materialized but nothing reads it; consider reverting materialization"
+                self.add("unused-matview", n, message)
+
+    def _broken_up(self) -> dict[Any, set[Any]]:
+        """Node -> the nearest failing or stale nodes at or above it (views only; computed once):
+        itself when broken, else those of what it reads, without passing another broken node."""
+        if self._broken_cache is not None:
+            return self._broken_cache
+        broken = {n for n, h in self.health.items() if h.failing or h.stale}
+        out: dict[Any, set[Any]] = {}
+        if broken:
+            views = self.g.subgraph(n for n in self.g if not is_consumer(self.g.nodes[n]))
+            if nx.is_directed_acyclic_graph(views):
+                for n in nx.topological_sort(views):
+                    if n in broken:
+                        out[n] = {n}
+                        continue
+                    acc: set[Any] = set()
+                    for p in views.predecessors(n):
+                        acc |= out.get(p, set())
+                    if acc:
+                        out[n] = acc
+            else:
+                for b in broken:
+                    for d in {b} | nx.descendants(views, b):
+                        out.setdefault(d, set()).add(b)
+        self._broken_cache = out
+        return out
+
+    def _broken_reads(self, insight: Any) -> list[str]:
+        """What makes an insight's data wrong: the nearest failing or stale views it reads (directly
+        or through other views), and deleted views it reads directly."""
+        broken: set[Any] = set()
+        ghosts: set[Any] = set()
+        up = self._broken_up()
+        for p in self.g.predecessors(insight):
+            if is_consumer(self.g.nodes[p]):
+                continue
+            if _is_ghost(self.g.nodes[p]):
+                ghosts.add(p)
+            broken |= up.get(p, set())
+        ranked = sorted(broken, key=lambda q: (self.name[q], str(q)))
+        reasons = [
+            f"{self.name[q]} ({'failing' if self.health[q].failing else 'stale'})"
+            for q in ranked[:_LIST_LIMIT]
+        ]
+        if len(ranked) > _LIST_LIMIT:
+            reasons.append(f"{len(ranked) - _LIST_LIMIT} more broken views")
+        if ghosts:
+            reasons.append(f"deleted view {_names(self.g, ghosts, self.name)}")
+        return reasons
+
+    def consumer_rules(self, wanted: set[str]) -> None:
+        """broken-dashboard, broken-alert and ghost-insight."""
+        memo: dict[Any, list[str]] = {}
+
+        def reasons(insight: Any) -> list[str]:
+            if insight not in memo:
+                memo[insight] = self._broken_reads(insight)
+            return memo[insight]
+
+        for n, attrs in self.g.nodes(data=True):
+            kind = attrs.get("kind")
+            if kind == "insight" and "ghost-insight" in wanted:
+                ghosts = [p for p in self.g.predecessors(n) if _is_ghost(self.g.nodes[p])]
+                if ghosts:
+                    self.add(
+                        "ghost-insight",
+                        n,
+                        f"reads deleted view {_names(self.g, ghosts, self.name)}, so it shows an error; "
+                        "point it at the view that replaced it",
+                    )
+            if kind not in _OWN_RULE_KINDS:
+                continue
+            rule = "broken-dashboard" if kind == "dashboard" else "broken-alert"
+            if rule not in wanted:
+                continue
+            bad = []
+            for p in sorted(self.g.predecessors(n), key=lambda p: (self.name[p], str(p))):
+                if self.g.nodes[p].get("kind") == "insight" and reasons(p):
+                    bad.append(f"{self.name[p]}, which reads {', '.join(reasons(p))}")
+            if not bad:
+                continue
+            if kind == "dashboard":
                 self.add(
-                    "unused-matview",
+                    rule,
                     n,
-                    "materialized but nothing reads it; consider reverting materialization",
+                    f"shows insight {'; '.join(bad[:_LIST_LIMIT])}"
+                    + (f"; and {len(bad) - _LIST_LIMIT} more" if len(bad) > _LIST_LIMIT else "")
+                    + "; its charts may be wrong, old or broken: fix those views first",
+                )
+            else:
+                self.add(
+                    rule,
+                    n,
+                    f"watches insight {'; '.join(bad)}; it may fire on bad data or never fire",
                 )
 
     def ghosts(self) -> None:
@@ -438,7 +563,9 @@ def check(
     unknown = wanted - set(RULES)
     if unknown:
         raise InputError(f"unknown rule(s) {', '.join(sorted(unknown))}; known: {', '.join(RULES)}")
-    checker = _Checker(g, graph_health(graph, now=ref))
+    not_read = consumers_not_read(g)
+    # Deleted insights, dashboards... read nothing: a view only they read is unused, and they break nothing.
+    checker = _Checker(live(g), graph_health(graph, now=ref), not_read)
     if wanted & {"failing", "stale"}:
         checker.health_rules()
     if "downstream-of-broken" in wanted:
@@ -447,6 +574,8 @@ def check(
         checker.cadence_inversion()
     if "unused-matview" in wanted:
         checker.unused_matviews()
+    if wanted & {"broken-dashboard", "broken-alert", "ghost-insight"}:
+        checker.consumer_rules(wanted)
     if "ghost" in wanted:
         checker.ghosts()
     if "sql-mismatch" in wanted:
@@ -464,4 +593,5 @@ def check(
         now=ref.isoformat().replace("+00:00", "Z"),
         nodes=g.number_of_nodes(),
         edges=g.number_of_edges(),
+        consumers_not_read=tuple(not_read) if not_read is not None else None,
     )

@@ -8,6 +8,7 @@ reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from lineage.analysis.health import as_digraph, node_name, resolve_node
+from lineage.consumer_nodes import consumers_not_read, hogql_texts, is_consumer, live
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import to_sqlglot
 
@@ -61,6 +63,18 @@ class UnknownImpact:
 
 
 @dataclass(frozen=True)
+class ConsumerColumnUse:
+    """A consumer (insight, dashboard...) that reads the column, or may: ``verdict`` is ``uses`` or
+    ``unknown`` (its HogQL is not in the snapshot or does not parse; never read as safe)."""
+
+    id: str
+    name: str
+    kind: str
+    verdict: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class ColumnImpact:
     """Result of :func:`column_impact`; every tuple is sorted."""
 
@@ -71,6 +85,8 @@ class ColumnImpact:
     usages: tuple[ColumnUsage, ...]
     unknown: tuple[UnknownImpact, ...]
     unaffected: tuple[str, ...]
+    consumers: tuple[ConsumerColumnUse, ...] = ()
+    consumers_not_read: tuple[str, ...] | None = None
 
     @property
     def affected_views(self) -> tuple[str, ...]:
@@ -85,6 +101,10 @@ class ColumnImpact:
             "usages": [asdict(u) for u in self.usages],
             "unknown": [asdict(u) for u in self.unknown],
             "unaffected": list(self.unaffected),
+            "consumers": [asdict(c) for c in self.consumers],
+            "consumers_not_read": (
+                list(self.consumers_not_read) if self.consumers_not_read is not None else None
+            ),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -101,6 +121,10 @@ class ColumnImpact:
         ]
         rows += [
             {"effect": "unknown", "view": u.view, "column": None, "detail": u.reason} for u in self.unknown
+        ]
+        rows += [
+            {"effect": f"{c.kind} {c.verdict}", "view": c.name, "column": None, "detail": c.detail}
+            for c in self.consumers
         ]
         return pd.DataFrame(rows, columns=["effect", "view", "column", "detail"])
 
@@ -285,7 +309,8 @@ def column_impact(graph: Any, view: str, column: str) -> ColumnImpact:
         raise InputError(
             f"{target_name!r} has no column {column!r}; its columns are: {', '.join(sorted(declared)[:20])}"
         )
-    down = nx.descendants(g, target)
+    walk = live(g)  # deleted consumers read nothing
+    down = nx.descendants(walk, target) if target in walk else nx.descendants(g, target)
     sub = g.subgraph(down | {target})
     try:
         order = list(nx.lexicographical_topological_sort(sub, key=lambda n: (node_name(g, n), str(n))))
@@ -299,10 +324,18 @@ def column_impact(graph: Any, view: str, column: str) -> ColumnImpact:
     derived: list[DerivedColumn] = []
     usages: set[ColumnUsage] = set()
     unaffected: list[str] = []
+    consumers: dict[Any, ConsumerColumnUse] = {}
     for n in order:
         if n == target:
             continue
         name = node_name(g, n)
+        if is_consumer(g.nodes[n]):
+            verdict = _consumer_verdict(g, sub, n, taint, unknown, consumers)
+            if verdict is None:
+                unaffected.append(name)
+            else:
+                consumers[n] = verdict
+            continue
         preds = sorted(sub.predecessors(n), key=lambda p: (node_name(g, p), str(p)))
         unknown_parents = [node_name(g, p) for p in preds if p in unknown]
         tainted_parents = {p: taint[p] for p in preds if taint.get(p)}
@@ -349,4 +382,82 @@ def column_impact(graph: Any, view: str, column: str) -> ColumnImpact:
             )
         ),
         unaffected=tuple(sorted(unaffected)),
+        consumers=tuple(sorted(consumers.values(), key=lambda c: (c.kind, c.name, c.id))),
+        consumers_not_read=tuple(not_read) if (not_read := consumers_not_read(g)) is not None else None,
     )
+
+
+# Insight HogQL may hold placeholders that PostHog fills in when it runs the query (HogQLQueryRunner:
+# ``{filters}`` through posthog/hogql/filters.py's replace_filters, ``{variables.name}`` through
+# placeholders.py). Views may not hold them, so the view parser refuses them: stand-ins go there.
+_PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][\w.]*)\s*\}")
+
+
+def _fill_placeholders(sql: str) -> str:
+    return _PLACEHOLDER.sub(lambda m: "true" if m.group(1) == "filters" else "NULL", sql)
+
+
+def _consumer_verdict(
+    g: nx.DiGraph,
+    sub: nx.DiGraph,
+    n: Any,
+    taint: Mapping[Any, Taint],
+    unknown: Mapping[Any, str],
+    consumers: Mapping[Any, ConsumerColumnUse],
+) -> ConsumerColumnUse | None:
+    """Does consumer ``n`` read the column? None when it does not.
+
+    A consumer reading tainted views is judged by its HogQL texts (node attribute ``hogql``): it
+    uses the column when a text selects, derives or filters on it. Without HogQL (or when the
+    HogQL does not name the view lineage says it reads) the verdict is ``unknown``, never safe.
+    A consumer of consumers (a dashboard, an alert, a notebook embedding an insight) follows the
+    insights it shows.
+    """
+    attrs = g.nodes[n]
+    kind = str(attrs.get("kind"))
+    name = node_name(g, n)
+    preds = sorted(sub.predecessors(n), key=lambda p: (node_name(g, p), str(p)))
+    via_uses = [node_name(g, p) for p in preds if p in consumers and consumers[p].verdict == "uses"]
+    via_unknown = [node_name(g, p) for p in preds if p in consumers and consumers[p].verdict == "unknown"]
+    unknown_views = [node_name(g, p) for p in preds if p in unknown]
+    tainted = {p: taint[p] for p in preds if not is_consumer(g.nodes[p]) and taint.get(p)}
+    uses: list[str] = []
+    doubts: list[str] = []
+    if tainted:
+        texts = hogql_texts(attrs)
+        if texts is None:
+            doubts.append("its HogQL is not in the snapshot")
+        else:
+            parents = {
+                node_name(g, p): {c: frozenset({f"{node_name(g, p)}.{c}"}) for c in t}
+                for p, t in tainted.items()
+            }
+            seen_any: set[str] = set()
+            labels: set[str] = set()
+            for text in texts:
+                try:
+                    out, used, seen = analyse_view(_fill_placeholders(text), parents)
+                except HogQLError as exc:
+                    doubts.append(f"HogQL does not parse: {exc}")
+                    continue
+                seen_any |= seen
+                labels |= {label for origin in out.values() for label in origin}
+                labels |= {label for _clause, label in used}
+            missing = sorted(
+                p for p in parents if _norm(p) not in seen_any and _norm(p).replace(".", "_") not in seen_any
+            )
+            if labels:
+                uses.append("its HogQL reads " + ", ".join(sorted(labels)))
+            elif missing and not doubts:
+                doubts.append(f"lineage says it reads {', '.join(missing)} but its HogQL does not name it")
+    if via_uses:
+        uses.append("via " + ", ".join(via_uses))
+    if unknown_views:
+        doubts.append(f"reads {', '.join(unknown_views)}, whose impact is unknown")
+    if via_unknown:
+        doubts.append(f"via {', '.join(via_unknown)}, whose impact is unknown")
+    if uses:
+        return ConsumerColumnUse(str(n), name, kind, "uses", "; ".join(uses))
+    if doubts:
+        return ConsumerColumnUse(str(n), name, kind, "unknown", "; ".join(doubts))
+    return None

@@ -11,6 +11,8 @@ import networkx as nx
 
 from lineage.analysis.health import as_digraph, graph_health, node_name
 from lineage.errors import InputError
+from lineage.consumer_nodes import is_consumer
+from lineage.graph import CONSUMER_KINDS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,6 +82,27 @@ class AttrChange:
 
 
 @dataclass(frozen=True)
+class Repoint:
+    """A consumer in both snapshots that now reads different views (or different insights)."""
+
+    id: str
+    name: str
+    kind: str
+    old: tuple[str, ...]  # names of what it read, sorted
+    new: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "old": list(self.old),
+            "new": list(self.new),
+        }
+
+
+@dataclass(frozen=True)
 class SnapshotDiff:
     """Differences from ``old`` to ``new``; each tuple sorted by name, then id."""
 
@@ -93,6 +116,27 @@ class SnapshotDiff:
     jobs: tuple[AttrChange, ...] = ()
     old_crawled_at: str | None = None
     new_crawled_at: str | None = None
+    repointed: tuple[Repoint, ...] = ()
+    #: consumer kinds the new snapshot's key could not read, though the old one's could
+    consumers_hidden: tuple[str, ...] = ()
+
+    @property
+    def consumers_added(self) -> tuple[NodeRef, ...]:
+        """Insights, dashboards, notebooks, endpoints and alerts new in ``new``."""
+        return tuple(n for n in self.nodes_added if n.kind in CONSUMER_KINDS)
+
+    @property
+    def consumers_removed(self) -> tuple[NodeRef, ...]:
+        """Consumers gone from ``new``; not those of a kind the new crawl could not read (hidden,
+        not deleted: see ``consumers_hidden``)."""
+        return tuple(
+            n for n in self.nodes_removed if n.kind in CONSUMER_KINDS and n.kind not in self.consumers_hidden
+        )
+
+    @property
+    def consumers_unseen(self) -> tuple[NodeRef, ...]:
+        """Consumers missing from ``new`` only because its key could not read their kind."""
+        return tuple(n for n in self.nodes_removed if n.kind in self.consumers_hidden)
 
     @property
     def is_empty(self) -> bool:
@@ -106,6 +150,7 @@ class SnapshotDiff:
             or self.sql_changed
             or self.changes
             or self.jobs
+            or self.repointed
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +166,10 @@ class SnapshotDiff:
             "sql_changed": [asdict(x) for x in self.sql_changed],
             "changes": [asdict(x) for x in self.changes],
             "jobs": [asdict(x) for x in self.jobs],
+            "consumers_added": [asdict(x) for x in self.consumers_added],
+            "consumers_removed": [asdict(x) for x in self.consumers_removed],
+            "consumers_repointed": [r.to_dict() for r in self.repointed],
+            "consumers_hidden": list(self.consumers_hidden),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -169,6 +218,16 @@ class SnapshotDiff:
         rows += [
             {"change": f"jobs.{c.field}", "id": c.id, "name": c.name, "old": c.old, "new": c.new}
             for c in self.jobs
+        ]
+        rows += [
+            {
+                "change": "repointed",
+                "id": r.id,
+                "name": r.name,
+                "old": ", ".join(r.old),
+                "new": ", ".join(r.new),
+            }
+            for r in self.repointed
         ]
         return pd.DataFrame(rows, columns=["change", "id", "name", "old", "new"])
 
@@ -238,6 +297,11 @@ def _job_values(attrs: Any, stale: bool) -> dict[str, Any]:
     return values
 
 
+def _reads(g: Any, n: Any) -> tuple[str, ...]:
+    """Names of what a consumer reads (its direct upstream), sorted."""
+    return tuple(sorted(node_name(g, p) for p in g.predecessors(n)))
+
+
 def _sql_diff(old: str, new: str, name: str) -> str:
     lines = difflib.unified_diff(
         old.splitlines(keepends=False), new.splitlines(keepends=False), f"a/{name}", f"b/{name}", lineterm=""
@@ -300,7 +364,18 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
             for field in JOB_FIELDS
             if job_before[field] != job_after[field]
         ]
+    # Compared by id (a renamed view is not a re-pointing), reported by name.
+    repointed = [
+        Repoint(str(n), node_name(b, n), str(b.nodes[n].get("kind")), _reads(a, n), _reads(b, n))
+        for n in b.nodes
+        if n in a and is_consumer(b.nodes[n]) and set(a.predecessors(n)) != set(b.predecessors(n))
+    ]
+    old_read = a.graph.get("consumers_not_read")
+    new_unread = b.graph.get("consumers_not_read")
+    hidden = sorted(set(new_unread or ()) - set(old_read or ())) if old_read is not None else []
     return SnapshotDiff(
+        repointed=tuple(sorted(repointed, key=lambda r: (r.name, r.id))),
+        consumers_hidden=tuple(str(k) for k in hidden),
         nodes_added=tuple(added),
         nodes_removed=tuple(removed),
         edges_added=tuple(edges_added),

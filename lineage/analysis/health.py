@@ -15,6 +15,7 @@ from typing import Any
 import networkx as nx
 
 from lineage.errors import InputError
+from lineage.graph import CONSUMER_KINDS
 from lineage.posthog import SYNC_FREQUENCY_SECONDS, cadence_words
 
 # PostHog's read-side enumeration (posthog-api.md section 8); ``None`` means unscheduled.
@@ -43,6 +44,9 @@ def resolve_node(graph: Any, name_or_id: str) -> Any:
     if name_or_id in g:
         return name_or_id
     matches = sorted((n for n, attrs in g.nodes(data=True) if attrs.get("name") == name_or_id), key=str)
+    # A consumer named like a view (an insight "orders_daily") does not make the view's name ambiguous.
+    views = [n for n in matches if g.nodes[n].get("kind") not in CONSUMER_KINDS]
+    matches = views or matches
     if len(matches) == 1:
         return matches[0]
     if matches:

@@ -18,6 +18,15 @@ from lineage.analysis.health import (
     resolve_node,
     ui_link,
 )
+from lineage.consumer_nodes import (
+    REPORT_ORDER,
+    consumer_url,
+    consumers_not_read,
+    is_consumer,
+    is_deleted_consumer,
+    live,
+    owner_of_consumer,
+)
 from lineage.errors import InputError
 
 if TYPE_CHECKING:
@@ -91,14 +100,55 @@ class ImpactSummary:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """Someone to tell: the owner of affected insights or dashboards, and which ones."""
+
+    owner: str
+    items: tuple[str, ...]  # "dashboard Finance", "insight MRR", sorted
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"owner": self.owner, "items": list(self.items)}
+
+
+#: Consumer kinds whose owners an impact report lists under "who to tell".
+TELL_KINDS = ("dashboard", "insight")
+
+
+@dataclass(frozen=True)
 class ImpactReport:
-    """What is affected downstream of ``target``; ``affected`` is sorted by (depth, name, id)."""
+    """What is affected downstream of ``target``; ``affected`` is sorted by (depth, name, id).
+
+    ``consumers_not_read`` is the snapshot's list of consumer kinds the crawl could not read (None
+    for a snapshot that did not crawl consumers): reports name them rather than imply there are none.
+    """
 
     target: ImpactNode
     affected: tuple[ImpactNode, ...]
     summary: ImpactSummary
     max_depth: int | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    consumers_not_read: tuple[str, ...] | None = None
+
+    @property
+    def consumers(self) -> dict[str, tuple[ImpactNode, ...]]:
+        """Affected consumers grouped by kind, kinds in report order (dashboards first)."""
+        groups: dict[str, list[ImpactNode]] = {}
+        for n in self.affected:
+            if n.kind in REPORT_ORDER:
+                groups.setdefault(n.kind, []).append(n)
+        return {
+            k: tuple(sorted(groups[k], key=lambda x: (x.name, x.id))) for k in REPORT_ORDER if k in groups
+        }
+
+    @property
+    def who_to_tell(self) -> tuple[Contact, ...]:
+        """Owners of the affected insights and dashboards, each with what they own, sorted by owner."""
+        owned: dict[str, set[str]] = {}
+        for n in self.affected:
+            if n.kind in TELL_KINDS and n.owner:
+                owned.setdefault(n.owner, set()).add(f"{n.kind} {n.name}")
+        return tuple(Contact(o, tuple(sorted(owned[o]))) for o in sorted(owned))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``lineage impact --format json``."""
@@ -108,6 +158,10 @@ class ImpactReport:
             "summary": self.summary.to_dict(),
             "max_depth": self.max_depth,
             "snapshot": dict(sorted(self.meta.items())),
+            "consumers_not_read": (
+                list(self.consumers_not_read) if self.consumers_not_read is not None else None
+            ),
+            "who_to_tell": [c.to_dict() for c in self.who_to_tell],
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -186,6 +240,7 @@ def _node(g: nx.DiGraph, n: Any, depth: int, path: tuple[str, ...], now: datetim
     folder = attrs.get("folder")
     if isinstance(folder, Mapping):
         folder = folder.get("name")
+    consumer = is_consumer(attrs)
     return ImpactNode(
         id=str(n),
         name=node_name(g, n),
@@ -200,9 +255,9 @@ def _node(g: nx.DiGraph, n: Any, depth: int, path: tuple[str, ...], now: datetim
         failure_streak=health.failure_streak,
         last_success_at=health.last_success_at,
         rows=_rows(jobs),
-        owner=owner_of(attrs),
+        owner=owner_of_consumer(attrs) if consumer else owner_of(attrs),
         folder=str(folder) if folder not in (None, "") else None,
-        url=ui_link(g, n),
+        url=consumer_url(attrs) if consumer else ui_link(g, n),
         median_duration_s=_duration(jobs),
     )
 
@@ -258,7 +313,9 @@ def impact(
     g = as_digraph(graph)
     target = resolve_node(graph, view)
     ref = reference_time(graph, now)
-    found = shortest_paths(g, target, max_depth=max_depth)
+    # Deleted insights, dashboards... read nothing (interfaces.md section 6): walk without them.
+    walk = live(g) if not is_deleted_consumer(g.nodes[target]) else g
+    found = shortest_paths(walk, target, max_depth=max_depth)
     names = {n: node_name(g, n) for n in found}
     nodes = {n: _node(g, n, d, tuple(names[p] for p in path), ref) for n, (d, path) in found.items()}
     affected = tuple(
@@ -267,7 +324,10 @@ def impact(
     by_kind: dict[str, int] = {}
     for n in affected:
         by_kind[n.kind] = by_kind.get(n.kind, 0) + 1
-    order, critical, seconds, unknown = _refresh_plan(g, nodes)
+    # Consumers are never materialized and nothing but consumers reads them: the plan is the views'.
+    order, critical, seconds, unknown = _refresh_plan(
+        g, {n: v for n, v in nodes.items() if v.kind not in REPORT_ORDER}
+    )
     broken = tuple(
         BrokenNode(
             id=nodes[n].id,
@@ -289,6 +349,12 @@ def impact(
         broken=broken,
     )
     meta = {k: g.graph.get(k) for k in ("host", "project", "crawled_at") if g.graph.get(k) is not None}
+    not_read = consumers_not_read(g)
     return ImpactReport(
-        target=nodes[target], affected=affected, summary=summary, max_depth=max_depth, meta=meta
+        target=nodes[target],
+        affected=affected,
+        summary=summary,
+        max_depth=max_depth,
+        meta=meta,
+        consumers_not_read=tuple(not_read) if not_read is not None else None,
     )

@@ -45,13 +45,16 @@ def ls(selector: str | None, exclude: str | None, snapshot: str, fmt: str) -> No
 
     Selectors follow dbt: NAME, +NAME (with ancestors), NAME+ (with descendants), 2+NAME+1
     (depth-limited), @NAME, globs (orders_*), space = union, comma = intersection, and the
-    methods folder:, kind:, status:, materialized:, id:, ghost:, name:.
+    methods folder:, kind:, status:, materialized:, id:, ghost:, name:, consumers:. Consumers
+    (kind:insight, kind:dashboard, kind:notebook, kind:endpoint, kind:alert) are listed with the
+    views; add ',consumers:false' to hide them.
 
     \b
     Examples:
       lineage ls
       lineage ls --select '+mrr_by_month'
       lineage ls --select 'folder:Finance,kind:matview' --exclude 'revenue_*' --format json
+      lineage ls --select 'mrr_by_month+,kind:dashboard'
     """
     graph = LineageGraph.load(snapshot)
     ids = select(graph, selector if selector is not None else "*", exclude=exclude)

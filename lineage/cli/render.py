@@ -122,6 +122,16 @@ def too_big(count: int, limit: int, fmt: str) -> str:
 )
 @click.option("--links/--no-links", default=True, show_default=True, help="link views to the PostHog UI")
 @click.option(
+    "--consumers",
+    "consumers",
+    type=click.Choice(["auto", "fold", "unfold"]),
+    default="auto",
+    show_default=True,
+    help="insights, dashboards, notebooks, endpoints, alerts: one box each (unfold), one "
+    '"+N insights" box per view (fold), or fold on drawings of more than 40 nodes (auto); '
+    "hide them with --exclude 'consumers:true'",
+)
+@click.option(
     "--engine",
     type=click.Choice(["auto", "graphviz", "python"]),
     default="auto",
@@ -150,6 +160,7 @@ def render(
     focus: tuple[str, ...],
     stubs: bool,
     links: bool,
+    consumers: str,
     engine: str,
     diff_old: str | None,
 ) -> None:
@@ -172,6 +183,7 @@ def render(
       lineage render --collapse-folders --out output/folders.svg
       lineage render --select '2+mrr_by_month+1' --format mermaid
       lineage render --diff output/snapshot.json --select '+mrr_by_month+' --out output/changes.svg
+      lineage render --select 'mrr_by_month+' --consumers unfold --out output/mrr.html
     """
     _check_extension(out, fmt)
     if fmt is None:
@@ -203,6 +215,7 @@ def render(
         "focus": focus_ids,
         "links": links,
         "rankdir": rankdir,
+        "fold_consumers": {"auto": None, "fold": True, "unfold": False}[consumers],
     }
     if fmt == "html":
         if collapse_all:

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import networkx as nx
 
+from lineage.consumer_nodes import anchors, consumer_counts, consumer_url, is_consumer, owner_of_consumer
 from lineage.errors import RenderError
 
 DEFAULT_MAX_NODES: Final = 500
@@ -44,11 +45,36 @@ KIND_ORDER: Final = ("table", "view", "matview", "unknown")
 # render --diff: the mark in front of a changed node's label, and its outline colour.
 DIFF_MARK: Final[dict[str, str]] = {"added": "+", "removed": "\u2212", "changed": "~"}
 DIFF_COLOR: Final[dict[str, str]] = {"added": "#1a7f37", "removed": "#cf222e", "changed": "#bf8700"}
+# Consumers (lineage.consumer_nodes): drawn with shapes of their own, in one fill, and only in the legend
+# of a drawing that has some. "consumers" is a fold: "+3 insights, 1 dashboard" standing for the
+# consumers of one view.
+CONSUMER_TEXT: Final[dict[str, str]] = {
+    "insight": "insight",
+    "dashboard": "dashboard",
+    "notebook": "notebook",
+    "endpoint": "endpoint",
+    "alert": "alert",
+    "consumers": "folded consumers",
+}
+KIND_TEXT.update(CONSUMER_TEXT)
+CONSUMER_ORDER: Final = ("insight", "dashboard", "alert", "notebook", "endpoint", "consumers")
+CONSUMER_FILL: Final = "#e9e0f7"
+HEALTH["consumer"] = (CONSUMER_FILL, "insight, dashboard, notebook, endpoint or alert")
+#: Consumers are folded into "+N insights" per view when the drawing has more nodes than this
+#: (fold_consumers=None); True or False force it.
+FOLD_CONSUMERS_ABOVE: Final = 40
 
 # Legend entries, in drawing order: one drawn node each.
 LEGEND_ITEMS: Final[tuple[tuple[str, str], ...]] = tuple(("kind", k) for k in KIND_ORDER) + tuple(
     ("health", h) for h in HEALTH_ORDER
 )
+
+
+def legend_items(scene: Scene) -> tuple[tuple[str, str], ...]:
+    """The legend for a scene: every view kind and health, then the consumer kinds it draws."""
+    present = {sn.kind for sn in scene.nodes}
+    return LEGEND_ITEMS + tuple(("kind", k) for k in CONSUMER_ORDER if k in present)
+
 
 # Controls (XML forbids most) and the bidi embeddings/overrides/isolates that reorder what a reader sees.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
@@ -69,7 +95,11 @@ def as_digraph(graph: Any) -> nx.DiGraph:
 
 def check_size(g: nx.DiGraph, max_nodes: int | None) -> None:
     """Refuse graphs too large to draw legibly, pointing at selectors."""
-    n = g.number_of_nodes()
+    check_size_count(g.number_of_nodes(), max_nodes)
+
+
+def check_size_count(n: int, max_nodes: int | None) -> None:
+    """Refuse drawings of more than ``max_nodes`` boxes, pointing at selectors."""
     if max_nodes is not None and n > max_nodes:
         raise RenderError(
             f"the graph has {n} nodes, more than the drawing limit of {max_nodes}; draw a part of it with a "
@@ -165,6 +195,12 @@ def details(node_id: Any, attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
     if attrs.get("folder"):
         rows.append(("folder", truncate(one_line(attrs["folder"]), TOOLTIP_NAME_MAX)))
+    if is_consumer(attrs):
+        owner = owner_of_consumer(attrs)
+        if owner:
+            rows.append(("owner", truncate(one_line(owner), TOOLTIP_NAME_MAX)))
+        if attrs.get("deleted"):
+            rows.append(("deleted", "yes"))
     if kind in ("view", "matview") or "status" in attrs:
         rows.append(("status", _fmt(attrs.get("status"))))
         rows.append(("last run", _fmt(attrs.get("last_run_at"))))
@@ -210,6 +246,8 @@ class SceneNode:
     ghost: bool = False
     count: int = 0
     change: str | None = None  # added / removed / changed when drawing a diff (render --diff)
+    # a fold of consumers: (kind, name, url or "") of each consumer it stands for
+    members: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -278,16 +316,29 @@ def build_scene(
     links: bool = True,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     rankdir: str = "LR",
+    fold_consumers: bool | None = None,
 ) -> Scene:
     """Turn a lineage graph into a sorted, drawable scene (see the module docstring).
 
     ``rankdir`` is only checked here, so that every renderer refuses a bad one with one message.
+    ``fold_consumers``: draw the insights, dashboards... of each view as one "+N insights" box
+    (None: only when the graph has more than FOLD_CONSUMERS_ABOVE nodes).
     """
     if rankdir not in RANKDIRS:
         raise RenderError(f"rankdir {rankdir!r} is not one of {', '.join(RANKDIRS)}")
-    g = as_digraph(graph)
-    check_size(g, max_nodes)
-    focus_ids = resolve_focus(g, focus)
+    full = as_digraph(graph)
+    consumers = sorted((n for n in full if is_consumer(full.nodes[n])), key=_sort_key)
+    if fold_consumers is None:
+        fold_consumers = full.number_of_nodes() > FOLD_CONSUMERS_ABOVE
+    fold = bool(consumers) and fold_consumers
+    g = full.subgraph(n for n in full if not is_consumer(full.nodes[n])) if fold else full
+    folds: dict[Any, list[Any]] = {}
+    if fold:
+        for c in consumers:
+            for a in sorted(anchors(full, c), key=_sort_key) or [None]:
+                folds.setdefault(a, []).append(c)
+    check_size_count(g.number_of_nodes() + len(folds), max_nodes)
+    focus_ids = resolve_focus(full, focus)
     collapse = {one_line(c) for c in collapse_folders}
     base = base_url(g.graph) if links else None
     scene = Scene(graph_attrs=dict(g.graph))
@@ -350,15 +401,25 @@ def build_scene(
                 label=f"{DIFF_MARK[change]} {label}" if change else label,
                 change=change,
                 kind=kind,
-                health=health(attrs),
+                health="consumer" if is_consumer(attrs) else health(attrs),
                 node_id=n,
                 cluster=cluster_of[f] if clusters and f is not None else None,
                 tooltip=tooltip(n, attrs),
-                url=view_url(base, n, kind) if not attrs.get("ghost") else None,
+                url=(
+                    consumer_url(attrs, base)
+                    if is_consumer(attrs) and base is not None
+                    else view_url(base, n, kind)
+                    if not attrs.get("ghost")
+                    else None
+                ),
                 focus=n in focus_ids,
                 ghost=bool(attrs.get("ghost")),
             )
         )
+
+    fold_edges: set[tuple[str, str]] = set()
+    if fold:
+        _add_folds(full, scene, folds, base, focus_ids, fold_edges)
 
     order = {sn.key: i for i, sn in enumerate(scene.nodes)}
     edges: dict[tuple[str, str], str | None] = {}
@@ -368,6 +429,8 @@ def build_scene(
         # Collapsed folders merge edges: an unchanged one wins over a changed one, added over removed.
         if pair not in edges or mark is None or (edges[pair] == "removed" and mark == "added"):
             edges[pair] = mark
+    for pair in fold_edges:
+        edges.setdefault(pair, None)
     for (tail, head), mark in sorted(edges.items(), key=lambda e: (order[e[0][0]], order[e[0][1]])):
         if tail != head:
             scene.edges.append(SceneEdge(tail, head, change=mark))
@@ -401,3 +464,53 @@ def build_scene(
             else:
                 scene.edges.append(SceneEdge(sn.key, stub_key, stub=True))
     return scene
+
+
+def _add_folds(
+    full: nx.DiGraph,
+    scene: Scene,
+    folds: dict[Any, list[Any]],
+    base: str | None,
+    focus_ids: set[Any],
+    fold_edges: set[tuple[str, str]],
+) -> None:
+    """One "+N insights" box per drawn box whose views consumers read (a consumer reading two views
+    is counted at each); consumers that read no drawn view share one box."""
+    by_box: dict[str | None, dict[Any, None]] = {}
+    for anchor, members in folds.items():
+        box = scene.key_of.get(anchor) if anchor is not None else None
+        by_box.setdefault(box, {}).update(dict.fromkeys(members))
+    order = {sn.key: i for i, sn in enumerate(scene.nodes)}
+    for box in sorted(by_box, key=lambda b: (b is None, order.get(b or "", 0))):
+        members = sorted(by_box[box], key=lambda c: (str(full.nodes[c].get("kind")), _sort_key(c)))
+        kinds = [str(full.nodes[c].get("kind")) for c in members]
+        rows = []
+        for c in members:
+            attrs = full.nodes[c]
+            name = truncate(one_line(attrs.get("name", c)), TOOLTIP_NAME_MAX)
+            url = (consumer_url(attrs, base) if base is not None else None) or ""
+            rows.append((str(attrs.get("kind")), name, url))
+        key = f"c{box}" if box is not None else "c_other"
+        shown = [f"{k}: {truncate(n, 60)}" for k, n, _ in rows[:15]]
+        more = [f"and: {len(rows) - 15} more"] if len(rows) > 15 else []
+        owner = scene.nodes[order[box]] if box is not None else None
+        scene.nodes.append(
+            SceneNode(
+                key=key,
+                role="consumers",
+                label="+" + consumer_counts(kinds),
+                kind="consumers",
+                health="consumer",
+                tooltip="\n".join(
+                    [f"consumers of: {owner.label if owner else 'no drawn view'}", *shown, *more]
+                ),
+                cluster=owner.cluster if owner is not None else None,
+                focus=any(c in focus_ids for c in members),
+                count=len(members),
+                members=tuple(rows),
+            )
+        )
+        for c in members:
+            scene.key_of.setdefault(c, key)
+        if box is not None:
+            fold_edges.add((box, key))

@@ -11,15 +11,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from lineage.render.common import (
+    CONSUMER_TEXT,
     DEFAULT_MAX_NODES,
     DIFF_COLOR,
     DIFF_MARK,
     HEALTH,
     KIND_TEXT,
-    LEGEND_ITEMS,
+    Scene,
     SceneNode,
     build_scene,
     clean,
+    legend_items,
 )
 
 _SHAPE: Final[dict[str, str]] = {
@@ -28,6 +30,13 @@ _SHAPE: Final[dict[str, str]] = {
     "matview": "box3d",
     "unknown": "box",
     "folder": "folder",
+    # consumers (lineage.consumer_nodes)
+    "insight": "ellipse",
+    "dashboard": "tab",
+    "notebook": "component",
+    "endpoint": "cds",
+    "alert": "octagon",
+    "consumers": "ellipse",
 }
 
 
@@ -69,6 +78,8 @@ def _node_attrs(sn: SceneNode) -> dict[str, Any]:
             attrs["fontcolor"] = "#555555"
         if sn.kind == "view":
             styles.append("rounded")
+        if sn.role == "consumers":
+            styles.append("dashed")
     if sn.focus:
         styles.append("bold")
         attrs["penwidth"] = "3"
@@ -84,19 +95,21 @@ def _node_attrs(sn: SceneNode) -> dict[str, Any]:
     return attrs
 
 
-def _legend_lines(indent: str, *, diff: bool = False) -> list[str]:
+def _legend_lines(indent: str, scene: Scene) -> list[str]:
     lines = [
         f"{indent}subgraph {quote('cluster_legend')} {{",
         f"{indent}  graph {_attrs({'id': 'cluster_legend', 'label': 'Legend', 'style': 'dashed'})};",
     ]
-    for i, (what, key) in enumerate(LEGEND_ITEMS):
+    for i, (what, key) in enumerate(legend_items(scene)):
         if what == "kind":
-            shown = SceneNode(key=f"legend_{i}", role="node", label=KIND_TEXT[key], kind=key, health="none")
+            fill = "consumer" if key in CONSUMER_TEXT else "none"
+            shown = SceneNode(key=f"legend_{i}", role="node", label=KIND_TEXT[key], kind=key, health=fill)
         else:
             shown = SceneNode(key=f"legend_{i}", role="node", label=HEALTH[key][1], kind="view", health=key)
         attrs = _node_attrs(shown)
         attrs["tooltip"] = shown.label
         lines.append(f"{indent}  {quote(shown.key)} {_attrs(attrs)};")
+    diff = any(sn.change for sn in scene.nodes) or any(e.change for e in scene.edges)
     if diff:  # render --diff: what the outline colours mean
         for change, mark in DIFF_MARK.items():
             key = f"legend_diff_{change}"
@@ -118,6 +131,7 @@ def to_dot(
     legend: bool = True,
     links: bool = True,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    fold_consumers: bool | None = None,
 ) -> str:
     """DOT text for a lineage graph (a ``LineageGraph`` or ``networkx.DiGraph``).
 
@@ -134,6 +148,7 @@ def to_dot(
         collapse_folders=collapse_folders,
         links=links,
         max_nodes=max_nodes,
+        fold_consumers=fold_consumers,
     )
     graph_attrs = {
         "rankdir": rankdir,
@@ -177,7 +192,6 @@ def to_dot(
                 edge_attrs["style"] = "dashed"
         lines.append(f"  {quote(e.tail)} -> {quote(e.head)} {_attrs(edge_attrs)};")
     if legend:
-        changed = any(sn.change for sn in scene.nodes) or any(e.change for e in scene.edges)
-        lines.extend(_legend_lines("  ", diff=changed))
+        lines.extend(_legend_lines("  ", scene))
     lines.append("}")
     return "\n".join(lines) + "\n"

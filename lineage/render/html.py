@@ -26,6 +26,7 @@ from typing import Any, Final
 from lineage.errors import RenderError
 from lineage.render.common import (
     _SURROGATE,
+    CONSUMER_ORDER,
     DEFAULT_MAX_NODES,
     HEALTH,
     HEALTH_ORDER,
@@ -69,6 +70,11 @@ def script_json(value: Any) -> str:
     return _JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def _consumer_kinds(g: Any) -> list[str]:
+    present = {kind for _, kind in g.nodes(data="kind")}
+    return [k for k in CONSUMER_ORDER if k in present]
+
+
 def _inline_svg(svg: str) -> str:
     # Drop the XML prolog, DOCTYPE and comments: an HTML document cannot hold the first two, and the
     # comments only repeat node keys.
@@ -81,7 +87,17 @@ def _inline_svg(svg: str) -> str:
     return _COMMENT.sub("", svg[match.start() :]).strip()
 
 
-def _legend(*, folder_tags: bool = False) -> str:
+_CONSUMER_SHAPES: Final[dict[str, str]] = {
+    "insight": "ellipse",
+    "dashboard": "board with a header strip",
+    "alert": "octagon",
+    "notebook": "page with a binding",
+    "endpoint": "arrow",
+    "consumers": "dashed ellipse; click it to list them",
+}
+
+
+def _legend(*, folder_tags: bool = False, consumer_kinds: Iterable[str] = ()) -> str:
     rows = []
     for kind in KIND_ORDER:
         shape = {
@@ -98,6 +114,11 @@ def _legend(*, folder_tags: bool = False) -> str:
         rows.append(
             f'<div class="legend-row"><span class="swatch" style="background:{HEALTH[h][0]}"></span>'
             f"{html.escape(HEALTH[h][1])}</div>"
+        )
+    for kind in consumer_kinds:
+        rows.append(
+            f'<div class="legend-row"><span class="swatch" style="background:{HEALTH["consumer"][0]}">'
+            f"</span>{html.escape(KIND_TEXT[kind])}: {html.escape(_CONSUMER_SHAPES[kind])}</div>"
         )
     rows.append('<div class="legend-row">thick border: focus node; "+k more": cut by a depth limit</div>')
     rows.append(
@@ -241,6 +262,7 @@ def to_html(
     timeout: float = DEFAULT_TIMEOUT,
     engine: str = "auto",
     opening: str = "auto",
+    fold_consumers: bool | None = None,
 ) -> str:
     """One HTML file exploring the whole graph, however big (no node limit).
 
@@ -255,7 +277,12 @@ def to_html(
     collapse_folders = tuple(collapse_folders)
     g = as_digraph(graph)
     options: dict[str, Any] = dict(
-        focus=focus, clusters=clusters, collapse_folders=collapse_folders, links=links, max_nodes=None
+        focus=focus,
+        clusters=clusters,
+        collapse_folders=collapse_folders,
+        links=links,
+        max_nodes=None,
+        fold_consumers=fold_consumers,
     )
     # Checks the options (rankdir, focus, folders) the same way for every size of graph.
     focus_ids = sorted(resolve_focus(g, focus), key=_sort_key)
@@ -347,7 +374,7 @@ only broken</button>
 <div id="more"></div>
 <h2>Legend</h2>
 <div id="legend">
-{_legend(folder_tags='class="folder-tag"' in inline)}
+{_legend(folder_tags='class="folder-tag"' in inline, consumer_kinds=_consumer_kinds(g))}
 <div class="legend-row">keys: / search, arrows move, Enter focus, u/d one more hop, o overview,
  b broken, +/-/0 zoom</div>
 </div>

@@ -32,7 +32,19 @@ def _shape(sn: SceneNode) -> tuple[str, str]:
         return "([", "])"
     if sn.role == "folder":
         return "[/", "/]"
-    return {"table": ("[(", ")]"), "matview": ("[[", "]]"), "unknown": ("{{", "}}")}.get(sn.kind, ("[", "]"))
+    shapes = {
+        "table": ("[(", ")]"),
+        "matview": ("[[", "]]"),
+        "unknown": ("{{", "}}"),
+        # consumers (lineage.consumer_nodes)
+        "insight": ("(", ")"),
+        "dashboard": ("[/", "\\]"),
+        "notebook": ("[\\", "/]"),
+        "endpoint": (">", "]"),
+        "alert": ("{", "}"),
+        "consumers": ("((", "))"),
+    }
+    return shapes.get(sn.kind, ("[", "]"))
 
 
 def _node_line(sn: SceneNode, indent: str) -> str:
@@ -50,6 +62,7 @@ def to_mermaid(
     collapse_folders: Iterable[str] = (),
     links: bool = True,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    fold_consumers: bool | None = None,
 ) -> str:
     """Mermaid flowchart text: health classes, folder subgraphs, focus nodes drawn thick.
 
@@ -63,6 +76,7 @@ def to_mermaid(
         collapse_folders=collapse_folders,
         links=links,
         max_nodes=max_nodes,
+        fold_consumers=fold_consumers,
     )
     lines = [f"flowchart {rankdir}"]
     for h in HEALTH_ORDER:
@@ -70,6 +84,8 @@ def to_mermaid(
     lines.append("  classDef stub fill:#ffffff,stroke:#bbbbbb,stroke-dasharray:3 3,color:#666666")
     lines.append("  classDef ghost stroke-dasharray:5 5,color:#555555")
     lines.append("  classDef focus stroke:#111111,stroke-width:4px")
+    if any(sn.health == "consumer" for sn in scene.nodes):
+        lines.append(f"  classDef consumer fill:{HEALTH['consumer'][0]},stroke:#555555,color:#111111")
 
     members: dict[str | None, list[SceneNode]] = {}
     for sn in scene.nodes:
@@ -90,7 +106,7 @@ def to_mermaid(
             by_class.setdefault("ghost", []).append(sn.key)
         if sn.focus:
             by_class.setdefault("focus", []).append(sn.key)
-    for cls in (*HEALTH_ORDER, "stub", "ghost", "focus"):
+    for cls in (*HEALTH_ORDER, "consumer", "stub", "ghost", "focus"):
         if by_class.get(cls):
             lines.append(f"  class {','.join(by_class[cls])} {cls}")
     for sn in scene.nodes:

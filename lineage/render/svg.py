@@ -16,15 +16,16 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from lineage.render.common import (
+    CONSUMER_TEXT,
     DEFAULT_MAX_NODES,
     DIFF_COLOR,
     HEALTH,
     KIND_TEXT,
-    LEGEND_ITEMS,
     Scene,
     SceneNode,
     build_scene,
     clean,
+    legend_items,
     truncate,
 )
 from lineage.render.layout import Box, Layout, LNode, Point, layout
@@ -122,6 +123,36 @@ def _shape(sn: SceneNode, b: Box, fill: str, stroke: str, width: float, dash: bo
             f"M{_f(r - dd)},{_f(t + dd)} L{_f(r)},{_f(t)}"
         )
         return f'<path {common} d="{d}"/>'
+    if sn.kind in ("insight", "consumers"):
+        return f'<ellipse {common} cx="{_f(b.x)}" cy="{_f(b.y)}" rx="{_f(b.w / 2)}" ry="{_f(b.h / 2)}"/>'
+    if sn.kind == "dashboard":  # a board with a header strip
+        head = min(7.0, b.h / 4)
+        return (
+            f'<polygon {common} points="{_corners(b)}"/>'
+            f'<polyline fill="none" stroke="{stroke}" points="{_pts([(le, t + head), (r, t + head)])}"/>'
+        )
+    if sn.kind == "notebook":  # a page with a binding down its left edge
+        return (
+            f'<polygon {common} points="{_corners(b)}"/>'
+            f'<polyline fill="none" stroke="{stroke}" points="{_pts([(le + 5, t), (le + 5, bo)])}"/>'
+        )
+    if sn.kind == "endpoint":  # an arrow pointing out: what an API serves
+        tip = min(10.0, b.w / 4)
+        pts = [(le, t), (r - tip, t), (r, b.y), (r - tip, bo), (le, bo)]
+        return f'<polygon {common} points="{_pts(pts)}"/>'
+    if sn.kind == "alert":  # an octagon, like a stop sign
+        c = min(8.0, b.h / 3, b.w / 4)
+        pts = [
+            (le + c, t),
+            (r - c, t),
+            (r, t + c),
+            (r, bo - c),
+            (r - c, bo),
+            (le + c, bo),
+            (le, bo - c),
+            (le, t + c),
+        ]
+        return f'<polygon {common} points="{_pts(pts)}"/>'
     if sn.kind == "folder":
         tab = min(40.0, b.w / 3)
         pts = [(le, bo), (le, t), (le + tab, t), (le + tab + 4, t + 5), (r, t + 5), (r, bo)]
@@ -147,7 +178,7 @@ def _node(sn: SceneNode, b: Box, tag: tuple[str, str] | None, tooltip: str) -> l
         fill, stroke, text_colour, dash = "#ffffff", STUB_COLOUR, "#666666", True
     else:
         fill, stroke, text_colour = HEALTH[sn.health][0], "#000000", "#000000"
-        dash = sn.kind == "unknown" or sn.ghost
+        dash = sn.kind == "unknown" or sn.ghost or sn.role == "consumers"
         if dash:
             text_colour = "#555555"
         if sn.change is not None:  # render --diff
@@ -193,13 +224,18 @@ def _edge(
     return out
 
 
-def _legend(x: float, y: float, tags: list[tuple[str, str]]) -> tuple[list[str], float, float]:
+def _legend(
+    x: float, y: float, tags: list[tuple[str, str]], scene: Scene | None = None
+) -> tuple[list[str], float, float]:
     """The legend as a dashed box of sample nodes at (x, y), then the colours of folder tags;
     returns the markup, width and height."""
     shown: list[SceneNode] = []
-    for i, (what, key) in enumerate(LEGEND_ITEMS):
+    for i, (what, key) in enumerate(legend_items(scene if scene is not None else Scene())):
         if what == "kind":
-            shown.append(SceneNode(key=f"legend_{i}", role="node", label=KIND_TEXT[key], kind=key))
+            fill = "consumer" if key in CONSUMER_TEXT else "none"
+            shown.append(
+                SceneNode(key=f"legend_{i}", role="node", label=KIND_TEXT[key], kind=key, health=fill)
+            )
         else:
             shown.append(
                 SceneNode(key=f"legend_{i}", role="node", label=HEALTH[key][1], kind="view", health=key)
@@ -280,7 +316,7 @@ def scene_svg(scene: Scene, *, rankdir: str = "LR", legend: bool = True, note: s
         body.extend(_node(sn, placed.boxes[sn.key], tag, sn.tooltip))
     if legend:
         lx = width + LEGEND_GAP if scene.nodes else 8.0
-        markup, lw, lh = _legend(lx, 8.0, [tags[k] for k in sorted(tags)])
+        markup, lw, lh = _legend(lx, 8.0, [tags[k] for k in sorted(tags)], scene)
         body.extend(markup)
         width = lx + lw + 8.0
         height = max(height, lh + 16.0)
@@ -308,6 +344,7 @@ def to_svg_python(
     links: bool = True,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     note: str = "",
+    fold_consumers: bool | None = None,
 ) -> str:
     """SVG text laid out in pure Python; the same options as :func:`lineage.render.dot.to_dot`."""
     scene = build_scene(
@@ -318,5 +355,6 @@ def to_svg_python(
         collapse_folders=collapse_folders,
         links=links,
         max_nodes=max_nodes,
+        fold_consumers=fold_consumers,
     )
     return scene_svg(scene, rankdir=rankdir, legend=legend, note=note)
