@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import networkx as nx
 
-from lineage.graph import CONSUMER_KINDS
+from lineage.posthog import CONSUMER_KINDS
 
 __all__ = [
     "CONSUMER_KINDS",

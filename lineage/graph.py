@@ -29,12 +29,12 @@ import networkx as nx
 
 from lineage.errors import InputError, RenderError, SelectorError, SnapshotError
 from lineage.io import csv_text, read_json, write_atomic
+from lineage.posthog import CONSUMER_KINDS
 
 __all__ = ["CONSUMER_KINDS", "KINDS", "NODE_KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
 
 SNAPSHOT_FORMAT = "lineage-snapshot/1"
 # Consumers (interfaces.md section 6): insights, dashboards, notebooks, endpoints and alerts.
-CONSUMER_KINDS = ("insight", "dashboard", "notebook", "endpoint", "alert")
 KINDS = ("view", "matview", "table", "unknown")
 NODE_KINDS = (*KINDS, *CONSUMER_KINDS)  # every kind a node may have
 

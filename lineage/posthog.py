@@ -62,3 +62,8 @@ def cadence_words(sync_frequency: object) -> str:
             n = int(text[: -len(unit)])
             return word if n == 1 else f"{n} {word}s"
     return text
+
+
+#: The PostHog objects that read warehouse views and tables (insights, dashboards through their tiles,
+#: notebooks, endpoints, alerts on insights): a lineage snapshot's consumer node kinds.
+CONSUMER_KINDS = ("insight", "dashboard", "notebook", "endpoint", "alert")

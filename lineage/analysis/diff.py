@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from lineage.analysis.health import as_digraph, graph_health, node_name
-from lineage.errors import InputError
 from lineage.consumer_nodes import is_consumer
+from lineage.errors import InputError
 from lineage.graph import CONSUMER_KINDS
 
 if TYPE_CHECKING:

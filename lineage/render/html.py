@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import Any, Final
 
+from lineage.consumer_nodes import consumer_url
 from lineage.errors import RenderError
 from lineage.render.common import (
     _SURROGATE,
@@ -188,8 +189,9 @@ def explorer_data(graph: Any, *, links: bool = True, rankdir: str = "LR") -> dic
             record["m"] = materialized
         if attrs.get("ghost"):
             record["g"] = True
-        url = attrs.get("url") if kind in CONSUMER_KINDS else None
-        # a consumer's page is linked only on the PostHog host the snapshot was crawled from
+        url = consumer_url(attrs) if kind in CONSUMER_KINDS else None
+        # a consumer's page is linked only on the PostHog host the snapshot was crawled from, and only
+        # when it is a plain URL (no quotes, brackets or spaces: nothing an attribute could break on)
         if isinstance(url, str) and site is not None and url.startswith(site) and url == one_line(url):
             record["u"] = url
         elif not attrs.get("ghost"):
