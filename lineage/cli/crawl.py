@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from lineage.cli.common import api_options, clean_errors, progress_bar, settings_from
+from lineage.config import ENV_MAX_RESPONSE_MB, ENV_REQUEST_DEADLINE, ENV_THROTTLE_BUDGET
 from lineage.crawl import CrawlOptions, crawl, default_journal, parse_since
 from lineage.errors import InputError
 from lineage.graph import LineageGraph
@@ -32,6 +33,15 @@ def _writable_out(text: str) -> Path:
     if out.exists() and not os.access(out, os.W_OK):
         raise InputError(f"--out {out} is not writable; choose another file")
     return out
+
+
+def _say_throttled(wait: float, spent: float, budget: float) -> None:
+    """Without a progress bar, a line on standard error each time PostHog's 429s hold the crawl."""
+    click.echo(
+        f"lineage: PostHog is rate limiting (HTTP 429): the crawl waits {wait:.0f} s "
+        f"({spent:.0f} s of the {budget:g} s throttle budget spent)",
+        err=True,
+    )
 
 
 def _verify_count(value: str | None) -> int:
@@ -97,6 +107,27 @@ def _verify_count(value: str | None) -> int:
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal].")
+@click.option(
+    "--throttle-budget",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help=f"Wall time the crawl may spend waiting out PostHog's 429s [env {ENV_THROTTLE_BUDGET}; 900].",
+)
+@click.option(
+    "--request-deadline",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help=f"Total time one request may take, body included [env {ENV_REQUEST_DEADLINE}; 120].",
+)
+@click.option(
+    "--max-response-mb",
+    type=float,
+    default=None,
+    metavar="MB",
+    help=f"Largest decoded answer accepted [env {ENV_MAX_RESPONSE_MB}; 256].",
+)
 @api_options
 @clean_errors
 def crawl_cmd(**kwargs: Any) -> None:
@@ -140,6 +171,7 @@ def crawl_cmd(**kwargs: Any) -> None:
             resume=kwargs["resume"],
             refresh=refresh,
             progress=progress,
+            on_throttle=None if progress is not None else _say_throttled,
         )
         result = crawl(settings, options)
     for note in result.notes:
