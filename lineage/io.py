@@ -351,4 +351,48 @@ def read_json(
         # valid JSON Python will not take: an integer of more than 4,300 digits
         first = str(exc).split(";")[0][:120]
         raise error(f"{what} holds a value that cannot be read ({first}); it is not a lineage file") from None
-    return scrub_surrogates(loaded) if "\\u" in text else loaded
+    if _maybe_deep(text) and _depth_of(loaded) > MAX_DEPTH:
+        raise error(
+            f"{what} nests values more than {MAX_DEPTH} levels deep; no lineage file does: "
+            "pass the file lineage wrote"
+        )
+    return scrub_surrogates(loaded) if _SURROGATE_ESCAPE.search(text) is not None else loaded
+
+
+#: Deepest nesting of JSON values a lineage file may hold (its own files stay under ten levels).
+MAX_DEPTH = 64
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _maybe_deep(text: str) -> bool:
+    """A cheap first look (in C, not per character in Python): keep only the brackets and peel
+    innermost pairs, one level a round. Brackets inside strings may make it say yes wrongly;
+    :func:`_depth_of` on the parsed value then decides."""
+    brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return False
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if shorter == brackets:
+            return True
+        brackets = shorter
+    return bool(brackets)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _depth_of(value: Any) -> int:
+    """How deeply lists and dicts nest in ``value`` (a scalar is 0); no recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+    return deepest
