@@ -689,9 +689,9 @@ class AsyncPostHogClient:
                 return _DeadlineExceeded(f"deadline of {self._deadline:g} s passed")
             except _TooLarge as exc:
                 failure = ProtocolError(
-                    f"{display}: the answer is larger than the {exc.limit / 1048576:g} MB limit "
-                    f"(--max-response-mb / {ENV_MAX_RESPONSE_MB}){exc.how}; raise the limit if the "
-                    "warehouse really answers this much, else check --host / POSTHOG_HOST",
+                    f"{display}: the answer is larger than the {exc.limit / 1048576:g} MB limit{exc.how}; "
+                    f"raise it with --max-response-mb / {ENV_MAX_RESPONSE_MB} if the warehouse really "
+                    "answers this much, else check --host / POSTHOG_HOST",
                     method=method,
                     path=display,
                 )
