@@ -62,7 +62,7 @@ def test_an_older_identity_line_is_checked_too(tmp_path: Path) -> None:
         {"k": "__crawl__", "v": IDENTITY_B},
     ]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    with pytest.raises(InputError, match="another crawl .*host differ"):
+    with pytest.raises(InputError, match=r"another crawl .*host differ"):
         Journal(path, resume=True, identity=IDENTITY_B)
 
 
