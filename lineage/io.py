@@ -246,6 +246,24 @@ class FileLock:
             return self
         raise InputError(f"cannot lock {self.what} {os.fspath(self.path)}: its lock file keeps changing")
 
+    def held_by(self) -> int | None:
+        """The pid of another live process holding the lock (0 if it wrote none), else None."""
+        import fcntl
+
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _read_pid(fd) or 0
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
     def release(self) -> None:
         if self._fd is None:
             return

@@ -14,6 +14,7 @@ from lineage.config import ENV_MAX_RESPONSE_MB, ENV_REQUEST_DEADLINE, ENV_THROTT
 from lineage.crawl import CrawlOptions, crawl, default_journal, parse_since
 from lineage.errors import InputError
 from lineage.graph import LineageGraph
+from lineage.io import FileLock
 
 
 def _writable_out(text: str) -> Path:
@@ -147,7 +148,8 @@ def crawl_cmd(**kwargs: Any) -> None:
     out = _writable_out(kwargs["out"])
     refresh = LineageGraph.load(kwargs["refresh"]) if kwargs["refresh"] else None
     journal = default_journal(out)
-    if journal.exists() and not kwargs["resume"]:
+    # a journal another run is writing is not an interrupted crawl: that run's lock refuses us below
+    if journal.exists() and not kwargs["resume"] and FileLock(journal, what="journal").held_by() is None:
         click.echo(
             f"lineage: an interrupted crawl left {journal}; starting afresh (use --resume to continue it)",
             err=True,
