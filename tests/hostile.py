@@ -151,6 +151,10 @@ class Hostile:
         elif mode == "gzip_ok":
             out_headers["content-encoding"] = "gzip"
             content = gzip.compress(content)
+        elif mode == "surrogate" and status == 200:
+            # a lone surrogate, escaped as JSON allows, in a view's name
+            content = content.replace(b'"name": "orders"', b'"name": "ord\\ud800ers"')
+            content = content.replace(b'"name":"orders"', b'"name":"ord\\ud800ers"')
         elif mode == "huge_id" and target.split("?")[0].endswith("/ancestors/"):
             content = json.dumps({"ancestors": ["x" * (10 * 1024 * 1024)]}).encode()
         elif mode == "echo_key":
