@@ -223,9 +223,7 @@ def test_lone_surrogate_from_the_server_is_scrubbed_at_the_edge(
     assert "ord\ufffders" in out.read_text(encoding="utf-8")
 
 
-def test_snapshot_holding_the_sim_is_not_needed_for_cli_crawl(
-    small_fixture: dict[str, Any], tmp_path: Path
-) -> None:
+def test_crawled_snapshot_reads_back_in_every_command(small_fixture: dict[str, Any], tmp_path: Path) -> None:
     # the whole path over loopback: crawl then check, render and export the snapshot it wrote
     with serve_in_thread(small_fixture, era="e2", rate_limit=False) as sim:
         env = {"POSTHOG_HOST": sim.url, "POSTHOG_PROJECT_ID": "1", "POSTHOG_PERSONAL_API_KEY": "phx_read"}

@@ -457,7 +457,14 @@ class AsyncPostHogClient:
             self._server_time = (_aware(moment), time.monotonic())
 
     def _close_gate(self, wait: float) -> bool:
-        """Hold every request back for ``wait`` seconds from now; False once the budget is spent."""
+        """Hold every request back for ``wait`` seconds from now; False once the budget is spent.
+
+        One gate for all requests because PostHog's throttles are per key, not per request: DRF
+        ``SimpleRateThrottle`` subclasses in ``posthog/rate_limit.py`` (``PersonalApiKeyRateThrottle``)
+        count every request of the key in a time window, and the 429 says when that window has
+        room again (``Retry-After``, from DRF's ``wait()``). Any request sent before then is
+        refused too and only spends the user's shared window.
+        """
         now = self._clock.now()
         until = now + wait
         extension = max(0.0, until - max(self._gate_until, now))
