@@ -155,6 +155,10 @@ class Hostile:
             # a lone surrogate, escaped as JSON allows, in a view's name
             content = content.replace(b'"name": "orders"', b'"name": "ord\\ud800ers"')
             content = content.replace(b'"name":"orders"', b'"name":"ord\\ud800ers"')
+        elif mode == "json_flood":
+            # 15 MB of empty objects: under a 16 MB cap on the wire, ~350 MB once parsed
+            content = b'{"results": [' + b"{}," * (5 * 1024 * 1024) + b'{}], "next": null}'
+            status = 200
         elif mode == "huge_id" and target.split("?")[0].endswith("/ancestors/"):
             content = json.dumps({"ancestors": ["x" * (10 * 1024 * 1024)]}).encode()
         elif mode == "echo_key":

@@ -136,6 +136,13 @@ def test_ten_megabyte_id_is_refused_within_bounded_memory() -> None:
     assert got["seconds"] < 5, got
 
 
+def test_json_flood_under_the_cap_is_refused_before_parsing() -> None:
+    got = probe("json_flood")
+    assert got["error"] is not None and "once parsed" in got["error"], got
+    assert got["grew_mb"] < 100, got
+    assert got["seconds"] < 5, got
+
+
 def test_default_cap_is_generous() -> None:
     assert DEFAULT_MAX_RESPONSE_MB >= 256
     s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key=KEY, env={})

@@ -114,6 +114,9 @@ DEFAULT_MAX_WAIT: Final = 300.0
 MAX_ID_CHARS: Final = 1000
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]|\\u[dD][c-fC-F]")
 _READ_CHUNK: Final = 65536
+# a parsed answer may take this many times the cap; an empty dict or list costs ~100 bytes parsed
+PARSED_FACTOR: Final = 4
+PARSED_BYTES_PER_STRUCTURE: Final = 100
 
 
 class _DeadlineExceeded(Exception):
@@ -176,6 +179,7 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
         # an answer made in memory (a mock transport) was read, and decoded, when it was made
         if len(response.content) > limit:
             raise _TooLarge(limit, "")
+        _refuse_json_flood(response.content, limit)
         return response.content
     inflater = _Inflater(response.headers.get("content-encoding", ""))
     declared = response.headers.get("content-length", "")
@@ -196,7 +200,23 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
         raise _BadEncoding(f"{inflater.kind} (corrupt)") from None
     if len(body) > limit:
         raise _TooLarge(limit, "")
+    _refuse_json_flood(body, limit)
     return bytes(body)
+
+
+def _refuse_json_flood(body: bytes | bytearray, limit: int) -> None:
+    """Refuse an answer whose parsed form would dwarf the cap: ``[{},{},...]`` takes 3 bytes per
+    value on the wire and ~70 once parsed. Counted in C (``bytes.count``), before parsing;
+    braces and commas inside strings only make the estimate larger, never smaller."""
+    structures = body.count(b"{") + body.count(b"[")
+    items = body.count(b",")
+    parsed = len(body) + PARSED_BYTES_PER_STRUCTURE * structures + 8 * items
+    if parsed > PARSED_FACTOR * limit:
+        raise _TooLarge(
+            limit,
+            f" once parsed ({structures:,} objects and arrays, {items:,} items in "
+            f"{len(body) / 1048576:.1f} MB)",
+        )
 
 
 class _CrossOriginRedirect(Exception):
