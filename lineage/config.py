@@ -76,28 +76,32 @@ def _redact_fragments(text: str, secret: str) -> str:
     """Every span of ``text`` covered by 8-character pieces of ``secret`` becomes ``[redacted]``.
 
     A substring of the secret of 8+ characters is a chain of overlapping 8-character pieces, so
-    marking each piece found covers it whole (one set lookup per position of the text).
+    marking where each piece occurs covers it whole. Each piece is looked for with ``str.find``
+    (C speed), so a megabyte of server text costs milliseconds, not a Python loop per character.
     """
-    grams = _grams(secret)
     if len(text) < FRAGMENT:
         return text
-    covered_to = -1
-    spans: list[list[int]] = []
-    for i in range(len(text) - FRAGMENT + 1):
-        if text[i : i + FRAGMENT] in grams:
-            if spans and i <= covered_to:
-                spans[-1][1] = i + FRAGMENT
-            else:
-                spans.append([i, i + FRAGMENT])
-            covered_to = i + FRAGMENT
-    if not spans:
+    hits: list[int] = []
+    for gram in _grams(secret):
+        at = text.find(gram)
+        while at != -1:
+            hits.append(at)
+            at = text.find(gram, at + 1)
+    if not hits:
         return text
+    hits.sort()
+    spans: list[list[int]] = []
+    for at in hits:
+        if spans and at <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], at + FRAGMENT)
+        else:
+            spans.append([at, at + FRAGMENT])
     out: list[str] = []
     last = 0
-    for start, end in spans:
-        out.append(text[last:start])
+    for first, stop in spans:
+        out.append(text[last:first])
         out.append("[redacted]")
-        last = end
+        last = stop
     out.append(text[last:])
     return "".join(out)
 
