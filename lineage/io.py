@@ -210,8 +210,15 @@ class FileLock:
         self._fd: int | None = None
 
     def acquire(self) -> FileLock:
+        """Take the lock, or raise InputError naming its holder. A device or pipe (``/dev/stdout``)
+        is not locked: there is no file to share, and no lock file could sit beside it."""
         import fcntl
 
+        info = _stat(self.path)
+        if (info is not None and not stat.S_ISREG(info.st_mode)) or os.fspath(self.path).startswith(
+            _SPECIAL_ROOTS
+        ):
+            return self
         _make_parent(self.lock_path.parent, os.fspath(self.path))
         for _ in range(10):
             try:
