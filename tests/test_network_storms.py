@@ -193,3 +193,57 @@ def test_progress_line_and_stderr_say_the_crawl_is_throttled(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "PostHog is rate limiting (HTTP 429): the crawl waits" in result.output
     assert "of the 900 s throttle budget spent" in result.output
+
+
+def throttled_then(answers: list[httpx.Response]) -> tuple[Any, list[str]]:
+    sent: list[str] = []
+    queue = list(answers)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return queue.pop(0) if queue else httpx.Response(200, json={"results": [], "next": None})
+
+    return handler, sent
+
+
+def test_429s_do_not_spend_the_5xx_budget_and_vice_versa() -> None:
+    storm = [httpx.Response(429, headers={"Retry-After": "1"}, json={"detail": "throttled"})] * 12
+    failures = [httpx.Response(503, text="<html>busy</html>")] * 2
+    handler, sent = throttled_then([*storm[:6], *failures, *storm[6:]])
+    sleeps: list[float] = []
+    from lineage.api import PostHogClient
+
+    with PostHogClient(
+        settings(),
+        transport=httpx.MockTransport(handler),
+        retries=2,
+        sleep=sleeps.append,
+        backoff=FAST,
+    ) as client:
+        assert client.list_folders() == []
+        stats = client.stats.snapshot()
+    assert len(sent) == 15 and stats.throttled == 12 and stats.retries == 14
+    gate = [s for s in sleeps if s > 0.5]
+    assert len(gate) == 12 and gate == pytest.approx([1.0] * 12, abs=0.05)  # each Retry-After in full
+    assert stats.waited_s == pytest.approx(12.0)  # the gate's seconds; the two backoffs are not counted
+
+
+def test_a_zero_retry_after_cannot_spin_the_client() -> None:
+    zero = [httpx.Response(429, headers={"Retry-After": "0"}, json={"detail": "throttled"})] * 50
+    handler, sent = throttled_then(zero)
+    sleeps: list[float] = []
+    from lineage.api import PostHogClient
+
+    with (
+        PostHogClient(
+            settings(),
+            transport=httpx.MockTransport(handler),
+            sleep=sleeps.append,
+            backoff=Backoff(base=0.5, cap=30.0),
+            throttle_budget=60,
+        ) as client,
+        pytest.raises(RateLimitedError),
+    ):
+        client.list_folders()
+    # backing off, doubling up to 30 s a wait, the 60 s budget runs out after a few answers
+    assert len(sent) < 12 and all(s >= 0.25 for s in sleeps)
