@@ -4,6 +4,7 @@ budget, and finishes exact in one run; the summary's wait is wall time and leave
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from lineage.api import AsyncPostHogClient
+from lineage.api import AsyncPostHogClient, PostHogClient
 from lineage.api.retry import Backoff
 from lineage.cli import main
 from lineage.config import Settings
@@ -182,8 +183,6 @@ def test_progress_line_and_stderr_say_the_crawl_is_throttled(tmp_path: Path) -> 
             time.sleep(0.3)
             sim.sim.faults.reconfigure({"storm_rate": 0.0})
 
-        import threading
-
         threading.Thread(target=calm_down, daemon=True).start()
         result = runner.invoke(
             main,
@@ -211,8 +210,6 @@ def test_429s_do_not_spend_the_5xx_budget_and_vice_versa() -> None:
     failures = [httpx.Response(503, text="<html>busy</html>")] * 2
     handler, sent = throttled_then([*storm[:6], *failures, *storm[6:]])
     sleeps: list[float] = []
-    from lineage.api import PostHogClient
-
     with PostHogClient(
         settings(),
         transport=httpx.MockTransport(handler),
@@ -232,8 +229,6 @@ def test_a_zero_retry_after_cannot_spin_the_client() -> None:
     zero = [httpx.Response(429, headers={"Retry-After": "0"}, json={"detail": "throttled"})] * 50
     handler, sent = throttled_then(zero)
     sleeps: list[float] = []
-    from lineage.api import PostHogClient
-
     with (
         PostHogClient(
             settings(),
