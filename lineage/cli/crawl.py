@@ -36,8 +36,16 @@ def _writable_out(text: str) -> Path:
     return out
 
 
+_THROTTLE_LINE_EVERY = 10.0  # seconds of budget between two lines on standard error
+_throttle_said = [-_THROTTLE_LINE_EVERY]
+
+
 def _say_throttled(wait: float, spent: float, budget: float) -> None:
-    """Without a progress bar, a line on standard error each time PostHog's 429s hold the crawl."""
+    """Without a progress bar, a line on standard error when PostHog's 429s hold the crawl: the
+    first time, then once per ten seconds of the budget spent (a storm closes the gate often)."""
+    if spent - _throttle_said[0] < _THROTTLE_LINE_EVERY and spent >= _throttle_said[0]:
+        return
+    _throttle_said[0] = spent
     click.echo(
         f"lineage: PostHog is rate limiting (HTTP 429): the crawl waits {wait:.0f} s "
         f"({spent:.0f} s of the {budget:g} s throttle budget spent)",
@@ -154,6 +162,7 @@ def crawl_cmd(**kwargs: Any) -> None:
             f"lineage: an interrupted crawl left {journal}; starting afresh (use --resume to continue it)",
             err=True,
         )
+    _throttle_said[0] = -_THROTTLE_LINE_EVERY
     show = kwargs["progress"] if kwargs["progress"] is not None else sys.stderr.isatty()
     with progress_bar(show) as progress:
         options = CrawlOptions(
