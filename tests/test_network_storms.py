@@ -180,7 +180,11 @@ def test_progress_line_and_stderr_say_the_crawl_is_throttled(tmp_path: Path) -> 
         env = {"POSTHOG_HOST": sim.url, "POSTHOG_PROJECT_ID": "1", "POSTHOG_PERSONAL_API_KEY": READ_KEY}
 
         def calm_down() -> None:
-            time.sleep(0.3)
+            # one storm only: no new one may start once the first 429 has gone out (a storm in
+            # progress stops any other from starting, so there is no race in between)
+            deadline = time.monotonic() + 30
+            while sim.stats()["throttled"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.005)
             sim.sim.faults.reconfigure({"storm_rate": 0.0})
 
         threading.Thread(target=calm_down, daemon=True).start()
