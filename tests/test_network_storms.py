@@ -246,3 +246,20 @@ def test_a_zero_retry_after_cannot_spin_the_client() -> None:
         client.list_folders()
     # backing off, doubling up to 30 s a wait, the 60 s budget runs out after a few answers
     assert len(sent) < 12 and all(s >= 0.25 for s in sleeps)
+
+
+def test_a_retry_after_of_minutes_is_honoured_within_the_budget() -> None:
+    long = [httpx.Response(429, headers={"Retry-After": "420"}, json={"detail": "throttled"})]
+    handler, sent = throttled_then(long)
+    sleeps: list[float] = []
+    with PostHogClient(settings(), transport=httpx.MockTransport(handler), sleep=sleeps.append) as client:
+        assert client.list_folders() == []
+    assert len(sent) == 2 and sleeps == [pytest.approx(420.0, abs=0.05)]
+
+    handler, sent = throttled_then([httpx.Response(429, headers={"Retry-After": "1000"})])
+    with (
+        PostHogClient(settings(), transport=httpx.MockTransport(handler), sleep=sleeps.append) as client,
+        pytest.raises(RateLimitedError, match="900 s throttle budget"),
+    ):
+        client.list_folders()
+    assert len(sent) == 1

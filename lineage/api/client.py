@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -311,11 +312,12 @@ class AsyncPostHogClient:
 
     ``sleep`` (sync or async, seconds) replaces waiting, for tests; without ``clock`` time is then
     advanced by each fake sleep so rate windows still pass. ``max_wait`` bounds a single wait on a
-    limit or ``Retry-After`` (300 s unless given): longer waits raise :class:`RateLimitedError`
-    saying when to retry. PostHog's 429s hold every request of the client back (one shared gate)
-    for at most ``throttle_budget`` seconds of wall time in all (``settings.throttle_budget``; an
-    explicit ``max_wait`` larger than it raises it); 5xx answers and lost connections get the
-    separate, small budget of ``retries``. ``deadline`` bounds one request in all (connect,
+    client-side limit (300 s unless given) or ``Retry-After`` (only the throttle budget unless
+    given): longer waits raise :class:`RateLimitedError` saying when to retry. PostHog's 429s
+    hold every request of the client back (one shared gate) for at most ``throttle_budget``
+    seconds of wall time in all (``settings.throttle_budget``; an explicit ``max_wait`` larger
+    than it raises it); 5xx answers and lost connections get the separate, small budget of
+    ``retries``. ``deadline`` bounds one request in all (connect,
     headers, body: a server trickling bytes cannot hold it longer) and ``max_response_bytes`` the
     decoded size of one answer (a gzip bomb stops there); both default from ``settings``.
     ``hogql_per_hour`` is the client's own limit on HogQL queries (PostHog allows 120/hour per key,
@@ -344,6 +346,9 @@ class AsyncPostHogClient:
         settings.require_api()
         # a caller that allows one long wait (a materialization's hour) may spend it in all
         self._budget_floor = 0.0 if max_wait is None else max_wait
+        # without an explicit max_wait, a Retry-After is bounded by the throttle budget alone
+        # (PostHog's can be a minute and more); client-side windows keep the 300 s bound
+        self._retry_after_bound = math.inf if max_wait is None else max_wait
         max_wait = DEFAULT_MAX_WAIT if max_wait is None else max_wait
         if timeout <= 0 or concurrency < 1 or retries < 0 or max_wait < 0:
             raise ValueError("timeout must be > 0, concurrency >= 1, retries >= 0 and max_wait >= 0")
@@ -641,14 +646,14 @@ class AsyncPostHogClient:
                     # no (or a zero) Retry-After: back off, so a broken server cannot spin us
                     wait = max(wait or 0.0, self._backoff.delay(throttles))
                 throttles += 1
-                if wait <= self._max_wait and self._close_gate(wait):
+                if wait <= self._retry_after_bound and self._close_gate(wait):
                     self.stats.retry()
                     log.info("%s: throttled, waiting %.1f s (429 number %d)", display, wait, throttles)
                     continue
                 why = (
                     f"its Retry-After of {wait:.0f} s is longer than the {self._max_wait:g} s "
                     "one wait may take"
-                    if wait > self._max_wait
+                    if wait > self._retry_after_bound
                     else f"{self._throttle_spent:.0f} s of the {self._throttle_budget:g} s throttle budget "
                     f"(--throttle-budget / {ENV_THROTTLE_BUDGET}) are spent waiting"
                 )
