@@ -7,7 +7,9 @@ False
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -23,6 +25,20 @@ ENV_HOST = "POSTHOG_HOST"
 ENV_PROJECT = "POSTHOG_PROJECT_ID"
 ENV_KEY = "POSTHOG_PERSONAL_API_KEY"
 ENV_MAX_RPM = "LINEAGE_MAX_RPM"
+ENV_THROTTLE_BUDGET = "LINEAGE_THROTTLE_BUDGET"
+ENV_REQUEST_DEADLINE = "LINEAGE_REQUEST_DEADLINE"
+ENV_MAX_RESPONSE_MB = "LINEAGE_MAX_RESPONSE_MB"
+
+#: Seconds a whole session may spend waiting out PostHog's 429s (its window is shared with the
+#: user's other tools, and one ``Retry-After`` can be a minute or more).
+DEFAULT_THROTTLE_BUDGET = 900.0
+#: Seconds one request may take in all (connect, headers, body): the httpx timeout is per read.
+DEFAULT_REQUEST_DEADLINE = 120.0
+#: Megabytes one answer may decode to; a gzip bomb stops here instead of filling memory.
+DEFAULT_MAX_RESPONSE_MB = 256
+# A key fragment this long or longer in any text is redacted (a server may echo the key without
+# its phx_ prefix, or cut it anywhere).
+FRAGMENT = 8
 
 _KEY_PATTERN = re.compile(r"phx_[A-Za-z0-9_\-]+")
 _known_secrets: set[str] = set()
@@ -37,10 +53,57 @@ def register_secret(secret: str) -> None:
 
 
 def redact(text: str) -> str:
-    """Remove every known secret and anything shaped like a personal API key from ``text``."""
+    """Remove every known secret, any run of 8+ characters taken from one, and anything shaped like
+    a personal API key from ``text``.
+
+    >>> register_secret("phx_0123456789abcdefXYZ")
+    >>> redact("key 0123456789abcdefXYZ and 89abcdef and 0123456 stay apart")
+    'key [redacted] and [redacted] and 0123456 stay apart'
+    """
     for secret in sorted(_known_secrets, key=len, reverse=True):
         text = text.replace(secret, "[redacted]")
+        if len(secret) >= FRAGMENT:
+            text = _redact_fragments(text, secret)
     return _KEY_PATTERN.sub("phx_[redacted]", text)
+
+
+@functools.lru_cache(maxsize=16)
+def _grams(secret: str) -> frozenset[str]:
+    return frozenset(secret[i : i + FRAGMENT] for i in range(len(secret) - FRAGMENT + 1))
+
+
+def _redact_fragments(text: str, secret: str) -> str:
+    """Every span of ``text`` covered by 8-character pieces of ``secret`` becomes ``[redacted]``.
+
+    A substring of the secret of 8+ characters is a chain of overlapping 8-character pieces, so
+    marking where each piece occurs covers it whole. Each piece is looked for with ``str.find``
+    (C speed), so a megabyte of server text costs milliseconds, not a Python loop per character.
+    """
+    if len(text) < FRAGMENT:
+        return text
+    hits: list[int] = []
+    for gram in _grams(secret):
+        at = text.find(gram)
+        while at != -1:
+            hits.append(at)
+            at = text.find(gram, at + 1)
+    if not hits:
+        return text
+    hits.sort()
+    spans: list[list[int]] = []
+    for at in hits:
+        if spans and at <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], at + FRAGMENT)
+        else:
+            spans.append([at, at + FRAGMENT])
+    out: list[str] = []
+    last = 0
+    for first, stop in spans:
+        out.append(text[last:first])
+        out.append("[redacted]")
+        last = stop
+    out.append(text[last:])
+    return "".join(out)
 
 
 class Secret:
@@ -95,6 +158,9 @@ class Settings:
     project: str | None = None
     api_key: Secret | None = field(default=None, repr=False)
     max_rpm: int = DEFAULT_MAX_RPM
+    throttle_budget: float = DEFAULT_THROTTLE_BUDGET
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
+    max_response_mb: float = DEFAULT_MAX_RESPONSE_MB
 
     @property
     def max_rph(self) -> int:
@@ -110,6 +176,9 @@ class Settings:
         api_key: str | None = None,
         max_rpm: int | str | None = None,
         env: Mapping[str, str] | None = None,
+        throttle_budget: float | str | None = None,
+        request_deadline: float | str | None = None,
+        max_response_mb: float | str | None = None,
     ) -> Settings:
         """Flags first, then environment variables, then defaults; validates each value."""
         env = os.environ if env is None else env
@@ -153,7 +222,25 @@ class Settings:
                 raise ConfigError(
                     f"--max-rpm / {ENV_MAX_RPM} must be a whole number of requests >= 1, got {raw_rpm!r}"
                 )
-        return cls(host=raw_host, project=proj, api_key=secret, max_rpm=rpm)
+        return cls(
+            host=raw_host,
+            project=proj,
+            api_key=secret,
+            max_rpm=rpm,
+            throttle_budget=_positive(
+                throttle_budget, env, ENV_THROTTLE_BUDGET, "--throttle-budget", DEFAULT_THROTTLE_BUDGET, 0.0
+            ),
+            request_deadline=_positive(
+                request_deadline, env, ENV_REQUEST_DEADLINE, "--request-deadline", DEFAULT_REQUEST_DEADLINE
+            ),
+            max_response_mb=_positive(
+                max_response_mb, env, ENV_MAX_RESPONSE_MB, "--max-response-mb", DEFAULT_MAX_RESPONSE_MB
+            ),
+        )
+
+    @property
+    def max_response_bytes(self) -> int:
+        return int(self.max_response_mb * 1024 * 1024)
 
     def require_api(self) -> Settings:
         """Raise a one-line ConfigError naming the flag and variable of whatever is missing."""
@@ -167,3 +254,26 @@ class Settings:
                 f"(--host / {ENV_HOST}); plain http is allowed only for loopback"
             )
         return self
+
+
+def _positive(
+    value: float | str | None,
+    env: Mapping[str, str],
+    name: str,
+    flag: str,
+    default: float,
+    minimum: float = 1e-3,
+) -> float:
+    """A number of seconds or megabytes from a flag, else its variable, else the default."""
+    raw = value if value is not None else env.get(name)
+    if raw is None or raw == "":
+        return float(default)
+    try:
+        number = float(str(raw).strip())
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < minimum:
+        raise ConfigError(
+            f"{flag} / {name} must be a number{' > 0' if minimum > 0 else ' >= 0'}, got {str(raw)[:40]!r}"
+        )
+    return number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -10,8 +11,10 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from lineage.errors import InputError
 
@@ -54,7 +57,9 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     """Write a file through a temporary sibling and a rename, so readers never see half a file.
 
     A symlink is followed (the link stays), an existing file keeps its permissions, and a device or
-    pipe (``/dev/stdout``) is written in place. Any OS failure is an InputError naming the path.
+    pipe (``/dev/stdout``) is written in place. Any OS failure is an InputError naming the path. A
+    read-only file is refused, not replaced; temporary files that a killed write left beside the
+    target are removed.
     """
     shown = os.fspath(path)
     if not shown:
@@ -69,10 +74,18 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
             with open(target, "wb") as fh:
                 fh.write(payload)
             return target
+        if info is not None and not info.st_mode & 0o222:
+            # checked on the mode bits, not os.access: root may write anything, and would
+            # otherwise replace a file its owner marked read-only
+            raise InputError(
+                f"cannot write {shown!r}: the file is read-only; make it writable (chmod u+w) "
+                "or pass another path"
+            )
         real = Path(os.path.realpath(target))
         _make_parent(real.parent, shown)
+        _clean_stale_temps(real)
         mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{real.name[:64]}.", suffix=".tmp", dir=real.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(real), suffix=".tmp", dir=real.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
@@ -88,6 +101,197 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
             f"cannot write {shown!r}: {exc.strerror or exc}; pass --out a path in a writable directory"
         ) from None
     return target
+
+
+def _temp_prefix(real: Path) -> str:
+    # the writer's pid is in the name, so a later write can tell a dead writer's leftover
+    return f".{real.name[:64]}.{os.getpid()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # another user's process (or a nonsense number: treat as gone)
+    return True
+
+
+STALE_TEMP_SECONDS = 3600.0
+
+
+def _clean_stale_temps(real: Path) -> None:
+    """Remove ``.NAME.PID.xxxx.tmp`` files of writers that died mid-write (kill -9, power loss).
+
+    A temp file whose writer still runs is left alone (it is about to be renamed); one without a
+    pid in its name (an older lineage) is removed once it is an hour old.
+    """
+    head = f".{real.name[:64]}."
+    try:
+        entries = list(os.scandir(real.parent))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(head) and name.endswith(".tmp")):
+            continue
+        middle = name[len(head) : -len(".tmp")]
+        pid_text = middle.split(".", 1)[0]
+        try:
+            if pid_text.isdigit() and "." in middle:
+                stale = int(pid_text) != os.getpid() and not _pid_alive(int(pid_text))
+            else:
+                stale = entry.stat(follow_symlinks=False).st_mtime < time.time() - STALE_TEMP_SECONDS
+            if stale and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+        except OSError:
+            continue
+
+
+def check_writable(path: str | Path, *, what: str) -> None:
+    """Refuse, before any work, a path :func:`write_atomic` could not write: a directory, a read-only
+    file, a directory we may not create files in (checked by creating and removing one)."""
+    shown = os.fspath(path)
+    target = Path(path)
+    info = _stat(target)
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        example = target / "snapshot.json"
+        raise InputError(f"{what} {shown} is a directory; give a file name such as {example}")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        return  # a device or pipe is written in place
+    if info is not None and not info.st_mode & 0o222:
+        raise InputError(f"{what} {shown} is read-only; make it writable (chmod u+w) or choose another file")
+    real = Path(os.path.realpath(target))
+    _make_parent(real.parent, shown)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=_temp_prefix(real), suffix=".tmp", dir=real.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(
+            f"{what} {shown}: cannot create files in {real.parent} ({exc.strerror or exc}); "
+            "choose a writable place"
+        ) from None
+
+
+def scrub_surrogates(value: Any, _depth: int = 0) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD.
+
+    JSON may spell one (``"\\ud800"``) and Python decodes it, but no UTF-8 file can hold it: a
+    view name carrying one would fail the snapshot's save after a whole crawl.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if _depth > 5000:
+        return value
+    if isinstance(value, list):
+        return [scrub_surrogates(v, _depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {scrub_surrogates(k, _depth + 1): scrub_surrogates(v, _depth + 1) for k, v in value.items()}
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class FileLock:
+    """An exclusive, non-blocking lock beside ``path`` (``.NAME.lock`` holding the owner's pid).
+
+    The lock is ``flock``'s: the kernel releases it when the process dies, kill -9 included, so a
+    stale lock file never blocks anyone. A second holder is refused with an InputError naming the
+    process that holds it.
+    """
+
+    def __init__(self, path: str | Path, *, what: str) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.parent / f".{self.path.name}.lock"
+        self.what = what
+        self._fd: int | None = None
+
+    def acquire(self) -> FileLock:
+        """Take the lock, or raise InputError naming its holder. A device or pipe (``/dev/stdout``)
+        is not locked: there is no file to share, and no lock file could sit beside it."""
+        import fcntl
+
+        info = _stat(self.path)
+        if (info is not None and not stat.S_ISREG(info.st_mode)) or os.fspath(self.path).startswith(
+            _SPECIAL_ROOTS
+        ):
+            return self
+        _make_parent(self.lock_path.parent, os.fspath(self.path))
+        for _ in range(10):
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot lock {self.what} {os.fspath(self.path)} ({exc.strerror or exc}); "
+                    "choose a writable place"
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _read_pid(fd)
+                os.close(fd)
+                who = f"process {holder}" if holder else "another process"
+                raise InputError(
+                    f"{self.what} {os.fspath(self.path)} is in use by {who} (another lineage run); "
+                    "wait for it to finish or use another path"
+                ) from None
+            # the file may have been removed by its previous holder between our open and flock:
+            # a lock on an unlinked file guards nothing, so start over
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._fd = fd
+            return self
+        raise InputError(f"cannot lock {self.what} {os.fspath(self.path)}: its lock file keeps changing")
+
+    def held_by(self) -> int | None:
+        """The pid of another live process holding the lock (0 if it wrote none), else None."""
+        import fcntl
+
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _read_pid(fd) or 0
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self.lock_path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> FileLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 def _stat(path: Path) -> os.stat_result | None:
@@ -161,10 +365,59 @@ def read_json(
     except OSError as exc:
         raise error(f"{what} cannot be read ({exc.strerror or exc}); check the path") from None
     try:
-        return json.loads(text)
+        loaded = json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
         hint = f": {invalid_hint}" if invalid_hint else ""
         raise error(f"{what} is not valid JSON ({where}); it may be truncated{hint}") from None
     except RecursionError:
         raise error(f"{what} is nested too deeply to be read") from None
+    except ValueError as exc:
+        # valid JSON Python will not take: an integer of more than 4,300 digits
+        first = str(exc).split(";")[0][:120]
+        raise error(f"{what} holds a value that cannot be read ({first}); it is not a lineage file") from None
+    if _maybe_deep(text) and _depth_of(loaded) > MAX_DEPTH:
+        raise error(
+            f"{what} nests values more than {MAX_DEPTH} levels deep; no lineage file does: "
+            "pass the file lineage wrote"
+        )
+    return scrub_surrogates(loaded) if _SURROGATE_ESCAPE.search(text) is not None else loaded
+
+
+#: Deepest nesting of JSON values a lineage file may hold (its own files stay under ten levels).
+MAX_DEPTH = 64
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _maybe_deep(text: str) -> bool:
+    """A cheap first look (in C, not per character in Python): keep only the brackets and peel
+    innermost pairs, one level a round. Brackets inside strings may make it say yes wrongly;
+    :func:`_depth_of` on the parsed value then decides."""
+    brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return False
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if shorter == brackets:
+            return True
+        brackets = shorter
+    return bool(brackets)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _depth_of(value: Any) -> int:
+    """How deeply lists and dicts nest in ``value`` (a scalar is 0); no recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+    return deepest

@@ -218,14 +218,19 @@ def test_429_on_run_is_retried_because_nothing_happened() -> None:
 
 
 def test_429_that_persists_raises_with_retry_after() -> None:
+    # 429s are waited out until the throttle budget (seconds, not a count of retries) is spent:
+    # three waits of 2 s fit a 7 s budget, the fourth would not
     clock = VirtualClock()
     recorder = Recorder(clock, [throttled("2")] * 10)
-    with client_with(recorder, clock, retries=3) as c, pytest.raises(RateLimitedError) as info:
+    with (
+        client_with(recorder, clock, retries=0, throttle_budget=7, max_wait=5) as c,
+        pytest.raises(RateLimitedError) as info,
+    ):
         c.list_folders()
     assert info.value.retry_after == 2.0 and info.value.status == 429
     assert len(recorder.times) == 4
     assert "GET /api/projects/1/warehouse_saved_query_folders/" in str(info.value)
-    assert "LINEAGE_MAX_RPM" in str(info.value)
+    assert "LINEAGE_MAX_RPM" in str(info.value) and "LINEAGE_THROTTLE_BUDGET" in str(info.value)
 
 
 def test_retry_after_longer_than_max_wait_is_not_slept() -> None:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import threading
 import time
 import uuid
 import weakref
+import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -51,7 +53,15 @@ from lineage.api.query import (
     with_limit,
 )
 from lineage.api.retry import Backoff, ClientStats, retry_after_seconds
-from lineage.config import ENV_KEY, ENV_PROJECT, Settings, redact
+from lineage.config import (
+    ENV_KEY,
+    ENV_MAX_RESPONSE_MB,
+    ENV_PROJECT,
+    ENV_REQUEST_DEADLINE,
+    ENV_THROTTLE_BUDGET,
+    Settings,
+    redact,
+)
 from lineage.errors import (
     ApiError,
     AuthenticationError,
@@ -68,6 +78,7 @@ from lineage.errors import (
     TableAccessError,
     TransportError,
 )
+from lineage.io import scrub_surrogates
 from lineage.posthog import SYNC_FREQUENCY_WRITE
 
 __all__ = ["SYNC_FREQUENCIES", "UNSET", "AsyncPostHogClient", "PostHogClient"]
@@ -97,6 +108,117 @@ _TABLE_ACCESS = re.compile(r"access to (?:the )?table\s+[`'\"]?([A-Za-z0-9_$.]+?
 
 
 _INVALID: Final = object()
+# a 429 without a usable Retry-After (or with 0) waits at least this long, backing off
+MIN_THROTTLE_WAIT: Final = 0.05
+# the longest single wait (a window, a Retry-After) taken without being told otherwise
+DEFAULT_MAX_WAIT: Final = 300.0
+# an id in a lineage answer longer than this is not a UUID or a table name
+MAX_ID_CHARS: Final = 1000
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]|\\u[dD][c-fC-F]")
+_READ_CHUNK: Final = 65536
+# a parsed answer may take this many times the cap; an empty dict or list costs ~100 bytes parsed
+PARSED_FACTOR: Final = 4
+PARSED_BYTES_PER_STRUCTURE: Final = 100
+
+
+class _DeadlineExceeded(Exception):
+    """The whole request (connect, headers, body) took longer than the client's deadline."""
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int, how: str) -> None:
+        super().__init__(limit)
+        self.limit = limit
+        self.how = how
+
+
+class _BadEncoding(Exception):
+    """A Content-Encoding we did not ask for and cannot inflate."""
+
+
+class _Inflater:
+    """Decode one Content-Encoding incrementally, never producing more than asked for."""
+
+    def __init__(self, encoding: str) -> None:
+        names = [e.strip().lower() for e in encoding.split(",") if e.strip()]
+        names = [e for e in names if e != "identity"]
+        if len(names) > 1 or (names and names[0] not in ("gzip", "x-gzip", "deflate")):
+            raise _BadEncoding(encoding[:40])
+        self.kind = names[0] if names else None
+        self._zlib: Any = None
+        if self.kind in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.kind == "deflate":
+            self._zlib = zlib.decompressobj()
+        self._started = False
+
+    def feed(self, chunk: bytes, room: int) -> bytes:
+        """Up to ``room + 1`` decoded bytes of ``chunk`` (one more than room means: too large)."""
+        if self._zlib is None:
+            return chunk
+        try:
+            out: bytes = self._zlib.decompress(chunk, room + 1)
+        except zlib.error:
+            if self.kind == "deflate" and not self._started:
+                # some servers send raw deflate without the zlib wrapper
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._zlib.decompress(chunk, room + 1)
+            else:
+                raise
+        self._started = True
+        return out
+
+    def finish(self, room: int) -> bytes:
+        if self._zlib is None:
+            return b""
+        out: bytes = self._zlib.flush()
+        return out[: room + 1]
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The decoded body, read and inflated chunk by chunk; ``_TooLarge`` past ``limit`` bytes."""
+    if response.is_stream_consumed:
+        # an answer made in memory (a mock transport) was read, and decoded, when it was made
+        if len(response.content) > limit:
+            raise _TooLarge(limit, "")
+        _refuse_json_flood(response.content, limit)
+        return response.content
+    inflater = _Inflater(response.headers.get("content-encoding", ""))
+    declared = response.headers.get("content-length", "")
+    if inflater.kind is None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(limit, f" (it announced {int(declared) / 1048576:.0f} MB)")
+    body = bytearray()
+    wire = 0
+    try:
+        async for chunk in response.aiter_raw(_READ_CHUNK):
+            wire += len(chunk)
+            if wire > limit:
+                raise _TooLarge(limit, "")
+            body += inflater.feed(chunk, limit - len(body))
+            if len(body) > limit:
+                raise _TooLarge(limit, f" ({wire / 1048576:.1f} MB on the wire inflate past it)")
+        body += inflater.finish(limit - len(body))
+    except zlib.error:
+        raise _BadEncoding(f"{inflater.kind} (corrupt)") from None
+    if len(body) > limit:
+        raise _TooLarge(limit, "")
+    _refuse_json_flood(body, limit)
+    return bytes(body)
+
+
+def _refuse_json_flood(body: bytes | bytearray, limit: int) -> None:
+    """Refuse an answer whose parsed form would dwarf the cap: ``[{},{},...]`` takes 3 bytes per
+    value on the wire and ~70 once parsed. Counted in C (``bytes.count``), before parsing;
+    braces and commas inside strings only make the estimate larger, never smaller."""
+    structures = body.count(b"{") + body.count(b"[")
+    items = body.count(b",")
+    parsed = len(body) + PARSED_BYTES_PER_STRUCTURE * structures + 8 * items
+    if parsed > PARSED_FACTOR * limit:
+        raise _TooLarge(
+            limit,
+            f" once parsed ({structures:,} objects and arrays, {items:,} items in "
+            f"{len(body) / 1048576:.1f} MB)",
+        )
 
 
 class _CrossOriginRedirect(Exception):
@@ -191,7 +313,14 @@ class AsyncPostHogClient:
 
     ``sleep`` (sync or async, seconds) replaces waiting, for tests; without ``clock`` time is then
     advanced by each fake sleep so rate windows still pass. ``max_wait`` bounds a single wait on a
-    limit or ``Retry-After``: longer waits raise :class:`RateLimitedError` saying when to retry.
+    client-side limit (300 s unless given) or ``Retry-After`` (only the throttle budget unless
+    given): longer waits raise :class:`RateLimitedError` saying when to retry. PostHog's 429s
+    hold every request of the client back (one shared gate) for at most ``throttle_budget``
+    seconds of wall time in all (``settings.throttle_budget``; an explicit ``max_wait`` larger
+    than it raises it); 5xx answers and lost connections get the separate, small budget of
+    ``retries``. ``deadline`` bounds one request in all (connect,
+    headers, body: a server trickling bytes cannot hold it longer) and ``max_response_bytes`` the
+    decoded size of one answer (a gzip bomb stops there); both default from ``settings``.
     ``hogql_per_hour`` is the client's own limit on HogQL queries (PostHog allows 120/hour per key,
     apart from the 480/minute of the other endpoints); ``query_timeout`` bounds the polling of an
     asynchronous query.
@@ -207,12 +336,21 @@ class AsyncPostHogClient:
         retries: int = 5,
         sleep: Callable[[float], Any] | None = None,
         clock: Callable[[], float] | None = None,
-        max_wait: float = 300.0,
+        max_wait: float | None = None,
         backoff: Backoff | None = None,
         hogql_per_hour: int = DEFAULT_HOGQL_PER_HOUR,
         query_timeout: float = 600.0,
+        throttle_budget: float | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         settings.require_api()
+        # a caller that allows one long wait (a materialization's hour) may spend it in all
+        self._budget_floor = 0.0 if max_wait is None else max_wait
+        # without an explicit max_wait, a Retry-After is bounded by the throttle budget alone
+        # (PostHog's can be a minute and more); client-side windows keep the 300 s bound
+        self._retry_after_bound = math.inf if max_wait is None else max_wait
+        max_wait = DEFAULT_MAX_WAIT if max_wait is None else max_wait
         if timeout <= 0 or concurrency < 1 or retries < 0 or max_wait < 0:
             raise ValueError("timeout must be > 0, concurrency >= 1, retries >= 0 and max_wait >= 0")
         if isinstance(hogql_per_hour, bool) or not isinstance(hogql_per_hour, int) or hogql_per_hour < 1:
@@ -238,6 +376,17 @@ class AsyncPostHogClient:
             [(hogql_per_hour, 3600.0 + WINDOW_SLACK)], clock=self._clock.now
         )
         self._query_timeout = query_timeout
+        # 429s: every request waits behind one gate (a 429 slows the whole client down, not only the
+        # request that got it), for at most throttle_budget seconds of wall time in all
+        self._throttle_budget = settings.throttle_budget if throttle_budget is None else throttle_budget
+        self._throttle_spent = 0.0
+        self._gate_until = float("-inf")
+        self._deadline = settings.request_deadline if deadline is None else deadline
+        self._max_bytes = settings.max_response_bytes if max_response_bytes is None else max_response_bytes
+        if self._throttle_budget < 0 or self._deadline <= 0 or self._max_bytes < 1:
+            raise ValueError("throttle_budget must be >= 0, deadline > 0 and max_response_bytes >= 1")
+        self.on_throttle: Callable[[float, float, float], None] | None = None
+        """Called as ``on_throttle(wait, spent, budget)`` each time a 429 closes (or extends) the gate."""
         self._base = f"{settings.host}/api/projects/{quote(settings.project, safe='@')}/"
         self._origin = _origin(httpx.URL(self._base))
         self._http = httpx.AsyncClient(
@@ -248,6 +397,8 @@ class AsyncPostHogClient:
             headers={
                 "Authorization": f"Bearer {settings.api_key.reveal()}",
                 "Accept": "application/json",
+                # only what we inflate ourselves, chunk by chunk under the size cap
+                "Accept-Encoding": "gzip, deflate",
                 "User-Agent": "lineage/0.1 (+httpx)",
             },
         )
@@ -314,8 +465,52 @@ class AsyncPostHogClient:
         return redact(f"{method} {httpx.URL(url).path}")
 
     async def _wait(self, seconds: float) -> None:
-        self.stats.waited(seconds)
+        """Wait on a rate limit: counted as wall time in ``stats.waited_s``."""
+        self.stats.waited(seconds, start=self._clock.now())
         await self._clock.sleep(seconds)
+
+    async def _backoff_wait(self, seconds: float) -> None:
+        """Wait before retrying a failure (5xx, lost connection): not a rate limit, not counted."""
+        await self._clock.sleep(seconds)
+
+    def seed_server_time(self, moment: datetime) -> None:
+        """Take ``moment`` as the server's clock now, unless an answer has told it already.
+
+        A resumed crawl seeds it from its journal, so one that has nothing left to ask still
+        measures job windows and staleness on the server's clock, as the interrupted crawl did.
+        """
+        if self._server_time is None:
+            self._server_time = (_aware(moment), time.monotonic())
+
+    def _close_gate(self, wait: float) -> bool:
+        """Hold every request back for ``wait`` seconds from now; False once the budget is spent.
+
+        One gate for all requests because PostHog's throttles are per key, not per request: DRF
+        ``SimpleRateThrottle`` subclasses in ``posthog/rate_limit.py`` (``PersonalApiKeyRateThrottle``)
+        count every request of the key in a time window, and the 429 says when that window has
+        room again (``Retry-After``, from DRF's ``wait()``). Any request sent before then is
+        refused too and only spends the user's shared window.
+        """
+        now = self._clock.now()
+        until = now + wait
+        extension = max(0.0, until - max(self._gate_until, now))
+        if self._throttle_spent + extension > max(self._throttle_budget, self._budget_floor):
+            return False
+        self._throttle_spent += extension
+        self._gate_until = max(self._gate_until, until)
+        # the whole closure is time spent waiting on a rate limit, however many requests wait it out
+        self.stats.waited(wait, start=now)
+        if self.on_throttle is not None and extension > 0:
+            self.on_throttle(wait, self._throttle_spent, self._throttle_budget)
+        return True
+
+    async def _pass_gate(self) -> None:
+        while True:
+            now = self._clock.now()
+            wait = self._gate_until - now
+            if wait <= 0:
+                return
+            await self._clock.sleep(wait)
 
     def _view_limiter(self, view_limit: tuple[str, str]) -> SlidingWindowLimiter:
         limiter = self._view_limiters.get(view_limit)
@@ -402,7 +597,9 @@ class AsyncPostHogClient:
         """
         display = self._display(method, url)
         stat_key = f"{method} {template}"
-        attempt = 0
+        attempt = 0  # failures (5xx, transport, bad JSON): the small budget of ``retries``
+        throttles = 0  # 429s: bounded by the throttle budget in seconds, not by a count
+        overruns = 0  # deadlines passed: a server that trickled once will trickle again
         while True:
             await self._await_narrow_limits(view_limit, limiter)
             sent = await self._send(method, url, params, body, view_limit, display, limiter, stat_key)
@@ -411,12 +608,21 @@ class AsyncPostHogClient:
             else:
                 # nothing reached the server if the connection never opened: safe to retry anything
                 unsent = isinstance(sent, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-                kind = "timed out" if isinstance(sent, httpx.TimeoutException) else "connection failed"
-                if (read_only or unsent) and attempt < self._retries:
+                overrun = isinstance(sent, _DeadlineExceeded)
+                overruns += overrun
+                kind = (
+                    f"no complete answer within the {self._deadline:g} s deadline "
+                    f"(--request-deadline / {ENV_REQUEST_DEADLINE})"
+                    if overrun
+                    else "timed out"
+                    if isinstance(sent, httpx.TimeoutException)
+                    else "connection failed"
+                )
+                if (read_only or unsent) and attempt < self._retries and overruns < 2:
                     attempt += 1
                     self.stats.retry()
                     log.info("%s: %s, retry %d/%d", display, kind, attempt, self._retries)
-                    await self._wait(self._backoff.delay(attempt - 1))
+                    await self._backoff_wait(self._backoff.delay(attempt - 1))
                     continue
                 # raised outside any ``except``: the httpx exception (its request holds the
                 # Authorization header) must not ride along as ``__context__`` into tracebacks
@@ -437,19 +643,24 @@ class AsyncPostHogClient:
                 self.stats.throttle()
                 parsed = self._try_json(content)
                 wait = retry_after_seconds(response.headers, parsed)
-                if wait is None:
-                    wait = self._backoff.delay(attempt)
-                if attempt < self._retries and wait <= self._max_wait:
-                    attempt += 1
+                if wait is None or wait < MIN_THROTTLE_WAIT:
+                    # no (or a zero) Retry-After: back off, so a broken server cannot spin us
+                    wait = max(wait or 0.0, self._backoff.delay(throttles))
+                throttles += 1
+                if wait <= self._retry_after_bound and self._close_gate(wait):
                     self.stats.retry()
-                    log.info(
-                        "%s: throttled, waiting %.1f s (retry %d/%d)", display, wait, attempt, self._retries
-                    )
-                    await self._wait(wait)
+                    log.info("%s: throttled, waiting %.1f s (429 number %d)", display, wait, throttles)
                     continue
+                why = (
+                    f"its Retry-After of {wait:.0f} s is longer than the {self._max_wait:g} s "
+                    "one wait may take"
+                    if wait > self._retry_after_bound
+                    else f"{self._throttle_spent:.0f} s of the {self._throttle_budget:g} s throttle budget "
+                    f"(--throttle-budget / {ENV_THROTTLE_BUDGET}) are spent waiting"
+                )
                 raise RateLimitedError(
-                    f"{display}: PostHog rate limit (HTTP 429) persisted after {attempt} retries; "
-                    f"try again in {wait:.0f} s or lower --max-rpm / LINEAGE_MAX_RPM",
+                    f"{display}: PostHog kept answering 429 (rate limited; {why}); "
+                    f"try again in {wait:.0f} s, raise the budget, or lower --max-rpm / LINEAGE_MAX_RPM",
                     retry_after=wait,
                     status=429,
                     method=method,
@@ -461,7 +672,7 @@ class AsyncPostHogClient:
                     attempt += 1
                     self.stats.retry()
                     log.info("%s: HTTP %d, retry %d/%d", display, status, attempt, self._retries)
-                    await self._wait(self._backoff.delay(attempt - 1))
+                    await self._backoff_wait(self._backoff.delay(attempt - 1))
                     continue
                 raise self._error(response, display, method, what=what, attempts=attempt, read_only=read_only)
             if 200 <= status < 300:
@@ -474,7 +685,7 @@ class AsyncPostHogClient:
                     attempt += 1
                     self.stats.retry()
                     log.info("%s: truncated or invalid JSON, retry %d/%d", display, attempt, self._retries)
-                    await self._wait(self._backoff.delay(attempt - 1))
+                    await self._backoff_wait(self._backoff.delay(attempt - 1))
                     continue
                 raise ProtocolError(
                     f"{display}: HTTP {status} with a body that is not valid JSON ({_snippet(content)}); "
@@ -500,14 +711,29 @@ class AsyncPostHogClient:
         """One attempt: the response, or the transport failure to decide about (returned, not raised)."""
         failure: ApiError | None = None
         async with self._sem:
+            await self._pass_gate()
             await self._acquire(view_limit, display, limiter)
+            await self._pass_gate()  # a 429 may have closed it while we waited on a window
             self.stats.request(stat_key)
             try:
-                return await self._http.request(
-                    method,
-                    url,
-                    params={k: v for k, v in (params or {}).items() if v is not None} or None,
-                    json=body,
+                async with asyncio.timeout(self._deadline):
+                    return await self._fetch(method, url, params, body)
+            except TimeoutError:
+                return _DeadlineExceeded(f"deadline of {self._deadline:g} s passed")
+            except _TooLarge as exc:
+                failure = ProtocolError(
+                    f"{display}: the answer is larger than the {exc.limit / 1048576:g} MB limit{exc.how}; "
+                    f"raise it with --max-response-mb / {ENV_MAX_RESPONSE_MB} if the warehouse really "
+                    "answers this much, else check --host / POSTHOG_HOST",
+                    method=method,
+                    path=display,
+                )
+            except _BadEncoding as exc:
+                failure = ProtocolError(
+                    f"{display}: the answer's Content-Encoding {exc.args[0]!r} cannot be decoded "
+                    "(lineage asks for gzip or deflate); check --host / POSTHOG_HOST points at PostHog",
+                    method=method,
+                    path=display,
                 )
             except _CrossOriginRedirect as exc:
                 failure = ProtocolError(
@@ -531,13 +757,46 @@ class AsyncPostHogClient:
         # raised here, outside the ``except`` blocks, so no httpx exception is chained as __context__
         raise failure
 
+    async def _fetch(
+        self, method: str, url: str, params: Mapping[str, Any] | None, body: Any
+    ) -> httpx.Response:
+        """Send and read the whole answer, inflating it chunk by chunk under the size cap.
+
+        The answer handed back holds the decoded body (no Content-Encoding left to apply), so
+        nothing downstream inflates it again.
+        """
+        request = self._http.build_request(
+            method,
+            url,
+            params={k: v for k, v in (params or {}).items() if v is not None} or None,
+            json=body,
+        )
+        response = await self._http.send(request, stream=True)
+        try:
+            data = await _read_capped(response, self._max_bytes)
+        finally:
+            await response.aclose()
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=data, request=response.request)
+
     @staticmethod
     def _try_json(content: bytes, *, invalid: Any = None) -> Any:
-        """Decoded JSON, ``None`` for an empty body, ``invalid`` for anything else."""
+        """Decoded JSON, ``None`` for an empty body, ``invalid`` for anything else.
+
+        Lone surrogates (``"\\ud800"``) are valid JSON but cannot be written out as UTF-8: they become
+        U+FFFD here, at the edge, rather than failing a save after a whole crawl.
+        """
         try:
-            return json.loads(content) if content.strip() else None
+            decoded = json.loads(content) if content.strip() else None
         except (ValueError, RecursionError):
             return invalid
+        if _SURROGATE_ESCAPE.search(content) is not None:
+            decoded = scrub_surrogates(decoded)
+        return decoded
 
     def _error(
         self,
@@ -787,6 +1046,12 @@ class AsyncPostHogClient:
         )
         display = self._display("POST", url)
         ids = body.get(direction) if isinstance(body, Mapping) else None
+        if isinstance(ids, list) and any(isinstance(i, str) and len(i) > MAX_ID_CHARS for i in ids):
+            raise ProtocolError(
+                f"{display}: an id of more than {MAX_ID_CHARS} characters in the answer; PostHog names "
+                "views and tables by UUIDs and short names: check --host / POSTHOG_HOST points at PostHog",
+                path=display,
+            )
         if not isinstance(ids, list) or not all(
             isinstance(i, str | int) and not isinstance(i, bool) for i in ids
         ):
@@ -1272,10 +1537,13 @@ class PostHogClient:
         retries: int = 5,
         sleep: Callable[[float], Any] | None = None,
         clock: Callable[[], float] | None = None,
-        max_wait: float = 300.0,
+        max_wait: float | None = None,
         backoff: Backoff | None = None,
         hogql_per_hour: int = DEFAULT_HOGQL_PER_HOUR,
         query_timeout: float = 600.0,
+        throttle_budget: float | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         self._async = AsyncPostHogClient(
             settings,
@@ -1289,6 +1557,9 @@ class PostHogClient:
             backoff=backoff,
             hogql_per_hour=hogql_per_hour,
             query_timeout=query_timeout,
+            throttle_budget=throttle_budget,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
         )
         self._loop = _LoopThread()
         # a client dropped without close() must not leave its loop thread spinning for ever

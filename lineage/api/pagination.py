@@ -99,6 +99,15 @@ async def paginate(
             fresh.append(item)
         for item in fresh:
             yield item
+        count = body.get("count")
+        if isinstance(count, int) and not isinstance(count, bool) and len(seen_ids) > 2 * count + 1000:
+            # views created while we list are fine; a server inventing pages without end is not
+            raise PaginationLoopError(
+                f"{what}: {len(seen_ids)} distinct results, far more than the {count} the server "
+                "counted, and still a next page; stopped to avoid an endless listing. Report this as "
+                "an API bug",
+                path=what,
+            )
         if nxt is None or nxt == "":
             return
         if not isinstance(nxt, str):

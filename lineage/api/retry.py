@@ -102,6 +102,7 @@ class ClientStats:
         self._retries = 0
         self._throttled = 0
         self._waited = 0.0
+        self._busy_until = float("-inf")
 
     def request(self, template: str) -> None:
         with self._lock:
@@ -115,9 +116,21 @@ class ClientStats:
         with self._lock:
             self._throttled += 1
 
-    def waited(self, seconds: float) -> None:
+    def waited(self, seconds: float, *, start: float | None = None) -> None:
+        """Count a wait on a rate limit (client-side window, ``Retry-After``, the 429 gate).
+
+        With ``start`` (a clock reading) waits are counted as wall time: concurrent waits over the
+        same span count once, so eight requests waiting out one 429 add its length, not eight times
+        it. Backoff after a 5xx or a failed connection is not a rate limit and is not counted.
+        """
+        seconds = max(0.0, seconds)
         with self._lock:
-            self._waited += max(0.0, seconds)
+            if start is None:
+                self._waited += seconds
+                return
+            end = start + seconds
+            self._waited += max(0.0, end - max(start, self._busy_until))
+            self._busy_until = max(self._busy_until, end)
 
     def snapshot(self) -> StatsSnapshot:
         with self._lock:
@@ -148,7 +161,7 @@ class ClientStats:
 
     @property
     def waited_s(self) -> float:
-        """Seconds spent waiting on client-side limits, ``Retry-After`` and backoff."""
+        """Wall seconds spent waiting on client-side limits and ``Retry-After`` (not 5xx backoff)."""
         return self.snapshot().waited_s
 
     def __repr__(self) -> str:

@@ -71,6 +71,9 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
         project=kwargs.pop("project", None),
         api_key=kwargs.pop("api_key", None),
         max_rpm=kwargs.pop("max_rpm", None),
+        throttle_budget=kwargs.pop("throttle_budget", None),
+        request_deadline=kwargs.pop("request_deadline", None),
+        max_response_mb=kwargs.pop("max_response_mb", None),
     )
 
 

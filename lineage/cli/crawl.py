@@ -10,9 +10,11 @@ from typing import Any
 import click
 
 from lineage.cli.common import api_options, clean_errors, progress_bar, settings_from
+from lineage.config import ENV_MAX_RESPONSE_MB, ENV_REQUEST_DEADLINE, ENV_THROTTLE_BUDGET
 from lineage.crawl import CrawlOptions, crawl, default_journal, parse_since
 from lineage.errors import InputError, PermissionDeniedError
 from lineage.graph import LineageGraph
+from lineage.io import FileLock
 
 
 def _writable_out(text: str) -> Path:
@@ -32,6 +34,23 @@ def _writable_out(text: str) -> Path:
     if out.exists() and not os.access(out, os.W_OK):
         raise InputError(f"--out {out} is not writable; choose another file")
     return out
+
+
+_THROTTLE_LINE_EVERY = 10.0  # seconds of budget between two lines on standard error
+_throttle_said = [-_THROTTLE_LINE_EVERY]
+
+
+def _say_throttled(wait: float, spent: float, budget: float) -> None:
+    """Without a progress bar, a line on standard error when PostHog's 429s hold the crawl: the
+    first time, then once per ten seconds of the budget spent (a storm closes the gate often)."""
+    if spent - _throttle_said[0] < _THROTTLE_LINE_EVERY and spent >= _throttle_said[0]:
+        return
+    _throttle_said[0] = spent
+    click.echo(
+        f"lineage: PostHog is rate limiting (HTTP 429): the crawl waits {wait:.0f} s "
+        f"({spent:.0f} s of the {budget:g} s throttle budget spent)",
+        err=True,
+    )
 
 
 def _verify_count(value: str | None) -> int:
@@ -108,6 +127,27 @@ def _verify_count(value: str | None) -> int:
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal].")
+@click.option(
+    "--throttle-budget",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help=f"Wall time the crawl may spend waiting out PostHog's 429s [env {ENV_THROTTLE_BUDGET}; 900].",
+)
+@click.option(
+    "--request-deadline",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help=f"Total time one request may take, body included [env {ENV_REQUEST_DEADLINE}; 120].",
+)
+@click.option(
+    "--max-response-mb",
+    type=float,
+    default=None,
+    metavar="MB",
+    help=f"Largest decoded answer accepted [env {ENV_MAX_RESPONSE_MB}; 256].",
+)
 @api_options
 @clean_errors
 def crawl_cmd(**kwargs: Any) -> None:
@@ -127,11 +167,13 @@ def crawl_cmd(**kwargs: Any) -> None:
     out = _writable_out(kwargs["out"])
     refresh = LineageGraph.load(kwargs["refresh"]) if kwargs["refresh"] else None
     journal = default_journal(out)
-    if journal.exists() and not kwargs["resume"]:
+    # a journal another run is writing is not an interrupted crawl: that run's lock refuses us below
+    if journal.exists() and not kwargs["resume"] and FileLock(journal, what="journal").held_by() is None:
         click.echo(
             f"lineage: an interrupted crawl left {journal}; starting afresh (use --resume to continue it)",
             err=True,
         )
+    _throttle_said[0] = -_THROTTLE_LINE_EVERY
     show = kwargs["progress"] if kwargs["progress"] is not None else sys.stderr.isatty()
     with progress_bar(show) as progress:
         options = CrawlOptions(
@@ -152,6 +194,7 @@ def crawl_cmd(**kwargs: Any) -> None:
             resume=kwargs["resume"],
             refresh=refresh,
             progress=progress,
+            on_throttle=None if progress is not None else _say_throttled,
         )
         try:
             result = crawl(settings, options)

@@ -45,6 +45,7 @@ from lineage.errors import (
     SelectorError,
 )
 from lineage.graph import LineageGraph
+from lineage.io import FileLock, check_writable
 
 if TYPE_CHECKING:
     import httpx  # only the transport's type: HTTP itself stays in lineage.api
@@ -86,8 +87,12 @@ class _Crawler:
         async with self._sem:
             result = await call()
         value = encode(result)
-        self.journal.put(key, value)
+        self._put(key, value)
         return value
+
+    def _put(self, key: str, value: Any) -> None:
+        """Journal an answer with the server's clock, so a resume measures time as this crawl did."""
+        self.journal.put(key, value, server_time=self.client.server_now())
 
     async def _gather(self, label: str, items: list[str], work: Callable[[str], Awaitable[None]]) -> None:
         total = len(items)
@@ -186,7 +191,7 @@ class _Crawler:
         try:
             value = await self._once(key, call, encode)
         except NotFoundError:
-            self.journal.put(key, None)
+            self._put(key, None)
             value = None
         if value is None:
             self._gone.add(view_id)
@@ -268,7 +273,7 @@ class _Crawler:
                     f"get:{view_id}", lambda: self.client.get_view(view_id), lambda v: dict(v.raw)
                 )
             except NotFoundError:
-                self.journal.put(f"get:{view_id}", None)
+                self._put(f"get:{view_id}", None)
                 raw = None
             view = SavedQuery.from_api(raw) if raw is not None else None
             if view is None:
@@ -795,9 +800,33 @@ async def crawl_async(
         "with_sql": options.with_sql,
         "consumers": options.consumers,
     }
-    journal = Journal(options.journal, resume=options.resume, identity=identity)
+    # Where the snapshot and the journal go is checked, and locked, before any request is spent.
+    if options.out is not None:
+        check_writable(options.out, what="--out")
+    if options.journal is not None:
+        check_writable(options.journal, what="the crawl journal")
+    out_lock = FileLock(options.out, what="--out").acquire() if options.out is not None else None
+    try:
+        journal = Journal(options.journal, resume=options.resume, identity=identity)
+    except BaseException:
+        if out_lock is not None:
+            out_lock.release()
+        raise
     own = client is None
-    api = client or AsyncPostHogClient(settings, transport=transport, concurrency=options.concurrency)
+    try:
+        api = client or AsyncPostHogClient(settings, transport=transport, concurrency=options.concurrency)
+    except BaseException:
+        journal.close(remove=False)
+        if out_lock is not None:
+            out_lock.release()
+        raise
+    if journal.server_time is not None:
+        api.seed_server_time(journal.server_time)
+    if options.on_throttle is not None:
+        api.on_throttle = options.on_throttle
+    elif options.progress is not None:
+        progress = options.progress
+        api.on_throttle = lambda wait, spent, budget: progress("429 wait (s)", int(spent), int(budget))
     before = api.stats.snapshot()
     crawler = _Crawler(api, options, journal)
     completed = False
@@ -819,9 +848,13 @@ async def crawl_async(
             graph.save(options.out)  # before the journal goes: a failed write loses no requests
         completed = True
     finally:
-        journal.close(remove=completed)
-        if own:
-            await api.aclose()
+        try:
+            journal.close(remove=completed)
+            if own:
+                await api.aclose()
+        finally:
+            if out_lock is not None:
+                out_lock.release()
     if journal.resumed:
         crawler.state.notes.append(f"resumed: {journal.resumed} finished requests taken from the journal")
     elif journal.missing:

@@ -56,6 +56,8 @@ class CrawlOptions:
     resume: bool = False
     refresh: LineageGraph | None = field(default=None, repr=False)
     progress: Callable[[str, int, int], None] | None = field(default=None, repr=False)
+    on_throttle: Callable[[float, float, float], None] | None = field(default=None, repr=False)
+    """Told ``(wait, spent, budget)`` in seconds whenever PostHog's 429s hold the crawl back."""
 
 
 @dataclass(frozen=True)

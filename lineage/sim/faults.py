@@ -8,6 +8,8 @@ never touch ``/_sim/*``.
 Per request, in order of precedence:
 
 * an ongoing 429 storm answers 429 (``Retry-After: storm_retry_after``) until ``storm_length`` answers;
+  or, with ``storm_seconds`` > 0, for that many seconds of wall time whatever the number of answers,
+  as PostHog's time-window throttles do (``Retry-After`` then tells the whole seconds left, at least 1);
 * with probability ``storm_rate`` a new storm starts with this request;
 * with probability ``error_rate`` a 5xx: 500 (PostHog's JSON ``server_error`` body), 502 or 503 (HTML
   from the proxy, as a real load balancer sends);
@@ -20,8 +22,10 @@ Per request, in order of precedence:
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +44,7 @@ class FaultConfig:
     storm_rate: float = 0.0
     storm_length: int = 5
     storm_retry_after: int = 1
+    storm_seconds: float = 0.0
     stall_rate: float = 0.0
     stall_seconds: float = 30.0
     truncate_rate: float = 0.0
@@ -49,7 +54,7 @@ class FaultConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise InputError(f"fault setting {name}={value!r} must be a probability between 0 and 1")
-        for name in ("latency_ms", "jitter_ms", "stall_seconds"):
+        for name in ("latency_ms", "jitter_ms", "stall_seconds", "storm_seconds"):
             if getattr(self, name) < 0:
                 raise InputError(f"fault setting {name}={getattr(self, name)!r} must not be negative")
         if self.storm_length < 1 or self.storm_retry_after < 0:
@@ -115,6 +120,9 @@ class FaultInjector:
         self._config = config or FaultConfig()
         self._rng = random.Random(self._config.seed)
         self._storm_left = 0
+        self._storm_until = 0.0
+        self.storms = 0
+        """How many storms have started (each is many 429 answers)."""
 
     @property
     def config(self) -> FaultConfig:
@@ -127,20 +135,30 @@ class FaultInjector:
             if "seed" in changes:
                 self._rng = random.Random(config.seed)
                 self._storm_left = 0
+                self._storm_until = 0.0
             self._config = config
             return config
 
     def decide(self) -> FaultDecision:
         with self._lock:
             cfg = self._config
-            if not cfg.active and self._storm_left == 0:
+            now = time.monotonic()
+            if not cfg.active and self._storm_left == 0 and now >= self._storm_until:
                 return NO_FAULT
             u_jitter, u_storm, u_error, u_kind, u_stall, u_trunc = (self._rng.random() for _ in range(6))
             delay = (cfg.latency_ms + u_jitter * cfg.jitter_ms) / 1000.0
+            if now < self._storm_until:
+                left = max(1, math.ceil(self._storm_until - now))
+                return FaultDecision(delay_s=delay, storm=True, retry_after=left)
             if self._storm_left > 0:
                 self._storm_left -= 1
                 return FaultDecision(delay_s=delay, storm=True, retry_after=cfg.storm_retry_after)
             if u_storm < cfg.storm_rate:
+                self.storms += 1
+                if cfg.storm_seconds > 0:
+                    self._storm_until = now + cfg.storm_seconds
+                    left = max(1, math.ceil(cfg.storm_seconds))
+                    return FaultDecision(delay_s=delay, storm=True, retry_after=left)
                 self._storm_left = cfg.storm_length - 1
                 return FaultDecision(delay_s=delay, storm=True, retry_after=cfg.storm_retry_after)
             if u_error < cfg.error_rate:
