@@ -558,7 +558,7 @@ def test_demo_has_one_failing_one_stale_and_one_ghost(demo_fx: dict[str, Any]) -
 
 
 def test_state_layer_serves_the_demo(demo_fx: dict[str, Any]) -> None:
-    wh = Warehouse(demo_fx)
+    wh = Warehouse(demo_fx, era="e2")
     listed = {v["name"]: v for v in wh.list_views()}
     assert set(listed) == {v["name"] for v in demo_fx["views"] if not v["deleted"]}
     ghost = next(v for v in demo_fx["views"] if v["deleted"])
@@ -574,7 +574,7 @@ def test_state_layer_serves_the_demo(demo_fx: dict[str, Any]) -> None:
 @pytest.mark.parametrize("name", ["posthog_revenue_analytics", "dbt_jaffle_shop"])
 def test_state_layer_lineage_matches_ground_truth(converted: Any, name: str) -> None:
     _, fx = converted[name]
-    wh = Warehouse(fx)
+    wh = Warehouse(fx, era="e2")
     truth = graph_of_fixture(fx)
     views = wh.list_views()
     assert len(views) == len(fx["views"])
@@ -665,7 +665,7 @@ def crawl_fixture(fx: dict[str, Any], edges: str) -> dict[str, Any]:
     from lineage.crawl import CrawlOptions, crawl_async
     from lineage.sim.server import serve_in_thread
 
-    with serve_in_thread(fx) as server:
+    with serve_in_thread(fx, era="e2") as server:
         settings = Settings.resolve(
             host=server.url, project=str(fx["team_id"]), api_key="phx_demo_read", env={}
         )
@@ -814,7 +814,7 @@ def test_snapshot_edge_cases_become_a_servable_fixture_with_the_same_lineage() -
     assert sorted(truth.edges) == sorted(
         [("events", U[0]), (U[1], U[2]), (U[0], U[2]), (U[3], U[2]), (U[4], U[2]), (U[2], odd_id)]
     )
-    wh = Warehouse(fx)
+    wh = Warehouse(fx, era="e2")
     assert set(wh.ancestors(U[2])) >= {U[0], U[3], U[4]}
 
 
@@ -877,7 +877,7 @@ def test_any_snapshot_replays_to_its_own_lineage(snap: dict[str, Any], seed: int
     truth = graph_of_fixture(fx)
     assert sorted(truth.nodes) == sorted(n["id"] for n in snap["nodes"])
     assert sorted(truth.edges) == sorted((e["source"], e["target"]) for e in snap["edges"])
-    wh = Warehouse(fx)  # the simulator accepts it, and serves the same lineage
+    wh = Warehouse(fx, era="e2")  # the simulator accepts it, and serves the same lineage
     for view in fx["views"]:
         if not view["deleted"]:
             # ancestors speaks PostHog's path labels for PostHog tables ("d.e" as "d", "e"): compare ids

@@ -393,7 +393,7 @@ _FIELD_RE = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
 class Warehouse:
     """One simulated PostHog team (fixture ``lineage-sim-fixture/1``), thread-safe through ``lock``."""
 
-    def __init__(self, fixture: Mapping[str, Any], *, era: str = "e2", clock: Clock | None = None) -> None:
+    def __init__(self, fixture: Mapping[str, Any], *, era: str = "e3", clock: Clock | None = None) -> None:
         if era not in ("e2", "e3"):
             raise FixtureError(f"unknown era {era!r}; use 'e2' or 'e3'")
         if not isinstance(fixture, Mapping):
