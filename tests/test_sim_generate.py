@@ -658,6 +658,14 @@ def snapshot_view(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], l
     return nodes, sorted((e["source"], e["target"]) for e in data["edges"])
 
 
+def _without_finish(attrs: dict[str, Any]) -> dict[str, Any]:
+    jobs = attrs.get("jobs")
+    if not isinstance(jobs, dict):
+        return attrs
+    history = [{k: v for k, v in j.items() if k != "finished_at"} for j in jobs.get("history") or []]
+    return {**attrs, "jobs": {**jobs, "history": history, "last_success_at": None, "median_duration_s": None}}
+
+
 def crawl_fixture(fx: dict[str, Any], edges: str) -> dict[str, Any]:
     import asyncio
 
@@ -665,7 +673,7 @@ def crawl_fixture(fx: dict[str, Any], edges: str) -> dict[str, Any]:
     from lineage.crawl import CrawlOptions, crawl_async
     from lineage.sim.server import serve_in_thread
 
-    with serve_in_thread(fx, era="e2") as server:
+    with serve_in_thread(fx, era="e2" if edges == "api" else "e3") as server:
         settings = Settings.resolve(
             host=server.url, project=str(fx["team_id"]), api_key="phx_demo_read", env={}
         )
@@ -688,6 +696,11 @@ def test_crawling_a_replayed_snapshot_gives_the_snapshot_back(
 
     second = crawl_fixture(fixture_from_graph(demo_snapshot), edges)
     second_nodes, second_edges = snapshot_view(second)
+    if edges == "api":
+        # The api-edge replay runs an older PostHog (E2, whose lineage endpoints personal keys may
+        # call); its jobs have no updated_at, so the newest PostHog's finish time is not read back.
+        first_nodes = {k: _without_finish(v) for k, v in first_nodes.items()}
+        second_nodes = {k: _without_finish(v) for k, v in second_nodes.items()}
     assert second_edges == first_edges
     assert second_nodes.keys() == first_nodes.keys()
     for node_id, attrs in first_nodes.items():

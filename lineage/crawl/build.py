@@ -55,7 +55,7 @@ def ghost_names(st: CrawlState) -> dict[str, str]:
     """
     from lineage.hogql import extract_tables
 
-    tables = {t.name for t in (st.tables or {}).values()}
+    tables = {n for t in (st.tables or {}).values() for n in (t.name, t.sql_name)}
     candidates: dict[str, set[str]] = defaultdict(set)
     for child, parents in st.parents.items():
         ghosts = [p for p in parents if p in st.ghosts]
@@ -121,6 +121,7 @@ def build_graph(
                 kind="table",
                 table_kind="warehouse",
                 source_type=table.source_type,
+                **({"hogql_name": table.hogql_name} if table.hogql_name else {}),
             )
         elif is_uuid(node_id):
             graph.add_node(node_id, name=node_id, kind="unknown")

@@ -31,6 +31,7 @@ from lineage.crawl.system import (
     SYSTEM_TABLES,
     SYSTEM_VIEWS,
     str_or_none,
+    system_table_record,
     system_view_record,
 )
 from lineage.errors import (
@@ -476,19 +477,22 @@ class _Crawler:
     async def _system_tables(self) -> None:
         try:
             rows = await self._rows("sys:tables", SYSTEM_TABLES)
-        except (PermissionDeniedError, BadRequestError) as exc:
+        except BadRequestError:
+            # The sources table is refused or unknown: the tables alone (sourced tables then
+            # resolve by storage name only).
+            try:
+                rows = await self._rows("sys:tables-plain", system.SYSTEM_TABLES_PLAIN)
+            except (PermissionDeniedError, BadRequestError) as exc:
+                self.state.notes.append(
+                    f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
+                )
+                rows = []
+        except PermissionDeniedError as exc:
             self.state.notes.append(
                 f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
             )
             rows = []
-        # A system row holds source_type itself; the REST shape nests it in external_data_source.
-        tables = (
-            Table.from_api({**r, "external_data_source": {"source_type": r["source_type"]}})
-            if r.get("source_type") and not r.get("external_data_source")
-            else Table.from_api(r)
-            for r in rows
-            if not r.get("deleted")
-        )
+        tables = (Table.from_api(system_table_record(r)) for r in rows if not r.get("deleted"))
         self.state.tables = {t.id: t for t in tables if t is not None}
 
     async def fetch_jobs_system(self) -> None:

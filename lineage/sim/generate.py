@@ -980,6 +980,9 @@ def _snapshot_jobs(summary: Any, view_id: str, ns: uuid.UUID, changed: list[str]
                 "created_at": created,
                 "last_run_at": job.get("last_run_at") if _parsed(job.get("last_run_at")) else None,
                 "workflow_id": f"materialize-view-{view_id}-{stamp.strftime('%Y%m%d%H%M%S')}",
+                # the newest PostHog's fields, where the crawl read them
+                **({"updated_at": job["finished_at"]} if _parsed(job.get("finished_at")) else {}),
+                **{k: job[k] for k in ("run_mode", "full_refresh_reason") if isinstance(job.get(k), str)},
             }
         )
     return out
