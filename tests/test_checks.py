@@ -87,6 +87,14 @@ def crafted() -> nx.DiGraph:
     g.add_edge("events", "m")
     g.add_node("bad", name="unparsable", kind="view", sql="SELECT ((")
     g.add_edge("events", "bad")
+    # suspended (newest PostHog): read by 'after_suspended', which is then downstream of broken
+    g.add_node("sp", name="suspended_one", sql="SELECT 1 FROM events", suspended=True, **_mat("24hour"))
+    g.add_node("as", name="after_suspended", kind="view", sql="SELECT * FROM suspended_one")
+    g.add_edges_from([("events", "sp"), ("sp", "as")])
+    # skipped: a DAG run skipped it
+    g.add_node("sk", name="skipped_one", sql="SELECT 1 FROM events", **_mat("24hour"))
+    g.nodes["sk"]["jobs"] = {"last_status": "Skipped", "last_success_at": "2026-11-25T23:00:00Z"}
+    g.add_edge("events", "sk")
     # cycle
     g.add_node("x", name="loop_x", kind="view")
     g.add_node("y", name="loop_y", kind="view")
@@ -116,6 +124,9 @@ def test_every_rule_fires_on_crafted_graph() -> None:
     assert ("sql-mismatch", "unparsable") in got
     assert ("sql-mismatch", "reads_ghost") in got  # edge from the ghost that its SQL does not read
     assert ("cycle", "loop_x") in got
+    assert ("suspended", "suspended_one") in got and ("skipped", "skipped_one") in got
+    assert ("downstream-of-broken", "after_suspended") in got
+    assert not {n for rule, n in got if rule in ("failing", "stale")} & {"suspended_one", "skipped_one"}
     # nothing fires on the healthy part
     assert not {node for _rule, node in got} & {"hourly", "daily", "events"}
     report_msg = next(f for f in report.findings if f.rule == "downstream-of-broken" and f.node == "report")

@@ -456,3 +456,51 @@ def test_system_jobs_carry_run_mode_and_updated_at() -> None:
     rows = wh.system_records("data_modeling_jobs")
     assert rows and all("run_mode" in r and r["updated_at"] is not None for r in rows)
     assert json.dumps([r["id"] for r in rows])  # plain values, JSON-able ids
+
+
+# --------------------------------------------------------------------- shown in check, diagrams, impact, diff
+
+
+def test_crawl_with_activity_feeds_impact_diff_check_and_diagrams() -> None:
+    from lineage.analysis import check, impact
+    from lineage.analysis.diff import diff
+    from lineage.render.common import build_scene
+    from lineage.report import render_impact
+
+    fx = incremental_fixture()
+    for v in fx["views"]:
+        if v["name"] == "eu_revenue":
+            v.update(is_test=True, expires_at="2026-12-01T00:00:00Z")
+    fx["users"].append({"id": 2, "first_name": "Linus", "email": "linus@example.com"})
+    fx["api_keys"].append({"key": "phx_linus", "scopes": ["*"], "user": 2})
+    with serve_in_thread(fx) as server:
+        s_all = settings(server.url, "phx_all")
+        before = asyncio.run(crawl_async(s_all, CrawlOptions(strategy="all", with_sql=True, activity=True)))
+        with PostHogClient(settings(server.url, "phx_linus")) as c:
+            view = c.get_view(VIEW_IDS["orders"])
+            c.update_view(view.id, sql="SELECT 2 AS n", edited_history_id=view.latest_history_id)
+            leads = next(v for v in c.list_views() if v.name == "leads")
+            for _ in range(SUSPEND_AFTER):
+                c.run(leads.id)
+                httpx.post(f"{server.url}/_sim/clock", json={"advance": 5}).raise_for_status()
+        after = asyncio.run(crawl_async(s_all, CrawlOptions(strategy="all", with_sql=True, activity=True)))
+        refused = asyncio.run(
+            crawl_async(
+                settings(server.url, "phx_read"), CrawlOptions(strategy="all", edges="sql", activity=True)
+            )
+        )
+    assert any("activity_log:read" in note for note in refused.notes)
+    g = after.graph
+    orders = g.node(VIEW_IDS["orders"])
+    assert orders["last_editor"] == "Linus" and orders["last_edited_at"]
+    report = impact(g, "orders")
+    assert report.target.last_editor == "Linus"
+    assert "last SQL change: by Linus" in render_impact(report, "md")
+    changes = diff(before.graph, g).sql_changed
+    assert [(c.name, c.changed_by) for c in changes] == [("orders", "Linus")]
+    assert g.node(g.resolve("leads"))["suspended"] is True
+    findings = check(g).findings
+    assert any(f.rule == "suspended" and f.node == "leads" for f in findings)
+    assert impact(g, "leads").target.suspended
+    labels = {n.node_id: n.label for n in build_scene(g.nx).nodes if n.node_id is not None}
+    assert labels[g.resolve("eu_revenue")].endswith("[test]")

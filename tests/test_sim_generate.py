@@ -81,6 +81,9 @@ def check_structure(fx: Mapping[str, Any]) -> None:
             uuid.UUID(table["id"])
         assert table["name"] not in names, f"duplicate name {table['name']}"
         names[table["name"]] = "table"
+        if "hogql_name" in table:  # a sourced table: SQL names it by its hogql_name
+            assert table["hogql_name"] not in names, f"duplicate name {table['hogql_name']}"
+            names[table["hogql_name"]] = "table"
     ids = set()
     for view in fx["views"]:
         assert view["name"] not in names, f"duplicate name {view['name']}"

@@ -39,6 +39,15 @@ def view_attrs(
     }
     if view.description:
         attrs["description"] = view.description
+    # The newest PostHog's flags, kept only when set so that older snapshots read the same.
+    if view.suspended:
+        attrs["suspended"] = True
+    if view.is_incremental:
+        attrs["is_incremental"] = True
+    if view.is_test:
+        attrs["is_test"] = True
+        if view.expires_at is not None:
+            attrs["expires_at"] = iso(view.expires_at)
     if sql is not None:
         attrs["sql"] = sql
     if jobs_read:

@@ -689,6 +689,43 @@ class _Crawler:
 
         await self._gather("verify", ids, one)
 
+    # -- edit history (the newest PostHog's activity log) -------------------------------------------
+
+    async def read_activity(self) -> None:
+        """Who last changed each view's SQL, and when: one ``activity`` request per view."""
+        focus: set[str] | None = getattr(self, "_focus", None)
+        ids = sorted(v for v in self.state.views if focus is None or v in focus)
+        self._edits: dict[str, tuple[str, str | None]] = {}
+        refused: list[str] = []
+
+        async def one(view_id: str) -> None:
+            if refused:
+                return
+            try:
+                entries = await self.client.view_activity(view_id, max_items=50)
+            except PermissionDeniedError as exc:
+                refused.append(str(exc))
+                return
+            except NotFoundError:
+                return
+            for entry in entries:
+                if entry.changes_sql:
+                    self._edits[view_id] = (entry.who or "unknown", iso(entry.created_at))
+                    break
+
+        await self._gather("activity", ids, one)
+        if refused:
+            self.state.notes.append(
+                f"the views' activity logs are not readable with this key ({refused[0]}); "
+                "add the scope activity_log:read to see who changed a view"
+            )
+
+    def apply_activity(self, graph: LineageGraph) -> None:
+        for view_id, (who, when) in sorted(getattr(self, "_edits", {}).items()):
+            if view_id in graph.nx:
+                graph.nx.nodes[view_id]["last_editor"] = who
+                graph.nx.nodes[view_id]["last_edited_at"] = when
+
     # -- building ----------------------------------------------------------------------------------
 
     def build(self, settings: Settings, *, strategy: str, started: float) -> tuple[LineageGraph, list[str]]:
@@ -748,8 +785,11 @@ async def crawl_async(
         else:
             await crawler.run_select()
             await crawler.downstream_counts()
+        if options.activity:
+            await crawler.read_activity()
         strategy = options.strategy if options.strategy == "all" else f"select {options.select}"
         graph, mismatches = crawler.build(settings, strategy=strategy, started=started)
+        crawler.apply_activity(graph)
         after = api.stats.snapshot()
         requests = sum(after.requests.values()) - sum(before.requests.values())
         seconds = time.monotonic() - started

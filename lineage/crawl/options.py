@@ -49,6 +49,9 @@ class CrawlOptions:
     verify: bool = False
     verify_sample: int = 0
     with_sql: bool = False
+    # read each view's activity log (one request per view, scope activity_log:read): who last
+    # changed its SQL and when, for impact and diff
+    activity: bool = False
     concurrency: int = 8
     journal: Path | None = None
     out: Path | None = None

@@ -33,6 +33,12 @@ REST_FIELDS = (
     "status",
     "last_run_at",
     "description",
+    # the newest PostHog's view flags (absent from older PostHog's list: nothing is copied then)
+    "suspended",
+    "is_incremental",
+    "incremental",
+    "is_test",
+    "expires_at",
 )
 SYSTEM_PAGE = 50000  # PostHog's largest LIMIT: any warehouse under 50,000 views is one page
 SYSTEM_VIEWS = "SELECT * FROM system.data_modeling_views ORDER BY id"

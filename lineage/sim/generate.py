@@ -1006,6 +1006,8 @@ def graph_of_fixture(fixture: Mapping[str, Any]) -> nx.DiGraph:
         kind = table.get("kind", "warehouse")
         node_id = table["name"] if kind == "posthog" else _explicit_id(table, "table")
         ids[table["name"]] = node_id
+        if isinstance(table.get("hogql_name"), str):
+            ids.setdefault(table["hogql_name"], node_id)  # a sourced table, as SQL names it
         g.add_node(node_id, name=table["name"], kind="table", table_kind=kind)
     views = list(fixture.get("views", []))
     for view in views:
