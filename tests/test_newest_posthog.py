@@ -504,3 +504,47 @@ def test_crawl_with_activity_feeds_impact_diff_check_and_diagrams() -> None:
     assert impact(g, "leads").target.suspended
     labels = {n.node_id: n.label for n in build_scene(g.nx).nodes if n.node_id is not None}
     assert labels[g.resolve("eu_revenue")].endswith("[test]")
+
+
+def test_auto_edges_fall_back_to_sql_when_the_newest_posthog_refuses_lineage() -> None:
+    fx = sourced_fixture()
+    wh = Warehouse(fx)  # the default era: E3
+    transport = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+    result = asyncio.run(
+        crawl_async(
+            settings("http://127.0.0.1:1", "phx_read"), CrawlOptions(strategy="all"), transport=transport
+        )
+    )
+    assert result.edge_source == "sql"
+    assert any("refuse this key" in note for note in result.notes)
+    g = result.graph
+    assert g.nx.has_edge(HUBSPOT_ID, g.resolve("leads"))
+    assert not [n for n, a in g.nx.nodes(data=True) if a.get("kind") == "unknown"]
+
+
+def test_recent_jobs_include_the_dags_skipped_rows() -> None:
+    fx = make_small_fixture()
+    fx["jobs"].append(
+        {"view": "orders", "status": "Skipped", "created_at": "2026-11-25T00:00:00Z", "workflow_id": None}
+    )
+    recent = {j["saved_query_id"]: j["status"] for j in Warehouse(fx).recent_jobs()}
+    assert recent[VIEW_IDS["orders"]] == "Skipped"
+    older = {j["saved_query_id"]: j["status"] for j in Warehouse(fx, era="e2").recent_jobs()}
+    assert older[VIEW_IDS["orders"]] == "Completed"
+
+
+def test_column_impact_follows_a_column_of_a_prefixed_sourced_table() -> None:
+    from lineage.analysis import column_impact
+
+    wh = Warehouse(sourced_fixture())
+    transport = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+    result = asyncio.run(
+        crawl_async(
+            settings("http://127.0.0.1:1", "phx_all"),
+            CrawlOptions(strategy="all", edges="system"),
+            transport=transport,
+        )
+    )
+    found = column_impact(result.graph, "stripe.eu.charge", "amount")
+    assert [(d.view, d.column) for d in found.derived] == [("eu_revenue", "amount")]
+    assert not found.unknown
