@@ -548,3 +548,34 @@ def test_column_impact_follows_a_column_of_a_prefixed_sourced_table() -> None:
     found = column_impact(result.graph, "stripe.eu.charge", "amount")
     assert [(d.view, d.column) for d in found.derived] == [("eu_revenue", "amount")]
     assert not found.unknown
+
+
+def test_refresh_works_against_the_newest_posthog() -> None:
+    """`lineage refresh` runs and polls jobs only: no lineage endpoint, so E3 serves it."""
+    from lineage.ops import refresh_async, refresh_plan
+
+    fx = make_small_fixture()
+    for view in fx["views"]:
+        view["run_seconds"] = 0.05
+    wh = Warehouse(fx)
+    transport = httpx.ASGITransport(app=create_app(wh))
+    snap = asyncio.run(
+        crawl_async(
+            settings("http://127.0.0.1:1", "phx_read"), CrawlOptions(strategy="all"), transport=transport
+        )
+    ).graph
+    assert snap.nx.graph["edge_source"] == "sql"
+    result = asyncio.run(
+        refresh_async(
+            settings("http://127.0.0.1:1", "phx_write"),
+            refresh_plan(snap, "orders"),
+            transport=httpx.ASGITransport(app=create_app(wh)),
+            poll_s=0.05,
+        )
+    )
+    assert result.ok and [(s.name, s.status) for s in result.steps] == [
+        ("orders", "Completed"),
+        ("orders_daily", "Completed"),
+    ]
+    modes = {j["saved_query_id"]: j["run_mode"] for j in wh.list_jobs()[:2]}
+    assert modes == {VIEW_IDS["orders"]: "full_refresh", VIEW_IDS["orders_daily"]: "full_refresh"}

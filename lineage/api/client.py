@@ -737,7 +737,9 @@ class AsyncPostHogClient:
         soft_update: bool | None = None,
     ) -> SavedQuery:
         """PATCH a saved query. Changing ``sql`` needs ``edited_history_id`` (the view's
-        ``latest_history_id``) unless ``soft_update``; ``folder_id=None`` removes it from its folder."""
+        ``latest_history_id``: a UUID string in the newest PostHog, an integer in older ones, sent back
+        as given) unless ``soft_update``; ``folder_id=None`` removes it from its folder. PostHog
+        stores a ``sync_frequency`` of ``1min`` or ``5min`` as ``15min``: read the answer's."""
         vid = _segment(view_id, "view_id")
         payload: dict[str, Any] = {}
         if name is not None:
