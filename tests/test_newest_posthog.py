@@ -579,3 +579,26 @@ def test_refresh_works_against_the_newest_posthog() -> None:
     ]
     modes = {j["saved_query_id"]: j["run_mode"] for j in wh.list_jobs()[:2]}
     assert modes == {VIEW_IDS["orders"]: "full_refresh", VIEW_IDS["orders_daily"]: "full_refresh"}
+
+
+def test_one_and_five_minute_cadences_are_stored_as_fifteen() -> None:
+    with serve_in_thread(make_small_fixture()) as server, PostHogClient(settings(server.url, "phx_all")) as c:
+        for asked in ("1min", "5min"):
+            assert c.update_view(VIEW_IDS["orders_daily"], sync_frequency=asked).sync_frequency == "15min"
+
+
+def test_diagram_formats_mark_suspended_and_test_views() -> None:
+    import networkx as nx
+
+    from lineage.graph import LineageGraph
+    from lineage.render import to_dot, to_mermaid
+
+    g = nx.DiGraph()
+    g.add_node("a", name="paid<x>", kind="matview", is_materialized=True, suspended=True)
+    g.add_node("b", name="scratch", kind="view", is_test=True, expires_at="2026-12-01T00:00:00Z")
+    g.add_edge("a", "b")
+    dot = to_dot(LineageGraph(g))
+    assert 'label="paid<x> [suspended]"' in dot and 'label="scratch [test]"' in dot
+    assert "expires 2026-12-01T00:00:00Z" in dot
+    mermaid = to_mermaid(LineageGraph(g))
+    assert "#91;suspended#93;" in mermaid and "paid#60;x#62;" in mermaid
