@@ -602,3 +602,10 @@ def test_diagram_formats_mark_suspended_and_test_views() -> None:
     assert "expires 2026-12-01T00:00:00Z" in dot
     mermaid = to_mermaid(LineageGraph(g))
     assert "#91;suspended#93;" in mermaid and "paid#60;x#62;" in mermaid
+
+
+def test_system_job_rows_name_their_view_as_posthog_does() -> None:
+    row = {"id": "j1", "data_modeling_view_id": VIEW_IDS["orders"], "status": "Completed"}
+    assert Job.from_api(row).saved_query_id == VIEW_IDS["orders"]
+    records = Warehouse(make_small_fixture()).system_records("data_modeling_jobs")
+    assert all(r["data_modeling_view_id"] == r["saved_query_id"] for r in records)

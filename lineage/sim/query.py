@@ -85,6 +85,8 @@ SYSTEM_TABLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("workflow_run_id", "Nullable(String)"),
         ("run_mode", "Nullable(String)"),
         ("updated_at", NDT),
+        # PostHog's own name of the view column in this system table
+        ("data_modeling_view_id", "Nullable(UUID)"),
     ),
     "system.data_warehouse_tables": (
         ("id", "UUID"),

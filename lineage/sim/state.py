@@ -1756,6 +1756,7 @@ class Warehouse:
                         "workflow_run_id": j.workflow_run_id,
                         "run_mode": j.run_mode,
                         "updated_at": j.updated_at or j.last_run_at or j.created_at,
+                        "data_modeling_view_id": j.view_id,
                     }
                     for j in sorted(self._jobs.values(), key=lambda j: j.id)
                 ]
