@@ -76,6 +76,8 @@ def simulator(fixture: dict[str, object], tmp: Path, latency_ms: float) -> Itera
         "--latency-ms",
         str(latency_ms),
         "--no-rate-limit",
+        "--era",
+        "e2",  # the api-edge crawl measured here needs lineage endpoints that E3 refuses to personal keys
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:

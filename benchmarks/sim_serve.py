@@ -53,7 +53,7 @@ def main() -> int:
     )
 
     t0 = time.perf_counter()
-    with serve_in_thread(fixture, rate_limit=False) as server:
+    with serve_in_thread(fixture, era="e2", rate_limit=False) as server:
         print(f"server ready in {time.perf_counter() - t0:.2f} s at {server.url}")
         headers = {"Authorization": f"Bearer {key}"}
         base = f"{server.url}/api/projects/@current/warehouse_saved_queries"

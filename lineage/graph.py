@@ -146,6 +146,11 @@ class LineageGraph:
         index: dict[str, list[str]] = {}
         for node_id, data in self.nx.nodes(data=True):
             index.setdefault(str(data.get("name") or node_id), []).append(node_id)
+        # A sourced warehouse table is also named by what SQL calls it (``hubspot.contacts``).
+        for node_id, data in self.nx.nodes(data=True):
+            alias = data.get("hogql_name")
+            if isinstance(alias, str) and alias and alias not in index:
+                index[alias] = [node_id]
         for ids in index.values():
             ids.sort()
         return index

@@ -67,3 +67,50 @@ def cadence_words(sync_frequency: object) -> str:
 #: The PostHog objects that read warehouse views and tables (insights, dashboards through their tiles,
 #: notebooks, endpoints, alerts on insights): a lineage snapshot's consumer node kinds.
 CONSUMER_KINDS = ("insight", "dashboard", "notebook", "endpoint", "alert")
+
+
+def hogql_table_name(name: str, source_type: str | None, prefix: str | None = None) -> str:
+    """The name HogQL gives a warehouse table synced from a source (posthog-api-3.md section 5).
+
+    The storage ``name`` of a sourced table (``hubspot_contacts``, ``myprefix_stripe_charge``) is not
+    what SQL uses: the newest PostHog names it by its source type, the source's optional prefix and
+    the table's own name, dot-separated and lower-cased (``hubspot.contacts``,
+    ``stripe.myprefix.charge``). A table without a source keeps its name. PostHog's own system tables
+    expose no such column: ``system.data_warehouse_tables`` carries ``external_data_source_id``,
+    which joins to ``system.data_warehouse_sources`` (``source_type``, ``prefix``) — read from
+    PostHog's ``posthog/hogql/database/schema/system.py``.
+
+    >>> hogql_table_name("hubspot_contacts", "Hubspot")
+    'hubspot.contacts'
+    >>> hogql_table_name("myprefix_stripe_charge", "Stripe", "myprefix_")
+    'stripe.myprefix.charge'
+    >>> hogql_table_name("orders", None)
+    'orders'
+    """
+    if not source_type:
+        return name
+    source = source_type.strip().lower()
+    clean_prefix = (prefix or "").strip().strip("_").lower()
+    rest = name.strip().lower()
+    # The storage name starts with the prefix and/or the source type, in either order.
+    for _ in range(2):
+        for head in (clean_prefix, source):
+            if head and rest.startswith(head + "_"):
+                rest = rest[len(head) + 1 :]
+            elif head and rest.startswith(head) and head == clean_prefix:
+                rest = rest[len(head) :].lstrip("_")
+    return ".".join(p for p in (source, clean_prefix, rest or name.lower()) if p)
+
+
+def split_hogql_table_name(hogql_name: str) -> tuple[str, str | None]:
+    """(source type as PostHog spells it, prefix or None) of a sourced table's ``hogql_name``.
+
+    >>> split_hogql_table_name("stripe.myprefix.charge")
+    ('Stripe', 'myprefix_')
+    >>> split_hogql_table_name("hubspot.contacts")
+    ('Hubspot', None)
+    """
+    parts = hogql_name.split(".")
+    source = parts[0][:1].upper() + parts[0][1:]
+    prefix = "_".join(parts[1:-1]) + "_" if len(parts) > 2 else None
+    return source, prefix

@@ -137,7 +137,7 @@ def _impact_row(n: ImpactNode) -> list[Any]:
         n.kind,
         "yes" if n.materialized else "no",
         n.cadence,
-        n.health,
+        n.health + (" (suspended)" if n.suspended else ""),
         n.failure_streak or "",
         n.last_success_at,
         n.rows,
@@ -145,6 +145,18 @@ def _impact_row(n: ImpactNode) -> list[Any]:
         n.folder,
         " > ".join(n.path),
     ]
+
+
+def _target_notes(t: ImpactNode) -> list[str]:
+    """The newest PostHog's facts about the target: who last changed its SQL, and suspension."""
+    out = []
+    if t.last_editor or t.last_edited_at:
+        out.append(
+            f"last SQL change: by {t.last_editor or 'unknown'} at {t.last_edited_at or 'unknown time'}"
+        )
+    if t.suspended:
+        out.append("suspended by PostHog after repeated failed runs: it and what reads it do not refresh")
+    return out
 
 
 def impact_markdown(report: ImpactReport) -> str:
@@ -157,6 +169,7 @@ def impact_markdown(report: ImpactReport) -> str:
     )
     if t.url:
         lines.append(f"- open in PostHog: <{esc(t.url)}>")
+    lines += [f"- {md_cell(line)}" for line in _target_notes(t)]
     kinds = ", ".join(f"{md_cell(k)} {v}" for k, v in s.by_kind.items()) or "none"
     lines.append(f"- affected: {s.affected} node(s) ({kinds}), up to {s.max_depth} hop(s) away")
     if report.max_depth is not None:
@@ -294,6 +307,7 @@ def impact_html(report: ImpactReport) -> str:
     s = report.summary
     t = report.target
     body = [f"<h1>Impact of {_link(t.url, t.name)}</h1>", "<ul>"]
+    body += [f"<li>{esc(line)}</li>" for line in _target_notes(t)]
     kinds = ", ".join(f"{esc(k)} {v}" for k, v in s.by_kind.items()) or "none"
     body.append(f"<li>{s.affected} affected node(s) ({kinds}), up to {s.max_depth} hop(s) away</li>")
     order = ", ".join(esc(n) for n in s.refresh_order) or "none"
@@ -515,7 +529,11 @@ def diff_markdown(d: SnapshotDiff) -> str:
     if d.sql_changed:
         lines += [f"## SQL changed ({len(d.sql_changed)})", ""]
         for s in d.sql_changed:
-            lines += [f"### {md_cell(s.name)}", "", md_code(s.diff).replace("```\n", "```diff\n", 1), ""]
+            lines += [f"### {md_cell(s.name)}", ""]
+            if s.changed_by or s.changed_at:
+                who = md_cell(s.changed_by or "unknown")
+                lines += [f"changed by {who} at {md_cell(s.changed_at or 'unknown time')}", ""]
+            lines += [md_code(s.diff).replace("```\n", "```diff\n", 1), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -33,7 +33,10 @@ _SUFFIX_RE = re.compile(r"\+(\d*)$")
 _METHOD_RE = re.compile(r"([A-Za-z_]\w*):")
 _BOOLS = {"true": True, "false": False}
 #: Saved-query statuses PostHog reports (posthog-api.md, enumerations), keyed by their lower case.
-_KNOWN_STATUSES = {s.lower(): s for s in ("Cancelled", "Completed", "Failed", "Modified", "Running")}
+# "Skipped": the newest PostHog's status of a view a DAG run skipped because something upstream failed.
+_KNOWN_STATUSES = {
+    s.lower(): s for s in ("Cancelled", "Completed", "Failed", "Modified", "Running", "Skipped")
+}
 _PLURALS = {"folder": "folders", "status": "statuses"}
 #: At most this many existing values are listed in an "unknown folder/status" message.
 _LISTED = 20

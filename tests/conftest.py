@@ -185,13 +185,13 @@ def sim_app(small_fixture: dict[str, Any]) -> Any:
     from lineage.sim.app import create_app
     from lineage.sim.state import Warehouse
 
-    return create_app(Warehouse(small_fixture))
+    return create_app(Warehouse(small_fixture, era="e2"))
 
 
 @pytest.fixture
 def sim_server(small_fixture: dict[str, Any]) -> Iterator[Any]:
-    """A loopback simulator on ``small_fixture``; ``.url`` is its base URL. Stopped after the test."""
+    """A loopback E2 simulator on ``small_fixture``; ``.url`` is its base URL. Stopped after the test."""
     from lineage.sim.server import serve_in_thread
 
-    with serve_in_thread(small_fixture) as handle:
+    with serve_in_thread(small_fixture, era="e2") as handle:
         yield handle

@@ -59,7 +59,7 @@ def fixture_with_secret() -> dict[str, Any]:
 
 @pytest.fixture
 def server() -> Iterator[ServerHandle]:
-    with serve_in_thread(fixture_with_secret()) as handle:
+    with serve_in_thread(fixture_with_secret(), era="e2") as handle:
         yield handle
 
 
@@ -298,7 +298,7 @@ def test_latency_5xx_429_storms_and_truncation_lose_nothing(server: ServerHandle
         storm_retry_after=0,  # a throttle answer without Retry-After: the client backs off itself
         truncate_rate=0.08,
     )
-    with serve_in_thread(fixture_with_secret(), faults=faults) as faulty:
+    with serve_in_thread(fixture_with_secret(), era="e2", faults=faults) as faulty:
         noisy = crawl(faulty.url)
         injected = faulty.stats()
     assert {k: v for k, v in noisy.items() if k not in ("retries", "throttled")} == {
@@ -380,7 +380,7 @@ def assert_clean(err: BaseException) -> None:
 
 
 def test_server_killed_mid_crawl_is_a_clean_transport_error() -> None:
-    handle = serve_in_thread(fixture_with_secret(), faults=FaultConfig(latency_ms=20))
+    handle = serve_in_thread(fixture_with_secret(), era="e2", faults=FaultConfig(latency_ms=20))
     killer = threading.Timer(0.4, handle.stop)
     try:
         with PostHogClient(settings(handle.url, SECRET), timeout=2, retries=3, backoff=FAST) as c:
@@ -405,7 +405,7 @@ def test_the_key_never_reaches_logs_or_error_chains(caplog: pytest.LogCaptureFix
     errors: list[ApiError] = []
     with (
         caplog.at_level(logging.DEBUG),
-        serve_in_thread(fixture_with_secret(), faults=faults) as handle,
+        serve_in_thread(fixture_with_secret(), era="e2", faults=faults) as handle,
         PostHogClient(settings(handle.url, SECRET), timeout=2, retries=1, backoff=FAST) as c,
     ):
         for vid in sorted(V.values()):

@@ -67,7 +67,7 @@ def sim_clock_sleep(app: Any) -> Any:
 
 @pytest.fixture
 def app(small_fixture: dict[str, Any]) -> Any:
-    return create_app(Warehouse(small_fixture))
+    return create_app(Warehouse(small_fixture, era="e2"))
 
 
 @pytest.fixture
@@ -223,7 +223,7 @@ def test_session_only_endpoints(app: Any) -> None:
 
 def test_check_database_name_with_the_beta_flag(small_fixture: dict[str, Any]) -> None:
     small_fixture["flags"] = ["provision-managed-warehouse-beta"]
-    app = create_app(Warehouse(small_fixture))
+    app = create_app(Warehouse(small_fixture, era="e2"))
     with PostHogClient(
         settings_for("phx_all"), transport=SessionTransport(httpx.ASGITransport(app=app), "phx_all")
     ) as c:
@@ -285,9 +285,9 @@ def test_simulator_429_is_waited_out(app: Any) -> None:
 
 
 def test_faulty_simulator_loses_no_data(small_fixture: dict[str, Any]) -> None:
-    clean = create_app(Warehouse(small_fixture))
+    clean = create_app(Warehouse(small_fixture, era="e2"))
     faulty = create_app(
-        Warehouse(small_fixture),
+        Warehouse(small_fixture, era="e2"),
         faults=FaultConfig(seed=11, error_rate=0.1, truncate_rate=0.05, storm_rate=0.02, latency_ms=1),
     )
 

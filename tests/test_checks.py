@@ -115,6 +115,14 @@ def crafted() -> nx.DiGraph:
     g.add_node("insight:i2", name="Old chart", kind="insight")
     g.add_edges_from([("fan", "insight:i1"), ("insight:i1", "dashboard:1"), ("insight:i1", "alert:1")])
     g.add_edge("gh", "insight:i2")
+    # suspended (newest PostHog): read by 'after_suspended', which is then downstream of broken
+    g.add_node("sp", name="suspended_one", sql="SELECT 1 FROM events", suspended=True, **_mat("24hour"))
+    g.add_node("as", name="after_suspended", kind="view", sql="SELECT * FROM suspended_one")
+    g.add_edges_from([("events", "sp"), ("sp", "as")])
+    # skipped: a DAG run skipped it
+    g.add_node("sk", name="skipped_one", sql="SELECT 1 FROM events", **_mat("24hour"))
+    g.nodes["sk"]["jobs"] = {"last_status": "Skipped", "last_success_at": "2026-11-25T23:00:00Z"}
+    g.add_edge("events", "sk")
     # cycle
     g.add_node("x", name="loop_x", kind="view")
     g.add_node("y", name="loop_y", kind="view")
@@ -147,6 +155,9 @@ def test_every_rule_fires_on_crafted_graph() -> None:
     assert ("failure-streak", "streaky") in got
     assert ("rows-anomaly", "odd_run") in got
     assert ("duration-anomaly", "odd_run") in got
+    assert ("suspended", "suspended_one") in got and ("skipped", "skipped_one") in got
+    assert ("downstream-of-broken", "after_suspended") in got
+    assert not {n for rule, n in got if rule in ("failing", "stale")} & {"suspended_one", "skipped_one"}
     # nothing fires on the healthy part
     assert not {node for _rule, node in got} & {"hourly", "daily", "events"}
     report_msg = next(f for f in report.findings if f.rule == "downstream-of-broken" and f.node == "report")

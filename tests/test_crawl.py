@@ -153,7 +153,7 @@ def test_crawl_survives_faults_and_storms(small_fixture: dict[str, Any]) -> None
 def test_killed_crawl_resumes_without_repeating(small_fixture: dict[str, Any], tmp_path: Path) -> None:
     journal = tmp_path / "snap.json.journal.jsonl"
     baseline, base_transport = run(small_fixture, CrawlOptions(strategy="all"))
-    app = create_app(Warehouse(small_fixture))
+    app = create_app(Warehouse(small_fixture, era="e2"))
     first = Counting(httpx.ASGITransport(app=app), kill_after=4)
     with pytest.raises(Killed):
         asyncio.run(crawl_async(settings(), CrawlOptions(strategy="all", journal=journal), transport=first))
@@ -184,7 +184,7 @@ def test_verify_cross_checks_dependencies(small_fixture: dict[str, Any]) -> None
 
 
 def test_crawl_from_inside_a_running_loop(small_fixture: dict[str, Any]) -> None:
-    app = create_app(Warehouse(small_fixture))
+    app = create_app(Warehouse(small_fixture, era="e2"))
 
     async def inside() -> CrawlResult:
         return crawl(settings(), CrawlOptions(strategy="all"), transport=httpx.ASGITransport(app=app))
@@ -302,7 +302,7 @@ def test_crawl_sized_run_at_default_limits_is_never_throttled() -> None:
         now[0] += seconds
 
     fixture = fixture_from_graph(json.loads((REAL / "dbt_tuva.json").read_text()), seed=2)
-    app = create_app(Warehouse(fixture))  # throttles on: 480/min and 4800/h per key
+    app = create_app(Warehouse(fixture, era="e2"))  # throttles on: 480/min and 4800/h per key
     app.state.sim.throttler = Throttler(time_fn=lambda: now[0])
     s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_demo_read", env={})
     assert s.max_rpm == 480
@@ -344,7 +344,7 @@ class RefuseJobs(httpx.AsyncBaseTransport):
 
 
 def test_run_history_stands_in_when_jobs_are_unreadable(small_fixture: dict[str, Any]) -> None:
-    app = create_app(Warehouse(small_fixture))
+    app = create_app(Warehouse(small_fixture, era="e2"))
     result = asyncio.run(
         crawl_async(
             settings(), CrawlOptions(strategy="all"), transport=RefuseJobs(httpx.ASGITransport(app=app))
@@ -393,7 +393,7 @@ def test_kill_9_then_resume_over_loopback(tmp_path: Path) -> None:
 
     out = tmp_path / "snap.json"
     journal = Path(f"{out}.journal.jsonl")
-    with serve_in_thread(load_demo_fixture(), faults=FaultConfig(latency_ms=40)) as server:
+    with serve_in_thread(load_demo_fixture(), era="e2", faults=FaultConfig(latency_ms=40)) as server:
         env = {
             **os.environ,
             "POSTHOG_HOST": server.url,
@@ -452,7 +452,7 @@ def random_graph_doc(seed: int, n: int = 40) -> dict[str, Any]:
 def test_focused_crawls_equal_networkx_closures(seed: int) -> None:
     fixture = fixture_from_graph(random_graph_doc(seed), seed=seed)
     truth = graph_of_fixture(fixture)
-    app = create_app(Warehouse(fixture), rate_limit=False)
+    app = create_app(Warehouse(fixture, era="e2"), rate_limit=False)
     views = sorted(v["id"] for v in fixture["views"])
     import random
 
@@ -510,7 +510,7 @@ def test_a_failed_snapshot_write_keeps_the_journal(small_fixture: dict[str, Any]
     from lineage.errors import InputError
 
     journal = tmp_path / "j.jsonl"
-    app = create_app(Warehouse(small_fixture))
+    app = create_app(Warehouse(small_fixture, era="e2"))
     first = Counting(httpx.ASGITransport(app=app))
     opts = CrawlOptions(strategy="all", edges="api", journal=journal, out=Path("/dev/full"))
     with pytest.raises(InputError, match="/dev/full"):
@@ -557,7 +557,7 @@ def test_resume_refuses_a_journal_of_another_crawl(small_fixture: dict[str, Any]
     from lineage.errors import InputError
 
     journal = tmp_path / "j.jsonl"
-    app = create_app(Warehouse(small_fixture))
+    app = create_app(Warehouse(small_fixture, era="e2"))
     killed = Counting(httpx.ASGITransport(app=app), kill_after=3)
     with pytest.raises(Killed):
         opts = CrawlOptions(strategy="all", edges="api", journal=journal)
@@ -586,7 +586,7 @@ def test_a_crawl_that_finished_no_request_leaves_no_journal(
     from lineage.errors import AuthenticationError
 
     journal = tmp_path / "j.jsonl"
-    app = create_app(Warehouse(small_fixture))
+    app = create_app(Warehouse(small_fixture, era="e2"))
     bad = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_wrong", env={})
     with pytest.raises(AuthenticationError):
         opts = CrawlOptions(strategy="all", edges="api", journal=journal)
@@ -621,7 +621,7 @@ class DeleteAfterList(httpx.AsyncBaseTransport):
 @pytest.mark.parametrize("edges", ["api", "sql"])
 def test_a_view_deleted_during_the_crawl_is_left_out(edges: str, small_fixture: dict[str, Any]) -> None:
     # revenue_report reads nothing downstream of it, so PostHog lets it be deleted
-    wh = Warehouse(small_fixture)
+    wh = Warehouse(small_fixture, era="e2")
     transport = DeleteAfterList(wh, VIEW_IDS["revenue_report"])
     opts = CrawlOptions(strategy="all", edges=edges)  # type: ignore[arg-type]
     result = asyncio.run(crawl_async(settings(), opts, transport=transport))
@@ -671,7 +671,7 @@ class HogQLBudgetSpent(httpx.AsyncBaseTransport):
 def test_auto_falls_back_to_the_rest_api_when_the_hogql_budget_is_spent(
     small_fixture: dict[str, Any],
 ) -> None:
-    app = create_app(Warehouse(small_fixture))
+    app = create_app(Warehouse(small_fixture, era="e2"))
     s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_all", env={})
     result = asyncio.run(
         crawl_async(s, CrawlOptions(strategy="all"), transport=HogQLBudgetSpent(httpx.ASGITransport(app=app)))
@@ -737,7 +737,7 @@ class DeleteBetweenPages(httpx.AsyncBaseTransport):
 
 def test_a_deletion_between_list_pages_loses_no_live_view() -> None:
     fixture = fixture_from_graph(random_graph_doc(5, n=1100), seed=5)
-    wh = Warehouse(fixture)
+    wh = Warehouse(fixture, era="e2")
     transport = DeleteBetweenPages(wh)
     opts = CrawlOptions(strategy="all", edges="api", jobs=False)
     fast = Settings.resolve(

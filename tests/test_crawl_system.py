@@ -60,8 +60,10 @@ def fixtures() -> list[tuple[str, dict[str, Any], str]]:
 
 @pytest.mark.parametrize(("name", "fixture", "key"), fixtures(), ids=[f[0] for f in fixtures()])
 def test_system_edges_equal_api_edges(name: str, fixture: dict[str, Any], key: str) -> None:
-    api, _ = crawl_on(Warehouse(fixture), CrawlOptions(strategy="all", edges="api"), key)
-    system, requests = crawl_on(Warehouse(fixture), CrawlOptions(strategy="all", edges="system"), key)
+    api, _ = crawl_on(Warehouse(fixture, era="e2"), CrawlOptions(strategy="all", edges="api"), key)
+    system, requests = crawl_on(
+        Warehouse(fixture, era="e2"), CrawlOptions(strategy="all", edges="system"), key
+    )
     assert system.edge_source == "system"
     assert shape(system.graph) == shape(api.graph)
     assert requests <= 10  # views, tables, jobs, and the REST list for owners and folders
@@ -82,7 +84,9 @@ def test_system_edges_equal_api_edges(name: str, fixture: dict[str, Any], key: s
 def test_system_crawl_of_a_large_warehouse_is_a_handful_of_requests() -> None:
     fixture = fixture_from_graph(json.loads((REAL / "dbt_tuva.json").read_text()), seed=1)
     result, requests = crawl_on(
-        Warehouse(fixture), CrawlOptions(strategy="all", consumers=False, edges="system"), "phx_demo_read"
+        Warehouse(fixture, era="e2"),
+        CrawlOptions(strategy="all", consumers=False, edges="system"),
+        "phx_demo_read",
     )
     assert requests == 3 + 2  # views, tables, jobs; two pages of the REST list for owners and folders
     assert result.graph.nx.number_of_edges() == 2879
@@ -99,7 +103,9 @@ def test_beyond_the_request_budget_owners_are_skipped_and_said(
 
     monkeypatch.setattr(lineage.crawl.system, "REST_LIST_PAGES", 0)
     result, requests = crawl_on(
-        Warehouse(small_fixture), CrawlOptions(strategy="all", consumers=False, edges="system"), "phx_all"
+        Warehouse(small_fixture, era="e2"),
+        CrawlOptions(strategy="all", consumers=False, edges="system"),
+        "phx_all",
     )
     assert requests == 4  # views, tables, jobs, folders
     assert any("owners are not read" in n for n in result.notes)
@@ -109,18 +115,18 @@ def test_beyond_the_request_budget_owners_are_skipped_and_said(
 
 
 def test_auto_prefers_system_and_falls_back_without_query_scope(small_fixture: dict[str, Any]) -> None:
-    fast, _ = crawl_on(Warehouse(small_fixture), CrawlOptions(strategy="all"), "phx_all")
+    fast, _ = crawl_on(Warehouse(small_fixture, era="e2"), CrawlOptions(strategy="all"), "phx_all")
     assert fast.edge_source == "system"
-    slow, _ = crawl_on(Warehouse(small_fixture), CrawlOptions(strategy="all"), "phx_read")
+    slow, _ = crawl_on(Warehouse(small_fixture, era="e2"), CrawlOptions(strategy="all"), "phx_read")
     assert slow.edge_source == "api"
     assert any("query API is not usable" in n and "query:read" in n for n in slow.notes)
     assert shape(fast.graph) == shape(slow.graph)
     with pytest.raises(MissingScopeError, match="query:read"):
-        crawl_on(Warehouse(small_fixture), CrawlOptions(strategy="all", edges="system"), "phx_read")
+        crawl_on(Warehouse(small_fixture, era="e2"), CrawlOptions(strategy="all", edges="system"), "phx_read")
 
 
 def test_refresh_reads_only_what_changed_and_equals_a_full_crawl(small_fixture: dict[str, Any]) -> None:
-    wh = Warehouse(small_fixture)
+    wh = Warehouse(small_fixture, era="e2")
     old, _ = crawl_on(wh, CrawlOptions(strategy="all", consumers=False, edges="system"), "phx_all")
     wh.clock.advance(3600)
     # a handful of edits through the API: a new parent, a rename, a deletion, a new view
@@ -162,7 +168,9 @@ def test_verify_sample_reports_lineage_that_disagrees_with_the_sql(small_fixture
         if view["name"] == "revenue_report":
             view["parents"] = ["orders"]
     result, _ = crawl_on(
-        Warehouse(small_fixture), CrawlOptions(strategy="all", edges="system", verify_sample=100), "phx_all"
+        Warehouse(small_fixture, era="e2"),
+        CrawlOptions(strategy="all", edges="system", verify_sample=100),
+        "phx_all",
     )
     assert len(result.verify_mismatches) == 1
     assert result.verify_mismatches[0].startswith("revenue_report:")
@@ -171,7 +179,7 @@ def test_verify_sample_reports_lineage_that_disagrees_with_the_sql(small_fixture
 
 def test_focused_crawl_over_system_tables(small_fixture: dict[str, Any]) -> None:
     opts = CrawlOptions(strategy="select", consumers=False, select="orders+1", edges="system")
-    result, requests = crawl_on(Warehouse(small_fixture), opts, "phx_all")
+    result, requests = crawl_on(Warehouse(small_fixture, era="e2"), opts, "phx_all")
     g = result.graph.nx
     assert set(g.nodes) == {VIEW_IDS["orders"], VIEW_IDS["orders_daily"]}
     assert g.nodes[VIEW_IDS["orders_daily"]]["more_downstream"] == 1
@@ -195,7 +203,7 @@ def test_any_generated_dag_crawls_to_itself(seed: int, n: int, source: str) -> N
         [v for v, a in truth.nodes(data=True) if a["kind"] == "table" and truth.degree(v) == 0]
     )
     opts = CrawlOptions(strategy="all", edges=source, jobs=False)  # type: ignore[arg-type]
-    result, _ = crawl_on(Warehouse(fixture), opts, "phx_demo_read")
+    result, _ = crawl_on(Warehouse(fixture, era="e2"), opts, "phx_demo_read")
     assert sorted(result.graph.nx.edges) == sorted(truth.edges)
     assert {v: a["kind"] for v, a in result.graph.nx.nodes(data=True)} == {
         v: a["kind"] for v, a in truth.nodes(data=True)
@@ -205,18 +213,20 @@ def test_any_generated_dag_crawls_to_itself(seed: int, n: int, source: str) -> N
 def test_refresh_from_another_project_is_refused(small_fixture: dict[str, Any]) -> None:
     from lineage.errors import InputError
 
-    old, _ = crawl_on(Warehouse(small_fixture), CrawlOptions(strategy="all", edges="system"), "phx_all")
+    old, _ = crawl_on(
+        Warehouse(small_fixture, era="e2"), CrawlOptions(strategy="all", edges="system"), "phx_all"
+    )
     old.graph.nx.graph["project"] = "999"
     with pytest.raises(InputError, match=r"crawled from .* project 999"):
         crawl_on(
-            Warehouse(small_fixture),
+            Warehouse(small_fixture, era="e2"),
             CrawlOptions(strategy="all", edges="system", refresh=old.graph),
             "phx_all",
         )
 
 
 def test_refresh_from_a_focused_snapshot_reads_every_view(small_fixture: dict[str, Any]) -> None:
-    wh = Warehouse(small_fixture)
+    wh = Warehouse(small_fixture, era="e2")
     part, _ = crawl_on(wh, CrawlOptions(strategy="select", select="orders", edges="system"), "phx_all")
     refreshed, _ = crawl_on(wh, CrawlOptions(strategy="all", edges="system", refresh=part.graph), "phx_all")
     fresh, _ = crawl_on(wh, CrawlOptions(strategy="all", edges="system"), "phx_all")
@@ -227,7 +237,7 @@ def test_refresh_from_a_focused_snapshot_reads_every_view(small_fixture: dict[st
 def test_sql_refresh_rereads_an_edited_view(small_fixture: dict[str, Any]) -> None:
     from test_crawl import settings as read_settings
 
-    wh = Warehouse(small_fixture)
+    wh = Warehouse(small_fixture, era="e2")
 
     def crawl_sql(refresh: LineageGraph | None = None) -> CrawlResult:
         opts = CrawlOptions(strategy="all", edges="sql", refresh=refresh)
@@ -246,7 +256,7 @@ def test_sql_refresh_rereads_an_edited_view(small_fixture: dict[str, Any]) -> No
 def test_focused_counts_are_exact_or_unknown_never_wrong(small_fixture: dict[str, Any]) -> None:
     for edges, want in (("system", 1), ("sql", 1), ("api", None)):
         opts = CrawlOptions(strategy="select", select="2+orders_daily", edges=edges)  # type: ignore[arg-type]
-        result, _ = crawl_on(Warehouse(small_fixture), opts, "phx_all")
+        result, _ = crawl_on(Warehouse(small_fixture, era="e2"), opts, "phx_all")
         node = result.graph.nx.nodes[VIEW_IDS["orders_daily"]]
         assert node["downstream_count"] == want, edges  # revenue_report reads it, outside the focus
         assert node["upstream_count"] == 2
@@ -275,7 +285,7 @@ def test_a_hidden_endpoint_view_is_crawled_with_its_own_parents(small_fixture: d
     graphs = {}
     for edges in ("api", "system"):
         opts = CrawlOptions(strategy="all", edges=edges)  # type: ignore[arg-type]
-        result, _ = crawl_on(Warehouse(small_fixture), opts, "phx_all")
+        result, _ = crawl_on(Warehouse(small_fixture, era="e2"), opts, "phx_all")
         g = result.graph.nx
         assert g.nodes[ep_id]["kind"] == "view" and g.nodes[ep_id]["name"] == "ep", edges
         assert ("events", ep_id) in g.edges and (ep_id, reader_id) in g.edges, edges

@@ -40,7 +40,7 @@ def snapshot_of(wh: Warehouse) -> LineageGraph:
 
 
 def test_plan_is_materialized_views_in_dependency_order(small_fixture: dict[str, Any]) -> None:
-    graph = snapshot_of(Warehouse(small_fixture))
+    graph = snapshot_of(Warehouse(small_fixture, era="e2"))
     assert [s.name for s in refresh_plan(graph, "orders")] == ["orders", "orders_daily"]
     assert [s.name for s in refresh_plan(graph, "orders", downstream=False)] == ["orders"]
     assert [s.name for s in refresh_plan(graph, "event_counts")] == ["orders_daily"]
@@ -56,7 +56,7 @@ def run_refresh(wh: Warehouse, view: str, key: str = "phx_write", **kw: Any) -> 
 
 
 def test_refresh_runs_each_view_after_the_one_it_reads(small_fixture: dict[str, Any]) -> None:
-    wh = Warehouse(quick(small_fixture))
+    wh = Warehouse(quick(small_fixture), era="e2")
     result = run_refresh(wh, "orders")
     assert result.ok
     assert [(s.name, s.status) for s in result.steps] == [
@@ -70,23 +70,25 @@ def test_refresh_runs_each_view_after_the_one_it_reads(small_fixture: dict[str, 
 
 
 def test_a_failure_stops_what_reads_it(small_fixture: dict[str, Any]) -> None:
-    wh = Warehouse(quick(small_fixture, failing="orders"))
+    wh = Warehouse(quick(small_fixture, failing="orders"), era="e2")
     result = run_refresh(wh, "orders")
     assert not result.ok
     assert [(s.name, s.status) for s in result.steps] == [("orders", "Failed"), ("orders_daily", "skipped")]
     assert "unreachable" in (result.steps[0].error or "")
-    going = run_refresh(Warehouse(quick(small_fixture, failing="orders")), "orders", keep_going=True)
+    going = run_refresh(
+        Warehouse(quick(small_fixture, failing="orders"), era="e2"), "orders", keep_going=True
+    )
     assert [s.status for s in going.steps] == ["Failed", "Completed"]
 
 
 def test_refresh_needs_the_write_scope(small_fixture: dict[str, Any]) -> None:
     with pytest.raises(MissingScopeError, match="warehouse_view:write"):
-        run_refresh(Warehouse(quick(small_fixture)), "orders", key="phx_read")
+        run_refresh(Warehouse(quick(small_fixture), era="e2"), "orders", key="phx_read")
 
 
 def test_cli_dry_run_then_run_over_loopback(small_fixture: dict[str, Any], tmp_path: Path) -> None:
     fixture = quick(small_fixture, failing="orders_daily")
-    with serve_in_thread(fixture) as server:
+    with serve_in_thread(fixture, era="e2") as server:
         snap = tmp_path / "snap.json"
         env = {"POSTHOG_HOST": server.url, "POSTHOG_PROJECT_ID": "1", "POSTHOG_PERSONAL_API_KEY": "phx_read"}
         crawled = CliRunner().invoke(main, ["crawl", "--all", "--out", str(snap)], env=env)
@@ -139,7 +141,7 @@ class LateJob(httpx.AsyncBaseTransport):
 
 
 def test_an_older_job_is_never_taken_for_the_new_run(small_fixture: dict[str, Any]) -> None:
-    wh = Warehouse(quick(small_fixture))
+    wh = Warehouse(quick(small_fixture), era="e2")
     graph = snapshot_of(wh)
     old_job = wh.list_jobs(saved_query_id=VIEW_IDS["orders"])[0]["id"]
     s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_write", env={})

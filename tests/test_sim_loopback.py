@@ -71,7 +71,7 @@ def test_server_handle_basics(sim_server: ServerHandle) -> None:
 def test_start_fast_stop_clean_no_leaked_threads() -> None:
     before = set(threading.enumerate())
     start = time.perf_counter()
-    handle = serve_in_thread(make_small_fixture())
+    handle = serve_in_thread(make_small_fixture(), era="e2")
     started = time.perf_counter() - start
     port = handle.port
     with socket.create_connection(("127.0.0.1", port), timeout=2):
@@ -89,7 +89,10 @@ def test_start_fast_stop_clean_no_leaked_threads() -> None:
 
 def test_stop_while_a_request_stalls() -> None:
     faults = FaultConfig(stall_rate=1.0, stall_seconds=30)
-    with serve_in_thread(make_small_fixture(), faults=faults) as server, httpx.Client(timeout=0.3) as client:
+    with (
+        serve_in_thread(make_small_fixture(), era="e2", faults=faults) as server,
+        httpx.Client(timeout=0.3) as client,
+    ):
         with pytest.raises(httpx.TimeoutException):
             client.get(f"{server.url}{SQ}/", headers={"Authorization": "Bearer phx_read"})
         assert client.get(f"{server.url}/_sim/stats").json()["errors_injected"] == 1
@@ -99,7 +102,10 @@ def test_stop_while_a_request_stalls() -> None:
 
 def test_truncated_body_and_5xx_over_the_wire() -> None:
     faults = FaultConfig(seed=5, truncate_rate=1.0)
-    with serve_in_thread(make_small_fixture(), faults=faults) as server, httpx.Client(timeout=5) as client:
+    with (
+        serve_in_thread(make_small_fixture(), era="e2", faults=faults) as server,
+        httpx.Client(timeout=5) as client,
+    ):
         r = client.get(f"{server.url}{SQ}/", headers={"Authorization": "Bearer phx_read"})
         assert r.status_code == 200
         with pytest.raises(json.JSONDecodeError):
@@ -113,7 +119,10 @@ def test_truncated_body_and_5xx_over_the_wire() -> None:
 
 
 def test_two_servers_side_by_side() -> None:
-    with serve_in_thread(make_small_fixture()) as a, serve_in_thread(make_small_fixture(), era="e3") as b:
+    with (
+        serve_in_thread(make_small_fixture(), era="e2") as a,
+        serve_in_thread(make_small_fixture(), era="e3") as b,
+    ):
         assert a.port != b.port
         headers = {"Authorization": "Bearer phx_read"}
         path = f"{SQ}/{VIEW_IDS['orders']}/ancestors/"
@@ -212,7 +221,7 @@ def test_cli_fixture_from_graph_is_deterministic(tmp_path: Path) -> None:
     assert json.loads(again.stdout) == json.loads(out.read_text(encoding="utf-8"))
     document = json.loads(again.stdout)
     assert document["format"] == "lineage-sim-fixture/1"
-    with serve_in_thread(document) as server:
+    with serve_in_thread(document, era="e2") as server:
         listing = httpx.get(
             f"{server.url}/api/projects/@current/warehouse_saved_queries/",
             headers={"Authorization": f"Bearer {document['api_keys'][0]['key']}"},

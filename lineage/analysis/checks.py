@@ -31,11 +31,13 @@ if TYPE_CHECKING:
 RULES: dict[str, str] = {
     "cycle": "error",
     "failing": "error",
+    "suspended": "error",
     "stale": "warning",
     "downstream-of-broken": "warning",
     "broken-dashboard": "warning",
     "broken-alert": "warning",
     "ghost-insight": "warning",
+    "skipped": "warning",
     "cadence-inversion": "warning",
     "sql-mismatch": "warning",
     "ghost": "warning",
@@ -242,8 +244,34 @@ class _Checker:
                     "stale", n, f"{seen}, but it is scheduled every {cadence_words(freq)}; check its runs"
                 )
 
+    def suspension(self) -> None:
+        """The newest PostHog suspends a view after repeated failed materializations: its schedule
+        and what depends on it stop refreshing until ``resume``."""
+        for n, attrs in self.g.nodes(data=True):
+            if attrs.get("suspended"):
+                below = len(nx.descendants(self.g, n))
+                tail = f"; {below} node(s) downstream wait on it" if below else ""
+                self.add(
+                    "suspended",
+                    n,
+                    f"PostHog suspended it after repeated failed runs{tail}; fix it, then `lineage resume`",
+                )
+
+    def skipped(self) -> None:
+        """A DAG run skipped the view (status ``Skipped``) because something upstream failed."""
+        for n, attrs in self.g.nodes(data=True):
+            jobs = attrs.get("jobs")
+            last = jobs.get("last_status") if isinstance(jobs, dict) else None
+            if last == "Skipped" or (last is None and attrs.get("status") == "Skipped"):
+                self.add(
+                    "skipped",
+                    n,
+                    "its newest run was skipped because something upstream failed; fix that first",
+                )
+
     def downstream_of_broken(self) -> None:
         broken = {n for n, h in self.health.items() if h.failing or h.stale}
+        broken |= {n for n, a in self.g.nodes(data=True) if a.get("suspended")}
         if not broken:
             return
         # nearest: broken ancestors reached without passing another broken node (what the message names);
@@ -568,6 +596,10 @@ def check(
     checker = _Checker(live(g), graph_health(graph, now=ref), not_read)
     if wanted & {"failing", "stale"}:
         checker.health_rules()
+    if "suspended" in wanted:
+        checker.suspension()
+    if "skipped" in wanted:
+        checker.skipped()
     if "downstream-of-broken" in wanted:
         checker.downstream_of_broken()
     if "cadence-inversion" in wanted:

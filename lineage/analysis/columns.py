@@ -350,13 +350,21 @@ def column_impact(graph: Any, view: str, column: str) -> ColumnImpact:
             node_name(g, p): {c: frozenset({f"{node_name(g, p)}.{c}"}) for c in t}
             for p, t in tainted_parents.items()
         }
+        # A sourced warehouse table is named in SQL by its hogql_name (``stripe.eu.charge``).
+        aliases = {
+            str(g.nodes[p]["hogql_name"]): node_name(g, p)
+            for p in tainted_parents
+            if isinstance(g.nodes[p].get("hogql_name"), str)
+        }
+        lookup = {**parents, **{alias: parents[name] for alias, name in aliases.items()}}
         try:
-            out, used, seen = analyse_view(sql, parents)
+            out, used, seen = analyse_view(sql, lookup)
         except HogQLError as exc:
             unknown[n] = f"SQL does not parse: {exc}"
             continue
+        seen_names = set(seen) | {_norm(name) for alias, name in aliases.items() if _norm(alias) in seen}
         missing = sorted(
-            p for p in parents if _norm(p) not in seen and _norm(p).replace(".", "_") not in seen
+            p for p in parents if _norm(p) not in seen_names and _norm(p).replace(".", "_") not in seen_names
         )
         if unknown_parents:
             unknown[n] = f"reads {', '.join(unknown_parents)}, whose impact is unknown"

@@ -68,6 +68,9 @@ class SqlChange:
     id: str
     name: str
     diff: str
+    # who changed it and when, from the newer snapshot's activity log (``crawl --with-activity``)
+    changed_by: str | None = None
+    changed_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -348,7 +351,17 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
             renamed.append(Rename(str(n), old_name, name))
         old_sql, new_sql = old_attrs.get("sql"), new_attrs.get("sql")
         if isinstance(old_sql, str) and isinstance(new_sql, str) and old_sql != new_sql:
-            sql.append(SqlChange(str(n), name, _sql_diff(old_sql, new_sql, name)))
+            who = new_attrs.get("last_editor") if new_attrs.get("last_editor") else None
+            when = new_attrs.get("last_edited_at") if new_attrs.get("last_edited_at") else None
+            sql.append(
+                SqlChange(
+                    str(n),
+                    name,
+                    _sql_diff(old_sql, new_sql, name),
+                    changed_by=str(who) if who is not None else None,
+                    changed_at=str(when) if when is not None else None,
+                )
+            )
         for field in COMPARED:
             if field == "health":
                 before, after = ha[n].label, hb[n].label

@@ -54,6 +54,11 @@ class ImpactNode:
     folder: str | None
     url: str | None
     median_duration_s: float | None
+    # the newest PostHog: suspended after repeated failures; who last changed the SQL and when
+    # (from the view's activity log, where the crawl read it: ``crawl --with-activity``)
+    suspended: bool = False
+    last_editor: str | None = None
+    last_edited_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``path`` as a list)."""
@@ -259,6 +264,9 @@ def _node(g: nx.DiGraph, n: Any, depth: int, path: tuple[str, ...], now: datetim
         folder=str(folder) if folder not in (None, "") else None,
         url=consumer_url(attrs) if consumer else ui_link(g, n),
         median_duration_s=_duration(jobs),
+        suspended=bool(attrs.get("suspended")),
+        last_editor=str(attrs["last_editor"]) if attrs.get("last_editor") else None,
+        last_edited_at=str(attrs["last_edited_at"]) if attrs.get("last_edited_at") else None,
     )
 
 
@@ -332,11 +340,12 @@ def impact(
         BrokenNode(
             id=nodes[n].id,
             name=nodes[n].name,
-            health=nodes[n].health,
-            reason=node_health(g.nodes[n], now=ref).reason,
+            health=nodes[n].health if nodes[n].health in ("failing", "stale") else "suspended",
+            reason=node_health(g.nodes[n], now=ref).reason
+            or ("suspended by PostHog after repeated failed runs" if nodes[n].suspended else None),
         )
         for n in sorted(nodes, key=lambda n: (nodes[n].depth, nodes[n].name, nodes[n].id))
-        if nodes[n].health in ("failing", "stale")
+        if nodes[n].health in ("failing", "stale") or nodes[n].suspended
     )
     summary = ImpactSummary(
         affected=len(affected),

@@ -39,10 +39,12 @@ from lineage.api.models import (
     DatabaseNameCheck,
     Dependencies,
     Folder,
+    HealthIssue,
     Job,
     RunHistoryEntry,
     SavedQuery,
     Table,
+    ViewActivity,
 )
 from lineage.api.pagination import paginate
 from lineage.api.query import (
@@ -993,11 +995,13 @@ class AsyncPostHogClient:
         sync_frequency: str | None = None,
         folder_id: str | _Unset | None = UNSET,
         description: str | None = None,
-        edited_history_id: int | None = None,
+        edited_history_id: int | str | None = None,
         soft_update: bool | None = None,
     ) -> SavedQuery:
         """PATCH a saved query. Changing ``sql`` needs ``edited_history_id`` (the view's
-        ``latest_history_id``) unless ``soft_update``; ``folder_id=None`` removes it from its folder."""
+        ``latest_history_id``: a UUID string in the newest PostHog, an integer in older ones, sent back
+        as given) unless ``soft_update``; ``folder_id=None`` removes it from its folder. PostHog
+        stores a ``sync_frequency`` of ``1min`` or ``5min`` as ``15min``: read the answer's."""
         vid = _segment(view_id, "view_id")
         payload: dict[str, Any] = {}
         if name is not None:
@@ -1297,6 +1301,74 @@ class AsyncPostHogClient:
                 limit=limit, cutoff_days=cutoff_days, max_items=max_items
             )
         ]
+
+    # ------------------------------------------------------------------ newest PostHog (issue 19)
+
+    async def view_activity(
+        self, view_id: str | uuid.UUID, *, max_items: int | None = None
+    ) -> list[ViewActivity]:
+        """The view's activity log, newest first: who created or changed it, and what (its SQL's
+        before and after). Needs the scope ``activity_log:read``; pages follow ``next``."""
+        vid = _segment(view_id, "view_id")
+        template = _SQ_ID + "activity/"
+        display = self._display("GET", self._url(template, id=vid))
+        out: list[ViewActivity] = []
+        async for raw in self._iter(template, {"limit": 100}, stop_on_empty=True, id=vid):
+            if max_items is not None and len(out) >= max_items:
+                break
+            out.append(self._parse(ViewActivity.from_api, raw, display))
+        return out
+
+    async def data_health_issues(self) -> list[HealthIssue]:
+        """Failing materializations and syncs in one request (``data_warehouse/data_health_issues``)."""
+        template = _DW + "data_health_issues/"
+        body = await self._get(template)
+        display = self._display("GET", self._url(template))
+        rows = body.get("results") if isinstance(body, Mapping) else body
+        if not isinstance(rows, list):
+            raise ProtocolError(f"{display}: expected a list of issues", path=display)
+        return [self._parse(HealthIssue.from_api, r, display) for r in rows]
+
+    async def failed_activity(
+        self, *, kind: str | None = None, cutoff_days: int = 30, limit: int = 50
+    ) -> list[ActivityRow]:
+        """The newest PostHog's ``completed_activity?outcome=failed`` (``kind``: ``sync`` or
+        ``materialization``): failed runs in one listing."""
+        if kind not in (None, "sync", "materialization"):
+            raise ValueError(f"kind must be 'sync' or 'materialization', got {kind!r}")
+        if isinstance(cutoff_days, bool) or not isinstance(cutoff_days, int) or cutoff_days < 1:
+            raise ValueError(f"cutoff_days must be a whole number >= 1, got {cutoff_days!r}")
+        template = _DW + "completed_activity/"
+        display = self._display("GET", self._url(template))
+        params: dict[str, Any] = {
+            "limit": limit,
+            "offset": 0,
+            "cutoff_days": cutoff_days,
+            "outcome": "failed",
+        }
+        if kind is not None:
+            params["kind"] = kind
+        return [
+            self._parse(ActivityRow.from_api, raw, display)
+            async for raw in self._iter(template, params, stop_on_empty=True)
+        ]
+
+    async def check_incremental(self, view_id: str | uuid.UUID, sql: str | None = None) -> dict[str, Any]:
+        """The newest PostHog's ``check_incremental`` action: whether the view can run incrementally."""
+        vid = _segment(view_id, "view_id")
+        template = _SQ_ID + "check_incremental/"
+        payload: dict[str, Any] = {}
+        if sql is not None:
+            payload["query"] = {"kind": "HogQLQuery", "query": sql}
+        body = await self._request(
+            "POST",
+            template,
+            self._url(template, id=vid),
+            body=payload,
+            read_only=True,
+            what=f"saved query {vid}",
+        )
+        return dict(body) if isinstance(body, Mapping) else {}
 
     async def check_database_name(self, name: str) -> DatabaseNameCheck:
         """Whether a managed-warehouse database name is free (a beta feature; may answer 403)."""
@@ -1640,7 +1712,7 @@ class PostHogClient:
         sync_frequency: str | None = None,
         folder_id: str | _Unset | None = UNSET,
         description: str | None = None,
-        edited_history_id: int | None = None,
+        edited_history_id: int | str | None = None,
         soft_update: bool | None = None,
     ) -> SavedQuery:
         return self._loop.run(
@@ -1757,6 +1829,20 @@ class PostHogClient:
 
     def check_database_name(self, name: str) -> DatabaseNameCheck:
         return self._loop.run(self._async.check_database_name(name))
+
+    def view_activity(self, view_id: str | uuid.UUID, *, max_items: int | None = None) -> list[ViewActivity]:
+        return self._loop.run(self._async.view_activity(view_id, max_items=max_items))
+
+    def data_health_issues(self) -> list[HealthIssue]:
+        return self._loop.run(self._async.data_health_issues())
+
+    def failed_activity(
+        self, *, kind: str | None = None, cutoff_days: int = 30, limit: int = 50
+    ) -> list[ActivityRow]:
+        return self._loop.run(self._async.failed_activity(kind=kind, cutoff_days=cutoff_days, limit=limit))
+
+    def check_incremental(self, view_id: str | uuid.UUID, sql: str | None = None) -> dict[str, Any]:
+        return self._loop.run(self._async.check_incremental(view_id, sql))
 
     # warehouse tables
     def iter_tables(self, search: str | None = None) -> Iterator[Table]:

@@ -25,11 +25,14 @@ __all__ = [
     "DatabaseNameCheck",
     "Dependencies",
     "Folder",
+    "HealthIssue",
     "Job",
     "RunHistoryEntry",
     "SavedQuery",
     "Table",
     "UserBasic",
+    "ViewActivity",
+    "ViewChange",
     "parse_datetime",
 ]
 
@@ -97,6 +100,10 @@ def _bool(value: Any) -> bool | None:
     if isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
     return None
+
+
+def _opt_mapping(value: Any) -> Mapping[str, Any] | None:
+    return dict(value) if isinstance(value, Mapping) else None
 
 
 def _mapping(data: Any, what: str) -> Mapping[str, Any]:
@@ -220,8 +227,18 @@ class SavedQuery:
     origin: str | None = None
     deleted: bool = False
     managed_viewset_kind: str | None = None
-    latest_history_id: int | None = None
+    # The newest PostHog hands out the activity-log entry's UUID (a string); older PostHog an
+    # integer, which is kept as its decimal text: either goes back unchanged as edited_history_id.
+    latest_history_id: str | None = None
     columns: tuple[Column, ...] = ()
+    # Newest-PostHog fields (absent, hence None/False, from older PostHog).
+    updated_at: datetime | None = None
+    is_incremental: bool = False
+    incremental: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+    suspended: bool = False
+    is_test: bool = False
+    expires_at: datetime | None = None
+    sync_frequency_bounds: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
     raw: Mapping[str, Any] = _raw()
 
     @property
@@ -262,8 +279,15 @@ class SavedQuery:
             origin=_str(d.get("origin")),
             deleted=bool(_bool(d.get("deleted"))),
             managed_viewset_kind=_str(d.get("managed_viewset_kind")),
-            latest_history_id=_int(d.get("latest_history_id")),
+            latest_history_id=_str(d.get("latest_history_id")),
             columns=_columns(d.get("columns")),
+            updated_at=parse_datetime(d.get("updated_at")),
+            is_incremental=bool(_bool(d.get("is_incremental"))),
+            incremental=_opt_mapping(d.get("incremental")),
+            suspended=bool(_bool(d.get("suspended"))),
+            is_test=bool(_bool(d.get("is_test"))),
+            expires_at=parse_datetime(d.get("expires_at")),
+            sync_frequency_bounds=_opt_mapping(d.get("sync_frequency_bounds")),
             raw=dict(d),
         )
 
@@ -306,21 +330,36 @@ class Job:
     last_run_at: datetime | None = None
     workflow_id: str | None = None
     workflow_run_id: str | None = None
+    # Newest PostHog: ``full_refresh`` | ``incremental`` | None, why a full refresh was done, and
+    # (for a finished job) when it reached its final status.
+    run_mode: str | None = None
+    full_refresh_reason: str | None = None
+    updated_at: datetime | None = None
     raw: Mapping[str, Any] = _raw()
 
     @property
-    def duration_s(self) -> float | None:
-        """Seconds from start (``created_at``) to ``last_run_at``, when both are known and ordered."""
-        if self.created_at is None or self.last_run_at is None or self.last_run_at < self.created_at:
+    def finished_at(self) -> datetime | None:
+        """When a finished job reached its final status: ``updated_at`` (newest PostHog), else
+        ``last_run_at``; None while it runs."""
+        if self.status == "Running":
             return None
-        return (self.last_run_at - self.created_at).total_seconds()
+        return self.updated_at or self.last_run_at
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start (``created_at``) to :attr:`finished_at`, when both are known and ordered."""
+        end = self.finished_at or self.last_run_at
+        if self.created_at is None or end is None or end < self.created_at:
+            return None
+        return (end - self.created_at).total_seconds()
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
         d = _mapping(data, "a data modeling job")
         return cls(
             id=_required_id(d, "a data modeling job"),
-            saved_query_id=_str(d.get("saved_query_id")),
+            # system.data_modeling_jobs names the view data_modeling_view_id (posthog-api-3.md section 2)
+            saved_query_id=_str(d.get("saved_query_id")) or _str(d.get("data_modeling_view_id")),
             status=_str(d.get("status")),
             rows_materialized=_int(d.get("rows_materialized")),
             rows_expected=_int(d.get("rows_expected")),
@@ -329,6 +368,9 @@ class Job:
             last_run_at=parse_datetime(d.get("last_run_at")),
             workflow_id=_str(d.get("workflow_id")),
             workflow_run_id=_str(d.get("workflow_run_id")),
+            run_mode=_str(d.get("run_mode")),
+            full_refresh_reason=_str(d.get("full_refresh_reason")),
+            updated_at=parse_datetime(d.get("updated_at")),
             raw=dict(d),
         )
 
@@ -381,13 +423,27 @@ class Table:
     external_data_source: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
     deleted: bool = False
     columns: tuple[Column, ...] = ()
+    # The name SQL uses (``hubspot.contacts`` for the storage name ``hubspot_contacts``): the newest
+    # PostHog sends it; else it is derived from the source's type and prefix; else the name.
+    hogql_name: str | None = None
     raw: Mapping[str, Any] = _raw()
+
+    @property
+    def sql_name(self) -> str:
+        """What a view's SQL calls this table."""
+        return self.hogql_name or self.name
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
+        from lineage.posthog import hogql_table_name
+
         d = _mapping(data, "a warehouse table")
         source = d.get("external_data_source")
         source = dict(source) if isinstance(source, Mapping) else None
+        name = _str(d.get("name")) or ""
+        hogql = _str(d.get("hogql_name"))
+        if hogql is None and source is not None and _str(source.get("source_type")):
+            hogql = hogql_table_name(name, _str(source.get("source_type")), _str(source.get("prefix")))
         return cls(
             id=_required_id(d, "a warehouse table"),
             name=_str(d.get("name")) or "",
@@ -399,6 +455,7 @@ class Table:
             external_data_source=source,
             deleted=bool(_bool(d.get("deleted"))),
             columns=_columns(d.get("columns")),
+            hogql_name=hogql if hogql and hogql != name else None,
             raw=dict(d),
         )
 
@@ -450,3 +507,116 @@ class DatabaseNameCheck:
     def from_api(cls, data: Any, *, asked: str) -> Self:
         d = _mapping(data, "a database name check")
         return cls(name=_str(d.get("name")) or asked, available=_bool(d.get("available")), raw=dict(d))
+
+
+@dataclass(frozen=True)
+class ViewChange:
+    """One change of a saved query's activity-log entry (``detail.changes[]``)."""
+
+    attribute: str | None
+    action: str | None
+    before: Any = field(default=None, compare=False, hash=False)
+    after: Any = field(default=None, compare=False, hash=False)
+
+    @staticmethod
+    def _sql(value: Any) -> str | None:
+        return _sql(value)
+
+    @property
+    def sql_before(self) -> str | None:
+        """The SQL before a ``query`` change (None for other fields or a creation)."""
+        return self._sql(self.before) if self.attribute == "query" else None
+
+    @property
+    def sql_after(self) -> str | None:
+        return self._sql(self.after) if self.attribute == "query" else None
+
+
+@dataclass(frozen=True)
+class ViewActivity:
+    """One entry of ``GET .../warehouse_saved_queries/:id/activity/`` (PostHog's ActivityLog rows:
+    ``id`` a UUID, ``user``, ``activity`` ``created``/``updated``, ``detail.changes``, ``created_at``)."""
+
+    id: str
+    activity: str | None = None
+    user: UserBasic | None = None
+    created_at: datetime | None = None
+    name: str | None = None
+    changes: tuple[ViewChange, ...] = ()
+    is_system: bool = False
+    raw: Mapping[str, Any] = _raw()
+
+    @property
+    def changes_sql(self) -> bool:
+        """Whether this entry changed (or created) the view's SQL."""
+        return any(c.attribute == "query" for c in self.changes)
+
+    @property
+    def who(self) -> str:
+        """The editor's display name, ``PostHog`` for a system change, else an empty string."""
+        if self.user is not None:
+            return self.user.display_name
+        return "PostHog" if self.is_system else ""
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "an activity log entry")
+        found = d.get("detail")
+        detail: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        listed = detail.get("changes")
+        raw_changes: list[Any] = listed if isinstance(listed, list) else []
+        changes = tuple(
+            ViewChange(
+                attribute=_str(c.get("field")),
+                action=_str(c.get("action")),
+                before=c.get("before"),
+                after=c.get("after"),
+            )
+            for c in raw_changes
+            if isinstance(c, Mapping)
+        )
+        return cls(
+            id=_required_id(d, "an activity log entry"),
+            activity=_str(d.get("activity")),
+            user=UserBasic.from_api(d.get("user")),
+            created_at=parse_datetime(d.get("created_at")),
+            name=_str(detail.get("name")),
+            changes=changes,
+            is_system=bool(_bool(d.get("is_system"))),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class HealthIssue:
+    """One row of ``data_warehouse/data_health_issues`` (a failing materialization or sync).
+
+    PostHog's generated client types this answer as ``unknown``: the parser keeps what it finds
+    (``id``, ``name``, ``type``, ``status``, ``error``) and the whole row in ``raw``.
+    """
+
+    id: str
+    name: str | None = None
+    type: str | None = None
+    status: str | None = None
+    error: str | None = None
+    failed_at: datetime | None = None
+    raw: Mapping[str, Any] = _raw()
+
+    @property
+    def is_materialization(self) -> bool:
+        kind = (self.type or "").lower()
+        return "view" in kind or "materializ" in kind or "model" in kind
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        d = _mapping(data, "a data health issue")
+        return cls(
+            id=_required_id(d, "a data health issue"),
+            name=_str(d.get("name")),
+            type=_str(d.get("type")),
+            status=_str(d.get("status")),
+            error=_str(d.get("error")) or _str(d.get("latest_error")),
+            failed_at=parse_datetime(d.get("failed_at") or d.get("created_at")),
+            raw=dict(d),
+        )

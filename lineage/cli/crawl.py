@@ -124,6 +124,12 @@ def _verify_count(value: str | None) -> int:
     help="Do not read insights, dashboards, notebooks, endpoints and alerts (read by default).",
 )
 @click.option(
+    "--with-activity",
+    is_flag=True,
+    help="Also read each view's activity log (one GET per view, scope activity_log:read): who last "
+    "changed its SQL and when, shown by impact and diff.",
+)
+@click.option(
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal].")
@@ -188,6 +194,7 @@ def crawl_cmd(**kwargs: Any) -> None:
             verify_sample=_verify_count(kwargs["verify"]),
             with_sql=kwargs["with_sql"],
             consumers=not kwargs["no_consumers"],
+            activity=kwargs["with_activity"],
             concurrency=kwargs["concurrency"],
             journal=journal,
             out=out,

@@ -37,7 +37,7 @@ def sim() -> None:
     "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 = a free port"
 )
 @click.option(
-    "--era", type=click.Choice(["e2", "e3"]), default="e2", show_default=True, help="PostHog code era"
+    "--era", type=click.Choice(["e2", "e3"]), default="e3", show_default=True, help="PostHog code era"
 )
 @click.option(
     "--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="added per request"

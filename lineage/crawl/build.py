@@ -39,6 +39,15 @@ def view_attrs(
     }
     if view.description:
         attrs["description"] = view.description
+    # The newest PostHog's flags, kept only when set so that older snapshots read the same.
+    if view.suspended:
+        attrs["suspended"] = True
+    if view.is_incremental:
+        attrs["is_incremental"] = True
+    if view.is_test:
+        attrs["is_test"] = True
+        if view.expires_at is not None:
+            attrs["expires_at"] = iso(view.expires_at)
     if sql is not None:
         attrs["sql"] = sql
     if jobs_read:
@@ -55,7 +64,7 @@ def ghost_names(st: CrawlState) -> dict[str, str]:
     """
     from lineage.hogql import extract_tables
 
-    tables = {t.name for t in (st.tables or {}).values()}
+    tables = {n for t in (st.tables or {}).values() for n in (t.name, t.sql_name)}
     candidates: dict[str, set[str]] = defaultdict(set)
     for child, parents in st.parents.items():
         ghosts = [p for p in parents if p in st.ghosts]
@@ -121,6 +130,7 @@ def build_graph(
                 kind="table",
                 table_kind="warehouse",
                 source_type=table.source_type,
+                **({"hogql_name": table.hogql_name} if table.hogql_name else {}),
             )
         elif is_uuid(node_id):
             graph.add_node(node_id, name=node_id, kind="unknown")

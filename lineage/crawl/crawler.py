@@ -32,6 +32,7 @@ from lineage.crawl.system import (
     SYSTEM_TABLES,
     SYSTEM_VIEWS,
     str_or_none,
+    system_table_record,
     system_view_record,
 )
 from lineage.errors import (
@@ -482,19 +483,22 @@ class _Crawler:
     async def _system_tables(self) -> None:
         try:
             rows = await self._rows("sys:tables", SYSTEM_TABLES)
-        except (PermissionDeniedError, BadRequestError) as exc:
+        except BadRequestError:
+            # The sources table is refused or unknown: the tables alone (sourced tables then
+            # resolve by storage name only).
+            try:
+                rows = await self._rows("sys:tables-plain", system.SYSTEM_TABLES_PLAIN)
+            except (PermissionDeniedError, BadRequestError) as exc:
+                self.state.notes.append(
+                    f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
+                )
+                rows = []
+        except PermissionDeniedError as exc:
             self.state.notes.append(
                 f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
             )
             rows = []
-        # A system row holds source_type itself; the REST shape nests it in external_data_source.
-        tables = (
-            Table.from_api({**r, "external_data_source": {"source_type": r["source_type"]}})
-            if r.get("source_type") and not r.get("external_data_source")
-            else Table.from_api(r)
-            for r in rows
-            if not r.get("deleted")
-        )
+        tables = (Table.from_api(system_table_record(r)) for r in rows if not r.get("deleted"))
         self.state.tables = {t.id: t for t in tables if t is not None}
 
     async def fetch_jobs_system(self) -> None:
@@ -738,6 +742,43 @@ class _Crawler:
             )
         self.state.notes.extend(sorted(notes))
 
+    # -- edit history (the newest PostHog's activity log) -------------------------------------------
+
+    async def read_activity(self) -> None:
+        """Who last changed each view's SQL, and when: one ``activity`` request per view."""
+        focus: set[str] | None = getattr(self, "_focus", None)
+        ids = sorted(v for v in self.state.views if focus is None or v in focus)
+        self._edits: dict[str, tuple[str, str | None]] = {}
+        refused: list[str] = []
+
+        async def one(view_id: str) -> None:
+            if refused:
+                return
+            try:
+                entries = await self.client.view_activity(view_id, max_items=50)
+            except PermissionDeniedError as exc:
+                refused.append(str(exc))
+                return
+            except NotFoundError:
+                return
+            for entry in entries:
+                if entry.changes_sql:
+                    self._edits[view_id] = (entry.who or "unknown", iso(entry.created_at))
+                    break
+
+        await self._gather("activity", ids, one)
+        if refused:
+            self.state.notes.append(
+                f"the views' activity logs are not readable with this key ({refused[0]}); "
+                "add the scope activity_log:read to see who changed a view"
+            )
+
+    def apply_activity(self, graph: LineageGraph) -> None:
+        for view_id, (who, when) in sorted(getattr(self, "_edits", {}).items()):
+            if view_id in graph.nx:
+                graph.nx.nodes[view_id]["last_editor"] = who
+                graph.nx.nodes[view_id]["last_edited_at"] = when
+
     # -- building ----------------------------------------------------------------------------------
 
     def build(self, settings: Settings, *, strategy: str, started: float) -> tuple[LineageGraph, list[str]]:
@@ -836,8 +877,11 @@ async def crawl_async(
         else:
             await crawler.run_select()
             await crawler.downstream_counts()
+        if options.activity:
+            await crawler.read_activity()
         strategy = options.strategy if options.strategy == "all" else f"select {options.select}"
         graph, mismatches = crawler.build(settings, strategy=strategy, started=started)
+        crawler.apply_activity(graph)
         after = api.stats.snapshot()
         requests = sum(after.requests.values()) - sum(before.requests.values())
         seconds = time.monotonic() - started

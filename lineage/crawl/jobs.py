@@ -32,7 +32,7 @@ async def list_jobs(client: AsyncPostHogClient, *, since: datetime) -> list[Job]
 
 
 def compact_job(job: Job) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": job.id,
         "status": job.status,
         "created_at": iso(job.created_at),
@@ -40,6 +40,20 @@ def compact_job(job: Job) -> dict[str, Any]:
         "rows": job.rows_materialized,
         "error": job.error,
     }
+    # Newest PostHog only: kept when present so that older snapshots and answers stay as they were.
+    if job.run_mode is not None:
+        out["run_mode"] = job.run_mode
+    if job.full_refresh_reason is not None:
+        out["full_refresh_reason"] = job.full_refresh_reason
+    if job.updated_at is not None and job.status != "Running":
+        out["finished_at"] = iso(job.updated_at)
+    return out
+
+
+def _end(job: Mapping[str, Any]) -> Any:
+    """When a finished job reached its final status: the newest PostHog's ``updated_at`` (kept as
+    ``finished_at``), else ``last_run_at`` (older PostHog, where it is the run's last heartbeat)."""
+    return job.get("finished_at") or job.get("last_run_at")
 
 
 def jobs_fetch_since(now: datetime, window: timedelta, known: Iterable[Mapping[str, Any]]) -> datetime:
@@ -109,11 +123,16 @@ def job_summary(history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             break
     durations = []
     for j in jobs:
-        start, end = parse_datetime(j.get("created_at")), parse_datetime(j.get("last_run_at"))
+        start, end = parse_datetime(j.get("created_at")), parse_datetime(_end(j))
         if start is not None and end is not None and j.get("status") in {"Completed", "Failed"}:
             durations.append(max(0.0, (end - start).total_seconds()))
     completed = [j for j in jobs if j.get("status") == "Completed"]
-    rows: list[int] = [int(j["rows"]) for j in completed if isinstance(j.get("rows"), int)]
+    # An incremental run counts only the new rows, a full refresh all of them: the trend compares
+    # runs of the newest completed run's mode only (jobs without run_mode are one mode).
+    mode = completed[0].get("run_mode") if completed else None
+    rows: list[int] = [
+        int(j["rows"]) for j in completed if isinstance(j.get("rows"), int) and j.get("run_mode") == mode
+    ]
     trend = None
     if len(rows) >= 2:
         newest, oldest = rows[0], rows[-1]
@@ -122,7 +141,7 @@ def job_summary(history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "runs": len(jobs),
         "failures": statuses.count("Failed"),
         "last_status": statuses[0] if statuses else None,
-        "last_success_at": (completed[0].get("last_run_at") if completed else None),
+        "last_success_at": (_end(completed[0]) if completed else None),
         "median_duration_s": round(statistics.median(durations), 3) if durations else None,
         "rows_last": rows[0] if rows else None,
         "rows_trend": trend,

@@ -50,6 +50,9 @@ class CrawlOptions:
     verify_sample: int = 0
     with_sql: bool = False
     consumers: bool = True  # insights, dashboards, notebooks, endpoints and alerts (interfaces.md 6)
+    # read each view's activity log (one request per view, scope activity_log:read): who last
+    # changed its SQL and when, for impact and diff
+    activity: bool = False
     concurrency: int = 8
     journal: Path | None = None
     out: Path | None = None

@@ -3,13 +3,14 @@ them, and the full names of dotted PostHog tables that the lineage endpoints giv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from lineage.api.models import Table
 from lineage.crawl.state import CrawlState, is_uuid
 from lineage.errors import HogQLError
 from lineage.posthog import POSTHOG_TABLES
 
-__all__ = ["dotted_labels", "full_dotted_name", "parents_from_sql"]
+__all__ = ["dotted_labels", "full_dotted_name", "parents_from_sql", "tables_by_sql_name"]
 
 
 def parents_from_sql(state: CrawlState, view_id: str, *, deleted_by_name: Mapping[str, str]) -> list[str]:
@@ -25,7 +26,7 @@ def parents_from_sql(state: CrawlState, view_id: str, *, deleted_by_name: Mappin
         name = state.views[view_id].name
         state.notes.append(f"view {name!r}: HogQL not parsed ({exc}); its upstream edges are missing")
         return []
-    tables_by_name = {t.name: t.id for t in (state.tables or {}).values()}
+    tables_by_name = tables_by_sql_name((state.tables or {}).values())
     out = []
     for chain in chains:
         # PostHog resolves a FROM target as a view by name first, then a warehouse table,
@@ -40,6 +41,20 @@ def parents_from_sql(state: CrawlState, view_id: str, *, deleted_by_name: Mappin
         else:
             out.append(chain)
     return sorted(set(out))
+
+
+def tables_by_sql_name(tables: Iterable[Table]) -> dict[str, str]:
+    """Warehouse table id by every name SQL may use for it: a sourced table's ``hogql_name``
+    (``hubspot.contacts``, what the newest PostHog resolves) and its storage ``name``
+    (``hubspot_contacts``, which older SQL and fixtures use). A ``hogql_name`` wins a clash."""
+    out: dict[str, str] = {}
+    ordered = sorted(tables, key=lambda t: t.id)
+    for table in ordered:
+        out.setdefault(table.name, table.id)
+    for table in ordered:
+        if table.hogql_name:
+            out[table.hogql_name] = table.id
+    return out
 
 
 def dotted_labels(parents: Mapping[str, list[str]]) -> dict[str, str]:

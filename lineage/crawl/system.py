@@ -16,8 +16,10 @@ __all__ = [
     "SYSTEM_LIGHT",
     "SYSTEM_PAGE",
     "SYSTEM_TABLES",
+    "SYSTEM_TABLES_PLAIN",
     "SYSTEM_VIEWS",
     "str_or_none",
+    "system_table_record",
     "system_view_record",
 ]
 
@@ -31,6 +33,12 @@ REST_FIELDS = (
     "status",
     "last_run_at",
     "description",
+    # the newest PostHog's view flags (absent from older PostHog's list: nothing is copied then)
+    "suspended",
+    "is_incremental",
+    "incremental",
+    "is_test",
+    "expires_at",
 )
 SYSTEM_PAGE = 50000  # PostHog's largest LIMIT: any warehouse under 50,000 views is one page
 SYSTEM_VIEWS = "SELECT * FROM system.data_modeling_views ORDER BY id"
@@ -39,7 +47,15 @@ SYSTEM_LIGHT = (
     "SELECT id, name, status, last_run_at, is_materialized FROM system.data_modeling_views "
     "WHERE deleted = false ORDER BY id"
 )
-SYSTEM_TABLES = "SELECT * FROM system.data_warehouse_tables ORDER BY id"
+# A sourced table's SQL name (``hubspot.contacts``) is built from its source's type and prefix:
+# system.data_warehouse_tables has no such column but joins system.data_warehouse_sources by
+# external_data_source_id (PostHog's posthog/hogql/database/schema/system.py). One query for both.
+SYSTEM_TABLES = (
+    "SELECT t.*, s.source_type AS src_type, s.prefix AS src_prefix FROM system.data_warehouse_tables AS t "
+    "LEFT JOIN system.data_warehouse_sources AS s ON s.id = t.external_data_source_id ORDER BY t.id"
+)
+# Without access to the sources table (or on a PostHog without it): the tables alone.
+SYSTEM_TABLES_PLAIN = "SELECT * FROM system.data_warehouse_tables ORDER BY id"
 SYSTEM_JOBS = (
     "SELECT * FROM system.data_modeling_jobs WHERE created_at >= {since} ORDER BY created_at DESC, id"
 )
@@ -67,4 +83,17 @@ def system_view_record(row: Mapping[str, Any], folders: Mapping[str, str]) -> di
     if folder_id is not None:
         record["folder_name"] = folders.get(folder_id)
     record["deleted"] = bool(row.get("deleted"))
+    return record
+
+
+def system_table_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A system.data_warehouse_tables row (joined with its source) in the REST shape Table reads."""
+    record = {k: v for k, v in row.items() if k not in ("src_type", "src_prefix")}
+    source_type = str_or_none(row.get("src_type")) or str_or_none(row.get("source_type"))
+    if source_type and not isinstance(row.get("external_data_source"), Mapping):
+        record["external_data_source"] = {
+            "id": str_or_none(row.get("external_data_source_id")),
+            "source_type": source_type,
+            "prefix": str_or_none(row.get("src_prefix")),
+        }
     return record

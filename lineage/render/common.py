@@ -221,7 +221,24 @@ def details(node_id: Any, attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
     err = attrs.get("latest_error")
     if err:
         rows.append(("latest error", truncate(clean(err).strip(), ERROR_MAX)))
+    # the newest PostHog's flags
+    if attrs.get("suspended"):
+        rows.append(("suspended", "yes: PostHog stopped its schedule after repeated failures"))
+    if attrs.get("is_incremental"):
+        rows.append(("incremental", "yes"))
+    if attrs.get("is_test"):
+        rows.append(("test view", f"expires {_fmt(attrs.get('expires_at'))}"))
     return rows
+
+
+def marks(attrs: Mapping[str, Any]) -> str:
+    """Label suffix for the newest PostHog's states a diagram must show: suspended, test view."""
+    out = ""
+    if attrs.get("suspended"):
+        out += " [suspended]"
+    if attrs.get("is_test"):
+        out += " [test]"
+    return out
 
 
 def tooltip(node_id: Any, attrs: Mapping[str, Any]) -> str:
@@ -393,7 +410,7 @@ def build_scene(
         key = f"n{i}"
         scene.key_of[n] = key
         change = attrs.get("diff") if attrs.get("diff") in DIFF_MARK else None
-        label = truncate(one_line(attrs.get("name", n)), LABEL_MAX)
+        label = truncate(one_line(attrs.get("name", n)), max(8, LABEL_MAX - len(marks(attrs)))) + marks(attrs)
         scene.nodes.append(
             SceneNode(
                 key=key,

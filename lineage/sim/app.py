@@ -199,7 +199,7 @@ def _sq_retrieve(c: Call) -> Response:
 
 
 def _sq_update(c: Call) -> Response:
-    return _json(c.wh.update_view(c.params["id"], c.json_body()))
+    return _json(c.wh.update_view(c.params["id"], c.json_body(), user_id=c.user_id))
 
 
 def _sq_destroy(c: Call) -> Response:
@@ -330,12 +330,48 @@ def _dw_completed_activity(c: Call) -> Response:
     if limit < 0 or offset < 0:
         # PostgreSQL refuses a negative LIMIT/OFFSET; PostHog reports it as a database error
         raise AdHocError(500, "Database error occurred")
-    rows = c.wh.completed_activity(cutoff_days=cutoff_days)
+    kind, outcome = c.query.get("kind"), c.query.get("outcome")
+    if c.wh.era == "e3":
+        if kind not in (None, "sync", "materialization"):
+            raise AdHocError(400, "kind must be 'sync' or 'materialization'")
+        if outcome not in (None, "completed", "failed"):
+            raise AdHocError(400, "outcome must be 'completed' or 'failed'")
+    rows = c.wh.completed_activity(cutoff_days=cutoff_days, kind=kind, outcome=outcome)
     link = "?limit={}&offset={}&cutoff_days={}"
     # limit=0 keeps the offset where it is, so `next` never moves: PostHog's own quirk
     next_link = link.format(limit, offset + limit, cutoff_days) if len(rows) > offset + limit else None
     previous = link.format(limit, max(0, offset - limit), cutoff_days) if offset > 0 else None
     return _json({"results": rows[offset : offset + limit], "next": next_link, "previous": previous})
+
+
+def _sq_activity(c: Call) -> Response:
+    """PostHog's activity_page_response: ``{results, next, previous, total_count}`` (limit, page)."""
+    try:
+        limit = int(c.query.get("limit", "10"))
+        page = int(c.query.get("page", "1"))
+    except ValueError:
+        raise AdHocError(500, "A server error occurred.") from None  # int() of the param raises
+    rows = c.wh.activity(c.params["id"])
+    limit, page = max(limit, 1), max(page, 1)
+    start = (page - 1) * limit
+    base = c.url.split("?", 1)[0]
+    more = len(rows) > start + limit
+    return _json(
+        {
+            "results": rows[start : start + limit],
+            "next": f"{base}?limit={limit}&page={page + 1}" if more else None,
+            "previous": f"{base}?limit={limit}&page={page - 1}" if page > 1 else None,
+            "total_count": len(rows),
+        }
+    )
+
+
+def _sq_check_incremental(c: Call) -> Response:
+    return _json(c.wh.check_incremental(c.params["id"], c.json_body()))
+
+
+def _dw_health(c: Call) -> Response:
+    return _json({"results": c.wh.data_health_issues()})
 
 
 def _tables_list(c: Call) -> Response:
@@ -478,6 +514,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _endpoint(f"{_SQ}/{{id}}/cancel/", _VIEW, {"POST": ("cancel", _sq_cancel)}),
     _endpoint(f"{_SQ}/{{id}}/run_history/", _VIEW, {"GET": ("run_history", _sq_run_history)}),
     _endpoint(f"{_SQ}/{{id}}/resume/", _VIEW, {"POST": ("resume", _sq_resume_one)}),
+    # newest PostHog (issue 19): the view's edit history and the incremental check
+    _endpoint(f"{_SQ}/{{id}}/activity/", _VIEW, {"GET": ("activity", _sq_activity)}),
+    _endpoint(
+        f"{_SQ}/{{id}}/check_incremental/", _VIEW, {"POST": ("check_incremental", _sq_check_incremental)}
+    ),
     _endpoint(
         "warehouse_saved_query_folders/",
         _VIEW,
@@ -507,6 +548,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "data_warehouse/completed_activity/",
         "data_warehouse",
         {"GET": ("completed_activity", _dw_completed_activity)},
+    ),
+    _endpoint(
+        "data_warehouse/data_health_issues/",
+        "data_warehouse",
+        {"GET": ("data_health_issues", _dw_health)},
     ),
     _endpoint("warehouse_tables/", "warehouse_table", {"GET": ("list", _tables_list)}),
     _endpoint("warehouse_tables/{id}/", "warehouse_table", {"GET": ("retrieve", _tables_retrieve)}),

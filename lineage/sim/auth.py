@@ -38,6 +38,7 @@ _ACTION_SCOPES: Final[dict[str, dict[str, str]]] = {
         "revert_materialization": "warehouse_view:write",
         "resume_schedules": "warehouse_view:write",
         "cancel": "warehouse_view:write",
+        "activity": "activity_log:read",
     },
     "e3": {
         "run_history": "warehouse_view:read",
@@ -46,6 +47,9 @@ _ACTION_SCOPES: Final[dict[str, dict[str, str]]] = {
         "revert_materialization": "warehouse_view:write",
         "resume_schedules": "warehouse_view:write",
         "resume": "warehouse_view:write",
+        # the saved-query viewset's ``activity`` action: required_scopes=["activity_log:read"]
+        "activity": "activity_log:read",
+        "check_incremental": "warehouse_view:read",
     },
 }
 

@@ -65,6 +65,23 @@ EXTRA_TABLES: Final[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = 
     ),
 )
 
+# Tables synced from Stripe and HubSpot the way the newest PostHog names them: a storage name and the
+# hogql_name SQL uses (interfaces.md section 10). (name, source type, hogql_name, columns)
+SOURCED_TABLES: Final[tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]] = (
+    (
+        "hubspot_deals",
+        "Hubspot",
+        "hubspot.deals",
+        (("id", _S), ("dealname", _S), ("dealstage", _S), ("amount", _F), ("closedate", _D)),
+    ),
+    (
+        "stripe_refund",
+        "Stripe",
+        "stripe.refund",
+        (("id", _S), ("charge", _S), ("amount", _I), ("currency", _S), ("status", _S), ("created", _D)),
+    ),
+)
+
 # (name, folder, parents, query, columns, materialization) — materialization is None or
 # (sync_frequency, health, number of jobs, rows in the first job); health "ok", "failing" or "stale".
 UserView = tuple[
@@ -643,6 +660,38 @@ GROUP BY day""",
     (("day", _D), ("revenue", _F)),
     None,
 )
+
+# Views over the sourced tables, reading them by their hogql_name as SQL in the newest PostHog does.
+SOURCED_VIEWS: Final[tuple[UserView, ...]] = (
+    (
+        "deal_pipeline",
+        MARKETING,
+        ("hubspot.deals",),
+        """SELECT
+    dealstage AS stage,
+    count() AS deals,
+    sum(amount) AS pipeline
+FROM hubspot.deals
+WHERE closedate >= today() - INTERVAL 90 DAY
+GROUP BY stage""",
+        (("stage", _S), ("deals", _I), ("pipeline", _F)),
+        None,
+    ),
+    (
+        "refunds_by_day",
+        FINANCE,
+        ("stripe.refund",),
+        """SELECT
+    toDate(created) AS day,
+    currency AS currency,
+    sum(amount) / 100 AS refunded
+FROM stripe.refund
+WHERE status = 'succeeded'
+GROUP BY day, currency""",
+        (("day", _D), ("currency", _S), ("refunded", _F)),
+        None,
+    ),
+)
 GHOST_ERROR: Final = (
     "Unknown table `revenue_rollup_v1`: the view it names was deleted. "
     "Restore it or update revenue_reconciliation's query."
@@ -705,6 +754,19 @@ def build_demo_fixture(source: Path | None = None) -> dict[str, Any]:
                 "columns": _columns(cols),
             }
         )
+    for i, (name, source_type, hogql_name, cols) in enumerate(SOURCED_TABLES):
+        tables.append(
+            {
+                "id": str(uuid.uuid5(ns, f"table:{name}")),
+                "name": name,
+                "kind": "warehouse",
+                "format": "Delta",
+                "source_type": source_type,
+                "hogql_name": hogql_name,
+                "created_at": iso(NOW - timedelta(days=120 - 10 * i)),
+                "columns": _columns(cols),
+            }
+        )
     tables.sort(key=lambda t: t["name"])
 
     views: list[dict[str, Any]] = []
@@ -736,7 +798,7 @@ def build_demo_fixture(source: Path | None = None) -> dict[str, Any]:
 
     jobs: list[dict[str, Any]] = []
     user_created = NOW - timedelta(days=240)
-    for i, spec in enumerate((*USER_VIEWS, GHOST)):
+    for i, spec in enumerate((*USER_VIEWS, GHOST, *SOURCED_VIEWS)):
         name, folder, parents, query, cols, mat = spec
         view_id = str(uuid.uuid5(ns, f"view:{name}"))
         r = rng(name)

@@ -1152,6 +1152,9 @@ def _snapshot_jobs(summary: Any, view_id: str, ns: uuid.UUID, changed: list[str]
                 "created_at": created,
                 "last_run_at": job.get("last_run_at") if _parsed(job.get("last_run_at")) else None,
                 "workflow_id": f"materialize-view-{view_id}-{stamp.strftime('%Y%m%d%H%M%S')}",
+                # the newest PostHog's fields, where the crawl read them
+                **({"updated_at": job["finished_at"]} if _parsed(job.get("finished_at")) else {}),
+                **{k: job[k] for k in ("run_mode", "full_refresh_reason") if isinstance(job.get(k), str)},
             }
         )
     return out
@@ -1175,6 +1178,8 @@ def graph_of_fixture(fixture: Mapping[str, Any], *, consumers: bool = False) -> 
         kind = table.get("kind", "warehouse")
         node_id = table["name"] if kind == "posthog" else _explicit_id(table, "table")
         ids[table["name"]] = node_id
+        if isinstance(table.get("hogql_name"), str):
+            ids.setdefault(table["hogql_name"], node_id)  # a sourced table, as SQL names it
         g.add_node(node_id, name=table["name"], kind="table", table_kind=kind)
     views = list(fixture.get("views", []))
     for view in views:

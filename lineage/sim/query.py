@@ -67,6 +67,9 @@ SYSTEM_TABLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("origin", "Nullable(String)"),
         ("deleted_name", "Nullable(String)"),
         ("description", "Nullable(String)"),
+        ("is_incremental", "Bool"),
+        ("suspended", "Bool"),
+        ("is_test", "Bool"),
     ),
     "system.data_modeling_jobs": (
         ("id", "UUID"),
@@ -80,6 +83,10 @@ SYSTEM_TABLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         # simulator columns
         ("rows_expected", "Nullable(Int64)"),
         ("workflow_run_id", "Nullable(String)"),
+        ("run_mode", "Nullable(String)"),
+        ("updated_at", NDT),
+        # PostHog's own name of the view column in this system table
+        ("data_modeling_view_id", "Nullable(UUID)"),
     ),
     "system.data_warehouse_tables": (
         ("id", "UUID"),
@@ -93,6 +100,17 @@ SYSTEM_TABLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("created_by_id", "Nullable(Int64)"),
         ("external_data_source_id", "Nullable(UUID)"),
         ("source_type", "Nullable(String)"),
+    ),
+    # Sources of synced tables; a table's hogql_name is built from its source's type and prefix
+    # (PostHog's system.data_warehouse_sources; data_warehouse_tables joins it by
+    # external_data_source_id).
+    "system.data_warehouse_sources": (
+        ("id", "UUID"),
+        ("source_type", "String"),
+        ("prefix", "Nullable(String)"),
+        ("status", "String"),
+        ("deleted", "Bool"),
+        ("created_at", DT),
     ),
     # Consumers (interfaces.md section 6), filled from the fixture's optional consumer lists and
     # whatever the REST API created since; columns of posthog-api-3.md section 1.

@@ -193,8 +193,7 @@ def check_cadence(wh: Warehouse, view: _View, cadence: str) -> str | None:
 
 
 def _suspended(view: _View) -> bool:
-    # ``suspended`` arrives with another change to the simulator; read it whatever its shape
-    return bool(getattr(view, "suspended", None))
+    return view.suspended
 
 
 def _nearest_materialized(wh: Warehouse, view: _View) -> list[_View]:

@@ -41,7 +41,7 @@ def load_fixture(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def build_warehouse(source: Mapping[str, Any] | Warehouse | str | Path, *, era: str = "e2") -> Warehouse:
+def build_warehouse(source: Mapping[str, Any] | Warehouse | str | Path, *, era: str = "e3") -> Warehouse:
     """A Warehouse from a fixture dict, a fixture path, or an existing Warehouse (returned as is)."""
     if isinstance(source, Warehouse):
         return source
@@ -177,7 +177,7 @@ def app_context(app: Starlette) -> SimContext:
 def serve_in_thread(
     source: Mapping[str, Any] | Warehouse | str | Path,
     *,
-    era: str = "e2",
+    era: str = "e3",
     faults: FaultConfig | None = None,
     rate_limit: bool = True,
     host: str = "127.0.0.1",

@@ -52,6 +52,8 @@ _FOLDER_BLOCKED: Final = (
 _NAME_RE: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
 _DB_NAME_RE: Final = re.compile(r"^[a-z](?:[a-z0-9-]{1,61}[a-z0-9])$")
 _MAX_NAME: Final = 128
+# Failed materializations in a row after which the newest PostHog suspends a view (simulator value).
+SUSPEND_AFTER: Final = 3
 DEFAULT_POSTHOG_TABLES: Final = tuple(sorted(POSTHOG_TABLES))
 _SYNC_WRITE: Final = ("never", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
 _SYNC_READ: Final = ("1min", "5min", *_SYNC_WRITE[1:])
@@ -187,6 +189,13 @@ class _Table:
     source_type: str | None = None
     columns: list[tuple[str, str]] = field(default_factory=list)
     created_by: int | None = None
+    # A sourced table's source prefix and the name SQL uses (interfaces.md section 10).
+    prefix: str | None = None
+    hogql_name: str | None = None
+
+    @property
+    def sql_name(self) -> str:
+        return self.hogql_name or self.name
 
 
 @dataclass
@@ -214,11 +223,16 @@ class _View:
     is_test: bool = False
     run_seconds: float = 30.0
     fail_runs: bool = False
-    activity_id: int | None = None
+    activity_id: int | str | None = None
     schedule_paused: bool = False
     # simulator hooks for PostHog's own failure answers (fixture keys of the same names)
     fail_materialize: bool = False
     fail_cancel: bool = False
+    # newest PostHog (E3) fields
+    is_incremental: bool = False
+    incremental: dict[str, Any] | None = None
+    suspended: bool = False
+    expires_at: datetime | None = None
 
 
 @dataclass
@@ -246,6 +260,9 @@ class _Job:
     finishes_at: datetime | None = None
     cancelled: bool = False
     fail: bool = False
+    run_mode: str | None = None
+    full_refresh_reason: str | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass
@@ -399,7 +416,7 @@ _FIELD_RE = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
 class Warehouse:
     """One simulated PostHog team (fixture ``lineage-sim-fixture/1``), thread-safe through ``lock``."""
 
-    def __init__(self, fixture: Mapping[str, Any], *, era: str = "e2", clock: Clock | None = None) -> None:
+    def __init__(self, fixture: Mapping[str, Any], *, era: str = "e3", clock: Clock | None = None) -> None:
         if era not in ("e2", "e3"):
             raise FixtureError(f"unknown era {era!r}; use 'e2' or 'e3'")
         if not isinstance(fixture, Mapping):
@@ -420,6 +437,7 @@ class Warehouse:
         self.flags: frozenset[str] = frozenset(str(f) for f in _as_list(fixture.get("flags"), "flags"))
         self._counter = 0
         self._activity = 0
+        self._activity_log: dict[str, list[dict[str, Any]]] = {}
         self._users: dict[int, _User] = {}
         self._load_users(fixture)
         self.api_keys: dict[str, KeyInfo] = {}
@@ -525,15 +543,18 @@ class Warehouse:
             tid = _canon_uuid(row.get("id")) if row.get("id") is not None else _det_uuid("table", name)
             if tid is None:
                 raise FixtureError(f"table {name!r}: id {row.get('id')!r} is not a UUID")
+            source_type, prefix, hogql = _sourced(row, name)
             self._tables[tid] = _Table(
                 tid,
                 name,
                 "warehouse",
                 created,
                 format=str(row.get("format", "Parquet")),
-                source_type=row.get("source_type"),
+                source_type=source_type,
                 columns=cols,
                 created_by=row.get("created_by"),
+                prefix=prefix,
+                hogql_name=hogql,
             )
 
     def _load_folders(self, fixture: Mapping[str, Any], now: datetime) -> None:
@@ -581,6 +602,7 @@ class Warehouse:
             ids.append(vid)
         folder_by_name = {f.name: f.id for f in self._folders.values()}
         table_by_name = {t.name: t.id for t in self._tables.values() if t.kind == "warehouse"}
+        table_by_name.update({t.sql_name: t.id for t in self._tables.values() if t.kind == "warehouse"})
         posthog = {t.name for t in self._tables.values() if t.kind == "posthog"}
         dangling: list[str] = []
         graph: nx.DiGraph[int] = nx.DiGraph()
@@ -676,6 +698,12 @@ class Warehouse:
                 fail_runs=bool(row.get("fail_runs", False)),
                 fail_materialize=bool(row.get("fail_materialize", False)),
                 fail_cancel=bool(row.get("fail_cancel", False)),
+                is_incremental=bool(row.get("is_incremental", False)),
+                incremental=_as_dict(row["incremental"], f"view {name!r}.incremental")
+                if row.get("incremental") is not None
+                else None,
+                suspended=bool(row.get("suspended", False)),
+                expires_at=_opt_time(row.get("expires_at"), f"view {name!r}.expires_at"),
             )
             if deleted and view.deleted_at is None:
                 view.deleted_at = now
@@ -717,7 +745,14 @@ class Warehouse:
                 workflow_run_id=row.get("workflow_run_id"),
                 engine=str(row.get("engine", "clickhouse")),
                 seq=self._job_seq,
+                run_mode=row.get("run_mode"),
+                full_refresh_reason=row.get("full_refresh_reason"),
             )
+            # updated_at: when a finished job reached its final status (its last_run_at unless given)
+            if status != "Running":
+                job.updated_at = _opt_time(
+                    row.get("updated_at", render_time(job.last_run_at)), f"jobs[{i}].updated_at"
+                )
             self._add_job(job)
 
     def _load_external(self, fixture: Mapping[str, Any], now: datetime) -> None:
@@ -787,7 +822,9 @@ class Warehouse:
         if view is not None:
             return view.id
         for table in self._tables.values():
-            if table.kind == "warehouse" and table.name == name:
+            # The newest PostHog resolves a sourced table by its hogql_name; the storage name is
+            # accepted too, as older SQL (and fixtures) use it.
+            if table.kind == "warehouse" and name in (table.name, table.sql_name):
                 return table.id
         posthog = self._tables.get(name)
         if posthog is not None and posthog.kind == "posthog":
@@ -795,7 +832,7 @@ class Warehouse:
         return None
 
     def _name_taken(self, name: str, *, me: str | None) -> bool:
-        if any(t.name == name for t in self._tables.values()):
+        if any(name in (t.name, t.sql_name) for t in self._tables.values()):
             return True
         view = self._live_view_named(name)
         return view is not None and view.id != me
@@ -844,6 +881,7 @@ class Warehouse:
                 continue
             del self._pending[job.id]
             job.last_run_at = job.finishes_at
+            job.updated_at = job.finishes_at
             view = self._views.get(job.view_id or "")
             if job.cancelled:
                 job.status = "Cancelled"
@@ -858,6 +896,8 @@ class Warehouse:
                 view.status = job.status
                 view.latest_error = job.error
                 view.last_run_at = job.finishes_at
+            if view is not None and job.status == "Failed":
+                self._maybe_suspend(view)
 
     def _last_run_at(self, view: _View) -> datetime | None:
         runs = [j for j in self._jobs_by_view.get(view.id, []) if j.last_run_at is not None]
@@ -885,8 +925,9 @@ class Warehouse:
             "is_materialized": view.is_materialized,
             "origin": view.origin,
             "is_test": view.is_test,
-            "expires_at": None,
+            "expires_at": render_time(view.expires_at),
             "user_access_level": "editor",
+            **(self._e3_view_fields(view) if self.era == "e3" else {}),
         }
 
     def _full(self, view: _View) -> dict[str, Any]:
@@ -1049,9 +1090,17 @@ class Warehouse:
             raise invalid(f'Invalid pk "{raw}" - object does not exist.', "folder_id", code="does_not_exist")
         return fid
 
-    def _log_query_change(self, view: _View) -> None:
+    def _log_query_change(
+        self, view: _View, *, user_id: int | None = None, before: str | None = None, created: bool = False
+    ) -> None:
         self._activity += 1
-        view.activity_id = self._activity
+        self._record_activity(view, user_id=user_id, before=before, created=created)
+        if self.era == "e3":
+            # The newest PostHog's latest_history_id is the ActivityLog row's UUID (a string; the
+            # serializer returns ``activity_log.id``), compared as a string on a PATCH.
+            view.activity_id = _det_uuid("activity", self.team_id, self._activity)
+        else:
+            view.activity_id = self._activity
 
     def _set_lineage(self, view: _View, parents: list[str]) -> None:
         """Recompute the view's paths from scratch; a failure leaves the view with no new paths."""
@@ -1084,7 +1133,7 @@ class Warehouse:
                 raise server_error()  # request.data.get on a non-dict body
             existing = next((v for v in self._views.values() if v.name == body.get("name")), None)
             if existing is not None:
-                return self._update(existing, body), False
+                return self._update(existing, body, user_id=user_id), False
             if "name" not in body:
                 raise invalid("This field is required.", "name", code="required")
             name = self._validate_name(body["name"], me=None)
@@ -1118,19 +1167,19 @@ class Warehouse:
             self._views[view.id] = view
             self._index.add_view(view.id, uuid.UUID(view.id).hex)
             self._set_lineage(view, parents)
-            self._log_query_change(view)
+            self._log_query_change(view, user_id=user_id, created=True)
             return self._full(view), True
 
-    def update_view(self, view_id: str, body: Any) -> dict[str, Any]:
+    def update_view(self, view_id: str, body: Any, *, user_id: int | None = None) -> dict[str, Any]:
         """PATCH (partial update) with PostHog's conflict check, sync_frequency and lineage recompute."""
         with self.lock:
             self._refresh_jobs()
             view = self._view(view_id)
             if not isinstance(body, dict):
                 raise _not_a_dict(body)
-            return self._update(view, body)
+            return self._update(view, body, user_id=user_id)
 
-    def _update(self, view: _View, body: dict[str, Any]) -> dict[str, Any]:
+    def _update(self, view: _View, body: dict[str, Any], *, user_id: int | None = None) -> dict[str, Any]:
         name = self._validate_name(body["name"], me=view) if "name" in body else view.name
         sql, parents = view.sql, view.parents
         query_given = body.get("query") is not None
@@ -1149,6 +1198,7 @@ class Warehouse:
                 raise invalid("Model contains a cycle")
             types = self._types(body.get("types"))
         changed = query_given and sql != view.sql
+        before_sql = view.sql
         view.name = name
         view.folder_id = folder_id
         if "description" in body:
@@ -1168,7 +1218,7 @@ class Warehouse:
         view.updated_at = self.clock.now()
         self._set_lineage(view, parents)
         if changed:
-            self._log_query_change(view)
+            self._log_query_change(view, user_id=user_id, before=before_sql)
         return self._full(view)
 
     def _dependents(self, view: _View) -> list[_View]:
@@ -1316,6 +1366,7 @@ class Warehouse:
                 finishes_at=now + timedelta(seconds=view.run_seconds),
                 fail=view.fail_runs,
             )
+            self._set_run_mode(job, view, body)
             self._add_job(job)
             view.status = "Running"
 
@@ -1422,8 +1473,7 @@ class Warehouse:
             if self.era != "e3":
                 raise not_found()
             view = self._view(view_id)
-            if getattr(view, "suspended", None):
-                setattr(view, "suspended", None)  # noqa: B010 (the field comes with another change)
+            view.suspended = False  # PostHog's resume action un-suspends the view
             view.schedule_paused = False
 
     def _view_ids_e3(self, body: Any) -> list[str]:
@@ -1549,6 +1599,15 @@ class Warehouse:
             "workflow_id": job.workflow_id,
             "workflow_run_id": job.workflow_run_id,
             "rows_expected": job.rows_expected,
+            **(
+                {
+                    "run_mode": job.run_mode,
+                    "full_refresh_reason": job.full_refresh_reason,
+                    "updated_at": render_time(job.updated_at),
+                }
+                if self.era == "e3"
+                else {}
+            ),
         }
 
     def _visible_jobs(self) -> list[_Job]:
@@ -1598,7 +1657,11 @@ class Warehouse:
         with self.lock:
             newest: dict[str, _Job] = {}
             for job in self._visible_jobs():
-                if job.status == "Running" or not (job.workflow_id or "").startswith("materialize"):
+                # the newest PostHog lists the DAG's Skipped rows too, whatever started them
+                skipped = self.era == "e3" and job.status == "Skipped"
+                if job.status == "Running" or not (
+                    (job.workflow_id or "").startswith("materialize") or skipped
+                ):
                     continue
                 key = job.view_id or ""
                 if key not in newest:
@@ -1615,14 +1678,24 @@ class Warehouse:
             ]
 
     # ------------------------------------------------------------------ data_warehouse endpoints
-    def completed_activity(self, *, cutoff_days: int) -> list[dict[str, Any]]:
-        """Completed import and materialization jobs since the cutoff, ``created_at`` DESC."""
+    def completed_activity(
+        self, *, cutoff_days: int, kind: str | None = None, outcome: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Completed import and materialization jobs since the cutoff, ``created_at`` DESC.
+
+        E3 takes ``kind`` (``sync`` | ``materialization``) and ``outcome`` (``completed`` |
+        ``failed``); there ``origin`` is null for a sync and the view's origin for a materialization.
+        """
         with self.lock:
             self._refresh_jobs()
             cutoff = self.clock.now() - timedelta(days=cutoff_days)
+            e3 = self.era == "e3"
+            want = "Failed" if e3 and outcome == "failed" else "Completed"
+            syncs = not (e3 and kind == "materialization")
+            mats = not (e3 and kind == "sync")
             rows: list[tuple[datetime, str, dict[str, Any]]] = []
-            for ext in self._external:
-                if ext.status == "Completed" and ext.created_at >= cutoff:
+            for ext in self._external if syncs else []:
+                if ext.status == want and ext.created_at >= cutoff:
                     rows.append(
                         (
                             ext.created_at,
@@ -1637,12 +1710,12 @@ class Warehouse:
                                 "finished_at": render_time(ext.finished_at),
                                 "latest_error": ext.latest_error,
                                 "workflow_run_id": ext.workflow_run_id,
-                                "origin": "external_data_job",
+                                "origin": None if e3 else "external_data_job",
                             },
                         )
                     )
-            for job in self._jobs.values():
-                if job.status != "Completed" or job.created_at < cutoff:
+            for job in self._jobs.values() if mats else []:
+                if job.status != want or job.created_at < cutoff:
                     continue
                 view = self._views.get(job.view_id or "")
                 rows.append(
@@ -1659,7 +1732,7 @@ class Warehouse:
                             "finished_at": render_time(job.last_run_at),
                             "latest_error": job.error,
                             "workflow_run_id": job.workflow_run_id,
-                            "origin": "data_modeling_job",
+                            "origin": (view.origin if view else None) if e3 else "data_modeling_job",
                         },
                     )
                 )
@@ -1688,13 +1761,13 @@ class Warehouse:
         source = None
         if table.source_type:
             source = {
-                "id": _det_uuid("source", table.source_type),
+                "id": _source_id(table),
                 "source_type": table.source_type,
                 "status": "Completed",
-                "prefix": None,
+                "prefix": table.prefix,
                 "revenue_analytics_config": None,
             }
-        return {
+        shape = {
             "id": table.id,
             "deleted": False,
             "name": table.name,
@@ -1707,6 +1780,10 @@ class Warehouse:
             "external_data_source": source,
             "external_schema": None,
         }
+        if self.era == "e3":
+            # The newest PostHog's table serializer names what SQL uses (posthog-api-3.md section 5).
+            shape["hogql_name"] = table.sql_name
+        return shape
 
     def list_tables(self, *, search: str | None = None) -> list[dict[str, Any]]:
         """Warehouse tables (not PostHog tables), ``-created_at``; ``search`` icontains on name."""
@@ -1768,6 +1845,9 @@ class Warehouse:
                         "last_run_at": j.last_run_at,
                         "workflow_id": j.workflow_id,
                         "workflow_run_id": j.workflow_run_id,
+                        "run_mode": j.run_mode,
+                        "updated_at": j.updated_at or j.last_run_at or j.created_at,
+                        "data_modeling_view_id": j.view_id,
                     }
                     for j in sorted(self._jobs.values(), key=lambda j: j.id)
                 ]
@@ -1793,6 +1873,22 @@ class Warehouse:
                         }
                     )
                 return out
+            if table == "data_warehouse_sources":
+                sources: dict[str, dict[str, Any]] = {}
+                for t in self._tables.values():
+                    if t.kind == "warehouse" and t.source_type:
+                        sources.setdefault(
+                            _source_id(t),
+                            {
+                                "id": _source_id(t),
+                                "source_type": t.source_type,
+                                "prefix": t.prefix,
+                                "status": "Completed",
+                                "deleted": False,
+                                "created_at": t.created_at,
+                            },
+                        )
+                return [sources[k] for k in sorted(sources)]
             return self.consumers.system_records(table) or []
 
     def _view_record(self, view: _View) -> dict[str, Any]:
@@ -1816,7 +1912,147 @@ class Warehouse:
             "origin": view.origin,
             "deleted_name": view.deleted_name,
             "description": view.description,
+            "is_incremental": view.is_incremental,
+            "suspended": view.suspended,
+            "is_test": view.is_test,
         }
+
+    # ------------------------------------------------------------------ newest PostHog (issue 19)
+    def _e3_view_fields(self, view: _View) -> dict[str, Any]:
+        return {
+            "updated_at": render_time(view.updated_at or view.created_at),
+            "is_incremental": view.is_incremental,
+            "incremental": view.incremental,
+            "suspended": view.suspended,
+        }
+
+    def _set_run_mode(self, job: _Job, view: _View, body: Any) -> None:
+        """The newest PostHog's ``run_mode``: an incremental view processes only new rows unless a
+        full refresh is asked for (``{"full_refresh": true}``) or it has never completed a run."""
+        if self.era != "e3":
+            return
+        if not view.is_incremental:
+            job.run_mode = "full_refresh"
+            return
+        asked = isinstance(body, dict) and body.get("full_refresh") is True
+        done = any(j.status == "Completed" for j in self._jobs_by_view.get(view.id, []))
+        if asked or not done:
+            job.run_mode = "full_refresh"
+            job.full_refresh_reason = "requested" if asked else "first_run"
+        else:
+            job.run_mode = "incremental"
+            # an increment reads only the rows added since the last run
+            job.rows_expected = max(1, (job.rows_expected or 0) // 20)
+
+    def _maybe_suspend(self, view: _View) -> None:
+        """E3: after SUSPEND_AFTER failed materializations in a row PostHog suspends the view.
+
+        The threshold is the simulator's (PostHog's constant was not found in the stored source);
+        scheduled runs then skip the view and what depends on it until it is resumed.
+        """
+        if self.era != "e3" or not view.is_materialized:
+            return
+        jobs = sorted(self._jobs_by_view.get(view.id, []), key=lambda j: j.seq, reverse=True)
+        streak = 0
+        for job in jobs:
+            if job.status == "Failed":
+                streak += 1
+            elif job.status in ("Completed", "Cancelled"):
+                break
+        if streak >= SUSPEND_AFTER:
+            view.suspended = True
+
+    def _record_activity(
+        self, view: _View, *, user_id: int | None, before: str | None, created: bool
+    ) -> None:
+        moment = self.clock.now()
+        entry_id = _det_uuid("activity", self.team_id, self._activity)
+        self._activity_log.setdefault(view.id, []).append(
+            {
+                "id": entry_id,
+                "user": self._user(user_id) if user_id is not None else None,
+                "unread": False,
+                "is_system": user_id is None,
+                "activity": "created" if created else "updated",
+                "item_id": view.id,
+                "scope": "DataWarehouseSavedQuery",
+                "detail": {
+                    "id": view.id,
+                    "changes": [
+                        {
+                            "type": "DataWarehouseSavedQuery",
+                            "action": "created" if created else "changed",
+                            "field": "query",
+                            "before": None if created else {"kind": "HogQLQuery", "query": before},
+                            "after": {"kind": "HogQLQuery", "query": view.sql},
+                        }
+                    ],
+                    "merge": None,
+                    "trigger": None,
+                    "name": view.name,
+                    "short_id": None,
+                    "type": None,
+                },
+                "created_at": render_time(moment),
+            }
+        )
+
+    def activity(self, view_id: str) -> list[dict[str, Any]]:
+        """``GET .../:id/activity/``: the view's activity log, newest first (PostHog's load_activity)."""
+        with self.lock:
+            view = self._view(view_id)
+            return list(reversed(self._activity_log.get(view.id, [])))
+
+    def data_health_issues(self) -> list[dict[str, Any]]:
+        """Failing materializations (and failed syncs), one row each, for the pipeline status panel."""
+        with self.lock:
+            self._refresh_jobs()
+            rows: list[dict[str, Any]] = []
+            for view in sorted(self._views.values(), key=lambda v: v.id):
+                if not self._visible(view) or not view.is_materialized:
+                    continue
+                if view.status != "Failed" and not view.suspended:
+                    continue
+                rows.append(
+                    {
+                        "id": view.id,
+                        "name": view.name,
+                        "type": "materialized_view",
+                        "status": "suspended" if view.suspended else "failed",
+                        "error": view.latest_error,
+                        "failed_at": render_time(self._last_run_at(view)),
+                        "url": None,
+                    }
+                )
+            for ext in sorted(self._external, key=lambda e: e.id):
+                if ext.status == "Failed":
+                    rows.append(
+                        {
+                            "id": ext.id,
+                            "name": ext.name,
+                            "type": "external_data_sync",
+                            "status": "failed",
+                            "error": ext.latest_error,
+                            "failed_at": render_time(ext.finished_at or ext.created_at),
+                            "url": None,
+                        }
+                    )
+            return rows
+
+    def check_incremental(self, view_id: str, body: Any) -> dict[str, Any]:
+        """``check_incremental``: whether the view's SQL can run incrementally (E3 has the action)."""
+        with self.lock:
+            view = self._view(view_id)
+            sql = view.sql
+            if isinstance(body, dict) and isinstance(body.get("query"), dict):
+                sql = str(body["query"].get("query") or sql)
+            has_ts = bool(re.search(r"\b(timestamp|created_at|updated_at)\b", sql, re.IGNORECASE))
+            aggregates = bool(re.search(r"\b(GROUP\s+BY|DISTINCT)\b", sql, re.IGNORECASE))
+            ok = has_ts and not aggregates
+            return {
+                "is_incremental_compatible": ok,
+                "reason": None if ok else "needs a time column and no aggregation to run incrementally",
+            }
 
     def user_basic(self, user_id: int) -> dict[str, Any]:
         """PostHog's UserBasic shape."""
@@ -1853,6 +2089,38 @@ def _no_access(raw: Any, where: str) -> frozenset[str]:
         if level == "none":
             out.add(resource)
     return frozenset(out)
+
+
+def _source_id(table: _Table) -> str:
+    """One simulated source per (source type, prefix); unprefixed ids are as before prefixes existed."""
+    if table.prefix:
+        return _det_uuid("source", table.source_type, table.prefix)
+    return _det_uuid("source", table.source_type)
+
+
+def _sourced(row: Mapping[str, Any], name: str) -> tuple[str | None, str | None, str | None]:
+    """(source_type, prefix, hogql_name) of a fixture's warehouse table (interfaces.md section 10).
+
+    A ``hogql_name`` fixes the source type and prefix it spells when the fixture gives none; a table
+    with a source but no ``hogql_name`` gets the one PostHog derives (source type, prefix, name).
+    """
+    from lineage.posthog import hogql_table_name, split_hogql_table_name
+
+    raw = row.get("hogql_name")
+    if raw is not None and (not isinstance(raw, str) or not _NAME_RE.match(raw)):
+        raise FixtureError(f"table {name!r}: hogql_name {raw!r} is not a dotted table name")
+    source_type = row.get("source_type")
+    prefix = row.get("prefix")
+    if raw is not None and "." in raw:
+        derived_source, derived_prefix = split_hogql_table_name(raw)
+        source_type = source_type or derived_source
+        prefix = prefix if prefix is not None else derived_prefix
+    if source_type is not None and not isinstance(source_type, str):
+        raise FixtureError(f"table {name!r}: source_type must be a string")
+    if prefix is not None and not isinstance(prefix, str):
+        raise FixtureError(f"table {name!r}: prefix must be a string")
+    hogql = raw if raw is not None else (hogql_table_name(name, source_type, prefix) if source_type else None)
+    return source_type, prefix, (hogql if hogql != name else None)
 
 
 class _HasDependentsError(Exception):
