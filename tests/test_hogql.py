@@ -125,7 +125,11 @@ CONSTRUCTS = [
     ("parenthesised union", "(SELECT a FROM x) UNION ALL (SELECT a FROM y)", ["x", "y"]),
     ("union in from", "SELECT * FROM ((SELECT a FROM x) UNION ALL (SELECT a FROM y)) AS u", ["x", "y"]),
     ("paren expression starting with subquery", "SELECT ((SELECT 1 FROM x) + 1) FROM t", ["t", "x"]),
-    ("hogqlx tag as table", "SELECT 1 FROM <SomeTable />", []),
+    (
+        "HogQLQuery tag as table reads its query",
+        "SELECT event FROM <HogQLQuery query='SELECT event FROM events' />",
+        ["events"],
+    ),
     ("less-than is not a tag", "SELECT 1 FROM t WHERE a<b AND c <d", ["t"]),
     ("duplicates collapsed and sorted", "SELECT 1 FROM z JOIN a ON 1 JOIN z ON 1", ["a", "z"]),
     ("with ties inside top", "SELECT TOP 3 WITH TIES a FROM t ORDER BY a", ["t"]),
@@ -151,8 +155,9 @@ def test_construct(sql: str, expected: list[str]) -> None:
         ("WITH t AS (SELECT 1 FROM t) SELECT 1 FROM t", ["t"]),
         # the CTE is visible in nested subqueries of the query that defines it ...
         ("WITH c AS (SELECT 1 FROM base) SELECT 1 FROM (SELECT 1 FROM c)", ["base"]),
-        # ... but not in a sibling query of a UNION nor outside a subquery that defines it
-        ("WITH c AS (SELECT 1 FROM base) SELECT 1 FROM c UNION ALL SELECT 1 FROM c", ["base", "c"]),
+        # ... and in later members of its UNION (issue 12: never a false edge), but not outside a
+        # subquery that defines it
+        ("WITH c AS (SELECT 1 FROM base) SELECT 1 FROM c UNION ALL SELECT 1 FROM c", ["base"]),
         ("SELECT 1 FROM (WITH c AS (SELECT 1 FROM base) SELECT 1 FROM c) JOIN c ON 1", ["base", "c"]),
         # a column CTE (ClickHouse form) with a scalar subquery
         ("WITH (SELECT max(x) FROM m) AS mx SELECT mx FROM t", ["m", "t"]),
