@@ -242,7 +242,7 @@ def test_placeholders_rejected_in_views() -> None:
         ("SELECT (a FROM t", "expected ')'"),
         ("SELECT a FROM t; SELECT 1", "only one statement"),
         ("DELETE FROM t", "expected SELECT"),
-        ("SELECT a b FROM t", "unexpected"),
+        ("SELECT a FROM t )", "unexpected"),
         ("SELECT a FROM t JOIN", "expected a table name"),
         ("SELECT try FROM t", "quote it with backticks"),
         ("SELECT a ? b FROM t", "'?' without a matching ':'"),
@@ -323,7 +323,7 @@ def test_real_view_parses_with_sqlglot(name: str, sql: str, parents: set[str]) -
 
 
 def test_parse_coverage_counts_failures() -> None:
-    parsed, total, failures = parse_coverage([*_REAL_SQL, "SELECT a b", "SELECT {filters}"])
+    parsed, total, failures = parse_coverage([*_REAL_SQL, "SELECT a FROM t )", "SELECT {filters}"])
     assert (parsed, total) == (21, 23)
     assert [i for i, _ in failures] == [21, 22]
     assert all(msg for _, msg in failures)

@@ -15,8 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from lineage.errors import HogQLError
-from lineage.hogql.lexer import EOF, FSTRING, OP, QIDENT, TAG, WORD, Token, hogql_error
-from lineage.hogql.lexer import NUMBER, tokenize
+from lineage.hogql.lexer import EOF, FSTRING, NUMBER, OP, QIDENT, TAG, WORD, Token, hogql_error, tokenize
 from lineage.hogql.parser import (
     KEYWORD_FUNCTIONS,
     ROLE_COHORT,
@@ -25,6 +24,7 @@ from lineage.hogql.parser import (
     ROLE_SKIP,
     ROLE_TABLE,
     ROLE_TAGQUERY,
+    ROLE_WRAP,
     Parser,
 )
 
@@ -52,9 +52,12 @@ def _quote_string(value: str) -> str:
 
 
 class _Renderer:
-    def __init__(self, text: str, roles: dict[int, tuple[str, int, str]]) -> None:
+    def __init__(
+        self, text: str, roles: dict[int, tuple[str, int, str]], wraps: dict[int, list[int]]
+    ) -> None:
         self.text = text
         self.roles = roles
+        self.wraps = wraps  # token start -> ends of the parenthesised runs that begin there
         self.out: list[str] = []
         self.size = 0
         # (offset in rendered SQL, offset in the original HogQL) for mapping sqlglot errors back
@@ -83,6 +86,9 @@ class _Renderer:
                 self.emit("(", tok.start)  # `x IN COHORT 5` -> `x IN (5)`
                 closes.append(role[1])
             else:
+                for end in self.wraps.get(tok.start, ()):
+                    self.emit("(", tok.start)
+                    closes.append(end)
                 self.skip_to = -1
                 self.render_token(tokens, idx, tok, role)
                 if self.skip_to >= 0:
@@ -177,8 +183,14 @@ def render_sql(
     text: str, tokens: Sequence[Token], roles: list[tuple[int, str, int, str]]
 ) -> tuple[str, _Renderer]:
     """The sqlglot-readable SQL for parsed HogQL, and the renderer (for error position mapping)."""
-    by_start = {start: (role, end, name) for start, role, end, name in roles}
-    renderer = _Renderer(text, by_start)
+    by_start = {start: (role, end, name) for start, role, end, name in roles if role != ROLE_WRAP}
+    wraps: dict[int, list[int]] = {}
+    for start, role, end, _ in roles:
+        if role == ROLE_WRAP:
+            wraps.setdefault(start, []).append(end)
+    for ends in wraps.values():
+        ends.sort(reverse=True)  # outermost first, so the innermost closes first
+    renderer = _Renderer(text, by_start, wraps)
     renderer.render(tokens)
     return "".join(renderer.out), renderer
 

@@ -43,6 +43,12 @@ _ALIAS_KEYWORDS: Final = frozenset({"DATE", "FIRST", "ID", "KEY"})
 _NOT_IMPLICIT_ALIAS: Final = (
     KEYWORDS | NOT_IDENTIFIER | LITERAL_WORDS | INTERVAL_UNITS | {"PIVOT", "UNPIVOT"}
 ) - _ALIAS_KEYWORDS
+# Words after an expression that never start an implicit alias (`expr alias` without AS, which
+# PostHog's grammar permits: test_printer.py test_alias_keywords, "event makes little sense").
+_NO_IMPLICIT_COLUMN_ALIAS: Final = _NOT_IMPLICIT_ALIAS | {
+    "STEP", "FILL", "IGNORE", "RESPECT", "GROUPING", "SETS", "EXCLUDE", "REPLACE", "FORMAT",
+    "REGEXP", "DIV", "MOD", "GLOBAL", "INTERPOLATE",
+}  # fmt: skip
 _JOIN_MODIFIERS: Final = frozenset(
     {"GLOBAL", "LOCAL", "ALL", "ANY", "ASOF", "SEMI", "ANTI", "INNER", "LEFT", "RIGHT", "FULL", "OUTER"}
     | {"CROSS", "PASTE"}
@@ -68,6 +74,7 @@ ROLE_FUNC: Final = "func"
 ROLE_TABLE: Final = "table"
 ROLE_SKIP: Final = "skip"  # tokens from start to end that the sqlglot bridge leaves out
 ROLE_COHORT: Final = "cohort"  # `IN COHORT x`: the bridge drops COHORT and parenthesises x (up to end)
+ROLE_WRAP: Final = "wrap"  # the bridge puts tokens from start to end in parentheses
 ROLE_TAGQUERY: Final = "tagquery"  # a `<HogQLQuery query='...'/>` table: name holds the inner query
 
 # Clause keywords that end a column list after a trailing comma (PostHog's columnExprList takes
@@ -93,6 +100,7 @@ class Parser:
         self.i = 0
         self.cast_args = False
         self.alias_span: tuple[int, int] | None = None
+        self.no_implicit_alias = False  # `TOP n x`: x is a column, not n's alias
         if parent is None:
             self.tables: list[str] = []
             self.ctes: list[str] = []
@@ -252,7 +260,11 @@ class Parser:
             self.next()
             self.paren_expr_list()
         if self.accept_word("TOP"):
-            self.parse_expr()
+            self.no_implicit_alias = True
+            try:
+                self.parse_expr()
+            finally:
+                self.no_implicit_alias = False
             if self.peek().is_word("WITH") and self.peek(1).is_word("TIES"):
                 self.i += 2
         self.expr_list(allow_trailing=True)
@@ -346,7 +358,11 @@ class Parser:
             self.expr_list()
 
     def limit_body(self) -> None:
+        first = self.peek()
         self.parse_expr()
+        if self.toks[self.i - 1] is not first:
+            # sqlglot reads only a bare LIMIT/OFFSET value: `LIMIT c AND d` becomes `LIMIT (c AND d)`
+            self.roles.append((first.start, ROLE_WRAP, self.toks[self.i - 1].end, ""))
         if self.peek().is_op("%"):  # `LIMIT n %`: a percentage (PostHog's newer grammar)
             self.roles.append((self.peek().start, ROLE_SKIP, self.peek().end, ""))
             self.next()
@@ -397,6 +413,9 @@ class Parser:
                     self.paren_expr_list()
                 else:
                     self.expr_list()
+            while self.peek().is_word("PIVOT", "UNPIVOT") and self.peek(1).is_op("("):
+                self.next()  # a PIVOT after the join constraint pivots the whole chain
+                self.pivot()
 
     def table_expr(self) -> None:
         self.enter()
@@ -462,7 +481,8 @@ class Parser:
         try:
             inner.parse_statement()
         except HogQLError as exc:
-            raise self.err(f"the query of <HogQLQuery> does not parse: {exc.context.get('reason', exc)}", tok)
+            reason = exc.context.get("reason", exc)
+            raise self.err(f"the query of <HogQLQuery> does not parse: {reason}", tok) from None
         self.tables.extend(t for t in inner.tables if t not in self.ctes)
         self.roles.append((tok.start, ROLE_TAGQUERY, tok.end, inner_text))
 
@@ -517,6 +537,10 @@ class Parser:
     def starts_expr(self, k: int) -> bool:
         """Whether token ``k`` ahead can begin an expression (a clause body)."""
         tok = self.peek(k)
+        if tok.is_op("*"):
+            # `where * r` is the column `where` times r; `qualify * ?. q` a clause on `*`
+            nxt = self.peek(k + 1)
+            return not (nxt.kind in (WORD, QIDENT, NUMBER, STRING, FSTRING) or nxt.is_op("("))
         if tok.kind in (WORD, QIDENT, NUMBER, STRING, FSTRING, TAG):
             return not tok.is_word(*_CLAUSE_WORDS, "FROM", "GROUP", "ORDER", "UNION", "WINDOW")
         return tok.is_op("(", "[", "{", "-", "+", "*")
@@ -527,8 +551,8 @@ class Parser:
         if tok.kind == EOF or tok.is_op(")", ";"):
             return True
         if tok.is_word("FROM"):
-            nxt = self.peek(1)
-            return nxt.kind in (WORD, QIDENT, TAG) or nxt.is_op("(", "{")
+            nxt = self.peek(1)  # `select q, from()` is a call on the column `from`
+            return nxt.kind in (WORD, QIDENT, TAG) or (nxt.is_op("(", "{") and not self.peek(2).is_op(")"))
         if tok.is_word("GROUP", "ORDER") and self.peek(1).is_word("BY"):
             return True
         if tok.is_word("UNION", "INTERSECT", "EXCEPT"):
@@ -579,6 +603,11 @@ class Parser:
                     break
                 self.unary()
                 continue
+            if tok.kind == QIDENT and not self.no_implicit_alias:
+                self.next()  # `1 "team_id"`: an implicit alias (test_parser_regressions.py)
+                self.mark(tok, ROLE_IDENT)
+                alias = tok.value
+                continue
             if tok.kind != WORD:
                 break
             word = tok.upper
@@ -617,6 +646,21 @@ class Parser:
                     self.mark(name, ROLE_IDENT)
                 alias = name.value
                 self.alias_span = (as_tok.start, name.end)
+                continue
+            elif word in ("IGNORE", "RESPECT") and self.peek(1).is_word("NULLS"):
+                # `any(x) IGNORE NULLS` (test_parser_regressions.py): no lineage; the bridge drops it
+                self.roles.append((tok.start, ROLE_SKIP, self.peek(1).end, ""))
+                self.i += 2
+                continue
+            elif (
+                word not in _NO_IMPLICIT_COLUMN_ALIAS
+                and not self.no_implicit_alias
+                and not self.cast_args
+                and not self.peek(1).is_op("(", ".")
+            ):
+                self.next()
+                self.mark(tok, ROLE_IDENT)
+                alias = tok.value
                 continue
             else:
                 break
@@ -835,14 +879,20 @@ class Parser:
                 self.select_set()
             else:
                 self.alias_span = None
-                if self.parse_expr() is not None and self.alias_span is not None:
+                alias = self.parse_expr()
+                span = self.taken_alias_span()
+                if alias is not None and span is not None:
                     # `sum(x AS y)`: sqlglot refuses an alias in an argument; the bridge drops it
-                    self.roles.append((self.alias_span[0], ROLE_SKIP, self.alias_span[1], ""))
+                    self.roles.append((span[0], ROLE_SKIP, span[1], ""))
             while self.accept_word("FROM", "FOR"):
                 self.parse_expr()
             if not self.accept_op(",") or self.peek().is_op(")"):
                 break
         self.expect_op(")", "to close the argument list")
+
+    def taken_alias_span(self) -> tuple[int, int] | None:
+        """The (AS start, alias end) of the last top-level `expr AS alias` parsed."""
+        return self.alias_span
 
     def window_spec(self) -> None:
         self.expect_op("(", "to open the window")
