@@ -18,7 +18,19 @@ from lineage.hogql.placeholders import placeholder_error, placeholders_in
 if TYPE_CHECKING:
     from sqlglot import exp
 
-__all__ = ["extract_tables", "find_placeholders", "parse_coverage", "to_sqlglot"]
+__all__ = [
+    "SQL_PARSED",
+    "SQL_UNPARSEABLE",
+    "extract_tables",
+    "find_placeholders",
+    "parse_coverage",
+    "sql_state",
+    "to_sqlglot",
+]
+
+#: Node attribute ``sql_state`` values: the crawl marks a view whose HogQL cannot be read.
+SQL_PARSED = "parsed"
+SQL_UNPARSEABLE = "unparseable"
 
 
 def _parse(sql: str) -> tuple[list[Token], Parser]:
@@ -43,6 +55,16 @@ def extract_tables(sql: str) -> list[str]:
     """
     _, parser = _parse(sql)
     return sorted(set(parser.tables))
+
+
+def sql_state(sql: str) -> dict[str, str]:
+    """Node attributes saying whether ``sql`` can be read: ``{"sql_state": "parsed"}``, or
+    ``{"sql_state": "unparseable", "sql_error": <why>}`` (its tables are then unknown, never none)."""
+    try:
+        extract_tables(sql)
+    except HogQLError as exc:
+        return {"sql_state": SQL_UNPARSEABLE, "sql_error": exc.message}
+    return {"sql_state": SQL_PARSED}
 
 
 def find_placeholders(sql: str) -> list[str]:
