@@ -578,9 +578,9 @@ def name_clash_warnings(
     folded = name.casefold()
     for n, attrs in sorted(g.nodes(data=True), key=lambda x: str(x[0])):
         other = str(attrs.get("name") or n)
-        if other.casefold() == folded and other != name:
+        if other.casefold() == folded:
             out.append(f"the name {name!r} clashes with the existing {attrs.get('kind', 'node')} {other!r}")
-    if name in POSTHOG_TABLES or folded in {t.casefold() for t in POSTHOG_TABLES}:
+    if not out and folded in {t.casefold() for t in POSTHOG_TABLES}:
         out.append(f"the name {name!r} is one of PostHog's own tables; HogQL would read the view instead")
     if check_remote is not None:
         available = check_remote(name)
@@ -630,6 +630,8 @@ def whatif(
         target = resolve_node(graph, view)
     except InputError:
         target = None
+    if target is not None and g.nodes[target].get("kind") not in _VIEW_KINDS:
+        target = None  # a table's name: only a new view could take it (and it clashes)
     if target is None:
         clashes = name_clash_warnings(graph, view, check_remote=check_remote)
         cols = ColumnChanges(added=tuple(sorted(c.name for c in new_cols or [])))
