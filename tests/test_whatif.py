@@ -532,3 +532,20 @@ def test_random_dags_against_the_generators_truth(case: tuple[nx.DiGraph, str, s
     got = {k: v.verdict for k, v in report.verdicts.items()}
     assert got == truth
     assert "unknown" not in got.values()  # everything here is readable
+
+
+def test_untrusted_names_are_escaped_in_every_format() -> None:
+    evil = "<script>alert(1)</script>|`x`"
+    g = _graph(
+        {"src": (None, []), "t": ("SELECT a, b FROM src", ["src"]), evil: ("SELECT b FROM t", ["t"])},
+        {"t": ["a", "b"]},
+    )
+    report = whatif(g, "t", "SELECT a FROM src")
+    assert report.breaks == (evil,)
+    page = render_whatif(report, "html")
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    md = render_whatif(report, "md")
+    assert "<script>" not in md and "\\|" in md
+    csv_text = render_whatif(report, "csv")
+    assert csv_text.splitlines()[0].startswith("verdict,name")
+    assert json.loads(render_whatif(report, "json"))["affected"][0]["name"] == evil
