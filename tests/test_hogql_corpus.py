@@ -1,7 +1,8 @@
 """Corpus: real HogQL from PostHog's public tests parses, and names exactly the right tables.
 
 tests/data/hogql_corpus/posthog_tests.json quotes queries from PostHog's parser, resolver and printer
-tests (MIT licence; nothing from ee/), each with its repository path and commit. `tables` is what
+tests (MIT licence; nothing from ee/) and from its docs (posthog.com's /contents/, MIT), each with its
+repository path and commit. `tables` is what
 PostHog's own test asserts where it does (`tables_asserted_by_posthog`), else what reading the query
 gives; `null` means the query must be refused as unparseable (a HogQLX tag whose tables no one can
 know), never answered with an empty list.
@@ -26,7 +27,7 @@ def test_corpus_is_large_sourced_and_licensed() -> None:
     assert len(QUERIES) >= 150
     assert len({q["sql"] for q in QUERIES}) == len(QUERIES)
     for q in QUERIES:
-        assert q["source"].startswith("PostHog/posthog posthog/"), q
+        assert q["source"].startswith(("PostHog/posthog posthog/", "PostHog/posthog.com contents/")), q
         assert "/ee/" not in q["source"] and " ee/" not in q["source"], q
         assert q["licence"] == "MIT"
     assert sum(q["tables_asserted_by_posthog"] for q in QUERIES) >= 100
