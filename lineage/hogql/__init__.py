@@ -8,6 +8,7 @@ sqlglot's ClickHouse dialect reads, for column-level lineage.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from lineage.errors import HogQLError
@@ -53,8 +54,23 @@ def extract_tables(sql: str) -> list[str]:
     table functions and ARRAY JOIN are ignored. Raises HogQLError on text it cannot parse and on
     placeholders (views may not contain them).
     """
-    _, parser = _parse(sql)
-    return sorted(set(parser.tables))
+    if not isinstance(sql, str):
+        raise HogQLError(f"HogQL must be a string, not {type(sql).__name__}.")
+    tables, error = _tables_cached(sql)
+    if error is not None:
+        raise HogQLError(error.message, **error.context)
+    return list(tables)
+
+
+@lru_cache(maxsize=4096)
+def _tables_cached(sql: str) -> tuple[tuple[str, ...], HogQLError | None]:
+    """One parse per distinct SQL text: a crawl reads each view's tables for edges, ghost names and
+    its `sql_state`, and `check` once more."""
+    try:
+        _, parser = _parse(sql)
+    except HogQLError as exc:
+        return (), exc
+    return tuple(sorted(set(parser.tables))), None
 
 
 def sql_state(sql: str) -> dict[str, str]:
