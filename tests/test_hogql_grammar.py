@@ -35,6 +35,8 @@ from lineage.hogql import extract_tables, to_sqlglot
         ("SELECT arrayJoin(groupArray(x) AS a), sum(y AS z) + z FROM t", ["t"]),
         ("SELECT any(x) IGNORE NULLS FROM t", ["t"]),
         ("SELECT 1 b, a `c` FROM t", ["t"]),
+        ("SELECT * EXCLUDE (a, b), t.* REPLACE (x + 1 AS x) FROM t", ["t"]),
+        ("SELECT * EXCEPT (a) FROM t EXCEPT SELECT * FROM s", ["s", "t"]),
         ("SELECT <Sparkline data={[a, b]} /> FROM t", ["t"]),
         (
             "SELECT e FROM <HogQLQuery query='SELECT e FROM events JOIN persons ON 1' />",
@@ -135,6 +137,10 @@ def test_bridge_hogqlquery_tag_table_is_a_subquery() -> None:
 
 def test_bridge_trailing_semicolon_and_with_ties() -> None:
     assert _sql("SELECT a FROM t ORDER BY a LIMIT 5, 10 WITH TIES;").startswith("SELECT")
+
+
+def test_bridge_star_modifiers() -> None:
+    assert "EXCEPT (" in _sql("SELECT * EXCEPT (a) FROM t")
 
 
 def test_bridge_grouping_sets_and_qualify() -> None:

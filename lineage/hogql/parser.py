@@ -700,6 +700,7 @@ class Parser:
             return False
         if tok.is_op("*"):
             self.next()
+            self.star_modifiers()
             return False
         if tok.is_op("("):
             self.paren_primary()
@@ -763,6 +764,8 @@ class Parser:
                     last, callable_ = nxt, True
                 elif nxt.kind == NUMBER or nxt.is_op("*"):
                     self.next()
+                    if nxt.is_op("*"):
+                        self.star_modifiers()
                     callable_ = False
                 else:
                     raise self.err(f"expected a name after '.', found {self.describe(nxt)}")
@@ -793,6 +796,16 @@ class Parser:
                 callable_ = False
             else:
                 return
+
+    def star_modifiers(self) -> None:
+        """`* EXCLUDE (a, b)`, `* EXCEPT (a)`, `t.* REPLACE (x + 1 AS x)` (PostHog's newer grammar)."""
+        while (
+            self.peek().is_word("EXCLUDE", "EXCEPT", "REPLACE")
+            and self.peek(1).is_op("(")
+            and not self.starts_select(1)
+        ):
+            self.next()
+            self.paren_expr_list()
 
     def paren_primary(self) -> None:
         if self.starts_select(1):
