@@ -286,6 +286,23 @@ def test_star_readers_pass_changes_on() -> None:
     assert _verdicts(report) == {"star": "changes", "uses_b": "breaks", "uses_a": "unaffected"}
 
 
+def test_a_new_column_changes_only_star_readers() -> None:
+    g = _graph(
+        {
+            "src": (None, []),
+            "t": ("SELECT a FROM src", ["src"]),
+            "star": ("SELECT * FROM t", ["t"]),
+            "below_star": ("SELECT * FROM star", ["star"]),
+            "named": ("SELECT a FROM t", ["t"]),
+        },
+        {"src": ["a", "b"], "t": ["a"], "star": ["a"]},
+    )
+    report = whatif(g, "t", "SELECT a, b FROM src")
+    assert report.columns.added == ("b",)
+    assert _verdicts(report) == {"star": "changes", "below_star": "changes", "named": "unaffected"}
+    assert report.verdicts["star"].columns == ("t.b",)
+
+
 def test_order_by_own_alias_is_not_the_parents_column() -> None:
     g = _graph(
         {

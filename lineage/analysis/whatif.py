@@ -389,6 +389,7 @@ class _Effect:
 
     removed: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)
+    added: set[str] = field(default_factory=set)  # new columns a `*` reader passes on
     all_rows_change: bool = False  # a changed column filters, joins or groups: every column changes
     opaque: bool = False  # an unreadable node: what it passes on is unknown
 
@@ -419,6 +420,10 @@ def _analyse_query(
             label = f"{pname}.{c}"
             cols[c] = frozenset({label})
             kinds[label] = "changed"
+        for c in eff.added - eff.removed - eff.changed:
+            label = f"{pname}.{c}"
+            cols[c] = frozenset({label})  # only a `*` can pick it up: no reader names it yet
+            kinds[label] = "added"
         taint[pname] = cols
     try:
         tree = to_sqlglot(sql)
@@ -445,9 +450,11 @@ def _analyse_query(
             eff.removed.add(col)  # passed through by `*`: gone from this view's output too
         if any(kinds.get(o) == "changed" for o in origin):
             eff.changed.add(col)
+        if any(kinds.get(o) == "added" for o in origin):
+            eff.added.add(col)
     changed_cols = {r for r in refs if kinds.get(r) == "changed"}
     for origin in out.values():
-        changed_cols |= {o for o in origin if kinds.get(o) in ("changed", "removed")}
+        changed_cols |= {o for o in origin if kinds.get(o) in ("changed", "removed", "added")}
     if changed_cols:
         # A changed column used to filter, join or group changes every row this query returns.
         used_in_clauses = {label for _clause, label in walker.usages if kinds.get(label) == "changed"}
@@ -544,6 +551,7 @@ def _downstream_verdicts(
             own.append(v)
             combined.removed |= eff.removed
             combined.changed |= eff.changed
+            combined.added |= eff.added
             combined.all_rows_change |= eff.all_rows_change
             combined.opaque |= eff.opaque
         verdict = _worst(own)
@@ -561,7 +569,7 @@ def _downstream_verdicts(
 
 
 def _matters(e: _Effect) -> bool:
-    return bool(e.removed or e.changed or e.opaque)
+    return bool(e.removed or e.changed or e.added or e.opaque)
 
 
 # ----------------------------------------------------------------------------------- names
@@ -683,6 +691,7 @@ def whatif(
     effect = _Effect(
         removed=set(changes.removed) | {a for a, _ in changes.renamed},
         changed=set(changes.changed),
+        added=set(changes.added) | {b for _, b in changes.renamed},
     )
     verdicts = _downstream_verdicts(g, target, effect, parent_columns)
     counts = {k: 0 for k in VERDICTS}
