@@ -198,7 +198,8 @@ class Parser:
             self.table_tag(self.next())
         else:
             self.select_set()
-        # PostHog's `select` rule ends in `SEMICOLON? EOF`: one trailing ';' is fine.
+        # One trailing ';' is fine: PostHog's own SQL docs end queries with one
+        # (posthog.com contents/docs/_snippets/optimal-queries.mdx) and issue 12 reports PostHog runs them.
         if self.peek().is_op(";") and self.peek(1).kind == EOF:
             self.roles.append((self.peek().start, ROLE_SKIP, self.peek().end, ""))
             self.next()
@@ -212,7 +213,8 @@ class Parser:
         self.enter()
         saved, self.cast_args = self.cast_args, False
         # A CTE is visible to later members of its UNION/INTERSECT/EXCEPT and to every nested
-        # subquery, never outside the set (PostHog's resolver: test_resolver's CTE-in-union cases).
+        # subquery, never outside the set: PostHog's test_resolver.py test_ctes_with_union_all prints
+        # `WITH cte1 AS (...) SELECT ... UNION ALL ... SELECT * FROM cte1` as cte1's own subquery.
         scope = len(self.ctes)
         try:
             self.select_set_body()
@@ -309,6 +311,7 @@ class Parser:
             self.next()
             self.expect_word("BY", "after GROUP")
             if self.peek().is_word("GROUPING") and self.peek(1).is_word("SETS"):
+                # `GROUP BY GROUPING SETS ((a), (a, b), ())` (issue 12; ClickHouse syntax)
                 self.i += 2
                 self.paren_expr_list()
             else:
