@@ -390,6 +390,7 @@ def test_cli_what_if(demo_path: Path, demo: LineageGraph, tmp_path: Path) -> Non
         (["--fail-on", "breaks"], "needs --sql"),
         (["--sql", "-", "--fail-on", "explodes"], "--fail-on"),
         (["--sql", "-", "--column", "mrr"], "do not combine"),
+        (["--sql", "-", "--max-depth", "1"], "do not combine"),
         (["--sql-from-view", "no_such_view"], "no_such_view"),
     ],
 )

@@ -8,6 +8,7 @@ from lineage.analysis.columns import column_impact
 from lineage.analysis.impact import impact as impact_of
 from lineage.cli.common import api_options, clean_errors, emit, format_for, snapshot_option
 from lineage.cli.whatif import run_whatif
+from lineage.errors import InputError
 from lineage.graph import LineageGraph
 from lineage.report import render_column_impact, render_impact
 
@@ -86,6 +87,8 @@ def impact(
         # Markdown escapes (customer\_mrr, &gt;) are for files and PRs; a person at a terminal gets a table.
         fmt = format_for(out, ("md", "csv", "json", "html", "table"), terminal="table", other="md")
     if sql_path is not None or sql_from_view is not None or fail_on is not None:
+        if max_depth is not None:
+            raise InputError("--max-depth and --sql do not combine; a what-if judges everything downstream")
         run_whatif(
             view,
             snapshot=snapshot,
