@@ -88,6 +88,8 @@ def test_dropping_mrr_names_exactly_the_views_that_break(demo: LineageGraph) -> 
     assert direct.columns == ("customer_mrr_by_month.mrr",)
     assert "removed" in direct.reason
     assert "depends on" in report.verdicts[_id(demo, "ltv_monthly")].reason
+    frame = report.to_frame()
+    assert set(frame.loc[frame.verdict == "breaks", "name"]) == MRR_BREAKS
 
 
 def test_demo_json_follows_section_9(demo: LineageGraph) -> None:

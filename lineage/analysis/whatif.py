@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 from sqlglot import exp
@@ -36,6 +36,9 @@ from lineage.analysis.impact import ImpactReport, impact
 from lineage.errors import HogQLError, InputError
 from lineage.hogql import extract_tables, to_sqlglot
 from lineage.posthog import POSTHOG_TABLES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "VERDICTS",
@@ -123,6 +126,17 @@ class WhatIfReport:
                 if n.id == node_id:
                     return n.name
         return node_id
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per downstream node: id, name, kind, depth, verdict, columns, reason."""
+        import pandas as pd
+
+        cols = ["id", "name", "kind", "depth", "verdict", "columns", "reason"]
+        rows = []
+        for n in self.impact.affected if self.impact is not None else ():
+            v = self.verdicts.get(n.id, Verdict("unaffected"))
+            rows.append([n.id, n.name, n.kind, n.depth, v.verdict, ", ".join(v.columns), v.reason])
+        return pd.DataFrame(rows, columns=cols)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``lineage impact VIEW --sql NEW.sql``: section 2's impact object plus section 9."""
