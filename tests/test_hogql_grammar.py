@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlglot import exp
 
 from lineage.errors import HogQLError
@@ -146,3 +148,46 @@ def test_bridge_star_modifiers() -> None:
 def test_bridge_grouping_sets_and_qualify() -> None:
     sql = _sql("SELECT a, count() AS n FROM t GROUP BY GROUPING SETS ((a), ()) QUALIFY n > 1")
     assert "GROUPING SETS" in sql and "QUALIFY" in sql
+
+
+@st.composite
+def cte_queries(draw: st.DrawFn) -> tuple[str, set[str]]:
+    """A query whose CTEs are read from every position PostHog scopes them to, and its real tables."""
+    n_ctes = draw(st.integers(min_value=1, max_value=4))
+    ctes = [f"cte_{i}" for i in range(n_ctes)]
+    tables: set[str] = set()
+    defs = []
+    for i, name in enumerate(ctes):
+        src = draw(st.sampled_from([f"tab_{j}" for j in range(4)] + ctes[:i]))
+        if src.startswith("tab_"):
+            tables.add(src)
+        defs.append(f"{name} AS (SELECT * FROM {src})")  # noqa: S608
+
+    def ref() -> str:
+        r = draw(st.sampled_from([*ctes, "tab_9"]))
+        if r == "tab_9":
+            tables.add(r)
+        return r
+
+    members = []
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        shape = draw(st.sampled_from(["plain", "sub", "in", "join", "scalar"]))
+        if shape == "plain":
+            members.append(f"SELECT a FROM {ref()}")  # noqa: S608
+        elif shape == "sub":
+            members.append(f"SELECT a FROM (SELECT a FROM (SELECT a FROM {ref()}))")  # noqa: S608
+        elif shape == "in":
+            members.append(f"SELECT a FROM {ref()} WHERE a IN (SELECT a FROM {ref()})")  # noqa: S608
+        elif shape == "join":
+            members.append(f"SELECT x.a FROM {ref()} AS x JOIN {ref()} AS y ON x.a = y.a")  # noqa: S608
+        else:
+            members.append(f"SELECT (SELECT max(a) FROM {ref()}) AS m")  # noqa: S608
+    return f"WITH {', '.join(defs)} " + " UNION ALL ".join(members), tables
+
+
+@settings(max_examples=150, deadline=None)
+@given(cte_queries())
+def test_no_cte_ever_becomes_an_edge(case: tuple[str, set[str]]) -> None:
+    sql, tables = case
+    assert extract_tables(sql) == sorted(tables)
+    assert {t.name for t in to_sqlglot(sql).find_all(exp.Table)} >= tables
