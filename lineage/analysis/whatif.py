@@ -526,15 +526,16 @@ def _downstream_verdicts(
             verdicts[n] = Verdict(inherited.verdict, inherited.columns, f"shows {via}" if via else "")
             effects[n] = _Effect(opaque=inherited.verdict in ("unknown", "changes"))
             continue
-        own: list[Verdict] = []
         if broken:
-            own.append(
-                Verdict(
-                    "breaks",
-                    tuple(sorted(c for p in broken for c in verdicts[p].columns)),
-                    f"depends on {', '.join(names[p] for p in broken)}, which break(s)",
-                )
+            # It fails when what it reads fails: no need to read its own SQL.
+            verdicts[n] = Verdict(
+                "breaks",
+                tuple(sorted({c for p in broken for c in verdicts[p].columns})),
+                f"depends on {', '.join(names[p] for p in broken)}, which break(s)",
             )
+            effects[n] = _Effect()
+            continue
+        own: list[Verdict] = []
         blind = [p for p, e in live.items() if e.opaque and p not in broken]
         sqls: list[str] | None
         if kind in _VIEW_KINDS:
@@ -573,13 +574,28 @@ def _downstream_verdicts(
         if verdict.verdict == "unknown":
             combined.opaque = True
         if combined.all_rows_change:
-            declared = columns_of.get(names[n])
+            declared = _output_names(columns_of.get(names[n]), sqls, columns_of)
             if declared is None:
-                combined.opaque = True
+                combined.opaque = True  # every column changes, and which columns it has is unknown
             else:
                 combined.changed |= set(declared)
         effects[n] = combined
     return {str(n): v for n, v in verdicts.items()}
+
+
+def _output_names(
+    declared: Sequence[str] | None, sqls: Sequence[str], columns_of: Mapping[str, Sequence[str]]
+) -> Sequence[str] | None:
+    """A node's column names: from the snapshot, else from its (single) query when that can tell."""
+    if declared is not None:
+        return declared
+    if len(sqls) != 1:
+        return None
+    try:
+        cols, _rows = output_columns(sqls[0], columns_of)
+    except HogQLError:
+        return None
+    return None if cols is None else [c.name for c in cols]
 
 
 def _matters(e: _Effect) -> bool:
