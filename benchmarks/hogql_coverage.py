@@ -4,7 +4,8 @@ Target: all 21 real PostHog HogQL views parse with `to_sqlglot` and `extract_tab
 `extract_tables` matches the graph's edges. Informative (no target): dbt_tuva SQL with Jinja
 replaced: `{{ config(..) }}` removed, `{{ ref('m') }}` -> `m`, `{{ source('s', 't') }}` -> `s.t`,
 `{{ type_x() }}` -> `String`, other `{{ }}` -> a dummy identifier, `{% %}` and `{# #}` removed.
-dbt SQL is not HogQL, so failures there are expected.
+dbt SQL is not HogQL, so failures there are expected. Also: the PostHog test corpus of
+tests/data/hogql_corpus (target: 100% exact tables; refused tags counted as correct when expected).
 
     .venv/bin/python benchmarks/hogql_coverage.py [--show N]
 """
@@ -74,12 +75,36 @@ def report(label: str, views: list[tuple[str, str]], parents: dict[str, set[str]
         print(f"    extract_tables failure x{count}: {reason}")
 
 
+def corpus_report() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tests" / "data" / "hogql_corpus" / "posthog_tests.json"
+    queries = json.loads(path.read_text(encoding="utf-8"))["queries"]
+    exact = bridged = 0
+    t0 = time.perf_counter()
+    for q in queries:
+        try:
+            got: list[str] | None = extract_tables(q["sql"])
+        except HogQLError:
+            got = None
+        exact += got == (sorted(q["tables"]) if q["tables"] is not None else None)
+    t1 = time.perf_counter()
+    readable = [q["sql"] for q in queries if q["tables"] is not None]
+    bridged, total, _ = parse_coverage(readable)
+    t2 = time.perf_counter()
+    n = len(queries)
+    print(f"PostHog test corpus (target {n}/{n} exact): {n} queries")
+    print(f"  extract_tables exact {exact:5}/{n} ({100 * exact / max(n, 1):.1f}%)  {t1 - t0:.2f}s")
+    print(f"  to_sqlglot          {bridged:5}/{total} ({100 * bridged / max(total, 1):.1f}%)  {t2 - t1:.2f}s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--show", type=int, default=5, help="failures to list per corpus")
     args = ap.parse_args()
     views, parents = load("posthog_revenue_analytics.json")
     report("PostHog HogQL (target 21/21)", views, parents, args.show)
+    corpus_report()
     tuva, tuva_parents = load("dbt_tuva.json")
     report(
         "dbt_tuva, Jinja stripped (informative)",

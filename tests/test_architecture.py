@@ -34,6 +34,7 @@ LAYER: dict[str, int] = {
     "render": 6,
     "sim": 6,
     "report": 6,
+    "whatif_report": 7,
     "crawl": 7,
     "ops": 7,
     "operate": 7,

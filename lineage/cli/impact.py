@@ -6,7 +6,9 @@ import click
 
 from lineage.analysis.columns import column_impact
 from lineage.analysis.impact import impact as impact_of
-from lineage.cli.common import clean_errors, emit, format_for, snapshot_option
+from lineage.cli.common import api_options, clean_errors, emit, format_for, snapshot_option
+from lineage.cli.whatif import run_whatif
+from lineage.errors import InputError
 from lineage.graph import LineageGraph
 from lineage.report import render_column_impact, render_impact
 
@@ -28,9 +30,38 @@ from lineage.report import render_column_impact, render_impact
 @click.option(
     "--max-depth", type=click.IntRange(min=1), default=None, metavar="N", help="stop N hops downstream"
 )
+@click.option(
+    "--sql",
+    "sql_path",
+    default=None,
+    metavar="NEW.sql",
+    help="what-if: compare VIEW's HogQL with this proposed SQL file ('-' reads standard input)",
+)
+@click.option(
+    "--sql-from-view",
+    default=None,
+    metavar="OTHER",
+    help="what-if: take the proposed SQL from another view of the snapshot",
+)
+@click.option(
+    "--fail-on",
+    default=None,
+    metavar="VERDICTS",
+    help="what-if: exit 1 when a downstream node gets one of these verdicts (breaks, unknown, changes)",
+)
+@api_options
 @clean_errors
 def impact(
-    view: str, column: str | None, snapshot: str, fmt: str | None, out: str | None, max_depth: int | None
+    view: str,
+    column: str | None,
+    snapshot: str,
+    fmt: str | None,
+    out: str | None,
+    max_depth: int | None,
+    sql_path: str | None,
+    sql_from_view: str | None,
+    fail_on: str | None,
+    **api: object,
 ) -> None:
     """Show everything downstream of VIEW (a name or id): depth, path, health, owner, refresh plan.
 
@@ -39,13 +70,37 @@ def impact(
     cannot be analysed are listed as "impact unknown".
 
     \b
+    With --sql NEW.sql (or --sql-from-view OTHER), answer "what if I change this SQL?": columns
+    removed, added, renamed or changed, tables newly read or no longer read, and for every node
+    downstream a verdict (breaks, changes, unaffected, or unknown when it cannot be read). A VIEW
+    that is not in the snapshot is a view about to be created: its name is checked for clashes
+    (through PostHog's check-database-name when --project and --api-key are set).
+
+    \b
     Examples:
       lineage impact customer_mrr_by_month --out output/impact.md
       lineage impact customer_mrr_by_month --column customer_id --format json
+      lineage impact customer_mrr_by_month --sql new.sql --fail-on breaks
+      git show HEAD:views/mrr.sql | lineage impact customer_mrr_by_month --sql - --format json
     """
     if fmt is None:
         # Markdown escapes (customer\_mrr, &gt;) are for files and PRs; a person at a terminal gets a table.
         fmt = format_for(out, ("md", "csv", "json", "html", "table"), terminal="table", other="md")
+    if sql_path is not None or sql_from_view is not None or fail_on is not None:
+        if max_depth is not None:
+            raise InputError("--max-depth and --sql do not combine; a what-if judges everything downstream")
+        run_whatif(
+            view,
+            snapshot=snapshot,
+            fmt=fmt,
+            out=out,
+            sql_path=sql_path,
+            sql_from_view=sql_from_view,
+            fail_on=fail_on,
+            column=column,
+            api=dict(api),
+        )
+        return
     graph = LineageGraph.load(snapshot)
     if column is not None:
         emit(render_column_impact(column_impact(graph, view, column), fmt), out)

@@ -49,7 +49,10 @@ def view_attrs(
         if view.expires_at is not None:
             attrs["expires_at"] = iso(view.expires_at)
     if sql is not None:
+        from lineage.hogql import sql_state
+
         attrs["sql"] = sql
+        attrs.update(sql_state(sql))  # `sql_state: unparseable` marks SQL whose tables are unknown
     if jobs_read:
         attrs["jobs"] = job_summary(jobs or [])
     return attrs

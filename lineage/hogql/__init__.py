@@ -8,6 +8,7 @@ sqlglot's ClickHouse dialect reads, for column-level lineage.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from lineage.errors import HogQLError
@@ -18,7 +19,19 @@ from lineage.hogql.placeholders import placeholder_error, placeholders_in
 if TYPE_CHECKING:
     from sqlglot import exp
 
-__all__ = ["extract_tables", "find_placeholders", "parse_coverage", "to_sqlglot"]
+__all__ = [
+    "SQL_PARSED",
+    "SQL_UNPARSEABLE",
+    "extract_tables",
+    "find_placeholders",
+    "parse_coverage",
+    "sql_state",
+    "to_sqlglot",
+]
+
+#: Node attribute ``sql_state`` values: the crawl marks a view whose HogQL cannot be read.
+SQL_PARSED = "parsed"
+SQL_UNPARSEABLE = "unparseable"
 
 
 def _parse(sql: str) -> tuple[list[Token], Parser]:
@@ -41,8 +54,33 @@ def extract_tables(sql: str) -> list[str]:
     table functions and ARRAY JOIN are ignored. Raises HogQLError on text it cannot parse and on
     placeholders (views may not contain them).
     """
-    _, parser = _parse(sql)
-    return sorted(set(parser.tables))
+    if not isinstance(sql, str):
+        raise HogQLError(f"HogQL must be a string, not {type(sql).__name__}.")
+    tables, error = _tables_cached(sql)
+    if error is not None:
+        raise HogQLError(error.message, **error.context)
+    return list(tables)
+
+
+@lru_cache(maxsize=4096)
+def _tables_cached(sql: str) -> tuple[tuple[str, ...], HogQLError | None]:
+    """One parse per distinct SQL text: a crawl reads each view's tables for edges, ghost names and
+    its `sql_state`, and `check` once more."""
+    try:
+        _, parser = _parse(sql)
+    except HogQLError as exc:
+        return (), exc
+    return tuple(sorted(set(parser.tables))), None
+
+
+def sql_state(sql: str) -> dict[str, str]:
+    """Node attributes saying whether ``sql`` can be read: ``{"sql_state": "parsed"}``, or
+    ``{"sql_state": "unparseable", "sql_error": <why>}`` (its tables are then unknown, never none)."""
+    try:
+        extract_tables(sql)
+    except HogQLError as exc:
+        return {"sql_state": SQL_UNPARSEABLE, "sql_error": exc.message}
+    return {"sql_state": SQL_PARSED}
 
 
 def find_placeholders(sql: str) -> list[str]:

@@ -40,7 +40,15 @@ KEYWORDS: Final = frozenset(
     }
 )  # fmt: skip
 _ALIAS_KEYWORDS: Final = frozenset({"DATE", "FIRST", "ID", "KEY"})
-_NOT_IMPLICIT_ALIAS: Final = (KEYWORDS | NOT_IDENTIFIER | LITERAL_WORDS | INTERVAL_UNITS) - _ALIAS_KEYWORDS
+_NOT_IMPLICIT_ALIAS: Final = (
+    KEYWORDS | NOT_IDENTIFIER | LITERAL_WORDS | INTERVAL_UNITS | {"PIVOT", "UNPIVOT"}
+) - _ALIAS_KEYWORDS
+# Words after an expression that never start an implicit alias (`expr alias` without AS, which
+# PostHog's grammar permits: test_printer.py test_alias_keywords, "event makes little sense").
+_NO_IMPLICIT_COLUMN_ALIAS: Final = _NOT_IMPLICIT_ALIAS | {
+    "STEP", "FILL", "IGNORE", "RESPECT", "GROUPING", "SETS", "EXCLUDE", "REPLACE", "FORMAT",
+    "REGEXP", "DIV", "MOD", "GLOBAL", "INTERPOLATE",
+}  # fmt: skip
 _JOIN_MODIFIERS: Final = frozenset(
     {"GLOBAL", "LOCAL", "ALL", "ANY", "ASOF", "SEMI", "ANTI", "INNER", "LEFT", "RIGHT", "FULL", "OUTER"}
     | {"CROSS", "PASTE"}
@@ -64,6 +72,15 @@ KEYWORD_FUNCTIONS: Final = (KEYWORDS | frozenset({"REGEXP", "MOD", "DIV", "EXIST
 ROLE_IDENT: Final = "ident"
 ROLE_FUNC: Final = "func"
 ROLE_TABLE: Final = "table"
+ROLE_SKIP: Final = "skip"  # tokens from start to end that the sqlglot bridge leaves out
+ROLE_COHORT: Final = "cohort"  # `IN COHORT x`: the bridge drops COHORT and parenthesises x (up to end)
+ROLE_WRAP: Final = "wrap"  # the bridge puts tokens from start to end in parentheses
+ROLE_TAGQUERY: Final = "tagquery"  # a `<HogQLQuery query='...'/>` table: name holds the inner query
+
+# Clause keywords that end a column list after a trailing comma (PostHog's columnExprList takes
+# `COMMA?`; a clause keyword followed by a body starts the clause: test_parser_regressions.py
+# test_clause_keyword_after_comma_in_select_columns).
+_CLAUSE_WORDS: Final = frozenset({"WHERE", "PREWHERE", "HAVING", "QUALIFY", "LIMIT", "OFFSET", "SETTINGS"})
 
 
 class _Backtrack(Exception):
@@ -82,6 +99,8 @@ class Parser:
         self.toks = tokens
         self.i = 0
         self.cast_args = False
+        self.alias_span: tuple[int, int] | None = None
+        self.no_implicit_alias = False  # `TOP n x`: x is a column, not n's alias
         if parent is None:
             self.tables: list[str] = []
             self.ctes: list[str] = []
@@ -174,20 +193,34 @@ class Parser:
     def parse_statement(self) -> None:
         if self.peek().kind == EOF:
             raise self.err("the query is empty; a view needs a SELECT")
-        self.select_set()
+        if self.peek().kind == TAG and self.peek(1).kind == EOF:
+            # `select: (selectSetStmt | selectStmt | hogqlxTagElement)`: a bare tag is a query
+            self.table_tag(self.next())
+        else:
+            self.select_set()
+        # One trailing ';' is fine: PostHog's own SQL docs end queries with one
+        # (posthog.com contents/docs/_snippets/optimal-queries.mdx) and issue 12 reports PostHog runs them.
+        if self.peek().is_op(";") and self.peek(1).kind == EOF:
+            self.roles.append((self.peek().start, ROLE_SKIP, self.peek().end, ""))
+            self.next()
         tok = self.peek()
         if tok.is_op(";"):
-            raise self.err("semicolons are not allowed in HogQL; remove the ';'")
+            raise self.err("only one statement is allowed; remove what follows the ';'")
         if tok.kind != EOF:
             raise self.err(f"unexpected {self.describe(tok)} after the end of the query")
 
     def select_set(self) -> None:
         self.enter()
         saved, self.cast_args = self.cast_args, False
+        # A CTE is visible to later members of its UNION/INTERSECT/EXCEPT and to every nested
+        # subquery, never outside the set: PostHog's test_resolver.py test_ctes_with_union_all prints
+        # `WITH cte1 AS (...) SELECT ... UNION ALL ... SELECT * FROM cte1` as cte1's own subquery.
+        scope = len(self.ctes)
         try:
             self.select_set_body()
         finally:
             self.cast_args = saved
+            del self.ctes[scope:]
         self.leave()
 
     def select_set_body(self) -> None:
@@ -205,6 +238,9 @@ class Parser:
             else:
                 break
             self.select_with_parens()
+        # Set-level ORDER BY / LIMIT / OFFSET after a parenthesised member: `(SELECT ...) OFFSET n`.
+        if self.peek().is_word("ORDER", "LIMIT", "OFFSET") and self.toks[self.i - 1].is_op(")"):
+            self.clauses()
 
     def select_with_parens(self) -> None:
         tok = self.peek()
@@ -218,24 +254,25 @@ class Parser:
             self.select_stmt()
 
     def select_stmt(self) -> None:
-        scope = len(self.ctes)
-        try:
-            if self.accept_word("WITH"):
-                self.with_list()
-            self.expect_word("SELECT", "to start a query")
-            if self.accept_word("DISTINCT") and self.peek().is_word("ON") and self.peek(1).is_op("("):
-                self.next()
-                self.paren_expr_list()
-            if self.accept_word("TOP"):
+        # CTEs stay in scope until the enclosing select set ends (see select_set).
+        if self.accept_word("WITH"):
+            self.with_list()
+        self.expect_word("SELECT", "to start a query")
+        if self.accept_word("DISTINCT") and self.peek().is_word("ON") and self.peek(1).is_op("("):
+            self.next()
+            self.paren_expr_list()
+        if self.accept_word("TOP"):
+            self.no_implicit_alias = True
+            try:
                 self.parse_expr()
-                if self.peek().is_word("WITH") and self.peek(1).is_word("TIES"):
-                    self.i += 2
-            self.expr_list(allow_trailing=True)
-            if self.accept_word("FROM"):
-                self.join_expr()
-            self.clauses()
-        finally:
-            del self.ctes[scope:]
+            finally:
+                self.no_implicit_alias = False
+            if self.peek().is_word("WITH") and self.peek(1).is_word("TIES"):
+                self.i += 2
+        self.expr_list(allow_trailing=True)
+        if self.accept_word("FROM"):
+            self.join_expr()
+        self.clauses()
 
     def with_list(self) -> None:
         while True:
@@ -262,6 +299,8 @@ class Parser:
             self.ctes.append(name)
             if not self.accept_op(","):
                 return
+            if self.peek().is_word("SELECT"):  # withExprList: ... COMMA?
+                return
 
     def clauses(self) -> None:
         if self.accept_word("PREWHERE"):
@@ -271,7 +310,12 @@ class Parser:
         if self.peek().is_word("GROUP"):
             self.next()
             self.expect_word("BY", "after GROUP")
-            self.expr_list()
+            if self.peek().is_word("GROUPING") and self.peek(1).is_word("SETS"):
+                # `GROUP BY GROUPING SETS ((a), (a, b), ())` (issue 12; ClickHouse syntax)
+                self.i += 2
+                self.paren_expr_list()
+            else:
+                self.expr_list(allow_trailing=True)
             while self.peek().is_word("WITH") and self.peek(1).is_word("ROLLUP", "CUBE", "TOTALS"):
                 self.i += 2
         if self.accept_word("HAVING"):
@@ -291,20 +335,40 @@ class Parser:
             self.next()
             self.expect_word("BY", "after ORDER")
             self.order_list()
+        limit_by: tuple[int, int] | None = None
         while self.peek().is_word("LIMIT", "OFFSET"):
+            start = self.peek()
+            if limit_by is not None:
+                # sqlglot reads one LIMIT only: the bridge leaves the LIMIT ... BY out (no lineage in it)
+                self.roles.append((limit_by[0], ROLE_SKIP, limit_by[1], ""))
+                limit_by = None
             if self.next().is_word("LIMIT"):
-                self.parse_expr()
+                self.limit_body()
                 if self.accept_op(",") or self.accept_word("OFFSET"):
-                    self.parse_expr()
+                    self.limit_body()
                 if self.accept_word("BY"):
-                    self.expr_list()
+                    self.expr_list(allow_trailing=True)
+                    limit_by = (start.start, self.toks[self.i - 1].end)
                 if self.peek().is_word("WITH") and self.peek(1).is_word("TIES"):
+                    ties = self.peek()
                     self.i += 2
+                    # sqlglot refuses `LIMIT n, m WITH TIES`; ties change no lineage
+                    self.roles.append((ties.start, ROLE_SKIP, self.toks[self.i - 1].end, ""))
             else:
-                self.parse_expr()
+                self.limit_body()
                 self.accept_word("ROW", "ROWS")
         if self.accept_word("SETTINGS"):
             self.expr_list()
+
+    def limit_body(self) -> None:
+        first = self.peek()
+        self.parse_expr()
+        if self.toks[self.i - 1] is not first:
+            # sqlglot reads only a bare LIMIT/OFFSET value: `LIMIT c AND d` becomes `LIMIT (c AND d)`
+            self.roles.append((first.start, ROLE_WRAP, self.toks[self.i - 1].end, ""))
+        if self.peek().is_op("%"):  # `LIMIT n %`: a percentage (PostHog's newer grammar)
+            self.roles.append((self.peek().start, ROLE_SKIP, self.peek().end, ""))
+            self.next()
 
     def order_list(self) -> None:
         while True:
@@ -352,6 +416,9 @@ class Parser:
                     self.paren_expr_list()
                 else:
                     self.expr_list()
+            while self.peek().is_word("PIVOT", "UNPIVOT") and self.peek(1).is_op("("):
+                self.next()  # a PIVOT after the join constraint pivots the whole chain
+                self.pivot()
 
     def table_expr(self) -> None:
         self.enter()
@@ -376,8 +443,7 @@ class Parser:
                 self.join_expr()
                 self.expect_op(")", "to close the parenthesised FROM clause")
         elif tok.kind == TAG:
-            self.next()
-            self.nested(tok)
+            self.table_tag(self.next())
         elif tok.is_op("{"):
             raise self.err("placeholders are not allowed in views")
         elif self.is_identifier(tok):
@@ -398,10 +464,49 @@ class Parser:
         self.table_modifiers()
         self.leave()
 
+    def table_tag(self, tok: Token) -> None:
+        """A HogQLX tag used as a table. Only `<HogQLQuery query='...'/>` says what it reads (its query
+        is parsed in turn, as PostHog's test_visit_hogqlx_tag does); any other tag's tables are
+        unknowable here, so it is an error, never an empty table list."""
+        attrs = dict(p.split("\0", 1) for p in tok.parts if isinstance(p, str))
+        exprs = [p for p in tok.parts if not isinstance(p, str)]
+        if tok.value != "HogQLQuery" or "query" not in attrs or exprs:
+            raise self.err(
+                f"HogQLX tag <{tok.value}> used as a table: what it reads cannot be known "
+                "(only <HogQLQuery query='...'/> can be read); the view's lineage is unparseable",
+                tok,
+            )
+        inner_text = attrs["query"]
+        from lineage.hogql.lexer import tokenize
+
+        inner = Parser(inner_text, tokenize(inner_text))
+        inner.depth = self.depth
+        try:
+            inner.parse_statement()
+        except HogQLError as exc:
+            reason = exc.context.get("reason", exc)
+            raise self.err(f"the query of <HogQLQuery> does not parse: {reason}", tok) from None
+        self.tables.extend(t for t in inner.tables if t not in self.ctes)
+        self.roles.append((tok.start, ROLE_TAGQUERY, tok.end, inner_text))
+
+    def pivot(self) -> None:
+        """`PIVOT (aggregates FOR operand IN (values) ...)` / `UNPIVOT (values FOR name IN (columns))`."""
+        self.expect_op("(", "after PIVOT/UNPIVOT")
+        self.expr_list(allow_trailing=True)
+        while self.accept_word("FOR"):
+            self.parse_expr()  # `b IN (c)` reads as one IN comparison: operand and values
+        if self.peek().is_word("GROUP") and self.peek(1).is_word("BY"):
+            self.i += 2
+            self.expr_list()
+        self.expect_op(")", "to close PIVOT/UNPIVOT")
+
     def table_modifiers(self) -> None:
         while True:
             tok = self.peek()
-            if tok.is_word("FINAL"):
+            if tok.is_word("PIVOT", "UNPIVOT") and self.peek(1).is_op("("):
+                self.next()
+                self.pivot()
+            elif tok.is_word("FINAL"):
                 self.next()
             elif tok.is_word("SAMPLE"):
                 self.next()
@@ -425,12 +530,45 @@ class Parser:
     def expr_list(self, *, allow_trailing: bool = False) -> None:
         while True:
             self.parse_expr()
-            if not self.accept_op(","):
+            if not self.peek().is_op(","):
                 return
-            if allow_trailing and (
-                self.peek().is_word("FROM") or self.peek().kind == EOF or self.peek().is_op(")")
-            ):
+            comma = self.next()
+            if allow_trailing and self.list_ends_here():
+                self.roles.append((comma.start, ROLE_SKIP, comma.end, ""))
                 return
+
+    def starts_expr(self, k: int) -> bool:
+        """Whether token ``k`` ahead can begin an expression (a clause body)."""
+        tok = self.peek(k)
+        if tok.is_op("*"):
+            # `where * r` is the column `where` times r; `qualify * ?. q` a clause on `*`
+            nxt = self.peek(k + 1)
+            return not (nxt.kind in (WORD, QIDENT, NUMBER, STRING, FSTRING) or nxt.is_op("("))
+        if tok.kind in (WORD, QIDENT, NUMBER, STRING, FSTRING, TAG):
+            return not tok.is_word(*_CLAUSE_WORDS, "FROM", "GROUP", "ORDER", "UNION", "WINDOW")
+        return tok.is_op("(", "[", "{", "-", "+", "*")
+
+    def list_ends_here(self) -> bool:
+        """After a trailing comma: does a clause (or the end) follow rather than another item?"""
+        tok = self.peek()
+        if tok.kind == EOF or tok.is_op(")", ";"):
+            return True
+        if tok.is_word("FROM"):
+            nxt = self.peek(1)  # `select q, from()` is a call on the column `from`
+            return nxt.kind in (WORD, QIDENT, TAG) or (nxt.is_op("(", "{") and not self.peek(2).is_op(")"))
+        if tok.is_word("GROUP", "ORDER") and self.peek(1).is_word("BY"):
+            return True
+        if tok.is_word("UNION", "INTERSECT", "EXCEPT"):
+            return True
+        if tok.is_word("ARRAY") and self.peek(1).is_word("JOIN"):
+            return True
+        if tok.is_word("LEFT", "INNER") and self.peek(1).is_word("ARRAY"):
+            return True
+        if tok.is_word("WINDOW"):
+            return self.is_identifier(self.peek(1)) and self.peek(2).is_word("AS")
+        if tok.is_word(*_CLAUSE_WORDS):
+            return self.starts_expr(1)
+        return False
 
     def paren_expr_list(self) -> None:
         self.expect_op("(", "to open a list")
@@ -450,6 +588,12 @@ class Parser:
         while True:
             tok = self.peek()
             if tok.kind == OP:
+                if tok.value == "%" and (
+                    self.peek(1).kind == EOF
+                    or self.peek(1).is_word("WITH", "OFFSET", "BY", "LIMIT")
+                    or self.peek(1).is_op(")", ";")
+                ):
+                    break  # `LIMIT n % WITH TIES`: the percent marker, left to limit_body
                 if tok.value in _BINARY_OPS:
                     self.next()
                 elif tok.value == "?":
@@ -461,6 +605,11 @@ class Parser:
                 else:
                     break
                 self.unary()
+                continue
+            if tok.kind == QIDENT and not self.no_implicit_alias:
+                self.next()  # `1 "team_id"`: an implicit alias (test_parser_regressions.py)
+                self.mark(tok, ROLE_IDENT)
+                alias = tok.value
                 continue
             if tok.kind != WORD:
                 break
@@ -487,7 +636,7 @@ class Parser:
                     raise self.err("expected NULL after IS")
                 continue
             elif word == "AS":
-                self.next()
+                as_tok = self.next()
                 name = self.next()
                 if not (self.is_identifier(name) or name.kind == STRING):
                     raise self.err(f"expected an alias after AS, found {self.describe(name)}", name)
@@ -499,11 +648,30 @@ class Parser:
                 if name.kind != STRING:
                     self.mark(name, ROLE_IDENT)
                 alias = name.value
+                self.alias_span = (as_tok.start, name.end)
+                continue
+            elif word in ("IGNORE", "RESPECT") and self.peek(1).is_word("NULLS"):
+                # `any(x) IGNORE NULLS` (test_parser_regressions.py): no lineage; the bridge drops it
+                self.roles.append((tok.start, ROLE_SKIP, self.peek(1).end, ""))
+                self.i += 2
+                continue
+            elif (
+                word not in _NO_IMPLICIT_COLUMN_ALIAS
+                and not self.no_implicit_alias
+                and not self.cast_args
+                and not self.peek(1).is_op("(", ".")
+            ):
+                self.next()
+                self.mark(tok, ROLE_IDENT)
+                alias = tok.value
                 continue
             else:
                 break
-            if word == "IN":
-                self.accept_word("COHORT")
+            if word == "IN" and self.peek().is_word("COHORT"):
+                cohort = self.next()
+                self.unary()
+                self.roles.append((cohort.start, ROLE_COHORT, self.toks[self.i - 1].end, ""))
+                continue
             self.unary()
         if pending_ternary:
             raise self.err("'?' without a matching ':'")
@@ -535,6 +703,7 @@ class Parser:
             return False
         if tok.is_op("*"):
             self.next()
+            self.star_modifiers()
             return False
         if tok.is_op("("):
             self.paren_primary()
@@ -598,6 +767,8 @@ class Parser:
                     last, callable_ = nxt, True
                 elif nxt.kind == NUMBER or nxt.is_op("*"):
                     self.next()
+                    if nxt.is_op("*"):
+                        self.star_modifiers()
                     callable_ = False
                 else:
                     raise self.err(f"expected a name after '.', found {self.describe(nxt)}")
@@ -628,6 +799,16 @@ class Parser:
                 callable_ = False
             else:
                 return
+
+    def star_modifiers(self) -> None:
+        """`* EXCLUDE (a, b)`, `* EXCEPT (a)`, `t.* REPLACE (x + 1 AS x)` (PostHog's newer grammar)."""
+        while (
+            self.peek().is_word("EXCLUDE", "EXCEPT", "REPLACE")
+            and self.peek(1).is_op("(")
+            and not self.starts_select(1)
+        ):
+            self.next()
+            self.paren_expr_list()
 
     def paren_primary(self) -> None:
         if self.starts_select(1):
@@ -713,12 +894,21 @@ class Parser:
             if self.peek().is_word("SELECT", "WITH"):
                 self.select_set()
             else:
-                self.parse_expr()
+                self.alias_span = None
+                alias = self.parse_expr()
+                span = self.taken_alias_span()
+                if alias is not None and span is not None:
+                    # `sum(x AS y)`: sqlglot refuses an alias in an argument; the bridge drops it
+                    self.roles.append((span[0], ROLE_SKIP, span[1], ""))
             while self.accept_word("FROM", "FOR"):
                 self.parse_expr()
             if not self.accept_op(",") or self.peek().is_op(")"):
                 break
         self.expect_op(")", "to close the argument list")
+
+    def taken_alias_span(self) -> tuple[int, int] | None:
+        """The (AS start, alias end) of the last top-level `expr AS alias` parsed."""
+        return self.alias_span
 
     def window_spec(self) -> None:
         self.expect_op("(", "to open the window")
