@@ -29,7 +29,25 @@ from lineage.sim.demo import load_demo_fixture
 from lineage.sim.state import Warehouse
 from lineage.whatif_report import render_whatif
 
-MRR_BREAKS = {"mrr_by_month", "mrr_movements", "arpu_monthly", "ltv_monthly", "finance_kpis", "board_report"}
+MRR_BREAK_VIEWS = {
+    "mrr_by_month",
+    "mrr_movements",
+    "arpu_monthly",
+    "ltv_monthly",
+    "finance_kpis",
+    "board_report",
+}
+# The demo's consumers downstream of those views (dashboards follow their insights; the endpoint and the
+# notebook read finance_kpis and ltv_monthly); the "Churn rate" insight reads churn_monthly only.
+MRR_BREAK_CONSUMERS = {
+    "MRR by month",
+    "MRR movements",
+    "Board KPIs",
+    "Finance",
+    "mrr_api",
+    "Why did churn jump in March?",
+}
+MRR_BREAKS = MRR_BREAK_VIEWS | MRR_BREAK_CONSUMERS
 
 
 def _crawl(fixture: dict[str, Any], key: str) -> LineageGraph:
@@ -84,6 +102,7 @@ def test_dropping_mrr_names_exactly_the_views_that_break(demo: LineageGraph) -> 
     verdicts = _verdicts(report)
     assert {n for n, v in verdicts.items() if v == "breaks"} == MRR_BREAKS
     assert verdicts["churn_monthly"] == "unaffected"  # reads customer_id and month only
+    assert verdicts["Churn rate"] == "unaffected"  # an insight on churn_monthly
     direct = report.verdicts[_id(demo, "mrr_by_month")]
     assert direct.columns == ("customer_mrr_by_month.mrr",)
     assert "removed" in direct.reason
@@ -139,6 +158,9 @@ def test_a_new_filter_changes_every_reader_and_a_new_table_is_an_edge(demo: Line
     assert report.columns.changed == ("customer_id", "month", "mrr")
     assert report.tables_added == ("persons",)
     assert set(_verdicts(report).values()) == {"changes"}
+    # "Churn rate" is a trends insight with no HogQL to read: its rows change whatever it selects.
+    churn = report.verdicts[_id(demo, "Churn rate")]
+    assert churn.verdict == "changes" and "whose rows all change" in churn.reason
 
 
 def test_type_change_is_told_where_the_syntax_says(demo: LineageGraph) -> None:
@@ -370,7 +392,7 @@ def test_cli_what_if(demo_path: Path, demo: LineageGraph, tmp_path: Path) -> Non
     assert {a["name"] for a in json.loads(res.stdout)["affected"] if a["verdict"] == "breaks"} == MRR_BREAKS
     res = runner.invoke(cli, [*base, "--sql", str(new), "--fail-on", "breaks", "--format", "md"])
     assert res.exit_code == 1
-    assert "6 breaks" in res.output and "mrr\\_movements" in res.output
+    assert "12 breaks" in res.output and "mrr\\_movements" in res.output
     res = runner.invoke(
         cli, [*base, "--sql", "-", "--format", "json"], input=_sql(demo, "customer_mrr_by_month")
     )

@@ -545,6 +545,18 @@ def _downstream_verdicts(
             sqls = _hogql_of(attrs)
         else:
             sqls = None
+        rows_changed = [p for p, e in live.items() if e.all_rows_change and p not in broken]
+        if sqls is None and rows_changed:
+            # Every row of what it reads changes (a new filter, join or grouping upstream): whatever
+            # its query selects, what it shows changes, even though the query itself is not known.
+            verdicts[n] = Verdict(
+                "changes",
+                tuple(sorted(f"{names[p]}.{c}" for p in rows_changed for c in live[p].changed)),
+                f"reads {', '.join(names[p] for p in rows_changed)}, whose rows all change",
+            )
+            # A change of rows removes no column: what it passes on changes whole, and breaks nothing.
+            effects[n] = _Effect(all_rows_change=True)
+            continue
         if sqls is None:
             what = (
                 "no SQL in the snapshot"
