@@ -28,6 +28,7 @@ from typing import Any
 import networkx as nx
 
 from lineage.errors import InputError, RenderError, SelectorError, SnapshotError
+from lineage.fastjson import dumps_indented
 from lineage.io import csv_text, read_json, write_atomic
 
 __all__ = ["KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
@@ -237,7 +238,9 @@ class LineageGraph:
     def to_json(self) -> str:
         """The snapshot file's text."""
         try:
-            return json.dumps(self.to_json_data(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+            # _canonical made every non-finite float None, so orjson may write it (same bytes as json).
+            data = self.to_json_data()
+            return dumps_indented(data, indent=1, allow_nan=False, finite=True) + "\n"
         except (TypeError, ValueError) as exc:
             raise InputError(f"the graph holds a value a snapshot cannot store: {exc}") from None
 
@@ -251,33 +254,50 @@ class LineageGraph:
         _check_format(data, source)
         graph = nx.DiGraph()
         graph.graph.update(data.get("graph") or {})
+        # The node, successor and predecessor dicts are filled directly, as DiGraph.add_node and
+        # add_edge fill them (a duplicate id or edge updates the attributes of the first): at 20,000
+        # views the per-call overhead of those methods is a third of the load.
+        node_map, succ, pred = graph._node, graph._succ, graph._pred
+        kinds = frozenset(KINDS)
         for record in data["nodes"]:
-            if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not record["id"]:
+            node_id = record.get("id") if isinstance(record, dict) else None
+            if not isinstance(node_id, str) or not node_id:
                 raise SnapshotError(
                     f"{source} has a node without a string id ({_short(record)}); "
                     "the file is damaged: crawl again"
                 )
-            attrs = {k: v for k, v in record.items() if k != "id"}
-            attrs.setdefault("name", record["id"])
-            attrs.setdefault("kind", "unknown")
-            if attrs["kind"] not in KINDS:
+            attrs = dict(record)
+            del attrs["id"]
+            if "name" not in attrs:
+                attrs["name"] = node_id
+            kind = attrs.setdefault("kind", "unknown")
+            if not isinstance(kind, str) or kind not in kinds:
                 raise SnapshotError(
-                    f"{source}: node {record['id']!r} has kind {attrs['kind']!r}, "
-                    f"not one of {', '.join(KINDS)}"
+                    f"{source}: node {node_id!r} has kind {kind!r}, not one of {', '.join(KINDS)}"
                 )
-            graph.add_node(record["id"], **attrs)
+            if node_id in node_map:
+                node_map[node_id].update(attrs)
+            else:
+                succ[node_id] = {}
+                pred[node_id] = {}
+                node_map[node_id] = attrs
         for record in data["edges"]:
             if not isinstance(record, dict) or "source" not in record or "target" not in record:
                 raise SnapshotError(
                     f"{source} has an edge without source and target ({_short(record)}); crawl again"
                 )
             u, v = record["source"], record["target"]
-            for end in (u, v):
-                if not isinstance(end, str) or end not in graph:
-                    raise SnapshotError(
-                        f"{source} has an edge {u!r} -> {v!r} to a node that is not in the file; crawl again"
-                    )
-            graph.add_edge(u, v, **{k: val for k, val in record.items() if k not in ("source", "target")})
+            if not (isinstance(u, str) and u in node_map and isinstance(v, str) and v in node_map):
+                raise SnapshotError(
+                    f"{source} has an edge {u!r} -> {v!r} to a node that is not in the file; crawl again"
+                )
+            attrs = dict(record)
+            del attrs["source"], attrs["target"]
+            existing = succ[u].get(v)
+            if existing is not None:
+                existing.update(attrs)
+            else:
+                succ[u][v] = pred[v][u] = attrs
         return cls(graph)
 
     @classmethod

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from lineage.errors import InputError
+from lineage.fastjson import loads
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection, OWASP);
 # tab and carriage return are on the list because some spreadsheets strip them before parsing.
@@ -161,7 +162,7 @@ def read_json(
     except OSError as exc:
         raise error(f"{what} cannot be read ({exc.strerror or exc}); check the path") from None
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
         hint = f": {invalid_hint}" if invalid_hint else ""

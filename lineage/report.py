@@ -10,17 +10,19 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineage.analysis.checks import CheckReport
-from lineage.analysis.columns import ColumnImpact
 from lineage.analysis.diff import JOB_FIELDS, SnapshotDiff
 from lineage.analysis.impact import ImpactNode, ImpactReport
 from lineage.errors import InputError
+from lineage.fastjson import dumps_indented
 from lineage.io import visible
+
+if TYPE_CHECKING:  # only in annotations: columns imports sqlglot, which impact and check do not need
+    from lineage.analysis.columns import ColumnImpact
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -71,7 +73,7 @@ def esc(value: Any) -> str:
 
 def to_json(data: Any) -> str:
     """Stable JSON: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
+    return dumps_indented(data, sort_keys=True, indent=2, default=str) + "\n"
 
 
 def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:

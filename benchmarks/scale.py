@@ -1,0 +1,213 @@
+"""Scale benchmark: every snapshot command against the cost of merely reading the snapshot.
+
+Generates a warehouse deterministically (``--views`` views over ``--tables`` warehouse tables, 1-4
+parents each, HogQL on every view), serves it with the simulator in its own process, crawls it with
+``lineage crawl --all --edges system``, then runs each snapshot command as a subprocess, as a user
+would, in the same run:
+
+* the floor: start Python, ``json.load`` the snapshot, ``nx.node_link_graph``, one ``nx.descendants``;
+* ``impact ROOT --format json``, ``check --format json``, ``ls --select '+VIEW+'``,
+  ``render --select '2+VIEW+2' --format svg``, ``export`` (CSV) and ``diff`` of the snapshot with
+  itself, each with its wall time (best of ``--repeat``), ratio to the floor and peak RSS.
+
+Targets (issue 16): every command <= 1.5x the floor, ``check`` <= 2x, peak RSS < 300 MB at 20,000
+views; the system crawl < 5 s. ``--double`` runs a second size (twice ``--views``) and prints the
+ratio of each figure (linear growth: about 2).
+
+    .venv/bin/python benchmarks/scale.py [--views 20000] [--tables 300] [--double] [--repeat 3]
+    .venv/bin/python benchmarks/scale.py --views 2000      # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from crawl import simulator  # benchmarks/crawl.py: the simulator in a subprocess
+
+from lineage.sim.generate import fixture_from_graph
+
+KEY = "phx_demo_read"
+FLOOR = """
+import json, sys
+import networkx as nx
+with open(sys.argv[1], encoding="utf-8") as fh:
+    data = json.load(fh)
+g = nx.node_link_graph(data, edges="edges")
+nx.descendants(g, sys.argv[2])
+"""
+
+
+def warehouse(views: int, tables: int, seed: int = 16) -> dict[str, Any]:
+    """A real_graphs-format graph: ``tables`` tables, ``views`` views with 1-4 parents each.
+
+    Each view reads mostly from the views just before it (a deep, wide DAG like a real warehouse's
+    staging -> marts layers) and sometimes a table. The fixture generator writes each view's HogQL.
+    """
+    rng = random.Random(seed)
+    nodes: list[dict[str, Any]] = [{"name": f"raw_{i:04d}", "kind": "table"} for i in range(tables)]
+    names = [n["name"] for n in nodes]
+    edges: list[list[str]] = []
+    for i in range(views):
+        name = f"v_{i:06d}"
+        k = rng.choice((1, 1, 2, 2, 3, 4))
+        parents: set[str] = set()
+        while len(parents) < k:
+            if i == 0 or rng.random() < 0.15:
+                parents.add(names[rng.randrange(tables)])
+            else:
+                j = tables + max(0, i - 1 - int(rng.expovariate(1 / 400)))
+                parents.add(names[j])
+        nodes.append({"name": name, "kind": "view"})
+        edges.extend([p, name] for p in sorted(parents))
+        names.append(name)
+    return {"source": f"scale benchmark, seed {seed}", "nodes": nodes, "edges": edges}
+
+
+def run(cmd: list[str], env: dict[str, str], repeat: int, out: Path | None = None) -> tuple[float, float]:
+    """Best wall time of ``repeat`` runs and the peak RSS (MB) of the child, via wait4's rusage."""
+    best, peak = float("inf"), 0.0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with open(out or os.devnull, "wb") as sink, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - started
+            proc.returncode = code = os.waitstatus_to_exitcode(status)
+            if code not in (0, 1):  # check exits 1 when it finds errors: a result, not a failure
+                err.seek(0)
+                raise SystemExit(f"{' '.join(cmd)} exited {code}: {err.read().decode().strip()}")
+        best = min(best, elapsed)
+        peak = max(peak, usage.ru_maxrss / 1024)
+    return best, peak
+
+
+def measure(views: int, tables: int, repeat: int, tmp: Path) -> dict[str, tuple[float, float, str]]:
+    """Generate, serve, crawl and time every command at one size: name -> (seconds, peak MB, note)."""
+    started = time.perf_counter()
+    fixture = fixture_from_graph(warehouse(views, tables), seed=1)
+    gen_s = time.perf_counter() - started
+    print(f"[{views} views] fixture generated in {gen_s:.1f} s", file=sys.stderr, flush=True)
+    env = {**os.environ, "POSTHOG_PERSONAL_API_KEY": KEY, "PYTHONHASHSEED": "0"}
+    env.pop("LINEAGE_SNAPSHOT", None)
+    lineage = [sys.executable, "-m", "lineage"]
+    snap = tmp / f"snap-{views}.json"
+    rows: dict[str, tuple[float, float, str]] = {}
+    with simulator(fixture, tmp, 0.0) as url:
+        crawl = [*lineage, "crawl", "--all", "--edges", "system", "--host", url, "--project", "1"]
+        crawl += ["--max-rpm", "1000000", "--out", str(snap), "--no-progress"]
+        secs, peak = run(crawl, env, 1)
+    rows["crawl --all --edges system"] = (secs, peak, f"{snap.stat().st_size / 1e6:.0f} MB snapshot")
+
+    data = json.loads(snap.read_text())
+    children: dict[str, int] = {}
+    ids = {n["id"]: n["name"] for n in data["nodes"]}
+    down: dict[str, list[str]] = {}
+    for e in data["edges"]:
+        down.setdefault(e["source"], []).append(e["target"])
+
+    def reach(start: str) -> int:
+        seen, stack = {start}, [start]
+        while stack:
+            for nxt in down.get(stack.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return len(seen) - 1
+
+    kinds = {n["id"]: n["kind"] for n in data["nodes"]}
+    for n in ids:
+        children[n] = len(down.get(n, ()))
+    root = max((n for n in ids if kinds[n] == "table"), key=lambda n: (reach(n), n))
+    middle = sorted(n for n in ids if kinds[n] != "table")[len(ids) // 2]
+    mid_name = ids[middle]
+    del data
+
+    floor_py = tmp / "floor.py"
+    floor_py.write_text(FLOOR)
+    rows["floor"] = (*run([sys.executable, str(floor_py), str(snap), root], env, repeat), "")
+    s = ["--snapshot", str(snap)]
+    commands = {
+        "impact ROOT --format json": (
+            [*lineage, "impact", ids[root], *s, "--format", "json"],
+            f"{reach(root)} affected",
+        ),
+        "check --format json": ([*lineage, "check", *s, "--format", "json"], ""),
+        "ls --select '+VIEW+'": ([*lineage, "ls", *s, "--select", f"+{mid_name}+"], ""),
+        "render --select '2+VIEW+2' --format svg": (
+            [*lineage, "render", *s, "--select", f"2+{mid_name}+2", "--format", "svg", "--out", "-"],
+            "",
+        ),
+        "export (csv)": (
+            [*lineage, "export", *s, "--format", "csv", "--out", str(tmp / f"export-{views}")],
+            "",
+        ),
+        "diff SNAP SNAP": ([*lineage, "diff", str(snap), str(snap)], ""),
+    }
+    for name, (cmd, note) in commands.items():
+        print(f"[{views} views] {name}", file=sys.stderr, flush=True)
+        rows[name] = (*run(cmd, env, repeat), note)
+    return rows
+
+
+TARGETS = {"check --format json": 2.0}
+
+
+def table(rows: dict[str, tuple[float, float, str]], views: int) -> bool:
+    floor = rows["floor"][0]
+    print(f"\n{views:,} views: floor {floor:.2f} s")
+    print(f"| {'command':<42} | {'seconds':>7} | {'x floor':>7} | {'peak MB':>7} | note")
+    print(f"|{'-' * 44}|{'-' * 9}|{'-' * 9}|{'-' * 9}|------")
+    ok = True
+    for name, (secs, peak, note) in rows.items():
+        crawl = name.startswith("crawl")
+        ratio = "-" if crawl else f"{secs / floor:.2f}"
+        print(f"| {name:<42} | {secs:>7.2f} | {ratio:>7} | {peak:>7.0f} | {note}")
+        if crawl:
+            ok &= secs < 5.0 * views / 20_000
+        elif name != "floor":
+            ok &= secs <= TARGETS.get(name, 1.5) * floor
+        ok &= peak < 300 * views / 20_000
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--views", type=int, default=20_000)
+    parser.add_argument("--tables", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs per command")
+    parser.add_argument("--double", action="store_true", help="also run twice the size; print ratios")
+    args = parser.parse_args()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        small = measure(args.views, args.tables, args.repeat, tmp)
+        ok = table(small, args.views)
+        if args.double:
+            big = measure(2 * args.views, 2 * args.tables, args.repeat, tmp)
+            ok &= table(big, 2 * args.views)
+            print(f"\ndoubling {args.views:,} -> {2 * args.views:,} views: ratio of each figure")
+            print(f"| {'command':<42} | {'time x':>7} | {'RSS x':>7}")
+            for name in small:
+                t = big[name][0] / small[name][0]
+                m = big[name][1] / small[name][1]
+                print(f"| {name:<42} | {t:>7.2f} | {m:>7.2f}")
+                ok &= name == "floor" or t < 2.6
+    targets = "commands <= 1.5x floor (check 2x), peak RSS < 300 MB per 20k views, system crawl < 5 s per 20k"
+    print(f"\ntargets: {targets}:", "met" if ok else "MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
