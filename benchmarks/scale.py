@@ -23,18 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from crawl import simulator  # benchmarks/crawl.py: the simulator in a subprocess
 
 from lineage.sim.generate import fixture_from_graph
+from lineage.sim.synthetic import warehouse
 
 KEY = "phx_demo_read"
 FLOOR = """
@@ -45,32 +44,6 @@ with open(sys.argv[1], encoding="utf-8") as fh:
 g = nx.node_link_graph(data, edges="edges")
 nx.descendants(g, sys.argv[2])
 """
-
-
-def warehouse(views: int, tables: int, seed: int = 16) -> dict[str, Any]:
-    """A real_graphs-format graph: ``tables`` tables, ``views`` views with 1-4 parents each.
-
-    Each view reads mostly from the views just before it (a deep, wide DAG like a real warehouse's
-    staging -> marts layers) and sometimes a table. The fixture generator writes each view's HogQL.
-    """
-    rng = random.Random(seed)
-    nodes: list[dict[str, Any]] = [{"name": f"raw_{i:04d}", "kind": "table"} for i in range(tables)]
-    names = [n["name"] for n in nodes]
-    edges: list[list[str]] = []
-    for i in range(views):
-        name = f"v_{i:06d}"
-        k = rng.choice((1, 1, 2, 2, 3, 4))
-        parents: set[str] = set()
-        while len(parents) < k:
-            if i == 0 or rng.random() < 0.15:
-                parents.add(names[rng.randrange(tables)])
-            else:
-                j = tables + max(0, i - 1 - int(rng.expovariate(1 / 400)))
-                parents.add(names[j])
-        nodes.append({"name": name, "kind": "view"})
-        edges.extend([p, name] for p in sorted(parents))
-        names.append(name)
-    return {"source": f"scale benchmark, seed {seed}", "nodes": nodes, "edges": edges}
 
 
 def run(cmd: list[str], env: dict[str, str], repeat: int, out: Path | None = None) -> tuple[float, float]:
