@@ -115,9 +115,20 @@ def dumps_indented(
     if _risky(text):
         return slow()
     if indent == 1:
-        # JSON text holds no raw newline inside a string, so every line starts with indentation alone.
-        text = re.sub(r"(?m)^((?:  )+)", lambda m: " " * (len(m.group(1)) // 2), text)
+        text = _halve_indentation(text)
     return text
+
+
+def _halve_indentation(text: str) -> str:
+    """Two spaces per level -> one. JSON text holds no raw newline or control character inside a
+    string, so every line starts with its indentation alone, and \x01 is free to mark done lines."""
+    depth = 1
+    while "\n" + "  " * (depth + 1) in text:
+        depth += 1
+    # Deepest first: a converted line starts with \x01, so shallower passes do not touch it again.
+    for level in range(depth, 0, -1):
+        text = text.replace("\n" + "  " * level, "\n" + "\x01" * level)
+    return text.replace("\x01", " ")
 
 
 def _has_non_finite(data: Any) -> bool:

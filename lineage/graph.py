@@ -426,6 +426,9 @@ def _check_format(data: Any, source: str) -> None:
 
 def _canonical(value: Any) -> Any:
     """JSON-ready, deterministic: dict keys sorted, sets sorted, dates ISO, non-finite floats None."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most values: nothing to do
+        return value
     if isinstance(value, Mapping):
         return {str(k): _canonical(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, list | tuple):

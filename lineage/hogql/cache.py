@@ -27,7 +27,7 @@ from lineage.fastjson import dumps_indented, loads
 from lineage.hogql import extract_tables
 from lineage.io import write_atomic
 
-__all__ = ["ENV_CACHE_DIR", "TableCache", "cache_dir"]
+__all__ = ["ENV_CACHE_DIR", "TableCache", "cache_dir", "shared"]
 
 ENV_CACHE_DIR = "LINEAGE_CACHE_DIR"
 FORMAT = "lineage-hogql-tables/1"
@@ -121,6 +121,16 @@ class TableCache:
         # A cache that cannot be written costs a parse next time, nothing more.
         with contextlib.suppress(LineageError, OSError):
             write_atomic(self.path, dumps_indented(document, indent=1, finite=True) + "\n")
+
+
+_SHARED: list[TableCache] = []
+
+
+def shared() -> TableCache:
+    """The process's one cache in the user's cache directory (the crawler's; ``lineage crawl`` saves it)."""
+    if not _SHARED:
+        _SHARED.append(TableCache.default())
+    return _SHARED[0]
 
 
 def _valid(entry: Any) -> bool:
