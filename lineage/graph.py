@@ -249,8 +249,12 @@ class LineageGraph:
         return write_atomic(path, self.to_json())
 
     @classmethod
-    def from_json_data(cls, data: Any, *, source: str = "snapshot") -> LineageGraph:
-        """Build a graph from parsed snapshot JSON; refuses other and newer formats (SnapshotError)."""
+    def from_json_data(cls, data: Any, *, source: str = "snapshot", adopt: bool = False) -> LineageGraph:
+        """Build a graph from parsed snapshot JSON; refuses other and newer formats (SnapshotError).
+
+        ``adopt=True`` lets the graph take the node and edge dicts of ``data`` as its attribute dicts
+        (``data`` is changed): what :meth:`load` does with the JSON it parsed and nobody else holds.
+        """
         _check_format(data, source)
         graph = nx.DiGraph()
         graph.graph.update(data.get("graph") or {})
@@ -266,7 +270,7 @@ class LineageGraph:
                     f"{source} has a node without a string id ({_short(record)}); "
                     "the file is damaged: crawl again"
                 )
-            attrs = dict(record)
+            attrs = record if adopt else dict(record)
             del attrs["id"]
             if "name" not in attrs:
                 attrs["name"] = node_id
@@ -291,7 +295,7 @@ class LineageGraph:
                 raise SnapshotError(
                     f"{source} has an edge {u!r} -> {v!r} to a node that is not in the file; crawl again"
                 )
-            attrs = dict(record)
+            attrs = record if adopt else dict(record)
             del attrs["source"], attrs["target"]
             existing = succ[u].get(v)
             if existing is not None:
@@ -311,7 +315,7 @@ class LineageGraph:
             invalid_hint="run 'lineage crawl' again",
             error=SnapshotError,
         )
-        return cls.from_json_data(data, source=source)
+        return cls.from_json_data(data, source=source, adopt=True)
 
     # -- other file formats ---------------------------------------------------------------------
 
