@@ -458,7 +458,10 @@ def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     for key in sorted(record, key=str):
         value = record[key]
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        kind = type(value)
+        if kind is str or kind is int or kind is float or kind is bool:  # most values, without ABC checks
+            out[name] = value
+        elif isinstance(value, Mapping):
             out.update(_flatten(value, prefix=f"{name}."))
         elif value is None:
             continue

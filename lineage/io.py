@@ -118,6 +118,11 @@ def csv_cell(value: object) -> str:
     """
     if value is None:
         return ""
+    kind = type(value)
+    if kind is str:  # the common case first (700,000 cells in a 20,000-view export)
+        return visible("'" + value if value.startswith(_FORMULA_START) else value)
+    if kind is int:
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
