@@ -120,7 +120,8 @@ def csv_cell(value: object) -> str:
         return ""
     kind = type(value)
     if kind is str:  # the common case first (700,000 cells in a 20,000-view export)
-        return visible("'" + value if value.startswith(_FORMULA_START) else value)
+        text = str(value)
+        return visible("'" + text if text.startswith(_FORMULA_START) else text)
     if kind is int:
         return str(value)
     if isinstance(value, bool):

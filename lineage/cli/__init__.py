@@ -9,7 +9,7 @@ import importlib
 
 import click
 
-from lineage import __version__
+from lineage import __version__, graph
 
 # (module, attribute) of every top-level command, in --help order.
 _COMMANDS: list[tuple[str, str]] = [
@@ -73,3 +73,10 @@ def main() -> None:
 
 
 # Commands are added when first asked for (_LazyGroup), not here.
+
+
+def entry() -> None:
+    """The ``lineage`` program: one command per process, so a loaded snapshot may be frozen out of
+    the garbage collector's passes (lineage.graph.FREEZE_AFTER_LOAD); tests call ``main`` instead."""
+    graph.FREEZE_AFTER_LOAD = True
+    main()
