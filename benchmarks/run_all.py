@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["sim_serve", "crawl", "system", "analysis", "render", "hogql_coverage"]
+ORDER = ["sim_serve", "crawl", "system", "analysis", "render", "hogql_coverage", "scale"]
 
 
 def main() -> int:
