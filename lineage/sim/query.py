@@ -160,6 +160,10 @@ def to_ts(value: Any) -> Any:
     else:
         return value
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.year >= 1000:
+        # The same text as strftime(_TS_FORMAT), several times faster: system tables hold a few
+        # hundred thousand timestamps at 20,000 views, converted on every query.
+        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
     return moment.strftime(_TS_FORMAT)
 
 
