@@ -35,7 +35,7 @@ try:  # orjson is a dependency; without it (an odd install) everything still wor
 except ImportError:  # pragma: no cover - exercised only on installs without orjson
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["dumps_indented", "loads"]
+__all__ = ["dumps_indented", "loads", "try_fast_loads"]
 
 # Output orjson may print differently from json: a small float in either notation. Candidates are found
 # by a literal scan (fast), then the line holding one is checked: with indentation a number stands
@@ -67,6 +67,17 @@ def loads(text: str | bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
     return json.loads(text)
+
+
+def try_fast_loads(data: bytes) -> tuple[bool, Any]:
+    """``(True, value)`` when orjson parses ``data`` (UTF-8 JSON; the value ``json.loads`` gives its
+    text, but for the difference said above); ``(False, None)`` for anything else."""
+    if orjson is not None:
+        try:
+            return True, orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return False, None
 
 
 class _Fallback(Exception):

@@ -136,10 +136,13 @@ def shortest_paths(
     trick: a path's order is decided by its parent's path (same last element), so ranking each BFS level
     by (parent rank, name, id) ranks whole paths without comparing them.
     """
-    key = {n: (node_name(g, n), str(n)) for n in g.nodes} if len(g) < 50_000 else None
+    key: dict[Any, tuple[str, str]] = {}  # for the nodes reached only, each computed once
 
     def sort_key(n: Any) -> tuple[str, str]:
-        return key[n] if key is not None else (node_name(g, n), str(n))
+        found = key.get(n)
+        if found is None:
+            found = key[n] = (node_name(g, n), str(n))
+        return found
 
     depth: dict[Any, int] = {source: 0}
     parent: dict[Any, Any] = {}
