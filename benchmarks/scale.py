@@ -8,7 +8,8 @@ would, in the same run:
 * the floor: start Python, ``json.load`` the snapshot, ``nx.node_link_graph``, one ``nx.descendants``;
 * ``impact ROOT --format json``, ``check --format json``, ``ls --select '+VIEW+'``,
   ``render --select '2+VIEW+2' --format svg``, ``export`` (CSV) and ``diff`` of the snapshot with
-  itself, each with its wall time (best of ``--repeat``), ratio to the floor and peak RSS.
+  itself, each with its wall and CPU time (best of ``--repeat``), the ratio of its CPU time to the
+  floor's (a shared machine moves wall time far more) and its peak RSS.
 
 The crawl runs twice: cold (every view's SQL parsed) and warm (the parse cache of
 ``lineage.hogql.cache`` filled by the first; ``check`` always finds it warm, as it does on a machine
