@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest system-deps venv bench clean docs-cli
+.PHONY: demo test lint typecheck pytest system-deps venv bench bench-scale clean docs-cli
 
 venv: $(STAMP)
 
@@ -46,6 +46,11 @@ docs-cli: venv
 
 bench: venv system-deps
 	$(BIN)/python benchmarks/run_all.py
+
+# The scale benchmark alone, at any size: make bench-scale VIEWS=50000 (add ARGS=--double for ratios).
+VIEWS ?= 20000
+bench-scale: venv system-deps
+	$(BIN)/python benchmarks/scale.py --views $(VIEWS) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

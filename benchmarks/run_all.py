@@ -15,7 +15,17 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["sim_serve", "crawl", "system", "analysis", "consumers", "render", "hogql_coverage", "whatif"]
+ORDER = [
+    "sim_serve",
+    "crawl",
+    "system",
+    "analysis",
+    "consumers",
+    "render",
+    "hogql_coverage",
+    "whatif",
+    "scale",
+]
 
 
 def main() -> int:

@@ -1,3 +1,3 @@
-from lineage.cli import main
+from lineage.cli import entry
 
-main()
+entry()

@@ -195,3 +195,9 @@ def sim_server(small_fixture: dict[str, Any]) -> Iterator[Any]:
 
     with serve_in_thread(small_fixture, era="e2") as handle:
         yield handle
+
+
+@pytest.fixture(autouse=True)
+def _private_parse_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``lineage check`` caches parsed SQL under the user's cache directory: tests use their own."""
+    monkeypatch.setenv("LINEAGE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "lineage-cache"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -62,9 +63,14 @@ class ImpactNode:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``path`` as a list)."""
-        out = asdict(self)
+        # Every field is a scalar or the path of strings: no need for asdict's deep copy (a second per
+        # row at 20,000 rows). Same keys in the same order as asdict.
+        out = {name: getattr(self, name) for name in _IMPACT_FIELDS}
         out["path"] = list(self.path)
         return out
+
+
+_IMPACT_FIELDS = tuple(ImpactNode.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -189,10 +195,13 @@ def shortest_paths(
     trick: a path's order is decided by its parent's path (same last element), so ranking each BFS level
     by (parent rank, name, id) ranks whole paths without comparing them.
     """
-    key = {n: (node_name(g, n), str(n)) for n in g.nodes} if len(g) < 50_000 else None
+    key: dict[Any, tuple[str, str]] = {}  # for the nodes reached only, each computed once
 
     def sort_key(n: Any) -> tuple[str, str]:
-        return key[n] if key is not None else (node_name(g, n), str(n))
+        found = key.get(n)
+        if found is None:
+            found = key[n] = (node_name(g, n), str(n))
+        return found
 
     depth: dict[Any, int] = {source: 0}
     parent: dict[Any, Any] = {}
@@ -274,19 +283,19 @@ def _refresh_plan(
     g: nx.DiGraph, nodes: dict[Any, ImpactNode]
 ) -> tuple[tuple[str, ...], tuple[str, ...], float, tuple[str, ...]]:
     """Materialized views in topological order, plus the critical path of median durations."""
-    sub = g.subgraph(nodes)
-    by_id = {n: nodes[n] for n in sub}
-    try:
-        order = list(nx.lexicographical_topological_sort(sub, key=lambda n: (by_id[n].name, str(n))))
-    except nx.NetworkXUnfeasible:  # a cycle: fall back to distance from the target
-        order = sorted(sub, key=lambda n: (by_id[n].depth, by_id[n].name, str(n)))
+    by_id = {n: nodes[n] for n in nodes if n in g}
+    order = _topological(g, by_id)
+    if order is None:  # a cycle: fall back to distance from the target
+        order = sorted(by_id, key=lambda n: (by_id[n].depth, by_id[n].name, str(n)))
     mats = [n for n in order if by_id[n].materialized]
     finish: dict[Any, float] = {}
     via: dict[Any, Any] = {}
+    pred = g.pred
     for n in order:
         own = (by_id[n].median_duration_s or 0.0) if by_id[n].materialized else 0.0
         start, best = 0.0, None
-        for p in sub.predecessors(n):
+        # Only nodes of the plan are in finish; the winner does not depend on the predecessors' order.
+        for p in pred[n]:
             if p in finish and (
                 finish[p] > start or (finish[p] == start and best is not None and str(p) < str(best))
             ):
@@ -304,6 +313,31 @@ def _refresh_plan(
     critical = tuple(by_id[n].name for n in reversed(chain) if by_id[n].materialized)
     unknown = tuple(sorted(by_id[n].name for n in mats if by_id[n].median_duration_s is None))
     return tuple(by_id[n].name for n in mats), critical, round(finish[end], 3), unknown
+
+
+def _topological(g: nx.DiGraph, by_id: Mapping[Any, ImpactNode]) -> list[Any] | None:
+    """The nodes of ``by_id``, upstream first, ties by (name, id); None on a cycle.
+
+    The order of ``nx.lexicographical_topological_sort`` on ``g.subgraph(by_id)`` with that key (the
+    key is unique per node, so no other tie-break applies), without the cost of a subgraph view.
+    """
+    succ = g.succ
+    children = {n: [c for c in succ[n] if c in by_id] for n in by_id}
+    indegree = dict.fromkeys(by_id, 0)
+    for kids in children.values():
+        for c in kids:
+            indegree[c] += 1
+    ready = [(by_id[n].name, str(n), n) for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[Any] = []
+    while ready:
+        n = heapq.heappop(ready)[2]
+        order.append(n)
+        for c in children[n]:
+            indegree[c] -= 1
+            if indegree[c] == 0:
+                heapq.heappush(ready, (by_id[c].name, str(c), c))
+    return order if len(order) == len(by_id) else None
 
 
 def impact(

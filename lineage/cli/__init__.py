@@ -9,7 +9,7 @@ import importlib
 
 import click
 
-from lineage import __version__
+from lineage import __version__, graph
 
 # (module, attribute) of every top-level command, in --help order.
 _COMMANDS: list[tuple[str, str]] = [
@@ -35,7 +35,42 @@ _COMMANDS: list[tuple[str, str]] = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (``--help`` of the group imports all).
+
+    ``lineage impact`` need not import the crawler, the simulator, sqlglot or rich: at 20,000 views
+    the imports of every command cost as much as the analysis. A command whose name is its module's
+    last component is found directly; any other name loads every command.
+    """
+
+    def _load_all(self) -> None:
+        for module, attr in _COMMANDS:
+            self._load(module, attr)
+
+    def _load(self, module: str, attr: str) -> click.Command:
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        if command.name not in self.commands:
+            self.add_command(command)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_all()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            for module, attr in _COMMANDS:
+                if module.rsplit(".", 1)[-1] == cmd_name and self._load(module, attr).name == cmd_name:
+                    break
+            else:
+                self._load_all()
+        return self.commands.get(cmd_name)
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="lineage")
 def main() -> None:
     """Lineage, impact analysis and health of PostHog data-warehouse saved queries.
@@ -46,5 +81,11 @@ def main() -> None:
     """
 
 
-for _module, _attr in _COMMANDS:
-    main.add_command(getattr(importlib.import_module(_module), _attr))
+# Commands are added when first asked for (_LazyGroup), not here.
+
+
+def entry() -> None:
+    """The ``lineage`` program: one command per process, so a loaded snapshot may be frozen out of
+    the garbage collector's passes (lineage.graph.FREEZE_AFTER_LOAD); tests call ``main`` instead."""
+    graph.FREEZE_AFTER_LOAD = True
+    main()

@@ -9,6 +9,7 @@ from lineage.analysis.checks import check as run_check
 from lineage.cli.common import clean_errors, emit, snapshot_option
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
+from lineage.hogql.cache import TableCache
 from lineage.report import check_json, check_text
 
 
@@ -46,7 +47,10 @@ def check(snapshot: str, fmt: str, fail_on: str | None, now: str | None, out: st
     """
     fail_rules = parse_rules(fail_on) if fail_on is not None else frozenset()
     graph = LineageGraph.load(snapshot)
-    report = run_check(graph, now=now)
+    # Each SQL text is parsed once, ever: the tables it reads are cached by its hash (lineage.hogql.cache).
+    tables = TableCache.default()
+    report = run_check(graph, now=now, extract_tables=tables)
+    tables.save()
     emit(check_json(report) if fmt == "json" else check_text(report), out)
     hits = report.matching(fail_rules)
     if hits:

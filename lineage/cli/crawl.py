@@ -218,6 +218,9 @@ def crawl_cmd(**kwargs: Any) -> None:
                 method=exc.method,
                 path=exc.path,
             ) from None
+        from lineage.hogql import cache  # the views' parsed SQL, for the next crawl and check
+
+        cache.shared().save()
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     for mismatch in result.verify_mismatches:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from lineage.analysis.columns import column_impact
 from lineage.analysis.impact import impact as impact_of
 from lineage.cli.common import api_options, clean_errors, emit, format_for, snapshot_option
 from lineage.cli.whatif import run_whatif
@@ -103,6 +102,8 @@ def impact(
         return
     graph = LineageGraph.load(snapshot)
     if column is not None:
+        from lineage.analysis.columns import column_impact  # sqlglot: imported only for --column
+
         emit(render_column_impact(column_impact(graph, view, column), fmt), out)
     else:
         emit(render_impact(impact_of(graph, view, max_depth=max_depth), fmt), out)

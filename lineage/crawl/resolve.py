@@ -4,6 +4,7 @@ them, and the full names of dotted PostHog tables that the lineage endpoints giv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from lineage.api.models import Table
 from lineage.crawl.state import CrawlState, is_uuid
@@ -15,18 +16,20 @@ __all__ = ["dotted_labels", "full_dotted_name", "parents_from_sql", "tables_by_s
 
 def parents_from_sql(state: CrawlState, view_id: str, *, deleted_by_name: Mapping[str, str]) -> list[str]:
     """The view's parents from its SQL; a parse failure is a note and no parents."""
-    from lineage.hogql import extract_tables
+    from lineage.hogql import cache
 
     sql = state.sql.get(view_id)
     if not sql:
         return []
     try:
-        chains = extract_tables(sql)
+        # Parsed once per SQL text, ever (lineage.hogql.cache): a recrawl of 20,000 views parses
+        # only the views whose SQL changed.
+        chains = cache.shared()(sql)
     except HogQLError as exc:
         name = state.views[view_id].name
         state.notes.append(f"view {name!r}: HogQL not parsed ({exc}); its upstream edges are missing")
         return []
-    tables_by_name = tables_by_sql_name((state.tables or {}).values())
+    tables_by_name = _tables_by_name(state)
     out = []
     for chain in chains:
         # PostHog resolves a FROM target as a view by name first, then a warehouse table,
@@ -55,6 +58,20 @@ def tables_by_sql_name(tables: Iterable[Table]) -> dict[str, str]:
         if table.hogql_name:
             out[table.hogql_name] = table.id
     return out
+
+
+_TABLES_INDEX: dict[int, tuple[dict[str, Any] | None, int, dict[str, str]]] = {}
+
+
+def _tables_by_name(state: CrawlState) -> dict[str, str]:
+    """:func:`tables_by_sql_name`, built once per tables dict (it was rebuilt for every view)."""
+    tables = state.tables
+    held = _TABLES_INDEX.get(id(state))
+    if held is None or held[0] is not tables or held[1] != len(tables or {}):
+        index = tables_by_sql_name((tables or {}).values())
+        _TABLES_INDEX.clear()  # one crawl at a time is the common case; never grows
+        _TABLES_INDEX[id(state)] = held = (tables, len(tables or {}), index)
+    return held[2]
 
 
 def dotted_labels(parents: Mapping[str, list[str]]) -> dict[str, str]:

@@ -4,9 +4,10 @@ the REST record :class:`~lineage.api.SavedQuery` reads."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from lineage.fastjson import loads
 
 __all__ = [
     "REST_FIELDS",
@@ -69,7 +70,7 @@ def _json_value(value: Any) -> Any:
     """System tables hold JSON columns as strings."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return loads(value)  # json.loads' result, through orjson (lineage.fastjson)
         except ValueError:
             return value
     return value

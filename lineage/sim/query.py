@@ -218,6 +218,10 @@ def to_ts(value: Any) -> Any:
     else:
         return value
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.year >= 1000:
+        # The same text as strftime(_TS_FORMAT), several times faster: system tables hold a few
+        # hundred thousand timestamps at 20,000 views, converted on every query.
+        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
     return moment.strftime(_TS_FORMAT)
 
 
@@ -729,6 +733,11 @@ def _output(value: Any, ch_type: str) -> Any:
     if "Bool" in ch_type:
         return bool(value)
     if "DateTime" in ch_type and isinstance(value, str) and _TS_RE.match(value):
+        if value[0] != "0":
+            # render_time(_from_ts(value)) by string surgery: strptime cost more than the query itself
+            # on a 20,000-view system table (same text: UTC in, ``T``, microseconds only when non-zero).
+            micro = value[20:]
+            return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}Z"
         return render_time(_from_ts(value))
     if isinstance(value, float) and not math.isfinite(value):
         return None
