@@ -300,7 +300,7 @@ class LineageGraph:
         # add_edge fill them (a duplicate id or edge updates the attributes of the first): at 20,000
         # views the per-call overhead of those methods is a third of the load.
         node_map, succ, pred = graph._node, graph._succ, graph._pred
-        kinds = frozenset(KINDS)
+        kinds = frozenset(NODE_KINDS)
         for record in data["nodes"]:
             node_id = record.get("id") if isinstance(record, dict) else None
             if not isinstance(node_id, str) or not node_id:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import networkx as nx
+import pytest
 from click.testing import CliRunner
 
 from lineage.cli import main
@@ -92,3 +94,19 @@ def test_export_refuses_a_directory_and_a_bad_selector(tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 2 and "nope_view" in r.stderr and "Traceback" not in r.output
+
+
+def test_export_out_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    g = LineageGraph()
+    g.add_node("a", name="a", kind="table")
+    snap = str(g.save(tmp_path / "s.json"))
+    monkeypatch.chdir(tmp_path)  # a file named "-" would land here
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", "--snapshot", snap, "--format", "json", "--out", "-"])
+    assert result.exit_code == 0, result.output
+    assert LineageGraph.from_json_data(json.loads(result.stdout)).nodes() == ["a"]
+    assert not (tmp_path / "-").exists()
+    for fmt in ("csv", "graphml"):
+        result = runner.invoke(main, ["export", "--snapshot", snap, "--format", fmt, "--out", "-"])
+        assert result.exit_code == 2 and "takes --format json" in result.output
+        assert not (tmp_path / "-").exists() and not (tmp_path / "-.nodes.csv").exists()

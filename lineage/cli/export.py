@@ -45,12 +45,20 @@ def export_cmd(**kwargs: Any) -> None:
     graph = LineageGraph.load(kwargs["snapshot"])
     if kwargs["selector"] or kwargs["exclude"]:
         graph = graph.subgraph(select(graph, kwargs["selector"] or "*", exclude=kwargs["exclude"]))
+    fmt = kwargs["fmt"]
+    if kwargs["out"] == "-":
+        # standard output, as every other command's --out -: only one file fits there
+        if fmt != "json":
+            raise InputError(
+                f"--out - (standard output) takes --format json; {fmt} writes files: give a path"
+            )
+        click.echo(graph.to_json(), nl=False)
+        return
     out = Path(kwargs["out"])
     if out.is_dir():
         raise InputError(
             f"--out {out} is a directory; give a file name (for csv, a prefix such as {out}/lineage)"
         )
-    fmt = kwargs["fmt"]
     if fmt == "graphml":
         written = [graph.to_graphml(out)]
     elif fmt == "json":
