@@ -67,15 +67,6 @@ class _Crawler:
         self.state = CrawlState()
         self._sem = asyncio.Semaphore(max(1, options.concurrency))
         self.edge_source = "api"
-        self._jobs_raw: list[dict[str, Any]] | None
-        self._deleted_by_name: dict[str, str] = {}
-        self._ghost_known_names: dict[str, str] = {}
-        self._folder_names: dict[str, str] = {}
-        self._rest_views: dict[str, dict[str, Any]] = {}
-        self._sample_mismatches: list[str] = []
-        self._gone: set[str] = set()
-        self._tables_unreadable = False
-        self._probed: set[str] = set()
         self._tables_lock = asyncio.Lock()
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -170,7 +161,7 @@ class _Crawler:
                 "(add the warehouse_table:read scope to name them)"
             )
             self.state.tables = {}
-            self._tables_unreadable = True
+            self.state.tables_unreadable = True
             return
         tables = (Table.from_api(item) for item in raw)
         self.state.tables = {t.id: t for t in tables if t is not None}
@@ -195,19 +186,19 @@ class _Crawler:
             self._put(key, None)
             value = None
         if value is None:
-            self._gone.add(view_id)
+            self.state.gone.add(view_id)
         return value
 
     def _forget_gone(self) -> None:
         """Drop views deleted during the crawl; readers that still name them become ghosts."""
-        for view_id in sorted(self._gone):
+        for view_id in sorted(self.state.gone):
             view = self.state.views.pop(view_id, None)
             self.state.parents.pop(view_id, None)
             self.state.sql.pop(view_id, None)
             if view is not None and self.state.by_name.get(view.name) == view_id:
                 del self.state.by_name[view.name]
                 self.state.notes.append(f"view {view.name!r} was deleted while the crawl ran; left out")
-        self._gone.clear()
+        self.state.gone.clear()
 
     async def fetch_sql(self, view_id: str) -> None:
         old = reusable_sql(self.opts.refresh, self.state.views, view_id)
@@ -220,7 +211,7 @@ class _Crawler:
         self.state.sql[view_id] = SavedQuery.from_api(raw).sql if raw is not None else None
 
     def parents_from_sql(self, view_id: str) -> list[str]:
-        return parents_from_sql(self.state, view_id, deleted_by_name=self._deleted_by_name)
+        return parents_from_sql(self.state, view_id, deleted_by_name=self.state.deleted_by_name)
 
     async def choose_edge_source(self) -> None:
         wanted = self.opts.edges
@@ -264,8 +255,8 @@ class _Crawler:
             return []
         await self.list_tables()
         tables = self.state.tables or {}
-        missing = [u for u in unknown if u not in tables and u not in self._probed]
-        self._probed.update(missing)
+        missing = [u for u in unknown if u not in tables and u not in self.state.probed]
+        self.state.probed.update(missing)
         before = set(self.state.hidden_views)
 
         async def probe(view_id: str) -> None:
@@ -280,7 +271,7 @@ class _Crawler:
             if view is None:
                 # Without the table list a 404 cannot tell a deleted view from a warehouse table:
                 # leave it 'unknown' rather than call a table a ghost.
-                if not self._tables_unreadable:
+                if not self.state.tables_unreadable:
                     self.state.ghosts.add(view_id)
             else:
                 self.state.hidden_views[view_id] = view
@@ -328,7 +319,7 @@ class _Crawler:
             return
         fetch_since = self._jobs_fetch_since()
         try:
-            self._jobs_raw = await self._once(
+            listing = await self._once(
                 "jobs",
                 lambda: list_jobs(self.client, since=fetch_since),
                 lambda jobs: [dict(j.raw) for j in jobs],
@@ -337,20 +328,21 @@ class _Crawler:
             self.state.notes.append(
                 f"data modeling jobs are not readable with this key ({exc}); using run_history"
             )
-            self._jobs_raw = None
+            listing = None
+        self.state.job_listing, self.state.job_listing_read = listing, True
 
     async def read_jobs(self, view_ids: list[str]) -> None:
         """Group the job listing (plus what a refresh base knew) per view; run_history as the fallback."""
         if not self.opts.jobs:
             return
-        if not hasattr(self, "_jobs_raw"):
+        if not self.state.job_listing_read:
             await self.fetch_jobs()
-        if self._jobs_raw is None:
+        if self.state.job_listing is None:
             await self.read_run_history(view_ids)
             return
         since = self.now() - self.opts.jobs_since
         self.state.jobs = group_jobs(
-            self._jobs_raw, known_jobs(self.opts.refresh), wanted=set(view_ids), since=since
+            self.state.job_listing, known_jobs(self.opts.refresh), wanted=set(view_ids), since=since
         )
         self.state.jobs_read = True
 
@@ -411,8 +403,8 @@ class _Crawler:
         if base is not None and since is not None:
             # views deleted before the base was crawled are not among the changed rows: keep their names
             for node_id, name in known_ghost_names(base):
-                self._deleted_by_name.setdefault(name, node_id)
-                self._ghost_known_names.setdefault(node_id, name)
+                self.state.deleted_by_name.setdefault(name, node_id)
+                self.state.ghost_names.setdefault(node_id, name)
         if since is None:
             view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
         else:
@@ -434,25 +426,24 @@ class _Crawler:
         # REST_LIST_PAGES is read through its module, where a test may patch it
         pages = 1 if since is not None else system.REST_LIST_PAGES
         listed = live <= pages * 1000
-        await asyncio.gather(
+        _, _, (rest_views, folders) = await asyncio.gather(
             self._system_tables(), self.fetch_jobs_system(), self._rest_list() if listed else self._folders()
         )
         if not listed:
             self.state.notes.append(
                 f"{live} views: owners are not read (the REST list would take {-(-live // 1000)} requests)"
             )
-        folders = self._folder_names
         endpoints: dict[str, SavedQuery] = {}
         for row in view_rows:
             record = system_view_record(row, folders)
-            rest = self._rest_views.get(record["id"])
+            rest = rest_views.get(record["id"])
             if rest is not None:
                 record.update({k: rest[k] for k in REST_FIELDS if k in rest})
             if record.get("deleted"):
                 old = str_or_none(row.get("deleted_name"))
                 if old:
-                    self._deleted_by_name[old] = record["id"]
-                    self._ghost_known_names[record["id"]] = old
+                    self.state.deleted_by_name[old] = record["id"]
+                    self.state.ghost_names[record["id"]] = old
                 continue
             view = SavedQuery.from_api(record)
             self.state.sql[view.id] = view.sql
@@ -478,7 +469,7 @@ class _Crawler:
             if view_id not in self.state.hidden_views:
                 self.state.sql.pop(view_id, None)
         for parents in self.state.parents.values():
-            self.state.ghosts.update(p for p in parents if p in set(self._deleted_by_name.values()))
+            self.state.ghosts.update(p for p in parents if p in set(self.state.deleted_by_name.values()))
 
     async def _system_tables(self) -> None:
         try:
@@ -506,18 +497,21 @@ class _Crawler:
             return
         fetch_since = self._jobs_fetch_since()
         try:
-            self._jobs_raw = await self._rows("sys:jobs", SYSTEM_JOBS, {"since": iso(fetch_since)})
+            listing = await self._rows("sys:jobs", SYSTEM_JOBS, {"since": iso(fetch_since)})
         except (PermissionDeniedError, BadRequestError) as exc:
             self.state.notes.append(f"system.data_modeling_jobs is not readable ({exc}); using run_history")
-            self._jobs_raw = None
+            listing = None
+        self.state.job_listing, self.state.job_listing_read = listing, True
 
-    async def _rest_list(self) -> None:
+    async def _rest_list(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """The REST list's records by view id (owners, folders, cadence), and no folder names apart."""
         raw = await self._once(
             "views", lambda: self.client.list_views(), lambda vs: [dict(v.raw) for v in vs]
         )
-        self._rest_views = {str(item.get("id")): item for item in raw}
+        return {str(item.get("id")): item for item in raw}, {}
 
-    async def _folders(self) -> None:
+    async def _folders(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """No REST records, and the folder names by folder id."""
         try:
             raw = await self._once(
                 "folders", lambda: self.client.list_folders(), lambda fs: [dict(f.raw) for f in fs]
@@ -525,7 +519,7 @@ class _Crawler:
         except PermissionDeniedError as exc:
             self.state.notes.append(f"folders are not readable with this key ({exc}); views show no folder")
             raw = []
-        self._folder_names = {str(f.get("id")): str(f.get("name")) for f in raw if f.get("id")}
+        return {}, {str(f.get("id")): str(f.get("name")) for f in raw if f.get("id")}
 
     async def try_system(self) -> bool:
         """Run the system-table crawl; with ``auto`` fall back (and say so) when the key may not."""
@@ -543,12 +537,11 @@ class _Crawler:
         ) as exc:
             if self.opts.edges == "system":
                 raise
+            # Start again from nothing, but for the refresh base's ghost names, read before any request.
             self.state = CrawlState(
-                notes=[f"the query API is not usable with this key ({exc}); using the REST API"]
+                notes=[f"the query API is not usable with this key ({exc}); using the REST API"],
+                ghost_names=self.state.ghost_names,
             )
-            self._deleted_by_name = {}
-            if hasattr(self, "_jobs_raw"):
-                del self._jobs_raw
             return False
 
     async def verify_sample(self, count: int) -> None:
@@ -567,7 +560,7 @@ class _Crawler:
                 name = self.state.views[view_id].name
                 missing = sorted(theirs - mine)
                 extra = sorted(mine - theirs)
-                self._sample_mismatches.append(
+                self.state.sample_mismatches.append(
                     f"{name}: ancestors(level=1) also names {missing or 'nothing'}; "
                     f"the SQL also names {extra or 'nothing'}"
                 )
@@ -610,8 +603,8 @@ class _Crawler:
         if await self.try_system():
             seeds = self._seeds(self.opts.select)
             await asyncio.gather(self.read_jobs(sorted(self.state.views)), self.read_consumers())
-            self._focus = closure_from_edges(self.state.parents, seeds)
-            self._downstream_edge_nodes = boundaries(self.state, seeds, self._focus)
+            self.state.focus = closure_from_edges(self.state.parents, seeds)
+            self.state.boundary = boundaries(self.state, seeds, self.state.focus)
             return
         await self.list_views()
         await self.relist_views()
@@ -623,8 +616,8 @@ class _Crawler:
             await self.edges_for(ids)
             await self.resolve_names()
             await asyncio.gather(self.read_jobs(ids), self.read_consumers())
-            self._focus = closure_from_edges(self.state.parents, seeds)
-            self._downstream_edge_nodes = boundaries(self.state, seeds, self._focus)
+            self.state.focus = closure_from_edges(self.state.parents, seeds)
+            self.state.boundary = boundaries(self.state, seeds, self.state.focus)
             return
         members: dict[str, tuple[int | None, int | None]] = {}
         closure: set[str] = set()
@@ -649,9 +642,9 @@ class _Crawler:
         await self.edges_for(member_views)
         await self.resolve_names()
         in_closure = drop_dotted_prefixes(self.state.parents, closure | set(members))
-        self._downstream_edge_nodes = boundaries(self.state, seeds, in_closure)
-        self._focus = in_closure
-        member_ids = sorted(v for v in self._focus if v in self.state.views)
+        self.state.boundary = boundaries(self.state, seeds, in_closure)
+        self.state.focus = in_closure
+        member_ids = sorted(v for v in self.state.focus if v in self.state.views)
         await asyncio.gather(self.read_jobs(member_ids), self.read_consumers())
         if self.opts.with_sql:
             await self._gather("sql", [v for v in member_ids if v not in self.state.sql], self.fetch_sql)
@@ -662,13 +655,12 @@ class _Crawler:
         )
 
     async def downstream_counts(self) -> None:
-        todo = sorted(getattr(self, "_downstream_edge_nodes", set()))
+        todo = sorted(self.state.boundary)
+        focus = self.state.focus or set()
         if self.edge_source in ("system", "sql"):
             # The whole graph is known: count the children beyond the focus without asking.
             for view_id in todo:
-                beyond = sum(
-                    1 for c, ps in self.state.parents.items() if view_id in ps and c not in self._focus
-                )
+                beyond = sum(1 for c, ps in self.state.parents.items() if view_id in ps and c not in focus)
                 if beyond > 0:
                     self.state.more_downstream[view_id] = beyond
             return
@@ -681,7 +673,7 @@ class _Crawler:
 
         await self._gather("boundary", todo, one)
         for view_id in todo:
-            known = sum(1 for c, ps in self.state.parents.items() if view_id in ps and c in self._focus)
+            known = sum(1 for c, ps in self.state.parents.items() if view_id in ps and c in focus)
             beyond = int(self.state.deps[view_id].get("downstream_count") or 0) - known
             if beyond > 0:
                 self.state.more_downstream[view_id] = beyond
@@ -735,9 +727,9 @@ class _Crawler:
                 for v in [*self.state.views.values(), *self.state.hidden_views.values()]
                 if v.created_by is not None and v.created_by.id is not None and v.created_by.display_name
             }
-            self._consumers = await consumers.read_system(self._consumer_rows, notes, users)
+            self.state.consumers = await consumers.read_system(self._consumer_rows, notes, users)
         else:
-            self._consumers = await consumers.read_rest(
+            self.state.consumers = await consumers.read_rest(
                 self.client, self._once_refusable, notes, self.opts.concurrency
             )
         self.state.notes.extend(sorted(notes))
@@ -746,9 +738,8 @@ class _Crawler:
 
     async def read_activity(self) -> None:
         """Who last changed each view's SQL, and when: one ``activity`` request per view."""
-        focus: set[str] | None = getattr(self, "_focus", None)
+        focus = self.state.focus
         ids = sorted(v for v in self.state.views if focus is None or v in focus)
-        self._edits: dict[str, tuple[str, str | None]] = {}
         refused: list[str] = []
 
         async def one(view_id: str) -> None:
@@ -763,7 +754,7 @@ class _Crawler:
                 return
             for entry in entries:
                 if entry.changes_sql:
-                    self._edits[view_id] = (entry.who or "unknown", iso(entry.created_at))
+                    self.state.edits[view_id] = (entry.who or "unknown", iso(entry.created_at))
                     break
 
         await self._gather("activity", ids, one)
@@ -774,7 +765,7 @@ class _Crawler:
             )
 
     def apply_activity(self, graph: LineageGraph) -> None:
-        for view_id, (who, when) in sorted(getattr(self, "_edits", {}).items()):
+        for view_id, (who, when) in sorted(self.state.edits.items()):
             if view_id in graph.nx:
                 graph.nx.nodes[view_id]["last_editor"] = who
                 graph.nx.nodes[view_id]["last_edited_at"] = when
@@ -783,32 +774,32 @@ class _Crawler:
 
     def build(self, settings: Settings, *, strategy: str, started: float) -> tuple[LineageGraph, list[str]]:
         self._forget_gone()
-        focus: set[str] | None = getattr(self, "_focus", None)
+        focus = self.state.focus
         graph, mismatches = build_graph(
             self.state,
             settings,
             strategy=strategy,
             crawled_at=self.now(),
             focus=focus,
-            known_ghost_names=self._ghost_known_names,
+            known_ghost_names=self.state.ghost_names,
             verify=self.opts.verify,
             whole_graph_known=self.edge_source in ("sql", "system"),
         )
-        data = getattr(self, "_consumers", None)
+        data = self.state.consumers
         if data is not None:
             self.state.notes += add_consumers(
                 graph,
                 data,
                 host=settings.host,
                 project=str(settings.project),
-                deleted_by_name=self._deleted_by_name,
+                deleted_by_name=self.state.deleted_by_name,
                 tables={
                     t.name: (t.id, {"table_kind": "warehouse", "source_type": t.source_type})
                     for t in (self.state.tables or {}).values()
                 },
                 focus=set(graph.nx.nodes) if focus is not None else None,
             )
-        return graph, mismatches + self._sample_mismatches
+        return graph, mismatches + self.state.sample_mismatches
 
 
 async def crawl_async(
