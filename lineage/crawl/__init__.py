@@ -24,10 +24,13 @@ could not be read are listed in the graph's ``consumers_not_read``.
 Every finished request is journaled (``<out>.journal.jsonl``, append-only, one JSON object a line) so
 that a crawl killed at any point continues with ``resume=True`` without repeating what it finished.
 
-Modules: :mod:`~lineage.crawl.options` (what to crawl, what comes back), :mod:`~lineage.crawl.journal`,
-:mod:`~lineage.crawl.crawler` (the strategies), :mod:`~lineage.crawl.system`, :mod:`~lineage.crawl.focus`,
-:mod:`~lineage.crawl.resolve`, :mod:`~lineage.crawl.jobs`, :mod:`~lineage.crawl.refresh`,
-:mod:`~lineage.crawl.state` and :mod:`~lineage.crawl.build` (state into the graph).
+Modules: :mod:`~lineage.crawl.options` (what to crawl, what comes back), :mod:`~lineage.crawl.crawler`
+(one crawl, start to end), :mod:`~lineage.crawl.sources` (the edge sources, one module each, and the
+choice between them), :mod:`~lineage.crawl.session` (journaled requests and the reads the sources
+share), :mod:`~lineage.crawl.journal`, :mod:`~lineage.crawl.system` (the system-table queries),
+:mod:`~lineage.crawl.consumers`, :mod:`~lineage.crawl.focus`, :mod:`~lineage.crawl.resolve`,
+:mod:`~lineage.crawl.jobs`, :mod:`~lineage.crawl.refresh`, :mod:`~lineage.crawl.state` (everything a
+crawl learns) and :mod:`~lineage.crawl.build` (state into the graph).
 
 >>> opts = CrawlOptions(strategy="all")          # doctest: +SKIP
 >>> graph = crawl(settings, opts)                # doctest: +SKIP
