@@ -1,6 +1,17 @@
-"""The crawl itself: :class:`_Crawler` runs a strategy (``all`` or ``select``) over the edge source
-:func:`~lineage.crawl.sources.choose_source` picks, then reads the activity logs if asked and builds
-the graph; :func:`crawl_async` and :func:`crawl` run one crawl and hand back a :class:`CrawlResult`."""
+"""One crawl, start to end (what a crawl is, its strategies and edge sources: :mod:`lineage.crawl`).
+
+:func:`crawl_async` checks and locks where the snapshot and the journal go before any request is
+spent, opens the journal (resuming it if asked) and the client, and runs a :class:`_Crawler`:
+
+1. :func:`~lineage.crawl.sources.choose_source` reads the views and picks the edge source, once;
+2. the strategy runs over it: :meth:`~lineage.crawl.sources.EdgeStrategy.read_all` for ``all``;
+   for ``select`` the selector's seeds, then ``read_select`` and ``downstream_counts``;
+3. the activity logs, if asked;
+4. the graph is built from the crawl's state (:mod:`lineage.crawl.build`), consumers added
+   (:mod:`lineage.consumers.build`) and saved; then the journal goes.
+
+:func:`crawl` is the same for code without an event loop (or inside Jupyter's).
+"""
 
 from __future__ import annotations
 
