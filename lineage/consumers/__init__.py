@@ -1,5 +1,5 @@
 """Consumers of the warehouse: the insights, dashboards, notebooks, endpoints and alerts that read
-views (interfaces.md section 6). :mod:`lineage.consumers.extract` reads what each one reads, with no
+views. :mod:`lineage.consumers.extract` reads what each one reads, with no
 HTTP; :mod:`lineage.consumers.build` turns crawled records into snapshot nodes and edges."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Consumer nodes and edges in a snapshot graph (interfaces.md section 6). Pure: no HTTP.
+"""Consumer nodes and edges in a snapshot graph. Pure: no HTTP.
 
 :class:`ConsumerData` holds what a crawl read (``None`` for a kind it could not read);
 :func:`add_consumers` resolves every name a consumer reads against the graph's views and tables and
@@ -65,7 +65,8 @@ def is_posthog_table(name: str) -> bool:
 
 
 def consumer_url(host: str, project: str, kind: str, ident: str) -> str:
-    """PostHog's page of a consumer (posthog-api-3.md section 1); alerts link to their insight."""
+    """PostHog's page of a consumer (``<host>/project/<id>/insights/<short id>``...); alerts link to
+    their insight."""
     base = f"{host.rstrip('/')}/project/{quote(str(project), safe='')}"
     path = {
         "insight": "insights",

@@ -1,5 +1,5 @@
 """Reading consumers in a crawl: over PostHog's system tables in five HogQL queries when the key has
-``query:read``, else over the REST lists its scopes allow (posthog-api-3.md section 1).
+``query:read``, else over the REST lists its scopes allow.
 
 A kind the key may not read (a missing scope, or its owner's access level ``none`` for that object
 type, which PostHog answers with an error, never an empty table) is left ``None`` in
@@ -32,7 +32,7 @@ Once = Callable[[str, Callable[[], Awaitable[Any]], Callable[[Any], Any]], Await
 Rows = Callable[[str, str], Awaitable[list[dict[str, Any]]]]
 
 # One query per access scope: a refused scope costs only its own kinds. Deleted and unsaved
-# insights read nothing (interfaces.md section 6), so they are not fetched.
+# insights read nothing anyone relies on, so they are not fetched.
 # ``SELECT *`` on one table takes whatever columns this PostHog has (created_by_id where it exists),
 # so an older or newer PostHog costs no failed query; joins name documented columns only.
 SYSTEM_INSIGHTS = "SELECT * FROM system.insights WHERE deleted = false AND saved = true ORDER BY id"

@@ -151,7 +151,8 @@ class SystemSource(EdgeStrategy):
             s.state.parents[view_id] = s.parents_from_sql(view_id)
 
     async def _tables(self) -> None:
-        state = self.session.state
+        # self.session.state is looked up when written, not before the awaits, as in every task
+        # read_views runs side by side: what they write lands in the state of the moment.
         try:
             rows = await self._rows("sys:tables", SYSTEM_TABLES)
         except BadRequestError:
@@ -160,15 +161,17 @@ class SystemSource(EdgeStrategy):
             try:
                 rows = await self._rows("sys:tables-plain", queries.SYSTEM_TABLES_PLAIN)
             except (PermissionDeniedError, BadRequestError) as exc:
-                state.notes.append(
+                self.session.state.notes.append(
                     f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
                 )
                 rows = []
         except PermissionDeniedError as exc:
-            state.notes.append(f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed")
+            self.session.state.notes.append(
+                f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
+            )
             rows = []
         tables = (Table.from_api(system_table_record(r)) for r in rows if not r.get("deleted"))
-        state.tables = {t.id: t for t in tables if t is not None}
+        self.session.state.tables = {t.id: t for t in tables if t is not None}
 
     async def _job_listing(self) -> None:
         s = self.session
