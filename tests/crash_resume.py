@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import httpx
 from conftest import make_small_fixture
 
-import lineage.crawl.crawler as crawler_module
+import lineage.crawl.session as crawler_module
 from lineage.config import Settings
 from lineage.crawl import CrawlOptions, crawl_async, default_journal
 from lineage.crawl.journal import Journal

@@ -1,4 +1,4 @@
-"""Consumer nodes and edges in a snapshot graph (interfaces.md section 6). Pure: no HTTP.
+"""Consumer nodes and edges in a snapshot graph. Pure: no HTTP.
 
 :class:`ConsumerData` holds what a crawl read (``None`` for a kind it could not read);
 :func:`add_consumers` resolves every name a consumer reads against the graph's views and tables and
@@ -16,7 +16,7 @@ nothing of the warehouse, and a real project has thousands of those.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -65,7 +65,8 @@ def is_posthog_table(name: str) -> bool:
 
 
 def consumer_url(host: str, project: str, kind: str, ident: str) -> str:
-    """PostHog's page of a consumer (posthog-api-3.md section 1); alerts link to their insight."""
+    """PostHog's page of a consumer (``<host>/project/<id>/insights/<short id>``...); alerts link to
+    their insight."""
     base = f"{host.rstrip('/')}/project/{quote(str(project), safe='')}"
     path = {
         "insight": "insights",
@@ -184,32 +185,41 @@ def add_consumers(
             return any(s in wanted and graph.nx.nodes[s].get("table_kind") != "posthog" for s in sources)
         return warehouse
 
+    def add_reader(
+        kind: str, ident: str, name: str, reads: Reads, embeds: Sequence[str] = (), **attrs: Any
+    ) -> str | None:
+        """Add the consumer ``<kind>:<ident>``, with ``attrs`` after its name, kind and url, and edges
+        from what it reads and the insights it ``embeds``, if it is kept; its node id, or None."""
+        unparsed(kind, name, reads)
+        sources, warehouse, pending = resolver.sources(reads)
+        if not embeds and not keep(sources, warehouse):
+            return None
+        resolver.commit(pending)
+        node = f"{kind}:{ident}"
+        url = consumer_url(host, project, kind, ident)
+        graph.add_node(node, name=name, kind=kind, url=url, **attrs, **_hogql(reads))
+        for s in [*sources, *embeds]:
+            graph.add_edge(s, node)
+        return node
+
     insight_nodes: dict[int, str] = {}
     by_short: dict[str, str] = {}
     for x in sorted(data.insights or [], key=lambda x: x.id):
         if x.deleted:
             continue
         reads = insight_reads(x.query, x.filters)
-        unparsed("insight", x.name or x.short_id, reads)
-        sources, warehouse, pending = resolver.sources(reads)
-        if not keep(sources, warehouse):
-            continue
-        resolver.commit(pending)
-        node = f"insight:{x.short_id}"
-        graph.add_node(
-            node,
-            name=x.name or x.short_id,
-            kind="insight",
-            url=consumer_url(host, project, "insight", x.short_id),
+        owner = x.owner or _owner(data, x.raw)
+        added = add_reader(
+            "insight",
+            x.short_id,
+            x.name or x.short_id,
+            reads,
             short_id=x.short_id,
-            owner=x.owner or _owner(data, x.raw),
+            owner=owner,
             deleted=False,
-            **_hogql(reads),
         )
-        for s in sources:
-            graph.add_edge(s, node)
-        insight_nodes[x.id] = node
-        by_short[x.short_id] = node
+        if added is not None:
+            insight_nodes[x.id] = by_short[x.short_id] = added
     if data.dashboards is not None:
         tiles = data.tiles
         if tiles is None:
@@ -248,44 +258,15 @@ def add_consumers(
         if n.deleted:
             continue
         reads = notebook_reads(n.content)
-        unparsed("notebook", n.title or n.short_id, reads)
-        sources, warehouse, pending = resolver.sources(reads)
         embedded = sorted(by_short[s] for s in reads.insights if s in by_short)
-        if not embedded and not keep(sources, warehouse):
-            continue
-        resolver.commit(pending)
-        node = f"notebook:{n.short_id}"
-        graph.add_node(
-            node,
-            name=n.title or n.short_id,
-            kind="notebook",
-            url=consumer_url(host, project, "notebook", n.short_id),
-            short_id=n.short_id,
-            owner=n.owner or _owner(data, n.raw),
-            **_hogql(reads),
+        owner = n.owner or _owner(data, n.raw)
+        add_reader(
+            "notebook", n.short_id, n.title or n.short_id, reads, embedded, short_id=n.short_id, owner=owner
         )
-        for s in sources + embedded:
-            graph.add_edge(s, node)
     for e in sorted(data.endpoints or [], key=lambda e: e.name):
-        if e.deleted:
-            continue
-        reads = endpoint_reads(e.versions, e.current_version)
-        unparsed("endpoint", e.name, reads)
-        sources, warehouse, pending = resolver.sources(reads)
-        if not keep(sources, warehouse):
-            continue
-        resolver.commit(pending)
-        node = f"endpoint:{e.name}"
-        graph.add_node(
-            node,
-            name=e.name,
-            kind="endpoint",
-            url=consumer_url(host, project, "endpoint", e.name),
-            owner=e.owner or _owner(data, e.raw),
-            **_hogql(reads),
-        )
-        for s in sources:
-            graph.add_edge(s, node)
+        if not e.deleted:
+            reads = endpoint_reads(e.versions, e.current_version)
+            add_reader("endpoint", e.name, e.name, reads, owner=e.owner or _owner(data, e.raw))
     graph.nx.graph["consumers_not_read"] = data.not_read()
     return sorted(notes)
 

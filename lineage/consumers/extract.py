@@ -1,4 +1,4 @@
-"""What a consumer reads, as PostHog extracts it (posthog-api-3.md section 1). Pure: no HTTP.
+"""What a consumer reads, as PostHog's own insight lineage extracts it. Pure: no HTTP.
 
 An insight's ``query`` JSON is walked whole, recursively (PostHog's own
 ``products/product_analytics/backend/insight_lineage.py`` does the same: its tests read views inside

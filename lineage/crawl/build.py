@@ -207,7 +207,7 @@ def _why(deps: dict[str, Any], up: int, down: int) -> str:
     said_up = deps.get("upstream_count")
     if isinstance(said_down, int) and said_down > down:
         # PostHog deletes only the paths that end at a deleted view; paths through it stay, so its
-        # count keeps readers deleted since (posthog-api.md section 3)
+        # count keeps readers deleted since
         reasons.append(
             f"PostHog still counts {said_down - down} deleted or re-pointed reader(s) whose old paths "
             "it keeps; the crawled edges are what live views read now"

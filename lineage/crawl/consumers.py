@@ -1,5 +1,5 @@
 """Reading consumers in a crawl: over PostHog's system tables in five HogQL queries when the key has
-``query:read``, else over the REST lists its scopes allow (posthog-api-3.md section 1).
+``query:read``, else over the REST lists its scopes allow.
 
 A kind the key may not read (a missing scope, or its owner's access level ``none`` for that object
 type, which PostHog answers with an error, never an empty table) is left ``None`` in
@@ -32,7 +32,7 @@ Once = Callable[[str, Callable[[], Awaitable[Any]], Callable[[Any], Any]], Await
 Rows = Callable[[str, str], Awaitable[list[dict[str, Any]]]]
 
 # One query per access scope: a refused scope costs only its own kinds. Deleted and unsaved
-# insights read nothing (interfaces.md section 6), so they are not fetched.
+# insights read nothing anyone relies on, so they are not fetched.
 # ``SELECT *`` on one table takes whatever columns this PostHog has (created_by_id where it exists),
 # so an older or newer PostHog costs no failed query; joins name documented columns only.
 SYSTEM_INSIGHTS = "SELECT * FROM system.insights WHERE deleted = false AND saved = true ORDER BY id"
@@ -61,6 +61,27 @@ async def _refused_is_none(call: Callable[[], Awaitable[T]], notes: list[str], w
     except _REFUSED as exc:
         notes.append(f"{what}: not visible to this key ({exc})")
         return None
+
+
+D = TypeVar("D")
+
+
+async def _each_kind(
+    notes: list[str],
+    insights: Callable[[], Awaitable[list[Insight]]],
+    dashboards: Callable[[], Awaitable[D]],
+    notebooks: Callable[[], Awaitable[list[Notebook]]],
+    endpoints: Callable[[], Awaitable[list[Endpoint]]],
+    alerts: Callable[[], Awaitable[list[Alert]]],
+) -> tuple[list[Insight] | None, D | None, list[Notebook] | None, list[Endpoint] | None, list[Alert] | None]:
+    """The five kinds read side by side; a kind the key may not read is None (and a note)."""
+    return await asyncio.gather(
+        _refused_is_none(insights, notes, "insights"),
+        _refused_is_none(dashboards, notes, "dashboards"),
+        _refused_is_none(notebooks, notes, "notebooks"),
+        _refused_is_none(endpoints, notes, "endpoints"),
+        _refused_is_none(alerts, notes, "alerts"),
+    )
 
 
 async def read_system(rows: Rows, notes: list[str], users: Mapping[int, str]) -> ConsumerData:
@@ -111,12 +132,8 @@ async def read_system(rows: Rows, notes: list[str], users: Mapping[int, str]) ->
     async def alerts() -> list[Alert]:
         return [Alert.from_api(r) for r in await rows("cons:sys:alerts", SYSTEM_ALERTS)]
 
-    got_i, got_d, got_n, got_e, got_a = await asyncio.gather(
-        _refused_is_none(insights, notes, "insights"),
-        _refused_is_none(dashboards, notes, "dashboards"),
-        _refused_is_none(notebooks, notes, "notebooks"),
-        _refused_is_none(endpoints, notes, "endpoints"),
-        _refused_is_none(alerts, notes, "alerts"),
+    got_i, got_d, got_n, got_e, got_a = await _each_kind(
+        notes, insights, dashboards, notebooks, endpoints, alerts
     )
     return ConsumerData(
         insights=got_i,
@@ -137,16 +154,23 @@ async def read_rest(
     def raws(items: list[Any]) -> list[dict[str, Any]]:
         return [dict(x.raw) for x in items]
 
-    async def insights() -> list[Insight]:
-        got = await once("cons:insights", client.list_insights, raws)
-        return [Insight.from_api(r) for r in got]
+    def listed(
+        key: str, call: Callable[[], Awaitable[list[Any]]], model: Callable[[Any], T]
+    ) -> Callable[[], Awaitable[list[T]]]:
+        """A reader of one REST list, journaled under ``cons:<key>``, as ``model`` objects."""
 
-    async def dashboards() -> list[Dashboard]:
-        got = await once("cons:dashboards", client.list_dashboards, raws)
-        return [Dashboard.from_api(r) for r in got]
+        async def read() -> list[T]:
+            return [model(r) for r in await once(f"cons:{key}", call, raws)]
+
+        return read
+
+    insights = listed("insights", client.list_insights, Insight.from_api)
+    dashboards = listed("dashboards", client.list_dashboards, Dashboard.from_api)
+    endpoints = listed("endpoints", client.list_endpoints, Endpoint.from_api)
+    alerts = listed("alerts", client.list_alerts, Alert.from_api)
 
     async def notebooks() -> list[Notebook]:
-        listed = [Notebook.from_api(r) for r in await once("cons:notebooks", client.list_notebooks, raws)]
+        entries = await listed("notebooks", client.list_notebooks, Notebook.from_api)()
         sem = asyncio.Semaphore(max(1, concurrency))
 
         async def full(n: Notebook) -> Notebook | None:
@@ -163,22 +187,10 @@ async def read_rest(
                     return None  # deleted between the list and the GET
             return Notebook.from_api(raw)
 
-        found = await asyncio.gather(*(full(n) for n in listed))
+        found = await asyncio.gather(*(full(n) for n in entries))
         return [n for n in found if n is not None]
 
-    async def endpoints() -> list[Endpoint]:
-        got = await once("cons:endpoints", client.list_endpoints, raws)
-        return [Endpoint.from_api(r) for r in got]
-
-    async def alerts() -> list[Alert]:
-        got = await once("cons:alerts", client.list_alerts, raws)
-        return [Alert.from_api(r) for r in got]
-
-    got_i, got_d, got_n, got_e, got_a = await asyncio.gather(
-        _refused_is_none(insights, notes, "insights"),
-        _refused_is_none(dashboards, notes, "dashboards"),
-        _refused_is_none(notebooks, notes, "notebooks"),
-        _refused_is_none(endpoints, notes, "endpoints"),
-        _refused_is_none(alerts, notes, "alerts"),
+    got_i, got_d, got_n, got_e, got_a = await _each_kind(
+        notes, insights, dashboards, notebooks, endpoints, alerts
     )
     return ConsumerData(insights=got_i, dashboards=got_d, notebooks=got_n, endpoints=got_e, alerts=got_a)

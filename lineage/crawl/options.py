@@ -49,7 +49,7 @@ class CrawlOptions:
     verify: bool = False
     verify_sample: int = 0
     with_sql: bool = False
-    consumers: bool = True  # insights, dashboards, notebooks, endpoints and alerts (interfaces.md 6)
+    consumers: bool = True  # insights, dashboards, notebooks, endpoints and alerts that read views
     # read each view's activity log (one request per view, scope activity_log:read): who last
     # changed its SQL and when, for impact and diff
     activity: bool = False

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lineage.api import SavedQuery, Table
+from lineage.consumers.build import ConsumerData
 
 __all__ = ["CrawlState", "is_uuid", "iso"]
 
@@ -30,6 +31,10 @@ def iso(moment: datetime | None) -> str | None:
 
 @dataclass
 class CrawlState:
+    """Everything one crawl learns and keeps track of, declared in one place: a step that has not run
+    leaves its field at the default shown here (``None`` where "not read" differs from "empty")."""
+
+    # -- what PostHog said: views, tables, edges, SQL, jobs
     views: dict[str, SavedQuery] = field(default_factory=dict)
     by_name: dict[str, str] = field(default_factory=dict)
     tables: dict[str, Table] | None = None
@@ -43,3 +48,23 @@ class CrawlState:
     more_downstream: dict[str, int] = field(default_factory=dict)
     deps: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # old name -> id of views deleted before the crawl (SQL may still name them)
+    deleted_by_name: dict[str, str] = field(default_factory=dict)
+    # id -> old name of deleted views, as the system tables or a refresh base tell them
+    ghost_names: dict[str, str] = field(default_factory=dict)
+    # the job listing's records, newest first; None: refused (run history is read instead)
+    job_listing: list[dict[str, Any]] | None = None
+    job_listing_read: bool = False  # whether the listing was asked for (it may still be None)
+    consumers: ConsumerData | None = None  # None: consumers were not read
+    edits: dict[str, tuple[str, str | None]] = field(
+        default_factory=dict
+    )  # id -> (who, when) of the last SQL edit
+    # -- bookkeeping of the crawl itself
+    gone: set[str] = field(default_factory=set)  # views that answered 404 mid-crawl, not yet dropped
+    probed: set[str] = field(default_factory=set)  # UUIDs already asked about as hidden views
+    tables_unreadable: bool = False  # the table list was refused: a 404 may be a table, not a ghost
+    sample_mismatches: list[str] = field(default_factory=list)  # the spot check's disagreements
+    # -- a focused crawl: the node ids it keeps (None: the whole warehouse) and the views at its
+    # downstream edge, whose children beyond it are counted
+    focus: set[str] | None = None
+    boundary: set[str] = field(default_factory=set)

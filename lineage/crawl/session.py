@@ -1,0 +1,315 @@
+"""One crawl's requests and what they taught it.
+
+:class:`CrawlSession` sends every request through the journal (an answer the journal holds is not asked
+for again, so a resumed crawl repeats nothing it finished) and a fixed pool of workers, keeps what
+the crawl learns in a :class:`~lineage.crawl.state.CrawlState`, and holds the reads that more than
+one edge source needs: the REST list of views, the warehouse tables, a view's SQL, the job listing
+and run history, ``dependencies`` counts, and the naming of UUIDs that no listing explains. The
+edge sources (:mod:`lineage.crawl.sources`) build on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from lineage.api import AsyncPostHogClient, SavedQuery, Table
+from lineage.crawl.jobs import group_jobs, jobs_fetch_since, list_jobs, run_history_jobs
+from lineage.crawl.journal import Journal
+from lineage.crawl.options import CrawlOptions
+from lineage.crawl.refresh import known_jobs, reusable_sql
+from lineage.crawl.resolve import parents_from_sql
+from lineage.crawl.state import CrawlState, is_uuid
+from lineage.errors import ApiError, BadRequestError, NotFoundError, PermissionDeniedError
+
+__all__ = ["VIEWS_PER_PAGE", "CrawlSession"]
+
+VIEWS_PER_PAGE = 1000  # PostHog's saved-query page size
+
+T = TypeVar("T")
+
+
+class CrawlSession:
+    """The client, the options, the journal and the state of one crawl, and the requests it spends."""
+
+    def __init__(self, client: AsyncPostHogClient, options: CrawlOptions, journal: Journal) -> None:
+        self.client = client
+        self.opts = options
+        self.journal = journal
+        self.state = CrawlState()
+        self._sem = asyncio.Semaphore(max(1, options.concurrency))
+        self._tables_lock = asyncio.Lock()
+
+    def restart(self, note: str) -> None:
+        """Forget what was learnt (a source that failed half-way), saying why in ``note``. The names
+        of the refresh base's ghosts stay: they were read from the base, not from PostHog."""
+        self.state = CrawlState(notes=[note], ghost_names=self.state.ghost_names)
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    async def once(self, key: str, call: Callable[[], Awaitable[T]], encode: Callable[[T], Any]) -> Any:
+        """Run a request unless the journal has its answer; journal what it returns."""
+        found, value = self.journal.get(key)
+        if found:
+            return value
+        async with self._sem:
+            result = await call()
+        value = encode(result)
+        self.put(key, value)
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        """Journal an answer with the server's clock, so a resume measures time as this crawl did."""
+        self.journal.put(key, value, server_time=self.client.server_now())
+
+    async def once_refusable(
+        self, key: str, call: Callable[[], Awaitable[T]], encode: Callable[[T], Any]
+    ) -> Any:
+        """:meth:`once`, journaling a refusal too, so a resumed crawl does not ask again."""
+        found, value = self.journal.get(key)
+        if found and isinstance(value, dict) and "refused" in value:
+            error = {"NotFoundError": NotFoundError, "BadRequestError": BadRequestError}.get(
+                str(value.get("error")), PermissionDeniedError
+            )
+            raise error(str(value["refused"]))
+        try:
+            return await self.once(key, call, encode)
+        except (PermissionDeniedError, BadRequestError, NotFoundError) as exc:
+            kind = "NotFoundError" if isinstance(exc, NotFoundError) else type(exc).__name__
+            if isinstance(exc, BadRequestError):
+                kind = "BadRequestError"
+            self.journal.put(key, {"refused": str(exc), "error": kind})
+            raise
+
+    async def or_gone(
+        self, key: str, call: Callable[[], Awaitable[T]], encode: Callable[[T], Any], view_id: str
+    ) -> Any:
+        """A view deleted while the crawl runs answers 404: remember it as gone (journaled, so a
+        resumed crawl does not stumble on it again) instead of failing the whole crawl."""
+        try:
+            value = await self.once(key, call, encode)
+        except NotFoundError:
+            self.put(key, None)
+            value = None
+        if value is None:
+            self.state.gone.add(view_id)
+        return value
+
+    def forget_gone(self) -> None:
+        """Drop views deleted during the crawl; readers that still name them become ghosts."""
+        state = self.state
+        for view_id in sorted(state.gone):
+            view = state.views.pop(view_id, None)
+            state.parents.pop(view_id, None)
+            state.sql.pop(view_id, None)
+            if view is not None and state.by_name.get(view.name) == view_id:
+                del state.by_name[view.name]
+                state.notes.append(f"view {view.name!r} was deleted while the crawl ran; left out")
+        state.gone.clear()
+
+    async def gather(self, label: str, items: list[str], work: Callable[[str], Awaitable[None]]) -> None:
+        """Run ``work`` on every item, telling progress under ``label``."""
+        total = len(items)
+        done = 0
+        progress = self.opts.progress
+
+        async def one(item: str) -> None:
+            nonlocal done
+            await work(item)
+            done += 1
+            if progress is not None:
+                progress(label, done, total)
+
+        if progress is not None:
+            progress(label, 0, total)
+        # A fixed pool of workers pulling from one queue: requests in flight stay at the
+        # concurrency until the last item (batches would drain at every batch's tail), and a
+        # 50,000-view crawl never holds 50,000 coroutines. The first failure stops the pool.
+        queue = iter(items)
+
+        async def worker() -> None:
+            for item in queue:
+                await one(item)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(total, max(1, self.opts.concurrency)))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+
+    def now(self) -> datetime:
+        """The server's time where it said (Date header), else ours."""
+        return self.client.server_now() or datetime.now(UTC)
+
+    # -- views and tables --------------------------------------------------------------------------
+
+    def _encode_views(self, views: list[SavedQuery]) -> list[dict[str, Any]]:
+        return [dict(v.raw) for v in views]
+
+    async def list_views(self) -> None:
+        raw = await self.once("views", lambda: self.client.list_views(), self._encode_views)
+        self._add_views(raw)
+
+    async def relist_views(self) -> list[str]:
+        """Page-number pages shift when a view is deleted between two of them: the first view of the
+        next page slides back and is never listed. A second pass lists it; the union holds every live
+        view (a deleted one answers 404 later and is left out). One request per 1,000 views, only when
+        there is more than one page; returns the ids the second pass found."""
+        if len(self.state.views) <= VIEWS_PER_PAGE:
+            return []
+        again = await self.once("views:again", lambda: self.client.list_views(), self._encode_views)
+        new = [item for item in again if str(item.get("id")) not in self.state.views]
+        self._add_views(new)
+        return sorted(str(item.get("id")) for item in new)
+
+    def _add_views(self, raw: list[dict[str, Any]]) -> None:
+        for item in raw:
+            view = SavedQuery.from_api(item)
+            self.state.views[view.id] = view
+            self.state.by_name[view.name] = view.id
+
+    async def list_tables(self) -> None:
+        async with self._tables_lock:  # read_all and the sql edge source may both ask at once
+            if self.state.tables is None:
+                await self._list_tables()
+
+    async def _list_tables(self) -> None:
+        try:
+            raw = await self.once(
+                "tables",
+                lambda: self.client.list_tables(),
+                lambda tables: [dict(t.raw) for t in tables],
+            )
+        except PermissionDeniedError as exc:
+            self.state.notes.append(
+                f"warehouse tables are not readable with this key ({exc}); table UUIDs stay unnamed "
+                "(add the warehouse_table:read scope to name them)"
+            )
+            self.state.tables = {}
+            self.state.tables_unreadable = True
+            return
+        tables = (Table.from_api(item) for item in raw)
+        self.state.tables = {t.id: t for t in tables if t is not None}
+
+    async def fetch_sql(self, view_id: str) -> None:
+        old = reusable_sql(self.opts.refresh, self.state.views, view_id)
+        if old is not None:
+            self.state.sql[view_id] = old
+            return
+        raw = await self.or_gone(
+            f"get:{view_id}", lambda: self.client.get_view(view_id), lambda v: dict(v.raw), view_id
+        )
+        self.state.sql[view_id] = SavedQuery.from_api(raw).sql if raw is not None else None
+
+    def parents_from_sql(self, view_id: str) -> list[str]:
+        return parents_from_sql(self.state, view_id, deleted_by_name=self.state.deleted_by_name)
+
+    async def name_unknown(self) -> list[str]:
+        """Probe the UUIDs lineage names that no listing explains; return the hidden views found.
+
+        A hidden view (an endpoint's, or a managed one without the flag) is still read by lineage;
+        a UUID that answers 404 is a ghost (a deleted view)."""
+        state = self.state
+        named = set(state.views) | set(state.hidden_views) | state.ghosts
+        unknown = sorted({p for ps in state.parents.values() for p in ps if is_uuid(p) and p not in named})
+        if not unknown:
+            return []
+        await self.list_tables()
+        tables = state.tables or {}
+        missing = [u for u in unknown if u not in tables and u not in state.probed]
+        state.probed.update(missing)
+        before = set(state.hidden_views)
+
+        async def probe(view_id: str) -> None:
+            try:
+                raw = await self.once(
+                    f"get:{view_id}", lambda: self.client.get_view(view_id), lambda v: dict(v.raw)
+                )
+            except NotFoundError:
+                self.put(f"get:{view_id}", None)
+                raw = None
+            view = SavedQuery.from_api(raw) if raw is not None else None
+            if view is None:
+                # Without the table list a 404 cannot tell a deleted view from a warehouse table:
+                # leave it 'unknown' rather than call a table a ghost.
+                if not state.tables_unreadable:
+                    state.ghosts.add(view_id)
+            else:
+                state.hidden_views[view_id] = view
+
+        await self.gather("naming", missing, probe)
+        return sorted(set(state.hidden_views) - before)
+
+    async def read_dependencies(self, label: str, view_ids: list[str]) -> None:
+        """Each view's ``dependencies`` counts (upstream and downstream) into ``state.deps``."""
+
+        async def one(view_id: str) -> None:
+            raw = await self.once(
+                f"deps:{view_id}", lambda: self.client.dependencies(view_id), lambda d: dict(d.raw)
+            )
+            self.state.deps[view_id] = raw
+
+        await self.gather(label, view_ids, one)
+
+    # -- jobs --------------------------------------------------------------------------------------
+
+    def jobs_fetch_since(self) -> datetime:
+        """The window's start, or the newest job a refresh base already knows, whichever is later."""
+        base = self.opts.refresh
+        # A focused base holds the jobs of its views only: the others need the whole window.
+        whole = base is not None and base.nx.graph.get("strategy") != "all"
+        known = [] if whole else [job for _, job in known_jobs(base)]
+        return jobs_fetch_since(self.now(), self.opts.jobs_since, known)
+
+    async def fetch_jobs(self) -> None:
+        """Read the job listing once, newest first, down to the window (or the newest job a refresh knows)."""
+        if not self.opts.jobs:
+            return
+        fetch_since = self.jobs_fetch_since()
+        try:
+            listing = await self.once(
+                "jobs",
+                lambda: list_jobs(self.client, since=fetch_since),
+                lambda jobs: [dict(j.raw) for j in jobs],
+            )
+        except PermissionDeniedError as exc:
+            self.state.notes.append(
+                f"data modeling jobs are not readable with this key ({exc}); using run_history"
+            )
+            listing = None
+        self.state.job_listing, self.state.job_listing_read = listing, True
+
+    async def read_jobs(self, view_ids: list[str]) -> None:
+        """Group the job listing (plus what a refresh base knew) per view; run_history as the fallback."""
+        if not self.opts.jobs:
+            return
+        if not self.state.job_listing_read:
+            await self.fetch_jobs()
+        if self.state.job_listing is None:
+            await self.read_run_history(view_ids)
+            return
+        since = self.now() - self.opts.jobs_since
+        self.state.jobs = group_jobs(
+            self.state.job_listing, known_jobs(self.opts.refresh), wanted=set(view_ids), since=since
+        )
+        self.state.jobs_read = True
+
+    async def read_run_history(self, view_ids: list[str]) -> None:
+        materialized = [v for v in view_ids if v in self.state.views and self.state.views[v].is_materialized]
+
+        async def one(view_id: str) -> None:
+            try:
+                entries = await self.once(
+                    f"runs:{view_id}",
+                    lambda: self.client.run_history(view_id),
+                    lambda rs: [dict(r.raw) for r in rs],
+                )
+            except ApiError:
+                return
+            self.state.jobs[view_id] = run_history_jobs(entries)
+
+        await self.gather("run history", materialized, one)
+        self.state.jobs_read = True

@@ -1,0 +1,231 @@
+"""The ``system`` edge source: views, SQL, tables and jobs in a handful of HogQL queries over PostHog's
+system tables, edges parsed from each view's SQL, and consumers in five more queries. A refresh
+reads only the views changed since its base was crawled (:mod:`lineage.crawl.refresh`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from lineage.api import SavedQuery, Table
+from lineage.consumers.build import ConsumerData
+from lineage.crawl import consumers
+from lineage.crawl import system as queries  # read through the module: a test may patch REST_LIST_PAGES
+from lineage.crawl.focus import Seed
+from lineage.crawl.refresh import known_ghost_names, merge_refresh, system_since
+from lineage.crawl.sources.base import EdgeStrategy
+from lineage.crawl.state import iso
+from lineage.crawl.system import (
+    REST_FIELDS,
+    SYSTEM_CHANGED,
+    SYSTEM_JOBS,
+    SYSTEM_LIGHT,
+    SYSTEM_PAGE,
+    SYSTEM_TABLES,
+    SYSTEM_VIEWS,
+    str_or_none,
+    system_table_record,
+    system_view_record,
+)
+from lineage.errors import (
+    BadRequestError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+
+__all__ = ["SYSTEM_REFUSED", "SystemSource"]
+
+SYSTEM_REFUSED = (
+    PermissionDeniedError,
+    BadRequestError,
+    PaymentRequiredError,
+    NotFoundError,
+    RateLimitedError,  # the 120-an-hour HogQL budget is spent: the REST API still answers
+)
+"""What :meth:`SystemSource.read_views` raises when the key may not use the query API."""
+
+
+class SystemSource(EdgeStrategy):
+    name = "system"
+    whole_graph = True
+
+    async def _rows(
+        self, key: str, query: str, values: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        client = self.session.client
+
+        async def fetch() -> list[dict[str, Any]]:
+            return [row async for row in client.iter_hogql(query, values=values, page_size=SYSTEM_PAGE)]
+
+        rows: list[dict[str, Any]] = await self.session.once(key, fetch, lambda r: r)
+        return rows
+
+    async def read_views(self) -> None:
+        """Views, SQL, tables and jobs in a handful of HogQL queries over PostHog's system tables.
+
+        ``SELECT *`` takes whatever columns this PostHog has (the documented ones, and more where
+        they exist: sync_frequency, folder_id, latest_error, deleted_name...), so a newer or older
+        PostHog costs no failed query. With a refresh base only views changed since its crawl are
+        read in full; a light query of every live view catches deletions and status changes.
+        Raises one of :data:`SYSTEM_REFUSED` when the key may not use the query API.
+        """
+        s = self.session
+        state = s.state
+        base = s.opts.refresh
+        since = system_since(base)
+        if base is not None and since is not None:
+            # views deleted before the base was crawled are not among the changed rows: keep their names
+            for node_id, name in known_ghost_names(base):
+                state.deleted_by_name.setdefault(name, node_id)
+                state.ghost_names.setdefault(node_id, name)
+        if since is None:
+            view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
+        else:
+            changed = await self._rows("sys:changed", SYSTEM_CHANGED, {"since": since})
+            light = await self._rows("sys:light", SYSTEM_LIGHT)
+            view_rows, missing = merge_refresh(base, changed, light) if base is not None else (changed, [])
+            if missing:
+                # The base lacks live views it should hold (a focused crawl, or views hidden then):
+                # one full read keeps the snapshot complete.
+                state.notes.append(
+                    f"the refresh base lacks {len(missing)} live views; read every view in full"
+                )
+                view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
+        # The system table has no owner names and (documented) no folder or cadence: the REST list
+        # has them, at one request per 1,000 views. Read it while it fits the request budget
+        # (a full crawl stays at most 10 requests, a refresh at most 5); else the folders alone.
+        live = sum(1 for r in view_rows if not r.get("deleted"))
+        pages = 1 if since is not None else queries.REST_LIST_PAGES
+        listed = live <= pages * 1000
+        _, _, (rest_views, folders) = await asyncio.gather(
+            self._tables(), self._job_listing(), self._rest_list() if listed else self._folders()
+        )
+        if not listed:
+            state.notes.append(
+                f"{live} views: owners are not read (the REST list would take {-(-live // 1000)} requests)"
+            )
+        endpoints: dict[str, SavedQuery] = {}
+        for row in view_rows:
+            record = system_view_record(row, folders)
+            rest = rest_views.get(record["id"])
+            if rest is not None:
+                record.update({k: rest[k] for k in REST_FIELDS if k in rest})
+            if record.get("deleted"):
+                old = str_or_none(row.get("deleted_name"))
+                if old:
+                    state.deleted_by_name[old] = record["id"]
+                    state.ghost_names[record["id"]] = old
+                continue
+            view = SavedQuery.from_api(record)
+            state.sql[view.id] = view.sql
+            if record.get("origin") == "endpoint":
+                # Hidden from the saved-query list, but still a saved query a view may read by name.
+                endpoints[view.id] = view
+                state.by_name.setdefault(view.name, view.id)
+                continue
+            state.views[view.id] = view
+            state.by_name[view.name] = view.id
+        await self.read_edges(sorted(state.views))
+        # Endpoint views that something reads belong in the graph, as the lineage endpoints name them.
+        todo = sorted({p for ps in state.parents.values() for p in ps if p in endpoints})
+        while todo:
+            view_id = todo.pop()
+            if view_id in state.hidden_views:
+                continue
+            state.hidden_views[view_id] = endpoints[view_id]
+            state.parents[view_id] = s.parents_from_sql(view_id)
+            todo += [p for p in state.parents[view_id] if p in endpoints]
+        for view_id in endpoints:
+            if view_id not in state.hidden_views:
+                state.sql.pop(view_id, None)
+        for parents in state.parents.values():
+            state.ghosts.update(p for p in parents if p in set(state.deleted_by_name.values()))
+
+    async def read_edges(self, view_ids: list[str]) -> None:
+        """Each view's parents from its SQL, which came with the views."""
+        s = self.session
+        for view_id in view_ids:
+            s.state.parents[view_id] = s.parents_from_sql(view_id)
+
+    async def _tables(self) -> None:
+        # self.session.state is looked up when written, not before the awaits, as in every task
+        # read_views runs side by side: what they write lands in the state of the moment.
+        try:
+            rows = await self._rows("sys:tables", SYSTEM_TABLES)
+        except BadRequestError:
+            # The sources table is refused or unknown: the tables alone (sourced tables then
+            # resolve by storage name only).
+            try:
+                rows = await self._rows("sys:tables-plain", queries.SYSTEM_TABLES_PLAIN)
+            except (PermissionDeniedError, BadRequestError) as exc:
+                self.session.state.notes.append(
+                    f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
+                )
+                rows = []
+        except PermissionDeniedError as exc:
+            self.session.state.notes.append(
+                f"system.data_warehouse_tables is not readable ({exc}); tables stay unnamed"
+            )
+            rows = []
+        tables = (Table.from_api(system_table_record(r)) for r in rows if not r.get("deleted"))
+        self.session.state.tables = {t.id: t for t in tables if t is not None}
+
+    async def _job_listing(self) -> None:
+        s = self.session
+        if not s.opts.jobs:
+            return
+        fetch_since = s.jobs_fetch_since()
+        try:
+            listing = await self._rows("sys:jobs", SYSTEM_JOBS, {"since": iso(fetch_since)})
+        except (PermissionDeniedError, BadRequestError) as exc:
+            s.state.notes.append(f"system.data_modeling_jobs is not readable ({exc}); using run_history")
+            listing = None
+        s.state.job_listing, s.state.job_listing_read = listing, True
+
+    async def _rest_list(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """The REST list's records by view id (owners, folders, cadence), and no folder names apart."""
+        s = self.session
+        raw = await s.once("views", lambda: s.client.list_views(), lambda vs: [dict(v.raw) for v in vs])
+        return {str(item.get("id")): item for item in raw}, {}
+
+    async def _folders(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """No REST records, and the folder names by folder id."""
+        s = self.session
+        try:
+            raw = await s.once(
+                "folders", lambda: s.client.list_folders(), lambda fs: [dict(f.raw) for f in fs]
+            )
+        except PermissionDeniedError as exc:
+            s.state.notes.append(f"folders are not readable with this key ({exc}); views show no folder")
+            raw = []
+        return {}, {str(f.get("id")): str(f.get("name")) for f in raw if f.get("id")}
+
+    async def read_all(self) -> None:
+        await asyncio.gather(self.session.read_jobs(sorted(self.session.state.views)), self.read_consumers())
+        await self.spot_check()
+
+    async def read_select(self, seeds: list[Seed]) -> None:
+        await asyncio.gather(self.session.read_jobs(sorted(self.session.state.views)), self.read_consumers())
+        self.focus_on(seeds)
+
+    async def consumer_data(self, notes: list[str]) -> ConsumerData:
+        """The consumers in five HogQL queries over the system tables; owners named from the views."""
+        s = self.session
+        users = {
+            v.created_by.id: v.created_by.display_name
+            for v in [*s.state.views.values(), *s.state.hidden_views.values()]
+            if v.created_by is not None and v.created_by.id is not None and v.created_by.display_name
+        }
+        client = s.client
+
+        async def rows(key: str, query: str) -> list[dict[str, Any]]:
+            async def fetch() -> list[dict[str, Any]]:
+                return [row async for row in client.iter_hogql(query, page_size=SYSTEM_PAGE)]
+
+            got: list[dict[str, Any]] = await s.once_refusable(key, fetch, lambda r: r)
+            return got
+
+        return await consumers.read_system(rows, notes, users)
