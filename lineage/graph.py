@@ -28,7 +28,7 @@ from typing import Any
 
 import networkx as nx
 
-from lineage.errors import InputError, RenderError, SelectorError, SnapshotError
+from lineage.errors import InputError, LineageError, RenderError, SelectorError, SnapshotError
 from lineage.fastjson import dumps_indented
 from lineage.io import csv_text, read_json, write_atomic
 from lineage.posthog import CONSUMER_KINDS
@@ -423,6 +423,21 @@ class LineageGraph:
             return str(to_svg(self))
         except (ImportError, RenderError):
             return None
+
+
+def as_digraph(graph: Any, *, error: type[LineageError] = InputError, doing: str = "use") -> nx.DiGraph:
+    """The ``nx.DiGraph`` behind a ``LineageGraph`` (its ``.nx``), or a bare ``nx.DiGraph`` itself.
+
+    Anything else raises ``error`` ("cannot <doing> a <type>: pass a LineageGraph or ..."). A multigraph
+    is refused only for drawing (``doing="draw"``), where parallel edges have no picture.
+    """
+    inner = getattr(graph, "nx", graph)
+    if isinstance(inner, nx.DiGraph) and not (doing == "draw" and inner.is_multigraph()):
+        return inner
+    raise error(
+        f"cannot {doing} a {type(graph).__name__}: pass a LineageGraph or a networkx.DiGraph "
+        "(load a snapshot with lineage.graph.load(path))"
+    )
 
 
 def load(path: str | Path) -> LineageGraph:

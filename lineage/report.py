@@ -7,9 +7,7 @@ escaped everywhere and carries no scripts or external resources.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -22,13 +20,12 @@ from lineage.consumer_nodes import not_read_lines, plural
 from lineage.errors import InputError
 from lineage.fastjson import dumps_indented
 from lineage.graph import CONSUMER_KINDS
-from lineage.io import visible
+from lineage.io import csv_text, text_table, visible
 
 if TYPE_CHECKING:  # only in annotations: columns imports sqlglot, which impact and check do not need
     from lineage.analysis.columns import ColumnImpact
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 # ---------------------------------------------------------------- escaping
@@ -57,18 +54,6 @@ def md_code(value: Any) -> str:
     return f"{fence}\n{text}\n{fence}"
 
 
-def csv_cell(value: Any) -> str:
-    """A CSV cell that spreadsheets will not run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = " > ".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
-    if text.startswith(_FORMULA_START):
-        text = "'" + text
-    return visible(text)
-
-
 def esc(value: Any) -> str:
     """HTML-escaped text (quotes included)."""
     return html.escape("" if value is None else visible(str(value)), quote=True)
@@ -92,20 +77,7 @@ def _text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[s
     def clean(v: Any) -> str:
         return visible(_one_line("" if v is None else str(v)))
 
-    cells = [[clean(h) for h in headers], *[[clean(c) for c in row] for row in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return out
-
-
-def _csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([csv_cell(c) for c in row])
-    return buf.getvalue()
+    return text_table([[clean(h) for h in headers], *[[clean(c) for c in row] for row in rows]], rule=True)
 
 
 def _seconds(value: float | None) -> str:
@@ -256,7 +228,7 @@ def impact_csv(report: ImpactReport) -> str:
         "url",
     )
     rows = [[getattr(n, h) for h in headers] for n in report.affected]
-    return _csv(headers, rows)
+    return csv_text(headers, rows)
 
 
 def impact_json(report: ImpactReport) -> str:
@@ -427,7 +399,7 @@ def render_column_impact(ci: ColumnImpact, fmt: str) -> str:
     if fmt == "json":
         return to_json(ci.to_dict())
     if fmt == "csv":
-        return _csv(_COLUMN_HEADERS, _column_rows(ci))
+        return csv_text(_COLUMN_HEADERS, _column_rows(ci))
     if fmt == "md":
         lines = [f"# Column impact of {md_cell(title)}", ""]
         lines.append(

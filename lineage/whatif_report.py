@@ -10,7 +10,8 @@ from typing import Any
 
 from lineage.analysis.whatif import VERDICTS, WhatIfReport
 from lineage.errors import InputError
-from lineage.report import _csv, _html_page, _link, _md_table, _text_table, esc, md_cell, md_code, to_json
+from lineage.io import csv_text
+from lineage.report import _html_page, _link, _md_table, _text_table, esc, md_cell, md_code, to_json
 
 __all__ = ["WHATIF_FORMATS", "render_whatif"]
 
@@ -90,7 +91,7 @@ def whatif_json(report: WhatIfReport) -> str:
 
 
 def whatif_csv(report: WhatIfReport) -> str:
-    return _csv(_HEADERS, _rows(report))
+    return csv_text(_HEADERS, _rows(report))
 
 
 def whatif_table(report: WhatIfReport) -> str:

@@ -12,7 +12,6 @@ import networkx as nx
 
 from lineage.analysis.health import (
     NodeHealth,
-    as_digraph,
     cadence_seconds,
     graph_health,
     node_name,
@@ -21,6 +20,7 @@ from lineage.analysis.health import (
 )
 from lineage.consumer_nodes import consumers_not_read, is_consumer, live, plural
 from lineage.errors import HogQLError, InputError
+from lineage.graph import as_digraph
 from lineage.hogql import extract_tables as hogql_extract_tables
 from lineage.posthog import cadence_words
 

@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from lineage.errors import InputError
-from lineage.graph import CONSUMER_KINDS
+from lineage.graph import CONSUMER_KINDS, as_digraph
 from lineage.posthog import SYNC_FREQUENCY_SECONDS, cadence_words
 
 # PostHog's read-side enumeration (posthog-api.md section 8); ``None`` means unscheduled.
@@ -25,14 +25,6 @@ CADENCE_SECONDS: dict[str, int] = dict(SYNC_FREQUENCY_SECONDS)
 STALE_FACTOR = 2
 
 SAVED_QUERY_KINDS = frozenset({"view", "matview"})
-
-
-def as_digraph(graph: Any) -> nx.DiGraph:
-    """The ``nx.DiGraph`` behind a ``LineageGraph`` (its ``.nx``), or the graph itself."""
-    inner = getattr(graph, "nx", graph)
-    if not isinstance(inner, nx.DiGraph):
-        raise InputError(f"expected a LineageGraph or networkx.DiGraph, got {type(graph).__name__}")
-    return inner
 
 
 def resolve_node(graph: Any, name_or_id: str) -> Any:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from lineage.analysis.health import (
-    as_digraph,
     node_health,
     node_name,
     owner_of,
@@ -29,6 +28,7 @@ from lineage.consumer_nodes import (
     owner_of_consumer,
 )
 from lineage.errors import InputError
+from lineage.graph import as_digraph
 
 if TYPE_CHECKING:
     import pandas as pd

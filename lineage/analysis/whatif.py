@@ -31,9 +31,10 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
 from lineage.analysis.columns import Taint, _ViewWalk
-from lineage.analysis.health import as_digraph, node_name
+from lineage.analysis.health import node_name
 from lineage.analysis.impact import ImpactReport, impact
 from lineage.errors import HogQLError, InputError
+from lineage.graph import as_digraph
 from lineage.hogql import extract_tables, to_sqlglot
 from lineage.posthog import POSTHOG_TABLES
 

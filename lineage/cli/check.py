@@ -6,7 +6,7 @@ import click
 
 from lineage.analysis.checks import RULES, parse_rules
 from lineage.analysis.checks import check as run_check
-from lineage.cli.common import clean_errors, emit, snapshot_option
+from lineage.cli.common import clean_errors, emit, format_option, snapshot_option
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.hogql.cache import TableCache
@@ -15,14 +15,7 @@ from lineage.report import check_json, check_text
 
 @click.command(name="check")
 @snapshot_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="output format",
-)
+@format_option(["text", "json"], default="text", help="output format")
 @click.option(
     "--fail-on",
     default=None,

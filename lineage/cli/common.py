@@ -6,7 +6,7 @@ import functools
 import os
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -21,8 +21,11 @@ __all__ = [
     "api_options",
     "clean_errors",
     "emit",
+    "exclude_option",
     "format_for",
+    "format_option",
     "progress_bar",
+    "select_option",
     "settings_from",
     "snapshot_option",
     "write_atomic",
@@ -62,6 +65,31 @@ snapshot_option = click.option(
     metavar="PATH",
     help=f"snapshot written by 'lineage crawl' [env {ENV_SNAPSHOT}]",
 )
+
+
+def format_option(
+    choices: Sequence[str], *, default: str | None = None, required: bool = False, help: str | None = None
+) -> Callable[[F], F]:
+    """``--format FMT`` (into ``fmt``): one of ``choices``; a default is shown in the help."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default,
+        required=required,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def select_option(help: str) -> Callable[[F], F]:
+    """``--select SEL`` (into ``selector``): dbt-style selectors, see lineage.select."""
+    return click.option("--select", "selector", default=None, metavar="SEL", help=help)
+
+
+def exclude_option(what: str) -> Callable[[F], F]:
+    """``--exclude SEL``: ``what`` (nodes, views) to leave out, in the --select syntax."""
+    return click.option("--exclude", default=None, metavar="SEL", help=f"{what} to leave out (same syntax)")
 
 
 def settings_from(kwargs: dict[str, Any]) -> Settings:

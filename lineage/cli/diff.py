@@ -6,7 +6,7 @@ import click
 
 from lineage.analysis.diff import DIFF_KINDS, diff_kind_counts, parse_diff_kinds
 from lineage.analysis.diff import diff as diff_graphs
-from lineage.cli.common import clean_errors, emit
+from lineage.cli.common import clean_errors, emit, format_option
 from lineage.errors import FindingsError, InputError
 from lineage.graph import LineageGraph
 from lineage.report import diff_json, diff_markdown
@@ -15,14 +15,7 @@ from lineage.report import diff_json, diff_markdown
 @click.command(name="diff")
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "json"]),
-    default="md",
-    show_default=True,
-    help="output format",
-)
+@format_option(["md", "json"], default="md", help="output format")
 @click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
 @click.option(
     "--fail-on",

@@ -9,7 +9,16 @@ from typing import Any
 import click
 
 from lineage.api import AsyncPostHogClient, Job
-from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    emit,
+    exclude_option,
+    format_option,
+    select_option,
+    settings_from,
+    snapshot_option,
+)
 from lineage.cli.operate import table, with_client
 from lineage.graph import LineageGraph
 from lineage.io import csv_text
@@ -32,8 +41,8 @@ _STATUSES = ["Running", "Completed", "Failed", "Cancelled", "Skipped"]
 
 
 @click.command("jobs")
-@click.option("--select", "selector", default=None, metavar="SEL", help="only the jobs of these views")
-@click.option("--exclude", default=None, metavar="SEL", help="views to leave out (same syntax)")
+@select_option("only the jobs of these views")
+@exclude_option("views")
 @snapshot_option
 @click.option("--status", type=click.Choice(_STATUSES), default=None, help="only jobs with this status")
 @click.option(
@@ -43,9 +52,7 @@ _STATUSES = ["Running", "Completed", "Failed", "Cancelled", "Skipped"]
 @click.option(
     "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="at most this many jobs"
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
-)
+@format_option(["text", "json", "csv"], default="text")
 @click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
 @api_options
 @clean_errors

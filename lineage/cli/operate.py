@@ -15,11 +15,19 @@ from typing import Any, TypeVar
 import click
 
 from lineage.api import AsyncPostHogClient
-from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    emit,
+    exclude_option,
+    format_option,
+    settings_from,
+    snapshot_option,
+)
 from lineage.config import Settings
 from lineage.errors import ApiError, ConfigError, FindingsError
 from lineage.graph import LineageGraph
-from lineage.io import visible
+from lineage.io import text_table, visible
 from lineage.operate import Plan, RunReport, confirm_live, execute_run, plan_for
 from lineage.operate.actions import ACTIONS, ActionOutcome, apply_action
 
@@ -62,12 +70,7 @@ def _cell(value: Any) -> str:
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
     """A plain aligned table (control characters made visible)."""
-    cells = [header] + [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    return (
-        "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
-        + "\n"
-    )
+    return "\n".join(text_table([header, *[[_cell(v) for v in row] for row in rows]])) + "\n"
 
 
 def _plan_text(verb: str, plan: Plan, *, show_waves: bool) -> str:
@@ -129,7 +132,7 @@ def _summary(report: RunReport) -> str:
 
 @click.command("run")
 @click.argument("selector", metavar="SEL")
-@click.option("--exclude", default=None, metavar="SEL", help="views to leave out (same syntax)")
+@exclude_option("views")
 @snapshot_option
 @click.option("--yes", is_flag=True, help="Start the runs. Without it the plan is printed and nothing runs.")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental views from scratch.")
@@ -157,7 +160,7 @@ def _summary(report: RunReport) -> str:
     show_default=True,
     help="Seconds to wait for one job before leaving it running.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(["text", "json"], default="text")
 @api_options
 @clean_errors
 def run_cmd(**kwargs: Any) -> None:
@@ -266,14 +269,12 @@ def _action_options(func: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(
         [
             click.argument("selector", metavar="SEL"),
-            click.option("--exclude", default=None, metavar="SEL", help="views to leave out (same syntax)"),
+            exclude_option("views"),
             snapshot_option,
             click.option(
                 "--yes", is_flag=True, help="Do it. Without it the plan is printed and nothing changes."
             ),
-            click.option(
-                "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-            ),
+            format_option(["text", "json"], default="text"),
         ]
     ):
         func = option(func)
@@ -353,7 +354,7 @@ def resume_cmd(**kwargs: Any) -> None:
 @click.command("history")
 @click.argument("view")
 @snapshot_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(["text", "json"], default="text")
 @api_options
 @clean_errors
 def history_cmd(**kwargs: Any) -> None:

@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
+from lineage.cli.common import api_options, clean_errors, emit, format_option, settings_from, snapshot_option
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
+from lineage.io import text_table
 from lineage.operate.plan import snapshot_flags
 from lineage.ops import RefreshResult, RefreshStep, refresh, refresh_plan
 
@@ -21,9 +22,7 @@ def _table(steps: tuple[RefreshStep, ...]) -> str:
         rows.append(
             (s.name, s.status, "" if s.seconds is None else f"{s.seconds:.1f}", str(s.rows or ""), error)
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:4])) + "  " + r[4] for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return "\n".join(text_table(rows)) + "\n"
 
 
 @click.command("refresh")
@@ -48,7 +47,7 @@ def _table(steps: tuple[RefreshStep, ...]) -> str:
     show_default=True,
     help="Seconds to wait for one job before leaving it running.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(["text", "json"], default="text")
 @click.option("--out", default=None, metavar="PATH", help="write the result here instead of standard output")
 @api_options
 @clean_errors

@@ -9,7 +9,16 @@ from typing import Any
 import click
 
 from lineage.analysis.diff import diff_graph
-from lineage.cli.common import clean_errors, emit, format_for, snapshot_option, write_atomic
+from lineage.cli.common import (
+    clean_errors,
+    emit,
+    exclude_option,
+    format_for,
+    format_option,
+    select_option,
+    snapshot_option,
+    write_atomic,
+)
 from lineage.errors import RenderError
 from lineage.graph import LineageGraph
 from lineage.render import FORMATS, to_dot, to_html, to_mermaid, to_pdf, to_png, to_svg
@@ -80,17 +89,9 @@ def too_big(count: int, limit: int, fmt: str) -> str:
 
 @click.command(name="render")
 @snapshot_option
-@click.option(
-    "--select", "selector", default=None, metavar="SEL", help="nodes to draw (dbt syntax); all if omitted"
-)
-@click.option("--exclude", default=None, metavar="SEL", help="nodes to leave out (same syntax)")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=None,
-    help="output format [from --out's extension, else svg]",
-)
+@select_option("nodes to draw (dbt syntax); all if omitted")
+@exclude_option("nodes")
+@format_option(FORMATS, default=None, help="output format [from --out's extension, else svg]")
 @click.option("--out", default=None, metavar="PATH", help="file to write (default: standard output)")
 @click.option(
     "--rankdir", type=click.Choice(["LR", "TB"]), default="LR", show_default=True, help="layout direction"

@@ -17,6 +17,7 @@ from lineage.render.common import (
     DIFF_MARK,
     HEALTH,
     KIND_TEXT,
+    RenderOptions,
     Scene,
     SceneNode,
     build_scene,
@@ -142,13 +143,15 @@ def to_dot(
     """
     scene = build_scene(
         graph,
-        rankdir=rankdir,
-        focus=focus,
-        clusters=clusters,
-        collapse_folders=collapse_folders,
-        links=links,
-        max_nodes=max_nodes,
-        fold_consumers=fold_consumers,
+        RenderOptions(
+            focus=focus,
+            rankdir=rankdir,
+            clusters=clusters,
+            collapse_folders=collapse_folders,
+            links=links,
+            max_nodes=max_nodes,
+            fold_consumers=fold_consumers,
+        ),
     )
     graph_attrs = {
         "rankdir": rankdir,

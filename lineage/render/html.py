@@ -34,6 +34,7 @@ from lineage.render.common import (
     KIND_ORDER,
     KIND_TEXT,
     RANKDIRS,
+    RenderOptions,
     _sort_key,
     as_digraph,
     base_url,
@@ -221,12 +222,10 @@ def explorer_data(graph: Any, *, links: bool = True, rankdir: str = "LR") -> dic
     }
 
 
-def _picture(
-    g: Any, *, engine: str, rankdir: str, timeout: float, options: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
+def _picture(g: Any, *, engine: str, timeout: float, options: RenderOptions) -> tuple[str, dict[str, Any]]:
     """Today's whole-graph drawing (inline SVG) and the scene data its highlighting uses."""
-    scene = build_scene(g, **options)
-    svg = to_svg(g, engine=engine, rankdir=rankdir, legend=False, timeout=timeout, **options)
+    scene = build_scene(g, options)
+    svg = to_svg(g, engine=engine, legend=False, timeout=timeout, **vars(options))
     inline = _inline_svg(svg)
     nodes_json = []
     for sn in scene.nodes:
@@ -278,8 +277,9 @@ def to_html(
     focus = tuple(focus)
     collapse_folders = tuple(collapse_folders)
     g = as_digraph(graph)
-    options: dict[str, Any] = dict(
+    options = RenderOptions(
         focus=focus,
+        rankdir=rankdir,
         clusters=clusters,
         collapse_folders=collapse_folders,
         links=links,
@@ -295,12 +295,10 @@ def to_html(
     limit = PICTURE_MAX_NODES if max_nodes is None else min(max_nodes, PICTURE_MAX_NODES)
     inline = ""
     if 0 < n_nodes <= limit:
-        inline, payload["picture"] = _picture(
-            g, engine=engine, rankdir=rankdir, timeout=timeout, options=options
-        )
+        inline, payload["picture"] = _picture(g, engine=engine, timeout=timeout, options=options)
     elif collapse_folders:
         # Only validated: the overview already draws every folder as one box.
-        build_scene(g, **{**options, "clusters": False})
+        build_scene(g, options, clusters=False)
     if opening not in ("auto", "overview"):
         raise RenderError(f"opening {opening!r} is not 'auto' or 'overview'")
     if focus_ids:

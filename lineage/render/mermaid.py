@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from lineage.render.common import DEFAULT_MAX_NODES, HEALTH, HEALTH_ORDER, SceneNode, build_scene, one_line
+from lineage.render.common import (
+    DEFAULT_MAX_NODES,
+    HEALTH,
+    HEALTH_ORDER,
+    RenderOptions,
+    SceneNode,
+    build_scene,
+    one_line,
+)
 
 # Characters written as themselves; everything else outside letters and digits becomes an entity.
 _PLAIN: Final = frozenset(" _-.,:/+=@!?'()")
@@ -70,13 +78,15 @@ def to_mermaid(
     """
     scene = build_scene(
         graph,
-        rankdir=rankdir,
-        focus=focus,
-        clusters=clusters,
-        collapse_folders=collapse_folders,
-        links=links,
-        max_nodes=max_nodes,
-        fold_consumers=fold_consumers,
+        RenderOptions(
+            focus=focus,
+            rankdir=rankdir,
+            clusters=clusters,
+            collapse_folders=collapse_folders,
+            links=links,
+            max_nodes=max_nodes,
+            fold_consumers=fold_consumers,
+        ),
     )
     lines = [f"flowchart {rankdir}"]
     for h in HEALTH_ORDER:

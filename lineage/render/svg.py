@@ -21,6 +21,7 @@ from lineage.render.common import (
     DIFF_COLOR,
     HEALTH,
     KIND_TEXT,
+    RenderOptions,
     Scene,
     SceneNode,
     build_scene,
@@ -349,12 +350,14 @@ def to_svg_python(
     """SVG text laid out in pure Python; the same options as :func:`lineage.render.dot.to_dot`."""
     scene = build_scene(
         graph,
-        rankdir=rankdir,
-        focus=focus,
-        clusters=clusters,
-        collapse_folders=collapse_folders,
-        links=links,
-        max_nodes=max_nodes,
-        fold_consumers=fold_consumers,
+        RenderOptions(
+            focus=focus,
+            rankdir=rankdir,
+            clusters=clusters,
+            collapse_folders=collapse_folders,
+            links=links,
+            max_nodes=max_nodes,
+            fold_consumers=fold_consumers,
+        ),
     )
     return scene_svg(scene, rankdir=rankdir, legend=legend, note=note)
