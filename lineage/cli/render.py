@@ -23,7 +23,9 @@ from lineage.errors import RenderError
 from lineage.graph import LineageGraph
 from lineage.render import FORMATS, to_dot, to_html, to_mermaid, to_pdf, to_png, to_svg
 from lineage.render.common import DEFAULT_MAX_NODES
-from lineage.select import select
+from lineage.select import mark_cut, select_or_all
+
+__all__ = ["folder_overview", "mark_cut", "render", "too_big"]
 
 _BINARY = ("png", "pdf")
 _RENDERERS: dict[str, Callable[..., str | bytes]] = {
@@ -34,22 +36,6 @@ _RENDERERS: dict[str, Callable[..., str | bytes]] = {
     "mermaid": to_mermaid,
     "html": to_html,
 }
-
-
-def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
-    """The subgraph of ``ids``, each node counting the direct neighbours the selection left out as
-    ``more_upstream`` / ``more_downstream`` (added to any the crawl's depth limit already recorded)."""
-    keep = set(ids)
-    sub = full.subgraph(ids)
-    for n in sub.nx.nodes:
-        attrs = sub.nx.nodes[n]
-        cut_up = sum(1 for p in full.nx.predecessors(n) if p not in keep)
-        cut_down = sum(1 for s in full.nx.successors(n) if s not in keep)
-        if cut_up:
-            attrs["more_upstream"] = int(attrs.get("more_upstream") or 0) + cut_up
-        if cut_down:
-            attrs["more_downstream"] = int(attrs.get("more_downstream") or 0) + cut_down
-    return sub
 
 
 NO_FOLDER = "(no folder)"
@@ -196,14 +182,7 @@ def render(
     graph = LineageGraph.load(snapshot)
     if diff_old is not None:
         graph = LineageGraph(diff_graph(LineageGraph.load(diff_old), graph))
-    if selector is None and exclude is None:
-        ids = graph.nodes()
-    elif selector is None:
-        assert exclude is not None
-        dropped = set(select(graph, exclude))
-        ids = [n for n in graph.nodes() if n not in dropped]
-    else:
-        ids = select(graph, selector, exclude=exclude)
+    ids = select_or_all(graph, selector, exclude=exclude)
     if not ids:
         what = f"selector {selector!r}" if selector is not None else f"snapshot {snapshot!r}"
         after = f" once --exclude {exclude!r} is applied" if exclude is not None else ""
