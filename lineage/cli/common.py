@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from lineage.config import ENV_HOST, ENV_KEY, ENV_MAX_RPM, ENV_PROJECT, Settings, redact
-from lineage.errors import LineageError
+from lineage.errors import InputError, LineageError, RenderError
 from lineage.io import visible, write_atomic
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "exclude_option",
     "format_for",
     "format_option",
+    "parameters_as_flags",
     "progress_bar",
     "select_option",
     "settings_from",
@@ -103,6 +104,25 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
         request_deadline=kwargs.pop("request_deadline", None),
         max_response_mb=kwargs.pop("max_response_mb", None),
     )
+
+
+@contextmanager
+def parameters_as_flags(*names: str, **flags: str) -> Iterator[None]:
+    """Re-raise an InputError or RenderError whose message starts with a parameter's name, naming its flag.
+
+    Library messages name parameters (``fail_on 'x' names no rule``), as a notebook user calls them;
+    the command line says ``--fail-on``. ``names`` are parameters whose flag is ``--`` and the name with
+    dashes; ``flags`` maps the others (``collapse_folders="--collapse-folder"``).
+    """
+    try:
+        yield
+    except (InputError, RenderError) as exc:
+        text = str(exc)
+        wanted = {**{n: "--" + n.replace("_", "-") for n in names}, **flags}
+        for name, flag in wanted.items():
+            if text.startswith(name + " "):
+                raise type(exc)(flag + text[len(name) :]) from None
+        raise
 
 
 def clean_errors(func: F) -> F:

@@ -15,6 +15,7 @@ from lineage.cli.common import (
     exclude_option,
     format_for,
     format_option,
+    parameters_as_flags,
     select_option,
     snapshot_option,
     write_atomic,
@@ -214,7 +215,8 @@ def render(
         raise RenderError(too_big(len(drawn), max_nodes, fmt))
     if fmt in ("svg", "html"):
         opts["engine"] = engine
-    result = _RENDERERS[fmt](drawn, **opts)
+    with parameters_as_flags(collapse_folders="--collapse-folder"):
+        result = _RENDERERS[fmt](drawn, **opts)
     if isinstance(result, str):
         emit(result, out)
     elif out is None or out == "-":

@@ -95,7 +95,7 @@ def parse_since(text: str) -> timedelta:
     except ValueError:
         value = -1.0
     if value <= 0:
-        raise InputError(f"--since {text!r} is not a duration; write e.g. 90m, 6h, 2d or 1w")
+        raise InputError(f"since {text!r} is not a duration; write e.g. 90m, 6h, 2d or 1w")
     return timedelta(seconds=value * _UNITS[unit])
 
 

@@ -376,7 +376,7 @@ def build_scene(graph: Any, options: RenderOptions | None = None, **keywords: An
     unknown = sorted(collapse - set(folders))
     if unknown:
         raise RenderError(
-            f"--collapse-folder {unknown[0]!r} names no folder of the drawn nodes; folders: "
+            f"collapse_folders {unknown[0]!r} names no folder of the drawn nodes; folders: "
             + (", ".join(repr(truncate(f, 40)) for f in folders[:20]) or "none")
         )
     cluster_of = {f: f"cluster_{i}" for i, f in enumerate(folders)}
