@@ -2,7 +2,7 @@
 
 Edges point from upstream to downstream. A node's id is the id the PostHog API uses (the dashed
 UUID of a saved query or warehouse table, the name of a PostHog table); its attributes follow the
-``lineage-snapshot/1`` format of interfaces.md section 3.
+``lineage-snapshot/1`` format (:data:`SNAPSHOT_FORMAT`; the JSON :meth:`LineageGraph.to_json` writes).
 
 >>> g = LineageGraph(host="https://us.posthog.com", project="1")
 >>> g.add_node("events", name="events", kind="table", table_kind="posthog")
@@ -36,7 +36,7 @@ from lineage.posthog import CONSUMER_KINDS
 __all__ = ["CONSUMER_KINDS", "KINDS", "NODE_KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
 
 SNAPSHOT_FORMAT = "lineage-snapshot/1"
-# Consumers (interfaces.md section 6): insights, dashboards, notebooks, endpoints and alerts.
+# Consumers read views from outside the warehouse: insights, dashboards, notebooks, endpoints, alerts.
 KINDS = ("view", "matview", "table", "unknown")
 NODE_KINDS = (*KINDS, *CONSUMER_KINDS)  # every kind a node may have
 

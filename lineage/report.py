@@ -549,7 +549,7 @@ def diff_markdown(d: SnapshotDiff) -> str:
 
 
 def _consumer_id(node_id: str) -> bool:
-    """``insight:...``, ``dashboard:...``: consumer ids cannot collide with API ids (interfaces.md s6)."""
+    """``insight:...``, ``dashboard:...``: consumer ids cannot collide with API ids."""
     return node_id.split(":", 1)[0] in CONSUMER_KINDS and ":" in node_id
 
 

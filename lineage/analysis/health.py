@@ -18,7 +18,7 @@ from lineage.errors import InputError
 from lineage.graph import CONSUMER_KINDS, as_digraph
 from lineage.posthog import SYNC_FREQUENCY_SECONDS, cadence_words
 
-# PostHog's read-side enumeration (posthog-api.md section 8); ``None`` means unscheduled.
+# PostHog's sync_frequency values as seconds; ``None`` means unscheduled.
 CADENCE_SECONDS: dict[str, int] = dict(SYNC_FREQUENCY_SECONDS)
 
 #: A view is stale when it has not succeeded within this many cadence periods.
@@ -211,7 +211,7 @@ def graph_health(graph: Any, *, now: datetime | str | None = None) -> dict[Any, 
 
 
 def ui_link(g: nx.DiGraph, node: Any) -> str | None:
-    """``https://<host>/project/<team_id>/sql?open_view=<uuid>`` for saved queries (posthog-api-2.md s3)."""
+    """``https://<host>/project/<team_id>/sql?open_view=<uuid>`` for saved queries."""
     attrs = g.nodes[node]
     host = g.graph.get("host")
     project = g.graph.get("project")

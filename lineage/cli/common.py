@@ -36,7 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def api_options(func: F) -> F:
-    """Add --host, --project, --api-key and --max-rpm (interfaces.md section 1)."""
+    """Add --host, --project, --api-key and --max-rpm (each also read from its environment variable)."""
     options = [
         click.option("--host", default=None, help=f"PostHog host [env {ENV_HOST}; default us.posthog.com]"),
         click.option("--project", default=None, help=f"project (team) id [env {ENV_PROJECT}]"),

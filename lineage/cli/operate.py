@@ -1,4 +1,4 @@
-"""``lineage run|materialize|revert|cancel|resume|history``: operate the warehouse (interfaces.md §7).
+"""``lineage run|materialize|revert|cancel|resume|history``: operate the warehouse.
 
 Every command that changes PostHog resolves a selector on the snapshot, confirms each id live,
 prints the plan, and changes nothing without ``--yes``.

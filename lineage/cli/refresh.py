@@ -12,7 +12,7 @@ from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.io import text_table
 from lineage.operate.plan import snapshot_flags
-from lineage.ops import RefreshResult, RefreshStep, refresh, refresh_plan
+from lineage.operate.rerun import RefreshResult, RefreshStep, refresh, refresh_plan
 
 
 def _table(steps: tuple[RefreshStep, ...]) -> str:

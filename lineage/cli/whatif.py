@@ -1,4 +1,4 @@
-"""``lineage impact VIEW --sql NEW.sql``: the what-if half of ``lineage impact`` (interfaces.md section 9)."""
+"""``lineage impact VIEW --sql NEW.sql``: the what-if half of ``lineage impact``."""
 
 from __future__ import annotations
 

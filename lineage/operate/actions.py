@@ -100,7 +100,7 @@ def parse_since(text: str) -> timedelta:
 
 
 def job_rows(jobs: Iterable[Job], names: dict[str, str], now: datetime | None) -> list[dict[str, Any]]:
-    """Jobs as rows (interfaces.md section 7), newest first; a running job's duration so far."""
+    """Jobs as rows (the ``lineage jobs`` columns), newest first; a running job's duration so far."""
     rows = []
     for job in jobs:
         duration = job.duration_s

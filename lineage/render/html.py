@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from lineage.consumer_nodes import consumer_url
 from lineage.errors import RenderError
+from lineage.posthog import CONSUMER_KINDS
 from lineage.render.common import (
     _SURROGATE,
     CONSUMER_ORDER,
@@ -142,8 +143,6 @@ def _legend(*, folder_tags: bool = False, consumer_kinds: Iterable[str] = ()) ->
 #: The whole graph is pre-drawn as a picture only up to this many nodes; bigger ones open on the
 #: folder overview and are drawn piece by piece in the browser.
 PICTURE_MAX_NODES: Final = 300
-#: Kinds of the nodes that read views from outside the warehouse (interfaces.md section 6).
-CONSUMER_KINDS: Final = ("insight", "dashboard", "notebook", "endpoint", "alert")
 #: SQL shown in the details panel is cut here (the panel is for reading, not for copying a migration).
 SQL_MAX: Final = 20_000
 
