@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lineage.analysis.checks import CheckReport
 from lineage.analysis.diff import JOB_FIELDS, SnapshotDiff
@@ -25,6 +25,7 @@ from lineage.io import csv_text, text_table, visible
 if TYPE_CHECKING:  # only in annotations: columns imports sqlglot, which impact and check do not need
     from lineage.analysis.columns import ColumnImpact
 
+_R = TypeVar("_R")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 
 
@@ -209,24 +210,7 @@ def _md_link(n: ImpactNode) -> str:
 
 def impact_csv(report: ImpactReport) -> str:
     """Impact as CSV, one row per affected node (the target not included)."""
-    headers = (
-        "id",
-        "name",
-        "kind",
-        "depth",
-        "path",
-        "materialized",
-        "cadence",
-        "status",
-        "health",
-        "last_status",
-        "failure_streak",
-        "last_success_at",
-        "rows",
-        "owner",
-        "folder",
-        "url",
-    )
+    headers = _IMPACT_CSV_COLUMNS
     rows = [[getattr(n, h) for h in headers] for n in report.affected]
     return csv_text(headers, rows)
 
@@ -248,7 +232,8 @@ def _only_known_floats(report: ImpactReport) -> bool:
     return tuple(ImpactNode.__dataclass_fields__) == _IMPACT_NODE_FIELDS
 
 
-_IMPACT_NODE_FIELDS = (
+#: The impact CSV's columns: every ImpactNode field but the median duration, in field order.
+_IMPACT_CSV_COLUMNS = (
     "id",
     "name",
     "kind",
@@ -265,8 +250,8 @@ _IMPACT_NODE_FIELDS = (
     "owner",
     "folder",
     "url",
-    "median_duration_s",
 )
+_IMPACT_NODE_FIELDS = (*_IMPACT_CSV_COLUMNS, "median_duration_s")
 
 
 def impact_table(report: ImpactReport) -> str:
@@ -373,10 +358,15 @@ IMPACT_FORMATS = {
 
 def render_impact(report: ImpactReport, fmt: str) -> str:
     """Impact in one of ``IMPACT_FORMATS``."""
+    return render_in(IMPACT_FORMATS, "impact", report, fmt)
+
+
+def render_in(formats: Mapping[str, Callable[[_R], str]], what: str, report: _R, fmt: str) -> str:
+    """``report`` written by ``formats[fmt]``; another ``fmt`` is an InputError listing the formats."""
     try:
-        return IMPACT_FORMATS[fmt](report)
+        return formats[fmt](report)
     except KeyError:
-        raise InputError(f"unknown impact format {fmt!r}; use one of {', '.join(IMPACT_FORMATS)}") from None
+        raise InputError(f"unknown {what} format {fmt!r}; use one of {', '.join(formats)}") from None
 
 
 # ---------------------------------------------------------------- column impact

@@ -3,24 +3,5 @@
 Kept so that notebooks importing ``lineage.tables`` go on working; new code imports ``lineage.frames``.
 """
 
-from lineage.frames import (
-    CONSUMER_COLUMNS,
-    EDGE_COLUMNS,
-    JOB_COLUMNS,
-    NODE_COLUMNS,
-    consumers_frame,
-    edges_frame,
-    jobs_frame,
-    nodes_frame,
-)
-
-__all__ = [
-    "CONSUMER_COLUMNS",
-    "EDGE_COLUMNS",
-    "JOB_COLUMNS",
-    "NODE_COLUMNS",
-    "consumers_frame",
-    "edges_frame",
-    "jobs_frame",
-    "nodes_frame",
-]
+from lineage.frames import *  # noqa: F403  (every name of frames.__all__)
+from lineage.frames import __all__ as __all__

@@ -24,6 +24,7 @@ __all__ = [
     "exclude_option",
     "format_for",
     "format_option",
+    "job_wait_options",
     "parameters_as_flags",
     "progress_bar",
     "select_option",
@@ -91,6 +92,31 @@ def select_option(help: str) -> Callable[[F], F]:
 def exclude_option(what: str) -> Callable[[F], F]:
     """``--exclude SEL``: ``what`` (nodes, views) to leave out, in the --select syntax."""
     return click.option("--exclude", default=None, metavar="SEL", help=f"{what} to leave out (same syntax)")
+
+
+def job_wait_options(func: F) -> F:
+    """Add --poll and --timeout: how often a started job is polled, and how long it is waited for."""
+    options = [
+        click.option(
+            "--poll",
+            "poll_s",
+            type=click.FloatRange(min=0.01),
+            default=5.0,
+            show_default=True,
+            help="Seconds between the first job polls (backs off to 60).",
+        ),
+        click.option(
+            "--timeout",
+            "timeout_s",
+            type=click.FloatRange(min=1),
+            default=3600.0,
+            show_default=True,
+            help="Seconds to wait for one job before leaving it running.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def settings_from(kwargs: dict[str, Any]) -> Settings:

@@ -21,6 +21,7 @@ from lineage.cli.common import (
     emit,
     exclude_option,
     format_option,
+    job_wait_options,
     settings_from,
     snapshot_option,
 )
@@ -144,22 +145,7 @@ def _summary(report: RunReport) -> str:
     help="runs in flight at once",
 )
 @click.option("--keep-going", is_flag=True, help="Run what reads a failed view anyway (it reads stale data).")
-@click.option(
-    "--poll",
-    "poll_s",
-    type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
-    help="Seconds between the first job polls (backs off to 60).",
-)
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(min=1),
-    default=3600.0,
-    show_default=True,
-    help="Seconds to wait for one job before leaving it running.",
-)
+@job_wait_options
 @format_option(["text", "json"], default="text")
 @api_options
 @clean_errors

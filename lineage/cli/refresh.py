@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import api_options, clean_errors, emit, format_option, settings_from, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    emit,
+    format_option,
+    job_wait_options,
+    settings_from,
+    snapshot_option,
+)
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.io import text_table
@@ -31,22 +39,7 @@ def _table(steps: tuple[RefreshStep, ...]) -> str:
 @click.option("--only", is_flag=True, help="Run VIEW alone, not the materialized views downstream of it.")
 @click.option("--yes", is_flag=True, help="Start the runs. Without it the plan is printed and nothing runs.")
 @click.option("--keep-going", is_flag=True, help="Go on after a failed run (downstream reads stale data).")
-@click.option(
-    "--poll",
-    "poll_s",
-    type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
-    help="Seconds between the first job polls (backs off to 60).",
-)
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(min=1),
-    default=3600.0,
-    show_default=True,
-    help="Seconds to wait for one job before leaving it running.",
-)
+@job_wait_options
 @format_option(["text", "json"], default="text")
 @click.option("--out", default=None, metavar="PATH", help="write the result here instead of standard output")
 @api_options
