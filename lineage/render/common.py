@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 from urllib.parse import quote, urlsplit
 
 import networkx as nx
@@ -343,7 +343,21 @@ class RenderOptions:
         object.__setattr__(self, "collapse_folders", tuple(self.collapse_folders))
 
 
-def build_scene(graph: Any, options: RenderOptions | None = None, **keywords: Any) -> Scene:
+class RenderKeywords(TypedDict, total=False):
+    """:class:`RenderOptions` as keywords, as every renderer takes them (``to_dot(g, focus=["orders"])``)."""
+
+    focus: Iterable[Any]
+    rankdir: str
+    clusters: bool
+    collapse_folders: Iterable[str]
+    links: bool
+    max_nodes: int | None
+    fold_consumers: bool | None
+
+
+def build_scene(
+    graph: Any, options: RenderOptions | None = None, **keywords: Unpack[RenderKeywords]
+) -> Scene:
     """Turn a lineage graph into a sorted, drawable scene (see the module docstring).
 
     ``options`` (or the same names as keywords, which override it) as :class:`RenderOptions`.
