@@ -2,7 +2,7 @@
 warehouse views, as the analyses, reports and renderers read them (how the crawl finds and builds
 them is ``lineage.consumers`` and ``lineage.crawl``).
 
-In a snapshot they are ordinary nodes (interfaces.md section 6) whose ``kind`` is one of
+In a snapshot they are ordinary nodes whose ``kind`` is one of
 :data:`CONSUMER_KINDS` and whose id cannot collide with an API id (``insight:<short_id>``,
 ``dashboard:<id>``, ``notebook:<short_id>``, ``endpoint:<name>``, ``alert:<id>``). Edges point from
 what is read to the reader: view/table -> insight, insight -> dashboard, insight -> alert,
@@ -69,7 +69,7 @@ def is_consumer(attrs: Mapping[str, Any] | None) -> bool:
 
 
 def is_deleted_consumer(attrs: Mapping[str, Any] | None) -> bool:
-    """A consumer the snapshot keeps but PostHog has deleted: it reads nothing (interfaces.md s6)."""
+    """A consumer the snapshot keeps but PostHog has deleted: it reads nothing."""
     return is_consumer(attrs) and bool(attrs and attrs.get("deleted"))
 
 

@@ -2,7 +2,7 @@
 
 Edges point from upstream to downstream. A node's id is the id the PostHog API uses (the dashed
 UUID of a saved query or warehouse table, the name of a PostHog table); its attributes follow the
-``lineage-snapshot/1`` format of interfaces.md section 3.
+``lineage-snapshot/1`` format (:data:`SNAPSHOT_FORMAT`; the JSON :meth:`LineageGraph.to_json` writes).
 
 >>> g = LineageGraph(host="https://us.posthog.com", project="1")
 >>> g.add_node("events", name="events", kind="table", table_kind="posthog")
@@ -28,7 +28,7 @@ from typing import Any
 
 import networkx as nx
 
-from lineage.errors import InputError, RenderError, SelectorError, SnapshotError
+from lineage.errors import InputError, LineageError, RenderError, SelectorError, SnapshotError
 from lineage.fastjson import dumps_indented
 from lineage.io import csv_text, read_json, write_atomic
 from lineage.posthog import CONSUMER_KINDS
@@ -36,7 +36,7 @@ from lineage.posthog import CONSUMER_KINDS
 __all__ = ["CONSUMER_KINDS", "KINDS", "NODE_KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
 
 SNAPSHOT_FORMAT = "lineage-snapshot/1"
-# Consumers (interfaces.md section 6): insights, dashboards, notebooks, endpoints and alerts.
+# Consumers read views from outside the warehouse: insights, dashboards, notebooks, endpoints, alerts.
 KINDS = ("view", "matview", "table", "unknown")
 NODE_KINDS = (*KINDS, *CONSUMER_KINDS)  # every kind a node may have
 
@@ -423,6 +423,21 @@ class LineageGraph:
             return str(to_svg(self))
         except (ImportError, RenderError):
             return None
+
+
+def as_digraph(graph: Any, *, error: type[LineageError] = InputError, doing: str = "use") -> nx.DiGraph:
+    """The ``nx.DiGraph`` behind a ``LineageGraph`` (its ``.nx``), or a bare ``nx.DiGraph`` itself.
+
+    Anything else raises ``error`` ("cannot <doing> a <type>: pass a LineageGraph or ..."). A multigraph
+    is refused only for drawing (``doing="draw"``), where parallel edges have no picture.
+    """
+    inner = getattr(graph, "nx", graph)
+    if isinstance(inner, nx.DiGraph) and not (doing == "draw" and inner.is_multigraph()):
+        return inner
+    raise error(
+        f"cannot {doing} a {type(graph).__name__}: pass a LineageGraph or a networkx.DiGraph "
+        "(load a snapshot with lineage.graph.load(path))"
+    )
 
 
 def load(path: str | Path) -> LineageGraph:

@@ -13,6 +13,7 @@ import stat
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ from lineage.errors import InputError
 from lineage.fastjson import loads, try_fast_loads
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection, OWASP);
-# tab and carriage return are on the list because some spreadsheets strip them before parsing.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# tab, carriage return and newline are on the list because some spreadsheets strip them before parsing.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 # Characters that must never reach a terminal or a report raw: C0/C1 controls (terminal escape
 # sequences, NUL) except tab and newline, the bidi embeddings/overrides/isolates of "Trojan Source"
@@ -317,10 +318,11 @@ def _make_parent(parent: Path, shown: str) -> None:
 def csv_cell(value: object) -> str:
     """One CSV cell as text, defused against formula injection (``=cmd()`` becomes ``'=cmd()``).
 
-    Control characters are shown as escapes (a CSV printed to a terminal must not drive it).
+    Control characters are shown as escapes (a CSV printed to a terminal must not drive it); a tuple or
+    list (a path) is its items joined by `` > ``; numbers stay numbers, a negative one included.
 
-    >>> csv_cell("=HYPERLINK(1)"), csv_cell(None), csv_cell(True), csv_cell(-3)
-    ("'=HYPERLINK(1)", '', 'true', '-3')
+    >>> csv_cell("=HYPERLINK(1)"), csv_cell(None), csv_cell(True), csv_cell(-3), csv_cell(("a", "b"))
+    ("'=HYPERLINK(1)", '', 'true', '-3', 'a > b')
     """
     if value is None:
         return ""
@@ -335,7 +337,7 @@ def csv_cell(value: object) -> str:
     if isinstance(value, int | float):
         # Numbers are data, not formulas: a negative count must stay a number for the reader.
         return repr(value) if isinstance(value, float) else str(value)
-    text = str(value)
+    text = " > ".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
     if text.startswith(_FORMULA_START):
         text = "'" + text
     return visible(text)
@@ -349,6 +351,31 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     for row in rows:
         writer.writerow([csv_cell(cell) for cell in row])
     return buf.getvalue()
+
+
+def text_table(rows: Sequence[Sequence[str]], *, rule: bool = False) -> list[str]:
+    """Rows of text cells as aligned lines (two spaces between columns, no trailing blanks).
+
+    The first row is the header; ``rule=True`` puts a line of dashes under it. Cells are shown as
+    given: the caller makes them one-line and visible.
+
+    >>> text_table([["id", "name"], ["1", "orders"]], rule=True)
+    ['id  name', '--  ------', '1   orders']
+    """
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    if rule:
+        out.insert(1, "  ".join("-" * w for w in widths))
+    return out
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An aware time as ISO 8601 in UTC with ``Z`` (microseconds only when it has them); None stays None.
+
+    >>> iso(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    '2026-01-02T03:04:05Z'
+    """
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def read_json(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-#: ``sync_frequency`` values PostHog reports (posthog-api.md section 8), with their length in seconds;
+#: ``sync_frequency`` values PostHog's API reports for a saved query, with their length in seconds;
 #: ``None`` (never the string "never") means unscheduled.
 SYNC_FREQUENCY_SECONDS: Final[dict[str, int]] = {
     "1min": 60,
@@ -70,7 +70,7 @@ CONSUMER_KINDS = ("insight", "dashboard", "notebook", "endpoint", "alert")
 
 
 def hogql_table_name(name: str, source_type: str | None, prefix: str | None = None) -> str:
-    """The name HogQL gives a warehouse table synced from a source (posthog-api-3.md section 5).
+    """The name HogQL gives a warehouse table synced from a source (a Stripe, Hubspot... import).
 
     The storage ``name`` of a sourced table (``hubspot_contacts``, ``myprefix_stripe_charge``) is not
     what SQL uses: the newest PostHog names it by its source type, the source's optional prefix and

@@ -7,13 +7,11 @@ escaped everywhere and carries no scripts or external resources.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import math
 import re
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lineage.analysis.checks import CheckReport
 from lineage.analysis.diff import JOB_FIELDS, SnapshotDiff
@@ -22,13 +20,13 @@ from lineage.consumer_nodes import not_read_lines, plural
 from lineage.errors import InputError
 from lineage.fastjson import dumps_indented
 from lineage.graph import CONSUMER_KINDS
-from lineage.io import visible
+from lineage.io import csv_text, text_table, visible
 
 if TYPE_CHECKING:  # only in annotations: columns imports sqlglot, which impact and check do not need
     from lineage.analysis.columns import ColumnImpact
 
+_R = TypeVar("_R")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 # ---------------------------------------------------------------- escaping
@@ -57,18 +55,6 @@ def md_code(value: Any) -> str:
     return f"{fence}\n{text}\n{fence}"
 
 
-def csv_cell(value: Any) -> str:
-    """A CSV cell that spreadsheets will not run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = " > ".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
-    if text.startswith(_FORMULA_START):
-        text = "'" + text
-    return visible(text)
-
-
 def esc(value: Any) -> str:
     """HTML-escaped text (quotes included)."""
     return html.escape("" if value is None else visible(str(value)), quote=True)
@@ -92,20 +78,7 @@ def _text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[s
     def clean(v: Any) -> str:
         return visible(_one_line("" if v is None else str(v)))
 
-    cells = [[clean(h) for h in headers], *[[clean(c) for c in row] for row in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return out
-
-
-def _csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([csv_cell(c) for c in row])
-    return buf.getvalue()
+    return text_table([[clean(h) for h in headers], *[[clean(c) for c in row] for row in rows]], rule=True)
 
 
 def _seconds(value: float | None) -> str:
@@ -237,26 +210,9 @@ def _md_link(n: ImpactNode) -> str:
 
 def impact_csv(report: ImpactReport) -> str:
     """Impact as CSV, one row per affected node (the target not included)."""
-    headers = (
-        "id",
-        "name",
-        "kind",
-        "depth",
-        "path",
-        "materialized",
-        "cadence",
-        "status",
-        "health",
-        "last_status",
-        "failure_streak",
-        "last_success_at",
-        "rows",
-        "owner",
-        "folder",
-        "url",
-    )
+    headers = _IMPACT_CSV_COLUMNS
     rows = [[getattr(n, h) for h in headers] for n in report.affected]
-    return _csv(headers, rows)
+    return csv_text(headers, rows)
 
 
 def impact_json(report: ImpactReport) -> str:
@@ -276,7 +232,8 @@ def _only_known_floats(report: ImpactReport) -> bool:
     return tuple(ImpactNode.__dataclass_fields__) == _IMPACT_NODE_FIELDS
 
 
-_IMPACT_NODE_FIELDS = (
+#: The impact CSV's columns: every ImpactNode field but the median duration, in field order.
+_IMPACT_CSV_COLUMNS = (
     "id",
     "name",
     "kind",
@@ -293,8 +250,8 @@ _IMPACT_NODE_FIELDS = (
     "owner",
     "folder",
     "url",
-    "median_duration_s",
 )
+_IMPACT_NODE_FIELDS = (*_IMPACT_CSV_COLUMNS, "median_duration_s")
 
 
 def impact_table(report: ImpactReport) -> str:
@@ -401,10 +358,15 @@ IMPACT_FORMATS = {
 
 def render_impact(report: ImpactReport, fmt: str) -> str:
     """Impact in one of ``IMPACT_FORMATS``."""
+    return render_in(IMPACT_FORMATS, "impact", report, fmt)
+
+
+def render_in(formats: Mapping[str, Callable[[_R], str]], what: str, report: _R, fmt: str) -> str:
+    """``report`` written by ``formats[fmt]``; another ``fmt`` is an InputError listing the formats."""
     try:
-        return IMPACT_FORMATS[fmt](report)
+        return formats[fmt](report)
     except KeyError:
-        raise InputError(f"unknown impact format {fmt!r}; use one of {', '.join(IMPACT_FORMATS)}") from None
+        raise InputError(f"unknown {what} format {fmt!r}; use one of {', '.join(formats)}") from None
 
 
 # ---------------------------------------------------------------- column impact
@@ -427,7 +389,7 @@ def render_column_impact(ci: ColumnImpact, fmt: str) -> str:
     if fmt == "json":
         return to_json(ci.to_dict())
     if fmt == "csv":
-        return _csv(_COLUMN_HEADERS, _column_rows(ci))
+        return csv_text(_COLUMN_HEADERS, _column_rows(ci))
     if fmt == "md":
         lines = [f"# Column impact of {md_cell(title)}", ""]
         lines.append(
@@ -577,7 +539,7 @@ def diff_markdown(d: SnapshotDiff) -> str:
 
 
 def _consumer_id(node_id: str) -> bool:
-    """``insight:...``, ``dashboard:...``: consumer ids cannot collide with API ids (interfaces.md s6)."""
+    """``insight:...``, ``dashboard:...``: consumer ids cannot collide with API ids."""
     return node_id.split(":", 1)[0] in CONSUMER_KINDS and ":" in node_id
 
 

@@ -18,21 +18,32 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from lineage.errors import SelectorError
 from lineage.graph import CONSUMER_KINDS, NODE_KINDS, LineageGraph, bfs, hint
 from lineage.io import visible
 
-__all__ = ["METHODS", "Atom", "Intersection", "Union", "evaluate", "parse", "select"]
+__all__ = [
+    "METHODS",
+    "SELECTOR_METHODS",
+    "Atom",
+    "SelectionIntersection",
+    "SelectionUnion",
+    "SelectorMethod",
+    "evaluate",
+    "mark_cut",
+    "parse",
+    "select",
+    "select_or_all",
+]
 
-METHODS = ("consumers", "folder", "ghost", "id", "kind", "materialized", "name", "status")
 _GLOB_CHARS = frozenset("*?[")
 _PREFIX_RE = re.compile(r"(@)|(\d*)\+")
 _SUFFIX_RE = re.compile(r"\+(\d*)$")
 _METHOD_RE = re.compile(r"([A-Za-z_]\w*):")
 _BOOLS = {"true": True, "false": False}
-#: Saved-query statuses PostHog reports (posthog-api.md, enumerations), keyed by their lower case.
+#: Saved-query statuses PostHog's API reports (its status enumeration), keyed by their lower case.
 # "Skipped": the newest PostHog's status of a view a DAG run skipped because something upstream failed.
 _KNOWN_STATUSES = {
     s.lower(): s for s in ("Cancelled", "Completed", "Failed", "Modified", "Running", "Skipped")
@@ -62,19 +73,24 @@ class Atom:
 
 
 @dataclass(frozen=True)
-class Intersection:
+class SelectionIntersection:
     """Atoms joined by commas: nodes every atom selects."""
 
     atoms: tuple[Atom, ...]
 
 
 @dataclass(frozen=True)
-class Union:
+class SelectionUnion:
     """Intersections separated by spaces: nodes any of them selects."""
 
-    parts: tuple[Intersection, ...]
+    parts: tuple[SelectionIntersection, ...]
     text: str
     label: str = "selector"
+
+
+#: The names these classes had before (``Union`` shadowed ``typing.Union`` where both were imported).
+Intersection = SelectionIntersection
+Union = SelectionUnion
 
 
 def select(graph: LineageGraph, selector: str, *, exclude: str | None = None) -> list[str]:
@@ -85,9 +101,35 @@ def select(graph: LineageGraph, selector: str, *, exclude: str | None = None) ->
     return sorted(chosen)
 
 
-def parse(selector: str, *, label: str = "selector") -> Union:
+def select_or_all(graph: LineageGraph, selector: str | None, *, exclude: str | None = None) -> list[str]:
+    """As :func:`select`, where no ``selector`` means every node (``exclude`` still applies)."""
+    if selector is not None:
+        return select(graph, selector, exclude=exclude)
+    if exclude is None:
+        return graph.nodes()
+    dropped = set(select(graph, exclude))
+    return [n for n in graph.nodes() if n not in dropped]
+
+
+def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
+    """The subgraph of ``ids``, each node counting the direct neighbours the selection left out as
+    ``more_upstream`` / ``more_downstream`` (added to any the crawl's depth limit already recorded)."""
+    keep = set(ids)
+    sub = full.subgraph(ids)
+    for n in sub.nx.nodes:
+        attrs = sub.nx.nodes[n]
+        cut_up = sum(1 for p in full.nx.predecessors(n) if p not in keep)
+        cut_down = sum(1 for s in full.nx.successors(n) if s not in keep)
+        if cut_up:
+            attrs["more_upstream"] = int(attrs.get("more_upstream") or 0) + cut_up
+        if cut_down:
+            attrs["more_downstream"] = int(attrs.get("more_downstream") or 0) + cut_down
+    return sub
+
+
+def parse(selector: str, *, label: str = "selector") -> SelectionUnion:
     """Parse a selector into its AST; a malformed one is a SelectorError with a caret under the fault."""
-    parts: list[Intersection] = []
+    parts: list[SelectionIntersection] = []
     for chunk_start, chunk_end in _split(selector, " \t\n", label):
         atoms = []
         pieces = list(_split_commas(selector, chunk_start, chunk_end, label))
@@ -101,16 +143,16 @@ def parse(selector: str, *, label: str = "selector") -> Union:
                     "an empty term around ','; write 'a,b' with a term on each side",
                 )
             atoms.append(_parse_atom(selector, start, end, label))
-        parts.append(Intersection(tuple(atoms)))
+        parts.append(SelectionIntersection(tuple(atoms)))
     if not parts:
         raise SelectorError(
             f"empty {label} {selector!r}; give a name, a glob like 'orders_*', "
             "or a method like 'folder:Finance'"
         )
-    return Union(tuple(parts), selector, label)
+    return SelectionUnion(tuple(parts), selector, label)
 
 
-def evaluate(graph: LineageGraph, tree: Union) -> set[str]:
+def evaluate(graph: LineageGraph, tree: SelectionUnion) -> set[str]:
     """The set of ids a parsed selector picks out of ``graph``."""
     chosen: set[str] = set()
     for part in tree.parts:
@@ -215,7 +257,7 @@ def _parse_atom(text: str, start: int, end: int, label: str) -> Atom:
         body_start += 1
     if not value:
         if method is not None:
-            what = f"method {method!r} needs a value, e.g. '{method}:{_EXAMPLES[method]}'"
+            what = f"method {method!r} needs a value, e.g. '{method}:{SELECTOR_METHODS[method].example}'"
         else:
             what = "a term has graph operators but no name; write e.g. '+orders' or '2+orders+1'"
         _fail(text, label, start, end, what)
@@ -241,25 +283,13 @@ def _parse_atom(text: str, start: int, end: int, label: str) -> Atom:
     )
 
 
-_EXAMPLES = {
-    "consumers": "false",
-    "folder": "Finance",
-    "ghost": "true",
-    "id": "0190c1f2-...",
-    "kind": "matview",
-    "materialized": "true",
-    "name": "orders_*",
-    "status": "Failed",
-}
-
-
 def _unquote(body: str) -> str:
     if len(body) >= 2 and body[0] in "\"'" and body[-1] == body[0]:
         return body[1:-1]
     return body
 
 
-def _fail(text: str, label: str, start: int, end: int, what: str) -> Any:
+def _fail(text: str, label: str, start: int, end: int, what: str) -> NoReturn:
     """Raise a SelectorError quoting ``text`` with carets under ``text[start:end]``."""
     width = max(1, end - start)
     # One character per column keeps the carets under the fault; control characters would not.
@@ -302,57 +332,164 @@ def _base(graph: LineageGraph, atom: Atom, text: str, label: str) -> set[str]:
                 f"unknown view or table {value!r}; {hint(graph.suggest(value))}",
             )
         return set(ids)
-    if method == "name":
+
+    def fail(what: str) -> NoReturn:
+        _fail(text, label, atom.value_start, atom.value_start + len(value), what)
+
+    return SELECTOR_METHODS[method].search(graph, value, fail)
+
+
+# -- selector methods ----------------------------------------------------------------------------
+
+
+class SelectorMethod:
+    """One ``method:value`` term of the selector language (as dbt's ``SelectorMethod``).
+
+    ``search`` returns the ids ``value`` matches; a value that cannot be right calls ``fail`` with the
+    reason, which raises a SelectorError with carets under the value.
+    """
+
+    name: ClassVar[str]
+    example: ClassVar[str]
+
+    def search(self, graph: LineageGraph, value: str, fail: Callable[[str], NoReturn]) -> set[str]:
+        raise NotImplementedError
+
+
+#: Every selector method by name (``folder:``, ``kind:``...); :data:`METHODS` lists their names.
+SELECTOR_METHODS: dict[str, SelectorMethod] = {}
+
+_M = TypeVar("_M", bound=type[SelectorMethod])
+
+
+def selector_method(cls: _M) -> _M:
+    """Class decorator: add a SelectorMethod to :data:`SELECTOR_METHODS` under its ``name``."""
+    SELECTOR_METHODS[cls.name] = cls()
+    return cls
+
+
+@selector_method
+class NameMethod(SelectorMethod):
+    """``name:GLOB``: nodes whose name matches (case-sensitive)."""
+
+    name = "name"
+    example = "orders_*"
+
+    def search(self, graph: LineageGraph, value: str, fail: Callable[[str], NoReturn]) -> set[str]:
         return _match_names(graph, value)
-    if method == "id":
+
+
+@selector_method
+class IdMethod(SelectorMethod):
+    """``id:GLOB``: nodes whose id matches, without case (UUIDs are case-insensitive)."""
+
+    name = "id"
+    example = "0190c1f2-..."
+
+    def search(self, graph: LineageGraph, value: str, fail: Callable[[str], NoReturn]) -> set[str]:
         lowered = value.lower()
         return {n for n in graph.nx if fnmatch.fnmatchcase(n.lower(), lowered)}
-    if method in ("folder", "status"):
+
+
+class _TextMethod(SelectorMethod):
+    """A text attribute named as the method, matched as a glob without case."""
+
+    def search(self, graph: LineageGraph, value: str, fail: Callable[[str], NoReturn]) -> set[str]:
         lowered = value.lower()
         found = _match_attr(
-            graph, method, lambda v: isinstance(v, str) and fnmatch.fnmatchcase(v.lower(), lowered)
+            graph, self.name, lambda v: isinstance(v, str) and fnmatch.fnmatchcase(v.lower(), lowered)
         )
         # A literal value that names nothing is almost always a typo, so it fails loudly; a glob, or a
-        # PostHog status that no view happens to have right now (status:Failed on a healthy project),
-        # is a fair question whose answer is "nothing".
-        if not found and not _is_glob(value) and not (method == "status" and lowered in _KNOWN_STATUSES):
-            _fail(
-                text,
-                label,
-                atom.value_start,
-                atom.value_start + len(value),
-                _unknown_value(graph, method, value),
-            )
+        # value that may fairly match nothing right now (status:Failed on a healthy project), is a fair
+        # question whose answer is "nothing".
+        if not found and not _is_glob(value) and not self.may_be_empty(lowered):
+            fail(_unknown_value(graph, self.name, value))
         return found
-    if method == "kind":
+
+    def may_be_empty(self, lowered: str) -> bool:
+        return False
+
+
+@selector_method
+class FolderMethod(_TextMethod):
+    """``folder:GLOB``: nodes in a matching folder."""
+
+    name = "folder"
+    example = "Finance"
+
+
+@selector_method
+class StatusMethod(_TextMethod):
+    """``status:GLOB``: views whose saved-query status matches; a PostHog status may match nothing."""
+
+    name = "status"
+    example = "Failed"
+
+    def may_be_empty(self, lowered: str) -> bool:
+        return lowered in _KNOWN_STATUSES
+
+
+@selector_method
+class KindMethod(SelectorMethod):
+    """``kind:KIND``: nodes of one of NODE_KINDS."""
+
+    name = "kind"
+    example = "matview"
+
+    def search(self, graph: LineageGraph, value: str, fail: Callable[[str], NoReturn]) -> set[str]:
         if value not in NODE_KINDS:
-            _fail(
-                text,
-                label,
-                atom.value_start,
-                atom.value_start + len(value),
-                f"kind {value!r} is not one of {', '.join(NODE_KINDS)}",
-            )
+            fail(f"kind {value!r} is not one of {', '.join(NODE_KINDS)}")
         return _match_attr(graph, "kind", lambda v: v == value)
-    # materialized, ghost and consumers: booleans
-    flag = _BOOLS.get(value.lower())
-    if flag is None:
-        _fail(
-            text,
-            label,
-            atom.value_start,
-            atom.value_start + len(value),
-            f"{method}:{value} must be {method}:true or {method}:false",
-        )
-    if method == "consumers":
-        # consumers:true picks insights, dashboards, notebooks, endpoints and alerts; false everything else.
+
+
+class _FlagMethod(SelectorMethod):
+    """``method:true`` or ``method:false``."""
+
+    def search(self, graph: LineageGraph, value: str, fail: Callable[[str], NoReturn]) -> set[str]:
+        flag = _BOOLS.get(value.lower())
+        if flag is None:
+            fail(f"{self.name}:{value} must be {self.name}:true or {self.name}:false")
+        return self.matches(graph, flag)
+
+    def matches(self, graph: LineageGraph, flag: bool) -> set[str]:
+        raise NotImplementedError
+
+
+@selector_method
+class ConsumersMethod(_FlagMethod):
+    """``consumers:true``: insights, dashboards, notebooks, endpoints and alerts; false everything else."""
+
+    name = "consumers"
+    example = "false"
+
+    def matches(self, graph: LineageGraph, flag: bool) -> set[str]:
         return _match_attr(graph, "kind", lambda v: (v in CONSUMER_KINDS) is flag)
-    attr = "is_materialized" if method == "materialized" else "ghost"
-    if method == "ghost":
-        # A node without the flag is a live one.
-        return _match_attr(graph, attr, lambda v: bool(v) is flag)
-    # Only saved queries carry is_materialized; tables are neither materialized nor not.
-    return _match_attr(graph, attr, lambda v: isinstance(v, bool) and v is flag)
+
+
+@selector_method
+class GhostMethod(_FlagMethod):
+    """``ghost:true``: nodes the crawl knows only by reference; a node without the flag is a live one."""
+
+    name = "ghost"
+    example = "true"
+
+    def matches(self, graph: LineageGraph, flag: bool) -> set[str]:
+        return _match_attr(graph, "ghost", lambda v: bool(v) is flag)
+
+
+@selector_method
+class MaterializedMethod(_FlagMethod):
+    """``materialized:true``: materialized saved queries; tables are neither materialized nor not."""
+
+    name = "materialized"
+    example = "true"
+
+    def matches(self, graph: LineageGraph, flag: bool) -> set[str]:
+        return _match_attr(graph, "is_materialized", lambda v: isinstance(v, bool) and v is flag)
+
+
+#: The names of the selector methods, sorted (the HTML explorer carries them into the page).
+METHODS = tuple(sorted(SELECTOR_METHODS))
 
 
 def _unknown_value(graph: LineageGraph, method: str, value: str) -> str:

@@ -73,7 +73,6 @@ _DOWNSTREAM_NAMED = 5
 _OUTBOX_KEPT = 200
 _HOUR = 3600.0
 _QUERY_ROUTE = "POST /api/projects/{project}/query/"
-_CONSUMER_KINDS = ("insight", "dashboard", "notebook", "endpoint", "alert")
 
 
 def parse_every(text: str) -> float:
@@ -260,7 +259,7 @@ def _downstream(g: nx.DiGraph, node: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for d in nx.descendants(g, node):
         kind = str(g.nodes[d].get("kind") or "unknown")
-        out.setdefault(kind if kind in _CONSUMER_KINDS else "views", []).append(node_name(g, d))
+        out.setdefault(kind if kind in CONSUMER_KINDS else "views", []).append(node_name(g, d))
     return {k: sorted(v) for k, v in sorted(out.items())}
 
 

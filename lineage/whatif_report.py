@@ -9,8 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from lineage.analysis.whatif import VERDICTS, WhatIfReport
-from lineage.errors import InputError
-from lineage.report import _csv, _html_page, _link, _md_table, _text_table, esc, md_cell, md_code, to_json
+from lineage.io import csv_text
+from lineage.report import (
+    _html_page,
+    _link,
+    _md_table,
+    _text_table,
+    esc,
+    md_cell,
+    md_code,
+    render_in,
+    to_json,
+)
 
 __all__ = ["WHATIF_FORMATS", "render_whatif"]
 
@@ -90,7 +100,7 @@ def whatif_json(report: WhatIfReport) -> str:
 
 
 def whatif_csv(report: WhatIfReport) -> str:
-    return _csv(_HEADERS, _rows(report))
+    return csv_text(_HEADERS, _rows(report))
 
 
 def whatif_table(report: WhatIfReport) -> str:
@@ -141,7 +151,4 @@ WHATIF_FORMATS = {
 
 def render_whatif(report: WhatIfReport, fmt: str) -> str:
     """What-if impact in one of ``WHATIF_FORMATS``."""
-    try:
-        return WHATIF_FORMATS[fmt](report)
-    except KeyError:
-        raise InputError(f"unknown what-if format {fmt!r}; use one of {', '.join(WHATIF_FORMATS)}") from None
+    return render_in(WHATIF_FORMATS, "what-if", report, fmt)

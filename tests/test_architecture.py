@@ -29,14 +29,15 @@ LAYER: dict[str, int] = {
     "analysis": 3,
     "api": 3,
     "devdata": 3,
+    "frames": 3,
     "select": 3,
-    "tables": 3,
     "consumers": 4,
     "operate": 4,
-    "ops": 4,
     "render": 4,
     "report": 4,
+    "tables": 4,
     "crawl": 5,
+    "ops": 5,
     "sim": 5,
     "whatif_report": 5,
     "demo": 6,
@@ -57,7 +58,7 @@ ONLY_IN: dict[str, set[str]] = {
     "httpx": {"api", "watch"},  # watch posts to a webhook; PostHog is reached through api only
     "starlette": {"sim"},
     "uvicorn": {"sim"},
-    "pandas": {"tables", "analysis", "report", "graph", "ops", "cli"},  # lazily, for to_frame() helpers
+    "pandas": {"frames", "analysis", "report", "graph", "operate", "cli"},  # lazily, for to_frame() helpers
 }
 
 

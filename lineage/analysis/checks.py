@@ -12,7 +12,6 @@ import networkx as nx
 
 from lineage.analysis.health import (
     NodeHealth,
-    as_digraph,
     cadence_seconds,
     graph_health,
     node_name,
@@ -21,6 +20,7 @@ from lineage.analysis.health import (
 )
 from lineage.consumer_nodes import consumers_not_read, is_consumer, live, plural
 from lineage.errors import HogQLError, InputError
+from lineage.graph import as_digraph
 from lineage.hogql import extract_tables as hogql_extract_tables
 from lineage.posthog import cadence_words
 
@@ -185,16 +185,16 @@ def duration_anomaly(history: list[Any], limits: AnomalyLimits) -> tuple[float, 
 
 
 def parse_rules(text: str) -> frozenset[str]:
-    """``--fail-on``: a comma list of rule ids, or ``any``; an unknown id is an InputError."""
+    """``fail_on``: a comma list of rule ids, or ``any``; an unknown id is an InputError."""
     items = {part.strip() for part in text.split(",") if part.strip()}
     if not items:
-        raise InputError(f"--fail-on {text!r} names no rule; use `any` or some of: {', '.join(RULES)}")
+        raise InputError(f"fail_on {text!r} names no rule; use `any` or some of: {', '.join(RULES)}")
     if "any" in items:
         return frozenset(RULES)
     unknown = sorted(items - set(RULES))
     if unknown:
         raise InputError(
-            f"--fail-on names unknown rule(s) {', '.join(map(repr, unknown))}; known: any, {', '.join(RULES)}"
+            f"fail_on names unknown rule(s) {', '.join(map(repr, unknown))}; known: any, {', '.join(RULES)}"
         )
     return frozenset(items)
 

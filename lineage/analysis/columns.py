@@ -18,9 +18,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from lineage.analysis.health import as_digraph, node_name, resolve_node
+from lineage.analysis.health import node_name, resolve_node
 from lineage.consumer_nodes import consumers_not_read, hogql_texts, is_consumer, live
 from lineage.errors import HogQLError, InputError
+from lineage.graph import as_digraph
 from lineage.hogql import to_sqlglot
 
 if TYPE_CHECKING:

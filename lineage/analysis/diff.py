@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from lineage.analysis.health import as_digraph, graph_health, node_name
+from lineage.analysis.health import graph_health, node_name
 from lineage.consumer_nodes import is_consumer
 from lineage.errors import InputError
-from lineage.graph import CONSUMER_KINDS
+from lineage.graph import CONSUMER_KINDS, as_digraph
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -15,24 +15,16 @@ from typing import Any
 import networkx as nx
 
 from lineage.errors import InputError
-from lineage.graph import CONSUMER_KINDS
+from lineage.graph import CONSUMER_KINDS, as_digraph
 from lineage.posthog import SYNC_FREQUENCY_SECONDS, cadence_words
 
-# PostHog's read-side enumeration (posthog-api.md section 8); ``None`` means unscheduled.
+# PostHog's sync_frequency values as seconds; ``None`` means unscheduled.
 CADENCE_SECONDS: dict[str, int] = dict(SYNC_FREQUENCY_SECONDS)
 
 #: A view is stale when it has not succeeded within this many cadence periods.
 STALE_FACTOR = 2
 
 SAVED_QUERY_KINDS = frozenset({"view", "matview"})
-
-
-def as_digraph(graph: Any) -> nx.DiGraph:
-    """The ``nx.DiGraph`` behind a ``LineageGraph`` (its ``.nx``), or the graph itself."""
-    inner = getattr(graph, "nx", graph)
-    if not isinstance(inner, nx.DiGraph):
-        raise InputError(f"expected a LineageGraph or networkx.DiGraph, got {type(graph).__name__}")
-    return inner
 
 
 def resolve_node(graph: Any, name_or_id: str) -> Any:
@@ -219,7 +211,7 @@ def graph_health(graph: Any, *, now: datetime | str | None = None) -> dict[Any, 
 
 
 def ui_link(g: nx.DiGraph, node: Any) -> str | None:
-    """``https://<host>/project/<team_id>/sql?open_view=<uuid>`` for saved queries (posthog-api-2.md s3)."""
+    """``https://<host>/project/<team_id>/sql?open_view=<uuid>`` for saved queries."""
     attrs = g.nodes[node]
     host = g.graph.get("host")
     project = g.graph.get("project")

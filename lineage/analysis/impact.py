@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from lineage.analysis.health import (
-    as_digraph,
     node_health,
     node_name,
     owner_of,
@@ -29,6 +28,7 @@ from lineage.consumer_nodes import (
     owner_of_consumer,
 )
 from lineage.errors import InputError
+from lineage.graph import as_digraph
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -355,7 +355,7 @@ def impact(
     g = as_digraph(graph)
     target = resolve_node(graph, view)
     ref = reference_time(graph, now)
-    # Deleted insights, dashboards... read nothing (interfaces.md section 6): walk without them.
+    # Deleted insights, dashboards... read nothing: walk without them.
     walk = live(g) if not is_deleted_consumer(g.nodes[target]) else g
     found = shortest_paths(walk, target, max_depth=max_depth)
     names = {n: node_name(g, n) for n in found}

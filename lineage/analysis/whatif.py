@@ -1,6 +1,6 @@
 """What-if impact: what a proposed change to a view's HogQL does to the view and to everything below it.
 
-:func:`whatif` compares a view's current HogQL with a proposed one (interfaces.md section 9):
+:func:`whatif` compares a view's current HogQL with a proposed one:
 
 * its output columns: removed, added, renamed (same expression under a new alias) and changed (another
   expression, another type where one can be told, or other rows because FROM/WHERE/GROUP BY changed);
@@ -31,9 +31,10 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
 from lineage.analysis.columns import Taint, _ViewWalk
-from lineage.analysis.health import as_digraph, node_name
+from lineage.analysis.health import node_name
 from lineage.analysis.impact import ImpactReport, impact
 from lineage.errors import HogQLError, InputError
+from lineage.graph import as_digraph
 from lineage.hogql import extract_tables, to_sqlglot
 from lineage.posthog import POSTHOG_TABLES
 
@@ -139,7 +140,7 @@ class WhatIfReport:
         return pd.DataFrame(rows, columns=cols)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``lineage impact VIEW --sql NEW.sql``: section 2's impact object plus section 9."""
+        """The JSON of ``lineage impact VIEW --sql NEW.sql``: the impact object plus the what-if fields."""
         if self.impact is not None:
             out = self.impact.to_dict()
         else:

@@ -6,14 +6,14 @@ import functools
 import os
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
 
 from lineage.config import ENV_HOST, ENV_KEY, ENV_MAX_RPM, ENV_PROJECT, Settings, redact
-from lineage.errors import LineageError
+from lineage.errors import InputError, LineageError, RenderError
 from lineage.io import visible, write_atomic
 
 __all__ = [
@@ -21,8 +21,13 @@ __all__ = [
     "api_options",
     "clean_errors",
     "emit",
+    "exclude_option",
     "format_for",
+    "format_option",
+    "job_wait_options",
+    "parameters_as_flags",
     "progress_bar",
+    "select_option",
     "settings_from",
     "snapshot_option",
     "write_atomic",
@@ -32,7 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def api_options(func: F) -> F:
-    """Add --host, --project, --api-key and --max-rpm (interfaces.md section 1)."""
+    """Add --host, --project, --api-key and --max-rpm (each also read from its environment variable)."""
     options = [
         click.option("--host", default=None, help=f"PostHog host [env {ENV_HOST}; default us.posthog.com]"),
         click.option("--project", default=None, help=f"project (team) id [env {ENV_PROJECT}]"),
@@ -64,6 +69,56 @@ snapshot_option = click.option(
 )
 
 
+def format_option(
+    choices: Sequence[str], *, default: str | None = None, required: bool = False, help: str | None = None
+) -> Callable[[F], F]:
+    """``--format FMT`` (into ``fmt``): one of ``choices``; a default is shown in the help."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default,
+        required=required,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def select_option(help: str) -> Callable[[F], F]:
+    """``--select SEL`` (into ``selector``): dbt-style selectors, see lineage.select."""
+    return click.option("--select", "selector", default=None, metavar="SEL", help=help)
+
+
+def exclude_option(what: str) -> Callable[[F], F]:
+    """``--exclude SEL``: ``what`` (nodes, views) to leave out, in the --select syntax."""
+    return click.option("--exclude", default=None, metavar="SEL", help=f"{what} to leave out (same syntax)")
+
+
+def job_wait_options(func: F) -> F:
+    """Add --poll and --timeout: how often a started job is polled, and how long it is waited for."""
+    options = [
+        click.option(
+            "--poll",
+            "poll_s",
+            type=click.FloatRange(min=0.01),
+            default=5.0,
+            show_default=True,
+            help="Seconds between the first job polls (backs off to 60).",
+        ),
+        click.option(
+            "--timeout",
+            "timeout_s",
+            type=click.FloatRange(min=1),
+            default=3600.0,
+            show_default=True,
+            help="Seconds to wait for one job before leaving it running.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def settings_from(kwargs: dict[str, Any]) -> Settings:
     """Pop the api_options values out of a command's kwargs and resolve them."""
     return Settings.resolve(
@@ -75,6 +130,25 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
         request_deadline=kwargs.pop("request_deadline", None),
         max_response_mb=kwargs.pop("max_response_mb", None),
     )
+
+
+@contextmanager
+def parameters_as_flags(*names: str, **flags: str) -> Iterator[None]:
+    """Re-raise an InputError or RenderError whose message starts with a parameter's name, naming its flag.
+
+    Library messages name parameters (``fail_on 'x' names no rule``), as a notebook user calls them;
+    the command line says ``--fail-on``. ``names`` are parameters whose flag is ``--`` and the name with
+    dashes; ``flags`` maps the others (``collapse_folders="--collapse-folder"``).
+    """
+    try:
+        yield
+    except (InputError, RenderError) as exc:
+        text = str(exc)
+        wanted = {**{n: "--" + n.replace("_", "-") for n in names}, **flags}
+        for name, flag in wanted.items():
+            if text.startswith(name + " "):
+                raise type(exc)(flag + text[len(name) :]) from None
+        raise
 
 
 def clean_errors(func: F) -> F:

@@ -6,8 +6,8 @@ import click
 
 from lineage.analysis.diff import DIFF_KINDS, diff_kind_counts, parse_diff_kinds
 from lineage.analysis.diff import diff as diff_graphs
-from lineage.cli.common import clean_errors, emit
-from lineage.errors import FindingsError, InputError
+from lineage.cli.common import clean_errors, emit, format_option, parameters_as_flags
+from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.report import diff_json, diff_markdown
 
@@ -15,14 +15,7 @@ from lineage.report import diff_json, diff_markdown
 @click.command(name="diff")
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "json"]),
-    default="md",
-    show_default=True,
-    help="output format",
-)
+@format_option(["md", "json"], default="md", help="output format")
 @click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
 @click.option(
     "--fail-on",
@@ -42,10 +35,8 @@ def diff(old: str, new: str, fmt: str, out: str | None, fail_on: str | None) -> 
       lineage diff output/monday.json output/snapshot.json --format md --out changes.md
       lineage diff output/snapshot.json output/snapshot.json --fail-on removed-edges,new-failing
     """
-    try:
+    with parameters_as_flags("fail_on"):
         kinds = parse_diff_kinds(fail_on) if fail_on is not None else frozenset()
-    except InputError as exc:
-        raise InputError(str(exc).replace("fail_on", "--fail-on", 1)) from None
     result = diff_graphs(LineageGraph.load(old), LineageGraph.load(new))
     emit(diff_json(result) if fmt == "json" else diff_markdown(result), out)
     hits = {kind: n for kind, n in diff_kind_counts(result).items() if kind in kinds and n}

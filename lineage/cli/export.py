@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors, snapshot_option
+from lineage.cli.common import clean_errors, exclude_option, format_option, select_option, snapshot_option
 from lineage.errors import InputError
 from lineage.graph import LineageGraph
 from lineage.select import select
@@ -15,14 +15,10 @@ from lineage.select import select
 
 @click.command("export")
 @snapshot_option
-@click.option(
-    "--select", "selector", default=None, metavar="SEL", help="nodes to keep (dbt syntax); all if omitted"
-)
-@click.option("--exclude", default=None, metavar="SEL", help="nodes to leave out (same syntax)")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["graphml", "csv", "json"]),
+@select_option("nodes to keep (dbt syntax); all if omitted")
+@exclude_option("nodes")
+@format_option(
+    ["graphml", "csv", "json"],
     required=True,
     help="graphml (Gephi, yEd, Cytoscape), csv (two files: nodes and edges), json (a snapshot)",
 )

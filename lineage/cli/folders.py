@@ -8,7 +8,14 @@ from typing import Any
 import click
 
 from lineage.api import AsyncPostHogClient, Folder
-from lineage.cli.common import api_options, clean_errors, settings_from, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    exclude_option,
+    format_option,
+    settings_from,
+    snapshot_option,
+)
 from lineage.cli.operate import table, with_client
 from lineage.errors import InputError
 from lineage.graph import LineageGraph
@@ -16,9 +23,7 @@ from lineage.io import visible
 from lineage.operate import confirm_live, plan_for
 from lineage.operate.actions import find_folder
 
-_FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+_FORMAT = format_option(["text", "json"], default="text")
 
 
 def _folder_dict(f: Folder) -> dict[str, Any]:
@@ -156,7 +161,7 @@ def folders_rm(**kwargs: Any) -> None:
 @folders.command("move")
 @click.argument("selector", metavar="SEL")
 @click.option("--to", "target", required=True, metavar="NAME", help="the folder to move the views into")
-@click.option("--exclude", default=None, metavar="SEL", help="views to leave out (same syntax)")
+@exclude_option("views")
 @snapshot_option
 @click.option("--yes", is_flag=True, help="Move them. Without it the plan is printed and nothing changes.")
 @_FORMAT

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lineage.analysis.impact import impact as impact_of
-from lineage.cli.common import api_options, clean_errors, emit, format_for, snapshot_option
+from lineage.cli.common import api_options, clean_errors, emit, format_for, format_option, snapshot_option
 from lineage.cli.whatif import run_whatif
 from lineage.errors import InputError
 from lineage.graph import LineageGraph
@@ -18,10 +18,8 @@ from lineage.report import render_column_impact, render_impact
     "--column", default=None, metavar="COL", help="follow one column of VIEW instead of the whole view"
 )
 @snapshot_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "csv", "json", "html", "table"]),
+@format_option(
+    ["md", "csv", "json", "html", "table"],
     default=None,
     help="output format [from --out's extension; else table on a terminal, md otherwise]",
 )

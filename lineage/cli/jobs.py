@@ -9,7 +9,17 @@ from typing import Any
 import click
 
 from lineage.api import AsyncPostHogClient, Job
-from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    emit,
+    exclude_option,
+    format_option,
+    parameters_as_flags,
+    select_option,
+    settings_from,
+    snapshot_option,
+)
 from lineage.cli.operate import table, with_client
 from lineage.graph import LineageGraph
 from lineage.io import csv_text
@@ -32,8 +42,8 @@ _STATUSES = ["Running", "Completed", "Failed", "Cancelled", "Skipped"]
 
 
 @click.command("jobs")
-@click.option("--select", "selector", default=None, metavar="SEL", help="only the jobs of these views")
-@click.option("--exclude", default=None, metavar="SEL", help="views to leave out (same syntax)")
+@select_option("only the jobs of these views")
+@exclude_option("views")
 @snapshot_option
 @click.option("--status", type=click.Choice(_STATUSES), default=None, help="only jobs with this status")
 @click.option(
@@ -43,9 +53,7 @@ _STATUSES = ["Running", "Completed", "Failed", "Cancelled", "Skipped"]
 @click.option(
     "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="at most this many jobs"
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
-)
+@format_option(["text", "json", "csv"], default="text")
 @click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
 @api_options
 @clean_errors
@@ -61,7 +69,8 @@ def jobs_cmd(**kwargs: Any) -> None:
     status = "Running" if kwargs["running"] else kwargs["status"]
     if kwargs["running"] and kwargs["status"] not in (None, "Running"):
         raise click.UsageError("--running and --status {} contradict each other".format(kwargs["status"]))
-    since = parse_since(kwargs["since"]) if kwargs["since"] else None
+    with parameters_as_flags("since"):
+        since = parse_since(kwargs["since"]) if kwargs["since"] else None
     view_ids: list[str] | None = None
     names: dict[str, str] = {}
     if kwargs["selector"] is not None:

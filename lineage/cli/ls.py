@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors, snapshot_option
+from lineage.cli.common import clean_errors, exclude_option, format_option, select_option, snapshot_option
 from lineage.graph import LineageGraph
-from lineage.io import csv_text
+from lineage.io import csv_text, text_table
 from lineage.select import select
 
 # (header, snapshot attribute) of each listed column, in order.
@@ -25,19 +25,10 @@ _COLUMNS = (
 
 
 @click.command(name="ls")
-@click.option(
-    "--select", "selector", default=None, metavar="SEL", help="nodes to list (dbt syntax) [default: all]"
-)
-@click.option("--exclude", default=None, metavar="SEL", help="nodes to leave out (same syntax)")
+@select_option("nodes to list (dbt syntax) [default: all]")
+@exclude_option("nodes")
 @snapshot_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "csv"]),
-    default="text",
-    show_default=True,
-    help="output format",
-)
+@format_option(["text", "json", "csv"], default="text", help="output format")
 @clean_errors
 def ls(selector: str | None, exclude: str | None, snapshot: str, fmt: str) -> None:
     """List the nodes SEL selects (all without --select), by name: name, id, kind, materialized,
@@ -95,10 +86,7 @@ def _text(value: Any) -> str:
 
 def _plain_table(records: list[dict[str, Any]]) -> str:
     rows = [[h for h, _ in _COLUMNS]] + [[_text(r[a]) for _, a in _COLUMNS] for r in records]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    return "\n".join(text_table(rows))
 
 
 def _print_rich(records: list[dict[str, Any]]) -> None:

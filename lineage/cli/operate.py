@@ -1,4 +1,4 @@
-"""``lineage run|materialize|revert|cancel|resume|history``: operate the warehouse (interfaces.md §7).
+"""``lineage run|materialize|revert|cancel|resume|history``: operate the warehouse.
 
 Every command that changes PostHog resolves a selector on the snapshot, confirms each id live,
 prints the plan, and changes nothing without ``--yes``.
@@ -15,11 +15,20 @@ from typing import Any, TypeVar
 import click
 
 from lineage.api import AsyncPostHogClient
-from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    emit,
+    exclude_option,
+    format_option,
+    job_wait_options,
+    settings_from,
+    snapshot_option,
+)
 from lineage.config import Settings
 from lineage.errors import ApiError, ConfigError, FindingsError
 from lineage.graph import LineageGraph
-from lineage.io import visible
+from lineage.io import text_table, visible
 from lineage.operate import Plan, RunReport, confirm_live, execute_run, plan_for
 from lineage.operate.actions import ACTIONS, ActionOutcome, apply_action
 
@@ -62,12 +71,7 @@ def _cell(value: Any) -> str:
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
     """A plain aligned table (control characters made visible)."""
-    cells = [header] + [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    return (
-        "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
-        + "\n"
-    )
+    return "\n".join(text_table([header, *[[_cell(v) for v in row] for row in rows]])) + "\n"
 
 
 def _plan_text(verb: str, plan: Plan, *, show_waves: bool) -> str:
@@ -129,7 +133,7 @@ def _summary(report: RunReport) -> str:
 
 @click.command("run")
 @click.argument("selector", metavar="SEL")
-@click.option("--exclude", default=None, metavar="SEL", help="views to leave out (same syntax)")
+@exclude_option("views")
 @snapshot_option
 @click.option("--yes", is_flag=True, help="Start the runs. Without it the plan is printed and nothing runs.")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental views from scratch.")
@@ -141,23 +145,8 @@ def _summary(report: RunReport) -> str:
     help="runs in flight at once",
 )
 @click.option("--keep-going", is_flag=True, help="Run what reads a failed view anyway (it reads stale data).")
-@click.option(
-    "--poll",
-    "poll_s",
-    type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
-    help="Seconds between the first job polls (backs off to 60).",
-)
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(min=1),
-    default=3600.0,
-    show_default=True,
-    help="Seconds to wait for one job before leaving it running.",
-)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@job_wait_options
+@format_option(["text", "json"], default="text")
 @api_options
 @clean_errors
 def run_cmd(**kwargs: Any) -> None:
@@ -266,14 +255,12 @@ def _action_options(func: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(
         [
             click.argument("selector", metavar="SEL"),
-            click.option("--exclude", default=None, metavar="SEL", help="views to leave out (same syntax)"),
+            exclude_option("views"),
             snapshot_option,
             click.option(
                 "--yes", is_flag=True, help="Do it. Without it the plan is printed and nothing changes."
             ),
-            click.option(
-                "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-            ),
+            format_option(["text", "json"], default="text"),
         ]
     ):
         func = option(func)
@@ -353,7 +340,7 @@ def resume_cmd(**kwargs: Any) -> None:
 @click.command("history")
 @click.argument("view")
 @snapshot_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(["text", "json"], default="text")
 @api_options
 @clean_errors
 def history_cmd(**kwargs: Any) -> None:

@@ -7,11 +7,20 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import api_options, clean_errors, emit, settings_from, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    emit,
+    format_option,
+    job_wait_options,
+    settings_from,
+    snapshot_option,
+)
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
+from lineage.io import text_table
 from lineage.operate.plan import snapshot_flags
-from lineage.ops import RefreshResult, RefreshStep, refresh, refresh_plan
+from lineage.operate.rerun import RefreshResult, RefreshStep, refresh, refresh_plan
 
 
 def _table(steps: tuple[RefreshStep, ...]) -> str:
@@ -21,9 +30,7 @@ def _table(steps: tuple[RefreshStep, ...]) -> str:
         rows.append(
             (s.name, s.status, "" if s.seconds is None else f"{s.seconds:.1f}", str(s.rows or ""), error)
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:4])) + "  " + r[4] for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return "\n".join(text_table(rows)) + "\n"
 
 
 @click.command("refresh")
@@ -32,23 +39,8 @@ def _table(steps: tuple[RefreshStep, ...]) -> str:
 @click.option("--only", is_flag=True, help="Run VIEW alone, not the materialized views downstream of it.")
 @click.option("--yes", is_flag=True, help="Start the runs. Without it the plan is printed and nothing runs.")
 @click.option("--keep-going", is_flag=True, help="Go on after a failed run (downstream reads stale data).")
-@click.option(
-    "--poll",
-    "poll_s",
-    type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
-    help="Seconds between the first job polls (backs off to 60).",
-)
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(min=1),
-    default=3600.0,
-    show_default=True,
-    help="Seconds to wait for one job before leaving it running.",
-)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@job_wait_options
+@format_option(["text", "json"], default="text")
 @click.option("--out", default=None, metavar="PATH", help="write the result here instead of standard output")
 @api_options
 @clean_errors

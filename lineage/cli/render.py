@@ -9,12 +9,24 @@ from typing import Any
 import click
 
 from lineage.analysis.diff import diff_graph
-from lineage.cli.common import clean_errors, emit, format_for, snapshot_option, write_atomic
+from lineage.cli.common import (
+    clean_errors,
+    emit,
+    exclude_option,
+    format_for,
+    format_option,
+    parameters_as_flags,
+    select_option,
+    snapshot_option,
+    write_atomic,
+)
 from lineage.errors import RenderError
 from lineage.graph import LineageGraph
 from lineage.render import FORMATS, to_dot, to_html, to_mermaid, to_pdf, to_png, to_svg
 from lineage.render.common import DEFAULT_MAX_NODES
-from lineage.select import select
+from lineage.select import mark_cut, select_or_all
+
+__all__ = ["folder_overview", "mark_cut", "render", "too_big"]
 
 _BINARY = ("png", "pdf")
 _RENDERERS: dict[str, Callable[..., str | bytes]] = {
@@ -25,22 +37,6 @@ _RENDERERS: dict[str, Callable[..., str | bytes]] = {
     "mermaid": to_mermaid,
     "html": to_html,
 }
-
-
-def mark_cut(full: LineageGraph, ids: list[str]) -> LineageGraph:
-    """The subgraph of ``ids``, each node counting the direct neighbours the selection left out as
-    ``more_upstream`` / ``more_downstream`` (added to any the crawl's depth limit already recorded)."""
-    keep = set(ids)
-    sub = full.subgraph(ids)
-    for n in sub.nx.nodes:
-        attrs = sub.nx.nodes[n]
-        cut_up = sum(1 for p in full.nx.predecessors(n) if p not in keep)
-        cut_down = sum(1 for s in full.nx.successors(n) if s not in keep)
-        if cut_up:
-            attrs["more_upstream"] = int(attrs.get("more_upstream") or 0) + cut_up
-        if cut_down:
-            attrs["more_downstream"] = int(attrs.get("more_downstream") or 0) + cut_down
-    return sub
 
 
 NO_FOLDER = "(no folder)"
@@ -80,17 +76,9 @@ def too_big(count: int, limit: int, fmt: str) -> str:
 
 @click.command(name="render")
 @snapshot_option
-@click.option(
-    "--select", "selector", default=None, metavar="SEL", help="nodes to draw (dbt syntax); all if omitted"
-)
-@click.option("--exclude", default=None, metavar="SEL", help="nodes to leave out (same syntax)")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=None,
-    help="output format [from --out's extension, else svg]",
-)
+@select_option("nodes to draw (dbt syntax); all if omitted")
+@exclude_option("nodes")
+@format_option(FORMATS, default=None, help="output format [from --out's extension, else svg]")
 @click.option("--out", default=None, metavar="PATH", help="file to write (default: standard output)")
 @click.option(
     "--rankdir", type=click.Choice(["LR", "TB"]), default="LR", show_default=True, help="layout direction"
@@ -195,14 +183,7 @@ def render(
     graph = LineageGraph.load(snapshot)
     if diff_old is not None:
         graph = LineageGraph(diff_graph(LineageGraph.load(diff_old), graph))
-    if selector is None and exclude is None:
-        ids = graph.nodes()
-    elif selector is None:
-        assert exclude is not None
-        dropped = set(select(graph, exclude))
-        ids = [n for n in graph.nodes() if n not in dropped]
-    else:
-        ids = select(graph, selector, exclude=exclude)
+    ids = select_or_all(graph, selector, exclude=exclude)
     if not ids:
         what = f"selector {selector!r}" if selector is not None else f"snapshot {snapshot!r}"
         after = f" once --exclude {exclude!r} is applied" if exclude is not None else ""
@@ -234,7 +215,8 @@ def render(
         raise RenderError(too_big(len(drawn), max_nodes, fmt))
     if fmt in ("svg", "html"):
         opts["engine"] = engine
-    result = _RENDERERS[fmt](drawn, **opts)
+    with parameters_as_flags(collapse_folders="--collapse-folder"):
+        result = _RENDERERS[fmt](drawn, **opts)
     if isinstance(result, str):
         emit(result, out)
     elif out is None or out == "-":

@@ -1,4 +1,4 @@
-"""``lineage impact VIEW --sql NEW.sql``: the what-if half of ``lineage impact`` (interfaces.md section 9)."""
+"""``lineage impact VIEW --sql NEW.sql``: the what-if half of ``lineage impact``."""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ def run_whatif(
         new_sql = read_sql(sql_path)
     else:
         assert sql_from_view is not None
-        from lineage.analysis.health import as_digraph, resolve_node
+        from lineage.analysis.health import resolve_node
+        from lineage.graph import as_digraph
 
         other = resolve_node(graph, sql_from_view)
         sql = as_digraph(graph).nodes[other].get("sql")

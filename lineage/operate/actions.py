@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from lineage.api import AsyncPostHogClient, Folder, Job
 from lineage.errors import ApiError, InputError
+from lineage.io import iso
 from lineage.operate.plan import Plan, Step
 
 __all__ = [
@@ -94,16 +95,12 @@ def parse_since(text: str) -> timedelta:
     except ValueError:
         value = -1.0
     if value <= 0:
-        raise InputError(f"--since {text!r} is not a duration; write e.g. 90m, 6h, 2d or 1w")
+        raise InputError(f"since {text!r} is not a duration; write e.g. 90m, 6h, 2d or 1w")
     return timedelta(seconds=value * _UNITS[unit])
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def job_rows(jobs: Iterable[Job], names: dict[str, str], now: datetime | None) -> list[dict[str, Any]]:
-    """Jobs as rows (interfaces.md section 7), newest first; a running job's duration so far."""
+    """Jobs as rows (the ``lineage jobs`` columns), newest first; a running job's duration so far."""
     rows = []
     for job in jobs:
         duration = job.duration_s
@@ -117,8 +114,8 @@ def job_rows(jobs: Iterable[Job], names: dict[str, str], now: datetime | None) -
                 "status": job.status,
                 "rows_materialized": job.rows_materialized,
                 "error": job.error,
-                "created_at": _iso(job.created_at),
-                "last_run_at": _iso(job.last_run_at),
+                "created_at": iso(job.created_at),
+                "last_run_at": iso(job.last_run_at),
                 "duration_s": None if duration is None else round(duration, 3),
             }
         )

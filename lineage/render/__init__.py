@@ -7,7 +7,7 @@ program; svg and html use it when it is installed and a built-in pure-Python lay
 
 from __future__ import annotations
 
-from lineage.render.common import DEFAULT_MAX_NODES, LEGEND_ITEMS, build_scene
+from lineage.render.common import DEFAULT_MAX_NODES, LEGEND_ITEMS, RenderOptions, build_scene
 from lineage.render.dot import to_dot
 from lineage.render.graphviz_run import to_pdf, to_png, to_svg
 from lineage.render.html import to_html
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_MAX_NODES",
     "FORMATS",
     "LEGEND_ITEMS",
+    "RenderOptions",
     "build_scene",
     "to_dot",
     "to_html",

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, TypedDict, Unpack
 from urllib.parse import quote, urlsplit
 
 import networkx as nx
 
 from lineage.consumer_nodes import anchors, consumer_counts, consumer_url, is_consumer, owner_of_consumer
 from lineage.errors import RenderError
+from lineage.graph import as_digraph as graph_as_digraph
 
 DEFAULT_MAX_NODES: Final = 500
 LABEL_MAX: Final = 60
@@ -84,13 +85,7 @@ _NETLOC = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
 
 def as_digraph(graph: Any) -> nx.DiGraph:
     """Accept a ``LineageGraph`` (anything with ``.nx``) or a bare ``networkx.DiGraph``."""
-    g = getattr(graph, "nx", graph)
-    if not isinstance(g, nx.DiGraph) or g.is_multigraph():
-        raise RenderError(
-            f"cannot draw a {type(graph).__name__}: pass a LineageGraph or a networkx.DiGraph "
-            "(load a snapshot with lineage.graph.load(path))"
-        )
-    return g
+    return graph_as_digraph(graph, error=RenderError, doing="draw")
 
 
 def check_size(g: nx.DiGraph, max_nodes: int | None) -> None:
@@ -324,23 +319,53 @@ def _count(value: Any) -> int:
 RANKDIRS: Final = ("LR", "TB", "RL", "BT")
 
 
+@dataclass(frozen=True)
+class RenderOptions:
+    """What every renderer is asked for, beside the graph (the keywords of ``to_svg``, ``to_dot``...).
+
+    ``focus``: nodes drawn thick (ids or names); ``rankdir``: one of RANKDIRS; ``clusters``: a box per
+    folder; ``collapse_folders``: folders drawn as one node; ``links``: nodes link to PostHog;
+    ``max_nodes``: refuse bigger drawings (None: no limit); ``fold_consumers``: draw the insights,
+    dashboards... of each view as one "+N insights" box (None: only when the graph has more than
+    FOLD_CONSUMERS_ABOVE nodes). ``focus`` and ``collapse_folders`` are kept as tuples.
+    """
+
+    focus: Iterable[Any] = ()
+    rankdir: str = "LR"
+    clusters: bool = True
+    collapse_folders: Iterable[str] = ()
+    links: bool = True
+    max_nodes: int | None = DEFAULT_MAX_NODES
+    fold_consumers: bool | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "focus", tuple(self.focus))
+        object.__setattr__(self, "collapse_folders", tuple(self.collapse_folders))
+
+
+class RenderKeywords(TypedDict, total=False):
+    """:class:`RenderOptions` as keywords, as every renderer takes them (``to_dot(g, focus=["orders"])``)."""
+
+    focus: Iterable[Any]
+    rankdir: str
+    clusters: bool
+    collapse_folders: Iterable[str]
+    links: bool
+    max_nodes: int | None
+    fold_consumers: bool | None
+
+
 def build_scene(
-    graph: Any,
-    *,
-    focus: Iterable[Any] = (),
-    clusters: bool = True,
-    collapse_folders: Iterable[str] = (),
-    links: bool = True,
-    max_nodes: int | None = DEFAULT_MAX_NODES,
-    rankdir: str = "LR",
-    fold_consumers: bool | None = None,
+    graph: Any, options: RenderOptions | None = None, **keywords: Unpack[RenderKeywords]
 ) -> Scene:
     """Turn a lineage graph into a sorted, drawable scene (see the module docstring).
 
+    ``options`` (or the same names as keywords, which override it) as :class:`RenderOptions`.
     ``rankdir`` is only checked here, so that every renderer refuses a bad one with one message.
-    ``fold_consumers``: draw the insights, dashboards... of each view as one "+N insights" box
-    (None: only when the graph has more than FOLD_CONSUMERS_ABOVE nodes).
     """
+    opts = replace(options or RenderOptions(), **keywords) if keywords else (options or RenderOptions())
+    focus, clusters, collapse_folders = opts.focus, opts.clusters, opts.collapse_folders
+    links, max_nodes, rankdir, fold_consumers = opts.links, opts.max_nodes, opts.rankdir, opts.fold_consumers
     if rankdir not in RANKDIRS:
         raise RenderError(f"rankdir {rankdir!r} is not one of {', '.join(RANKDIRS)}")
     full = as_digraph(graph)
@@ -365,7 +390,7 @@ def build_scene(
     unknown = sorted(collapse - set(folders))
     if unknown:
         raise RenderError(
-            f"--collapse-folder {unknown[0]!r} names no folder of the drawn nodes; folders: "
+            f"collapse_folders {unknown[0]!r} names no folder of the drawn nodes; folders: "
             + (", ".join(repr(truncate(f, 40)) for f in folders[:20]) or "none")
         )
     cluster_of = {f: f"cluster_{i}" for i, f in enumerate(folders)}

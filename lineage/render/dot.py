@@ -7,16 +7,17 @@ string, open an HTML-like label or leak into the SVG comments Graphviz writes fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, Unpack
 
 from lineage.render.common import (
     CONSUMER_TEXT,
-    DEFAULT_MAX_NODES,
     DIFF_COLOR,
     DIFF_MARK,
     HEALTH,
     KIND_TEXT,
+    RenderKeywords,
+    RenderOptions,
     Scene,
     SceneNode,
     build_scene,
@@ -124,32 +125,22 @@ def _legend_lines(indent: str, scene: Scene) -> list[str]:
 def to_dot(
     graph: Any,
     *,
-    focus: Iterable[Any] = (),
-    rankdir: str = "LR",
-    clusters: bool = True,
-    collapse_folders: Iterable[str] = (),
     legend: bool = True,
-    links: bool = True,
-    max_nodes: int | None = DEFAULT_MAX_NODES,
-    fold_consumers: bool | None = None,
+    **options: Unpack[RenderKeywords],
 ) -> str:
     """DOT text for a lineage graph (a ``LineageGraph`` or ``networkx.DiGraph``).
+
+    ``options``: focus, rankdir, clusters... as :class:`lineage.render.common.RenderOptions`;
+    ``legend`` adds the colour key.
 
     >>> import networkx as nx
     >>> g = nx.DiGraph(); g.add_node("a", name="a", kind="table")
     >>> "cylinder" in to_dot(g)
     True
     """
-    scene = build_scene(
-        graph,
-        rankdir=rankdir,
-        focus=focus,
-        clusters=clusters,
-        collapse_folders=collapse_folders,
-        links=links,
-        max_nodes=max_nodes,
-        fold_consumers=fold_consumers,
-    )
+    opts = RenderOptions(**options)
+    rankdir = opts.rankdir
+    scene = build_scene(graph, opts)
     graph_attrs = {
         "rankdir": rankdir,
         "fontname": "Helvetica",

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from lineage.consumer_nodes import consumer_url
 from lineage.errors import RenderError
+from lineage.posthog import CONSUMER_KINDS
 from lineage.render.common import (
     _SURROGATE,
     CONSUMER_ORDER,
@@ -34,6 +35,7 @@ from lineage.render.common import (
     KIND_ORDER,
     KIND_TEXT,
     RANKDIRS,
+    RenderOptions,
     _sort_key,
     as_digraph,
     base_url,
@@ -141,8 +143,6 @@ def _legend(*, folder_tags: bool = False, consumer_kinds: Iterable[str] = ()) ->
 #: The whole graph is pre-drawn as a picture only up to this many nodes; bigger ones open on the
 #: folder overview and are drawn piece by piece in the browser.
 PICTURE_MAX_NODES: Final = 300
-#: Kinds of the nodes that read views from outside the warehouse (interfaces.md section 6).
-CONSUMER_KINDS: Final = ("insight", "dashboard", "notebook", "endpoint", "alert")
 #: SQL shown in the details panel is cut here (the panel is for reading, not for copying a migration).
 SQL_MAX: Final = 20_000
 
@@ -221,12 +221,10 @@ def explorer_data(graph: Any, *, links: bool = True, rankdir: str = "LR") -> dic
     }
 
 
-def _picture(
-    g: Any, *, engine: str, rankdir: str, timeout: float, options: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
+def _picture(g: Any, *, engine: str, timeout: float, options: RenderOptions) -> tuple[str, dict[str, Any]]:
     """Today's whole-graph drawing (inline SVG) and the scene data its highlighting uses."""
-    scene = build_scene(g, **options)
-    svg = to_svg(g, engine=engine, rankdir=rankdir, legend=False, timeout=timeout, **options)
+    scene = build_scene(g, options)
+    svg = to_svg(g, engine=engine, legend=False, timeout=timeout, **vars(options))
     inline = _inline_svg(svg)
     nodes_json = []
     for sn in scene.nodes:
@@ -278,8 +276,9 @@ def to_html(
     focus = tuple(focus)
     collapse_folders = tuple(collapse_folders)
     g = as_digraph(graph)
-    options: dict[str, Any] = dict(
+    options = RenderOptions(
         focus=focus,
+        rankdir=rankdir,
         clusters=clusters,
         collapse_folders=collapse_folders,
         links=links,
@@ -295,12 +294,10 @@ def to_html(
     limit = PICTURE_MAX_NODES if max_nodes is None else min(max_nodes, PICTURE_MAX_NODES)
     inline = ""
     if 0 < n_nodes <= limit:
-        inline, payload["picture"] = _picture(
-            g, engine=engine, rankdir=rankdir, timeout=timeout, options=options
-        )
+        inline, payload["picture"] = _picture(g, engine=engine, timeout=timeout, options=options)
     elif collapse_folders:
         # Only validated: the overview already draws every folder as one box.
-        build_scene(g, **{**options, "clusters": False})
+        build_scene(g, options, clusters=False)
     if opening not in ("auto", "overview"):
         raise RenderError(f"opening {opening!r} is not 'auto' or 'overview'")
     if focus_ids:

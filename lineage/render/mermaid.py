@@ -7,10 +7,17 @@ into the character when drawing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
-from lineage.render.common import DEFAULT_MAX_NODES, HEALTH, HEALTH_ORDER, SceneNode, build_scene, one_line
+from lineage.render.common import (
+    HEALTH,
+    HEALTH_ORDER,
+    RenderKeywords,
+    RenderOptions,
+    SceneNode,
+    build_scene,
+    one_line,
+)
 
 # Characters written as themselves; everything else outside letters and digits becomes an entity.
 _PLAIN: Final = frozenset(" _-.,:/+=@!?'()")
@@ -55,29 +62,16 @@ def _node_line(sn: SceneNode, indent: str) -> str:
 
 def to_mermaid(
     graph: Any,
-    *,
-    focus: Iterable[Any] = (),
-    rankdir: str = "LR",
-    clusters: bool = True,
-    collapse_folders: Iterable[str] = (),
-    links: bool = True,
-    max_nodes: int | None = DEFAULT_MAX_NODES,
-    fold_consumers: bool | None = None,
+    **options: Unpack[RenderKeywords],
 ) -> str:
     """Mermaid flowchart text: health classes, folder subgraphs, focus nodes drawn thick.
 
     Paste it into a Markdown ```` ```mermaid ```` block (GitHub) or a Notion Mermaid code block.
+    ``options``: focus, rankdir, clusters... as :class:`lineage.render.common.RenderOptions`.
     """
-    scene = build_scene(
-        graph,
-        rankdir=rankdir,
-        focus=focus,
-        clusters=clusters,
-        collapse_folders=collapse_folders,
-        links=links,
-        max_nodes=max_nodes,
-        fold_consumers=fold_consumers,
-    )
+    opts = RenderOptions(**options)
+    rankdir = opts.rankdir
+    scene = build_scene(graph, opts)
     lines = [f"flowchart {rankdir}"]
     for h in HEALTH_ORDER:
         lines.append(f"  classDef {h} fill:{HEALTH[h][0]},stroke:#555555,color:#111111")

@@ -13,14 +13,15 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from lineage.render.common import (
     CONSUMER_TEXT,
-    DEFAULT_MAX_NODES,
     DIFF_COLOR,
     HEALTH,
     KIND_TEXT,
+    RenderKeywords,
+    RenderOptions,
     Scene,
     SceneNode,
     build_scene,
@@ -336,25 +337,12 @@ def scene_svg(scene: Scene, *, rankdir: str = "LR", legend: bool = True, note: s
 def to_svg_python(
     graph: Any,
     *,
-    focus: Iterable[Any] = (),
-    rankdir: str = "LR",
-    clusters: bool = True,
-    collapse_folders: Iterable[str] = (),
     legend: bool = True,
-    links: bool = True,
-    max_nodes: int | None = DEFAULT_MAX_NODES,
     note: str = "",
-    fold_consumers: bool | None = None,
+    **options: Unpack[RenderKeywords],
 ) -> str:
     """SVG text laid out in pure Python; the same options as :func:`lineage.render.dot.to_dot`."""
-    scene = build_scene(
-        graph,
-        rankdir=rankdir,
-        focus=focus,
-        clusters=clusters,
-        collapse_folders=collapse_folders,
-        links=links,
-        max_nodes=max_nodes,
-        fold_consumers=fold_consumers,
-    )
+    opts = RenderOptions(**options)
+    rankdir = opts.rankdir
+    scene = build_scene(graph, opts)
     return scene_svg(scene, rankdir=rankdir, legend=legend, note=note)

@@ -1,0 +1,181 @@
+"""Re-running a view and the materialized views downstream of it, in dependency order.
+
+(``lineage refresh`` on the command line; not the incremental crawl of ``lineage crawl --refresh``.)
+
+After editing a view, everything materialized downstream holds data computed from the old version.
+:func:`refresh_plan` lists those materialized views in topological order from a snapshot;
+:func:`refresh` runs them one after another through PostHog's ``run`` action, waiting for each job to
+finish before starting the views that read it, and stops at the first failure (what reads a failed
+view would be rebuilt from stale data) unless told to keep going.
+
+>>> plan = refresh_plan(graph, "orders")                           # doctest: +SKIP
+>>> result = refresh(settings, plan, poll_s=5)                      # doctest: +SKIP
+>>> result.ok, [s.status for s in result.steps]                     # doctest: +SKIP
+(True, ['Completed', 'Completed'])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from lineage.aio import run_sync
+from lineage.analysis.impact import impact
+from lineage.api import AsyncPostHogClient, Job
+from lineage.config import Settings
+from lineage.errors import InputError
+
+if TYPE_CHECKING:
+    import httpx  # only the transport's type: HTTP itself stays in lineage.api
+    import pandas as pd
+
+    from lineage.graph import LineageGraph
+
+__all__ = ["RefreshResult", "RefreshStep", "refresh", "refresh_async", "refresh_plan"]
+
+FINISHED = frozenset({"Completed", "Failed", "Cancelled", "Skipped"})
+
+
+@dataclass(frozen=True)
+class RefreshStep:
+    """One materialized view to run; ``status`` is ``planned`` until it runs."""
+
+    view_id: str
+    name: str
+    status: str = "planned"
+    job_id: str | None = None
+    seconds: float | None = None
+    rows: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    steps: tuple[RefreshStep, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Every step completed."""
+        return all(s.status == "Completed" for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "steps": [asdict(s) for s in self.steps]}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([asdict(s) for s in self.steps], columns=list(RefreshStep.__dataclass_fields__))
+
+
+def refresh_plan(graph: LineageGraph, view: str, *, downstream: bool = True) -> tuple[RefreshStep, ...]:
+    """The materialized views to run after ``view`` changed: itself (if materialized) and, with
+    ``downstream``, every materialized view downstream of it, in topological order."""
+    report = impact(graph, view)
+    nodes = [report.target, *report.affected]
+    by_name = {n.name: n for n in nodes}
+    order = [by_name[name] for name in report.summary.refresh_order if name in by_name]
+    if report.target.materialized and report.target not in order:
+        order.insert(0, report.target)
+    if not downstream:
+        order = [n for n in order if n is report.target]
+    if not order:
+        raise InputError(
+            f"nothing to refresh: {report.target.name!r} "
+            + ("and the views downstream of it are" if downstream else "is")
+            + " not materialized"
+        )
+    return tuple(RefreshStep(view_id=n.id, name=n.name) for n in order)
+
+
+async def _newest_job_id(client: AsyncPostHogClient, view_id: str) -> str | None:
+    jobs = await client.list_jobs(saved_query_id=view_id, limit=1)
+    return jobs[0].id if jobs else None
+
+
+async def _job_after(client: AsyncPostHogClient, view_id: str, previous: str | None) -> Job | None:
+    """The view's newest job if it is not the one that was newest before our run, else None."""
+    jobs = await client.list_jobs(saved_query_id=view_id, limit=1)
+    if not jobs or jobs[0].id == previous:
+        return None  # the run we started has not shown up yet
+    return jobs[0]
+
+
+async def refresh_async(
+    settings: Settings,
+    plan: tuple[RefreshStep, ...],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    poll_s: float = 5.0,
+    max_poll_s: float = 60.0,
+    timeout_s: float = 3600.0,
+    keep_going: bool = False,
+    on_step: Callable[[RefreshStep], None] | None = None,
+    on_start: Callable[[RefreshStep], None] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> RefreshResult:
+    """Run each step in order, waiting for its job; stop at the first failure unless ``keep_going``.
+
+    Polling starts at ``poll_s`` seconds and backs off to ``max_poll_s``; one job list request per poll.
+    A job still running after ``timeout_s`` is left running and reported as ``timeout``.
+    """
+    done: list[RefreshStep] = []
+    async with AsyncPostHogClient(settings, transport=transport, concurrency=1) as client:
+        stop = False
+        for step in plan:
+            if stop:
+                done.append(_replace(step, status="skipped", error="an earlier view did not complete"))
+                continue
+            # The newest job before our run is an older run, whatever the clocks say: remember its id.
+            previous = await _newest_job_id(client, step.view_id)
+            if on_start is not None:
+                on_start(step)
+            began = time.monotonic()
+            await client.run(step.view_id)
+            wait = poll_s
+            job: Job | None = None
+            while True:
+                await sleep(wait)
+                job = await _job_after(client, step.view_id, previous)
+                if job is not None and job.status in FINISHED:
+                    break
+                if time.monotonic() - began > timeout_s:
+                    break
+                wait = min(max_poll_s, wait * 1.5)
+            elapsed = round(time.monotonic() - began, 3)
+            if job is None or job.status not in FINISHED:
+                result = _replace(
+                    step,
+                    status="timeout",
+                    job_id=job.id if job else None,
+                    seconds=elapsed,
+                    error=f"still running after {timeout_s:.0f} s; left running",
+                )
+            else:
+                status = job.status or "unknown"
+                result = _replace(
+                    step,
+                    status=status,
+                    job_id=job.id,
+                    seconds=job.duration_s if job.duration_s is not None else elapsed,
+                    rows=job.rows_materialized,
+                    error=job.error,
+                )
+            done.append(result)
+            if on_step is not None:
+                on_step(result)
+            if result.status != "Completed" and not keep_going:
+                stop = True
+    return RefreshResult(tuple(done))
+
+
+def refresh(settings: Settings, plan: tuple[RefreshStep, ...], **options: Any) -> RefreshResult:
+    """Synchronous :func:`refresh_async`; safe inside a running event loop (Jupyter)."""
+    coro = refresh_async(settings, plan, **options)
+    return run_sync(coro)
+
+
+def _replace(step: RefreshStep, **changes: Any) -> RefreshStep:
+    return RefreshStep(**{**asdict(step), **changes})
