@@ -29,6 +29,7 @@ import networkx as nx
 
 from lineage.consumers.extract import insight_reads
 from lineage.errors import FixtureError, HogQLError
+from lineage.hogql import extract_tables, find_placeholders
 from lineage.posthog import POSTHOG_TABLES
 from lineage.sim import schedule
 from lineage.sim.consumers import ACCESS_LEVELS, RESOURCE_TABLES, ConsumerStore
@@ -327,63 +328,14 @@ def _table_labels(table: _Table) -> tuple[str, ...]:
     return (uuid.UUID(table.id).hex,)
 
 
-_SQL_FROM_RE = re.compile(
-    r"\b(?:FROM|JOIN)\s+(`[^`]+`|\"[^\"]+\"|[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)(\s*\()?",
-    re.IGNORECASE,
-)
-_CTE_RE = re.compile(r"(?:\bWITH|,)\s*([A-Za-z_$][\w$]*)\s+AS\s*\(", re.IGNORECASE)
-_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-
-
 def extract_parent_names(sql: str) -> list[str]:
-    """FROM/JOIN targets of ``sql`` via ``lineage.hogql.extract_tables`` (a rough scan until it exists)."""
-    try:
-        from lineage import hogql
-
-        extract = getattr(hogql, "extract_tables", None)
-    except ImportError:  # pragma: no cover - the package exists in the repo
-        extract = None
-    if extract is not None:
-        names: list[str] = []
-        for item in extract(sql):
-            if isinstance(item, str):
-                names.append(item)
-            elif isinstance(item, list | tuple):
-                names.append(".".join(str(part) for part in item))
-            else:
-                names.append(str(getattr(item, "name", item)))
-        return sorted(set(names))
-    ctes = {m.group(1) for m in _CTE_RE.finditer(sql)}
-    found: set[str] = set()
-    for m in _SQL_FROM_RE.finditer(sql):
-        if m.group(2):  # table function such as numbers(10)
-            continue
-        name = m.group(1)
-        name = name[1:-1] if name[0] in '`"' else re.sub(r"\s+", "", name)
-        if name not in ctes:
-            found.add(name)
-    return sorted(found)
+    """FROM/JOIN targets of ``sql``: sorted, unique, dotted (:func:`lineage.hogql.extract_tables`)."""
+    return extract_tables(sql)
 
 
 def placeholder_texts(sql: str) -> list[str]:
-    """The text inside every ``{...}`` placeholder (``lineage.hogql.find_placeholders`` when present)."""
-    try:
-        from lineage import hogql
-
-        finder = getattr(hogql, "find_placeholders", None)
-    except ImportError:  # pragma: no cover
-        finder = None
-    if finder is None:
-        return [m.group(1).strip() for m in _PLACEHOLDER_RE.finditer(sql)]
-    out: list[str] = []
-    for item in finder(sql):
-        if isinstance(item, str):
-            out.append(item.strip())
-        elif isinstance(item, list | tuple):
-            out.append(".".join(str(p) for p in item if isinstance(p, str)).strip())
-        else:
-            out.append(str(getattr(item, "text", item)).strip())
-    return out
+    """The text inside every ``{...}`` placeholder, trimmed (:func:`lineage.hogql.find_placeholders`)."""
+    return [text.strip() for text in find_placeholders(sql)]
 
 
 # Django's smart_split: runs of non-space text, where a quoted part keeps its spaces.
@@ -731,7 +683,7 @@ class Warehouse:
                 raise FixtureError(f"jobs[{i}]: id is not a UUID")
             created = _parse_time(row.get("created_at", render_time(now)), f"jobs[{i}].created_at")
             status = str(row.get("status", "Running"))
-            if status not in ("Running", "Completed", "Failed", "Cancelled", "Skipped"):
+            if status not in _JOB_STATUSES:
                 raise FixtureError(f"jobs[{i}]: status {status!r} is not a job status")
             self._job_seq += 1
             job = _Job(
@@ -1281,9 +1233,6 @@ class Warehouse:
             raise invalid("Ensure this value is greater than or equal to 1.", "level", code="min_value")
         return value
 
-    def _e3_ident(self, node: str) -> str:
-        return node  # views and warehouse tables by id, PostHog tables by (whole, dotted) name
-
     def _e3_walk(self, view: _View, level: int | None, *, up: bool) -> list[str]:
         children: dict[str, list[str]] = {}
         if not up:
@@ -1307,7 +1256,8 @@ class Warehouse:
                 if node not in seen:
                     seen[node] = seen[cur] + 1
                     queue.append(node)
-        return sorted(self._e3_ident(n) for n in seen if n != view.id)
+        # views and warehouse tables by id, PostHog tables by (whole, dotted) name
+        return sorted(n for n in seen if n != view.id)
 
     def _lineage(self, view_id: str, level: Any, *, up: bool) -> list[str]:
         with self.lock:
