@@ -36,12 +36,12 @@ from lineage.consumers.extract import CONSUMER_KINDS, endpoint_reads, insight_re
 from lineage.errors import FixtureError, HogQLError
 from lineage.hogql import extract_tables
 from lineage.posthog import POSTHOG_TABLES as POSTHOG_HOGQL_TABLES
-from lineage.posthog import SYNC_FREQUENCY_SECONDS
+from lineage.posthog import SYNC_FREQUENCY_SECONDS, VIEW_NAME_MAX_LENGTH, VIEW_NAME_RE
 
 FORMAT: Final = "lineage-sim-fixture/1"
 NOW: Final = datetime(2026, 11, 26, tzinfo=UTC)
-NAME_RE: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
-MAX_NAME: Final = 128
+NAME_RE: Final = VIEW_NAME_RE
+MAX_NAME: Final = VIEW_NAME_MAX_LENGTH
 
 #: Tables PostHog itself provides; a graph table with one of these names becomes ``kind: "posthog"``.
 POSTHOG_TABLES: Final = frozenset({"events", "persons", "sessions"})
@@ -687,7 +687,7 @@ def _rngs(seed: int) -> Callable[[str, str], random.Random]:
 # --------------------------------------------------------------------------------------------- snapshots
 
 _JOB_STATUSES: Final = frozenset({"Running", "Completed", "Failed", "Cancelled", "Skipped"})
-_SYNC_SERVED: Final = frozenset({"1min", "5min", "15min", "30min", *SYNC_SECONDS, "30day"})
+_SYNC_SERVED: Final = frozenset(SYNC_SECONDS)
 
 
 def is_snapshot(data: Any) -> bool:

@@ -22,27 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+from lineage.posthog import SYNC_FREQUENCY_SECONDS, VIEW_SYNC_FREQUENCIES
 
 if TYPE_CHECKING:
     from lineage.sim.state import Warehouse, _Job, _View
 
 __all__ = ["CADENCE_SECONDS", "bounds_payload", "check_cadence", "humanize", "tick"]
 
-CADENCE_SECONDS: dict[str, int] = {
-    "1min": 60,
-    "5min": 300,
-    "15min": 900,
-    "30min": 1800,
-    "1hour": 3600,
-    "6hour": 6 * 3600,
-    "12hour": 12 * 3600,
-    "24hour": 86400,
-    "7day": 7 * 86400,
-    "30day": 30 * 86400,
-}
+# PostHog's cadences (lineage.posthog, their one home), in seconds.
+CADENCE_SECONDS: Final = SYNC_FREQUENCY_SECONDS
 # What a person may pick for a materialized view (1min/5min are source-only, stored as 15min).
-SCHEDULABLE: tuple[str, ...] = ("15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
+SCHEDULABLE: Final = VIEW_SYNC_FREQUENCIES
 
 
 def humanize(seconds: int) -> str:

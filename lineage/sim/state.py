@@ -30,7 +30,14 @@ import networkx as nx
 from lineage.consumers.extract import insight_reads
 from lineage.errors import FixtureError, HogQLError
 from lineage.hogql import extract_tables, find_placeholders
-from lineage.posthog import POSTHOG_TABLES
+from lineage.posthog import (
+    POSTHOG_TABLES,
+    SOURCE_ONLY_SYNC_FREQUENCIES,
+    SYNC_FREQUENCY_SECONDS,
+    VIEW_NAME_MAX_LENGTH,
+    VIEW_NAME_RE,
+    VIEW_SYNC_FREQUENCIES,
+)
 from lineage.sim import schedule
 from lineage.sim.consumers import ACCESS_LEVELS, RESOURCE_TABLES, ConsumerStore
 from lineage.sim.errors import AdHocError, SimError, invalid, not_found, server_error
@@ -50,14 +57,14 @@ _HAS_DEPENDENTS: Final = (
 _FOLDER_BLOCKED: Final = (
     "Cannot delete this folder because these views still have dependencies outside the folder: "
 )
-_NAME_RE: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
+_NAME_RE: Final = VIEW_NAME_RE
 _DB_NAME_RE: Final = re.compile(r"^[a-z](?:[a-z0-9-]{1,61}[a-z0-9])$")
-_MAX_NAME: Final = 128
+_MAX_NAME: Final = VIEW_NAME_MAX_LENGTH
 # Failed materializations in a row after which the newest PostHog suspends a view (simulator value).
 SUSPEND_AFTER: Final = 3
 DEFAULT_POSTHOG_TABLES: Final = tuple(sorted(POSTHOG_TABLES))
-_SYNC_WRITE: Final = ("never", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
-_SYNC_READ: Final = ("1min", "5min", *_SYNC_WRITE[1:])
+_SYNC_WRITE: Final = ("never", *VIEW_SYNC_FREQUENCIES)
+_SYNC_READ: Final = tuple(SYNC_FREQUENCY_SECONDS)
 _CH_TO_HOGQL: Final = {
     "String": "string",
     "FixedString": "string",
@@ -1031,7 +1038,7 @@ class Warehouse:
         if isinstance(raw, list | dict):
             # SyncFrequencyField tests ``data in {"1min", "5min"}``: unhashable -> TypeError -> 500
             raise server_error()
-        value = "15min" if raw in ("1min", "5min") else raw
+        value = "15min" if raw in SOURCE_ONLY_SYNC_FREQUENCIES else raw
         if not isinstance(value, str) or value not in _SYNC_WRITE:
             raise invalid(f'"{raw}" is not a valid choice.', "sync_frequency", code="invalid_choice")
         return value
