@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -180,9 +180,8 @@ def _suspended(view: View) -> bool:
     return view.suspended
 
 
-def _nearest_materialized(wh: Warehouse, view: View) -> list[View]:
-    """The materialized views upstream of ``view`` reached through plain views only."""
-    out: dict[str, View] = {}
+def _upstream(wh: Warehouse, view: View, descend: Callable[[View], bool]) -> Iterator[str]:
+    """Every node upstream of ``view`` once: its parents, and the parents of each view ``descend`` accepts."""
     seen: set[str] = set()
     stack = list(view.parents)
     while stack:
@@ -190,13 +189,19 @@ def _nearest_materialized(wh: Warehouse, view: View) -> list[View]:
         if node in seen:
             continue
         seen.add(node)
+        yield node
         parent = wh._views.get(node)
-        if parent is None or parent.deleted:
-            continue
-        if parent.is_materialized:
-            out[parent.id] = parent
-        else:
+        if parent is not None and descend(parent):
             stack.extend(parent.parents)
+
+
+def _nearest_materialized(wh: Warehouse, view: View) -> list[View]:
+    """The materialized views upstream of ``view`` reached through plain views only."""
+    out: dict[str, View] = {}
+    for node in _upstream(wh, view, lambda p: not p.deleted and not p.is_materialized):
+        parent = wh._views.get(node)
+        if parent is not None and not parent.deleted and parent.is_materialized:
+            out[parent.id] = parent
     return [out[k] for k in sorted(out)]
 
 
@@ -234,17 +239,7 @@ def _order(wh: Warehouse, views: Iterable[View]) -> list[View]:
 
 
 def _ancestor_ids(wh: Warehouse, view: View, among: dict[str, View]) -> set[str]:
-    seen: set[str] = set()
-    stack = list(view.parents)
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        parent = wh._views.get(node)
-        if parent is not None:
-            stack.extend(parent.parents)
-    return seen & set(among)
+    return set(_upstream(wh, view, lambda p: True)) & set(among)
 
 
 def tick(wh: Warehouse) -> list[Job]:

@@ -17,7 +17,6 @@ store without enumerating it; E3 walks the current view graph instead.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import uuid
@@ -31,7 +30,7 @@ from lineage.errors import HogQLError
 from lineage.posthog import (
     VIEW_NAME_MAX_LENGTH,
 )
-from lineage.sim import schedule
+from lineage.sim import schedule, system_tables
 from lineage.sim.consumers import ConsumerStore
 from lineage.sim.era import SUSPEND_AFTER, Era, era_named
 from lineage.sim.errors import AdHocError, invalid, not_found, server_error
@@ -980,92 +979,10 @@ class Warehouse:
         """
         with self.lock:
             self._refresh_jobs()
-            if table == "data_modeling_views":
-                return [self._view_record(v) for v in sorted(self._views.values(), key=lambda v: v.id)]
-            if table == "data_modeling_jobs":
-                return [
-                    {
-                        "id": j.id,
-                        "saved_query_id": j.view_id,
-                        "status": j.status,
-                        "rows_materialized": j.rows_materialized,
-                        "rows_expected": j.rows_expected,
-                        "error": j.error,
-                        "created_at": j.created_at,
-                        "last_run_at": j.last_run_at,
-                        "workflow_id": j.workflow_id,
-                        "workflow_run_id": j.workflow_run_id,
-                        "run_mode": j.run_mode,
-                        "updated_at": j.updated_at or j.last_run_at or j.created_at,
-                        "data_modeling_view_id": j.view_id,
-                    }
-                    for j in sorted(self._jobs.values(), key=lambda j: j.id)
-                ]
-            if table == "data_warehouse_tables":
-                out = []
-                for t in sorted(self._tables.values(), key=lambda t: t.id):
-                    if t.kind != "warehouse":
-                        continue
-                    shape = self._table_shape(t)
-                    source = shape["external_data_source"]
-                    out.append(
-                        {
-                            "id": t.id,
-                            "name": t.name,
-                            "format": t.format,
-                            "url_pattern": shape["url_pattern"],
-                            "columns": json.dumps(shape["columns"], sort_keys=True),
-                            "deleted": False,
-                            "created_at": t.created_at,
-                            "created_by_id": t.created_by,
-                            "external_data_source_id": source["id"] if source else None,
-                            "source_type": t.source_type,
-                        }
-                    )
-                return out
-            if table == "data_warehouse_sources":
-                sources: dict[str, dict[str, Any]] = {}
-                for t in self._tables.values():
-                    if t.kind == "warehouse" and t.source_type:
-                        sources.setdefault(
-                            source_id(t),
-                            {
-                                "id": source_id(t),
-                                "source_type": t.source_type,
-                                "prefix": t.prefix,
-                                "status": "Completed",
-                                "deleted": False,
-                                "created_at": t.created_at,
-                            },
-                        )
-                return [sources[k] for k in sorted(sources)]
+            rows = system_tables.ROWS.get(table)
+            if rows is not None:
+                return rows(self)
             return self.consumers.system_records(table) or []
-
-    def _view_record(self, view: View) -> dict[str, Any]:
-        return {
-            "id": view.id,
-            "name": view.name,
-            "status": view.status,
-            "columns": json.dumps(self._columns(view.columns), sort_keys=True),
-            "query": json.dumps({"kind": "HogQLQuery", "query": view.sql}),
-            "last_run_at": view.last_run_at,
-            "is_materialized": view.is_materialized,
-            "deleted": view.deleted,
-            "deleted_at": view.deleted_at,
-            "created_at": view.created_at,
-            # rows that predate the column (fixtures without updated_at) read as their creation
-            "updated_at": view.updated_at or view.created_at,
-            "sync_frequency": view.sync_frequency,
-            "latest_error": view.latest_error,
-            "folder_id": view.folder_id,
-            "created_by_id": view.created_by,
-            "origin": view.origin,
-            "deleted_name": view.deleted_name,
-            "description": view.description,
-            "is_incremental": view.is_incremental,
-            "suspended": view.suspended,
-            "is_test": view.is_test,
-        }
 
     # ------------------------------------------------------------------ activity and health
     def _record_activity(self, view: View, *, user_id: int | None, before: str | None, created: bool) -> None:
