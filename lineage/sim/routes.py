@@ -61,6 +61,11 @@ _FOLDER_METHODS = ("GET", "POST", "PATCH", "DELETE")
 _WAREHOUSE_VIEW = "warehouse_view"
 
 
+def _view_action(action: str, method: str, handler: h.Handler) -> Endpoint:
+    """A saved query's detail action: ``METHOD .../warehouse_saved_queries/{id}/<action>/``."""
+    return _endpoint(f"{SAVED_QUERIES}/{{id}}/{action}/", _WAREHOUSE_VIEW, {method: (action, handler)})
+
+
 def _consumer_endpoints(path: str, resource: str, *, destroy: bool = False) -> tuple[Endpoint, Endpoint]:
     """The list/create and retrieve/update(/destroy) routes of a consumer resource (``insights``,
     ``insight``), served by the consumer store's ``list_insights``, ``create_insight``, ..."""
@@ -108,50 +113,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "DELETE": ("destroy", h.saved_query_destroy),
         },
     ),
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/ancestors/",
-        _WAREHOUSE_VIEW,
-        {"POST": ("ancestors", h.saved_query_ancestors)},
-    ),
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/descendants/",
-        _WAREHOUSE_VIEW,
-        {"POST": ("descendants", h.saved_query_descendants)},
-    ),
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/dependencies/",
-        _WAREHOUSE_VIEW,
-        {"GET": ("dependencies", h.saved_query_dependencies)},
-    ),
-    _endpoint(f"{SAVED_QUERIES}/{{id}}/run/", _WAREHOUSE_VIEW, {"POST": ("run", h.saved_query_run)}),
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/materialize/",
-        _WAREHOUSE_VIEW,
-        {"POST": ("materialize", h.saved_query_materialize)},
-    ),
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/revert_materialization/",
-        _WAREHOUSE_VIEW,
-        {"POST": ("revert_materialization", h.saved_query_revert)},
-    ),
-    _endpoint(f"{SAVED_QUERIES}/{{id}}/cancel/", _WAREHOUSE_VIEW, {"POST": ("cancel", h.saved_query_cancel)}),
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/run_history/",
-        _WAREHOUSE_VIEW,
-        {"GET": ("run_history", h.saved_query_run_history)},
-    ),
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/resume/", _WAREHOUSE_VIEW, {"POST": ("resume", h.saved_query_resume_one)}
-    ),
-    # newest PostHog (issue 19): the view's edit history and the incremental check
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/activity/", _WAREHOUSE_VIEW, {"GET": ("activity", h.saved_query_activity)}
-    ),
-    _endpoint(
-        f"{SAVED_QUERIES}/{{id}}/check_incremental/",
-        _WAREHOUSE_VIEW,
-        {"POST": ("check_incremental", h.saved_query_check_incremental)},
-    ),
+    _view_action("ancestors", "POST", h.saved_query_ancestors),
+    _view_action("descendants", "POST", h.saved_query_descendants),
+    _view_action("dependencies", "GET", h.saved_query_dependencies),
+    _view_action("run", "POST", h.saved_query_run),
+    _view_action("materialize", "POST", h.saved_query_materialize),
+    _view_action("revert_materialization", "POST", h.saved_query_revert),
+    _view_action("cancel", "POST", h.saved_query_cancel),
+    _view_action("run_history", "GET", h.saved_query_run_history),
+    _view_action("resume", "POST", h.saved_query_resume_one),
+    # newest PostHog: the view's edit history and the incremental check
+    _view_action("activity", "GET", h.saved_query_activity),
+    _view_action("check_incremental", "POST", h.saved_query_check_incremental),
     _endpoint(
         "warehouse_saved_query_folders/",
         _WAREHOUSE_VIEW,
