@@ -49,6 +49,12 @@ class Era:
     honours_include_columns: ClassVar[bool] = False
     #: whether the recent-jobs list shows ``Skipped`` runs whatever started them
     lists_skipped_runs: ClassVar[bool] = False
+    #: whether a view's retrieve adds its ``sync_frequency_bounds`` (lineage.sim.schedule)
+    reports_cadence_bounds: ClassVar[bool] = False
+    #: whether ``run`` and ``materialize`` read the request body
+    reads_action_bodies: ClassVar[bool] = False
+    #: the data-modeling jobs list's limit/offset page (default, maximum); None pages by cursor
+    jobs_page: ClassVar[tuple[int, int] | None] = None
 
     def view_fields(self, view: View) -> dict[str, Any]:
         """Fields a view's answer carries beyond the shared ones."""
@@ -135,6 +141,9 @@ class Era:
         """(job status listed, syncs listed?, materializations listed?) of ``completed_activity``."""
         return "Completed", True, True
 
+    def check_activity_params(self, kind: str | None, outcome: str | None) -> None:
+        """Validate ``completed_activity``'s ``kind`` and ``outcome`` (ignored here)."""
+
     def activity_origin(self, view: View | None, *, sync: bool) -> str | None:
         """The ``origin`` of a ``completed_activity`` row."""
         return "external_data_job" if sync else "data_modeling_job"
@@ -150,6 +159,9 @@ class E3(Era):
     name: ClassVar[str] = "e3"
     honours_include_columns: ClassVar[bool] = True
     lists_skipped_runs: ClassVar[bool] = True
+    reports_cadence_bounds: ClassVar[bool] = True
+    reads_action_bodies: ClassVar[bool] = True
+    jobs_page: ClassVar[tuple[int, int] | None] = (10, 100)
 
     def view_fields(self, view: View) -> dict[str, Any]:
         return {
@@ -274,6 +286,12 @@ class E3(Era):
     def activity_filter(self, kind: str | None, outcome: str | None) -> tuple[str, bool, bool]:
         # ``kind`` is sync | materialization, ``outcome`` completed | failed
         return "Failed" if outcome == "failed" else "Completed", kind != "materialization", kind != "sync"
+
+    def check_activity_params(self, kind: str | None, outcome: str | None) -> None:
+        if kind not in (None, "sync", "materialization"):
+            raise AdHocError(400, "kind must be 'sync' or 'materialization'")
+        if outcome not in (None, "completed", "failed"):
+            raise AdHocError(400, "outcome must be 'completed' or 'failed'")
 
     def activity_origin(self, view: View | None, *, sync: bool) -> str | None:
         # null for a sync, the view's origin for a materialization

@@ -139,8 +139,7 @@ def saved_query_create(c: Call) -> Response:
 
 def saved_query_retrieve(c: Call) -> Response:
     view = c.wh.get_view(c.params["id"])
-    if c.wh.era == "e3":
-        # the newest PostHog adds the cadence bounds on retrieve (posthog-api-3.md section 5)
+    if c.wh.rules.reports_cadence_bounds:
         view["sync_frequency_bounds"] = c.wh.sync_frequency_bounds(c.params["id"])
     return json_response(view)
 
@@ -166,18 +165,19 @@ def saved_query_dependencies(c: Call) -> Response:
     return json_response(c.wh.dependencies(c.params["id"]))
 
 
-def _e3_body(c: Call) -> Any:
-    """E3's run/materialize read a body; E2's never touch ``request.data`` (a broken body is fine)."""
-    return c.json_body() if c.wh.era == "e3" else None
+def _action_body(c: Call) -> Any:
+    """run/materialize's body when the era reads one (E2's never touch ``request.data``, so a
+    broken body is fine there)."""
+    return c.json_body() if c.wh.rules.reads_action_bodies else None
 
 
 def saved_query_run(c: Call) -> Response:
-    c.wh.run(c.params["id"], _e3_body(c))
+    c.wh.run(c.params["id"], _action_body(c))
     return empty_response(200)
 
 
 def saved_query_materialize(c: Call) -> Response:
-    c.wh.materialize(c.params["id"], _e3_body(c))
+    c.wh.materialize(c.params["id"], _action_body(c))
     return empty_response(200)
 
 
@@ -222,9 +222,9 @@ def folder_destroy(c: Call) -> Response:
 
 
 def jobs_list(c: Call) -> Response:
-    if c.wh.era == "e3":
-        # The newest PostHog (posthog-api-3.md section 2): limit/offset, 10 by default, at most 100,
-        # with ``count``; filters ``saved_query_id`` and ``status``.
+    if c.wh.rules.jobs_page is not None:
+        # limit/offset pages with ``count``; filters ``saved_query_id`` and ``status``
+        default_limit, max_limit = c.wh.rules.jobs_page
         jobs = c.wh.list_jobs(
             saved_query_id=c.query.get("saved_query_id") or None, status=c.query.get("status") or None
         )
@@ -234,18 +234,14 @@ def jobs_list(c: Call) -> Response:
                 url=c.url,
                 limit=c.query.get("limit"),
                 offset=c.query.get("offset"),
-                default_limit=JOBS_PAGE_E3,
-                max_limit=JOBS_MAX_E3,
+                default_limit=default_limit,
+                max_limit=max_limit,
             )
         )
     jobs = c.wh.list_jobs(saved_query_id=c.query.get("saved_query_id") or None)
     return json_response(
         cursor_page(jobs, url=c.url, cursor=c.query.get("cursor"), limit=c.query.get("limit"))
     )
-
-
-JOBS_PAGE_E3 = 10
-JOBS_MAX_E3 = 100
 
 
 def saved_query_resume_one(c: Call) -> Response:
@@ -280,11 +276,7 @@ def data_warehouse_completed_activity(c: Call) -> Response:
         # PostgreSQL refuses a negative LIMIT/OFFSET; PostHog reports it as a database error
         raise AdHocError(500, "Database error occurred")
     kind, outcome = c.query.get("kind"), c.query.get("outcome")
-    if c.wh.era == "e3":
-        if kind not in (None, "sync", "materialization"):
-            raise AdHocError(400, "kind must be 'sync' or 'materialization'")
-        if outcome not in (None, "completed", "failed"):
-            raise AdHocError(400, "outcome must be 'completed' or 'failed'")
+    c.wh.rules.check_activity_params(kind, outcome)
     rows = c.wh.completed_activity(cutoff_days=cutoff_days, kind=kind, outcome=outcome)
     link = "?limit={}&offset={}&cutoff_days={}"
     # limit=0 keeps the offset where it is, so `next` never moves: PostHog's own quirk
