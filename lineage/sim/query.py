@@ -24,9 +24,9 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlglot import exp
@@ -38,6 +38,12 @@ from lineage.hogql import to_sqlglot
 from lineage.hogql.lexer import FSTRING, TAG, tokenize
 from lineage.hogql.placeholders import placeholders_in
 from lineage.sim.errors import HogError, invalid, not_found
+from lineage.sim.sqlite_functions import (
+    TS_RE,
+    from_ts,
+    register_functions,
+    to_ts,
+)
 from lineage.sim.state import KeyInfo, Warehouse, render_time
 
 DEFAULT_LIMIT: Final = 100
@@ -180,20 +186,11 @@ _MARKER: Final = "__lineage_value_{}__"
 _MARKER_RE: Final = re.compile(r"^__lineage_value_(\d+)__$")
 _VALUE_NAME_RE: Final = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
 # The canonical text of a DateTime inside SQLite: fixed width, so text order is time order.
-_TS_FORMAT: Final = "%Y-%m-%d %H:%M:%S.%f"
-_TS_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$")
 _DT_FUNCS: Final = frozenset({"now", "todatetime", "parsedatetimebesteffort", "_ch_dt_add", "todatetime64"})
 _ADD_FUNCS: Final = {
     f"{verb}{unit}s": (sign, unit.upper())
     for verb, sign in (("add", 1), ("subtract", -1))
     for unit in ("Second", "Minute", "Hour", "Day", "Week", "Month", "Year")
-}
-_UNITS: Final = {
-    "SECOND": 1,
-    "MINUTE": 60,
-    "HOUR": 3600,
-    "DAY": 86400,
-    "WEEK": 7 * 86400,
 }
 _TIME_BUDGET_S: Final = 5.0
 
@@ -201,200 +198,6 @@ _TIME_BUDGET_S: Final = 5.0
 def hogql_error(detail: str) -> HogError:
     """PostHog's answer to a query it cannot run: 400 validation_error with the reason."""
     return invalid(detail)
-
-
-def to_ts(value: Any) -> Any:
-    """A value as the canonical DateTime text when it is one (ISO text, epoch seconds); else unchanged."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if _TS_RE.match(text):
-            return text
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return value
-    else:
-        return value
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if moment.year >= 1000:
-        # The same text as strftime(_TS_FORMAT), several times faster: system tables hold a few
-        # hundred thousand timestamps at 20,000 views, converted on every query.
-        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
-    return moment.strftime(_TS_FORMAT)
-
-
-def _from_ts(text: str) -> datetime:
-    return datetime.strptime(text, _TS_FORMAT).replace(tzinfo=UTC)
-
-
-# --- ClickHouse functions SQLite lacks ----------------------------------------------------------------
-
-
-def _ch_to_string(value: Any) -> Any:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _ch_json_extract_string(doc: Any, *keys: Any) -> str:
-    """ClickHouse's JSONExtractString: '' for a missing key, a non-string value or broken JSON."""
-    if not isinstance(doc, str):
-        return ""
-    try:
-        node = json.loads(doc)
-    except ValueError:
-        return ""
-    for key in keys:
-        if isinstance(node, dict) and isinstance(key, str) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and key != 0 and abs(key) <= len(node):
-            node = node[key - 1 if key > 0 else key]  # ClickHouse indexes from 1
-        else:
-            return ""
-    return node if isinstance(node, str) else ""
-
-
-def _ch_dt_add(value: Any, amount: Any, unit: Any) -> Any:
-    ts = to_ts(value)
-    if not isinstance(ts, str) or not _TS_RE.match(ts) or not isinstance(amount, int | float):
-        return None
-    moment = _from_ts(ts)
-    unit = str(unit).upper().rstrip("S")
-    if unit in ("MONTH", "QUARTER", "YEAR"):
-        months = int(amount) * {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[unit]
-        total = moment.year * 12 + moment.month - 1 + months
-        year, month = divmod(total, 12)
-        day = min(moment.day, [31, 29 if _leap(year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month])
-        moment = moment.replace(year=year, month=month + 1, day=day)
-    elif unit in _UNITS:
-        moment += timedelta(seconds=float(amount) * _UNITS[unit])
-    else:
-        return None
-    return moment.strftime(_TS_FORMAT)
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-def _ch_to_date(value: Any) -> Any:
-    ts = to_ts(value)
-    return ts[:10] if isinstance(ts, str) and _TS_RE.match(ts) else None
-
-
-def _ch_to_int(value: Any) -> Any:
-    try:
-        return int(float(value)) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _ch_to_float(value: Any) -> Any:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _ch_unix(value: Any) -> Any:
-    ts = to_ts(value)
-    return int(_from_ts(ts).timestamp()) if isinstance(ts, str) and _TS_RE.match(ts) else None
-
-
-def _ch_multi_if(*args: Any) -> Any:
-    for i in range(0, len(args) - 1, 2):
-        if args[i]:
-            return args[i + 1]
-    return args[-1] if len(args) % 2 else None
-
-
-_LIKE_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def _like_regex(pattern: str) -> re.Pattern[str]:
-    found = _LIKE_CACHE.get(pattern)
-    if found is None:
-        out, i = [], 0
-        while i < len(pattern):
-            ch = pattern[i]
-            if ch == "\\" and i + 1 < len(pattern):
-                out.append(re.escape(pattern[i + 1]))
-                i += 2
-                continue
-            out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-            i += 1
-        found = re.compile("".join(out), re.DOTALL)
-        if len(_LIKE_CACHE) < 1000:
-            _LIKE_CACHE[pattern] = found
-    return found
-
-
-def _ch_like(pattern: Any, value: Any, *_escape: Any) -> Any:
-    """ClickHouse LIKE is case-sensitive (SQLite's is not); ILIKE arrives lower-cased on both sides."""
-    if pattern is None or value is None:
-        return None
-    return 1 if _like_regex(str(pattern)).fullmatch(_ch_to_string(value)) else 0
-
-
-def _ch_regexp(pattern: Any, value: Any) -> Any:
-    if pattern is None or value is None:
-        return None
-    try:
-        return 1 if re.search(str(pattern), _ch_to_string(value)) else 0
-    except re.error:
-        return 0
-
-
-def _text_fn(fn: Callable[[str], Any]) -> Callable[[Any], Any]:
-    return lambda v: None if v is None else fn(_ch_to_string(v))
-
-
-def _register(conn: sqlite3.Connection, now: Callable[[], str]) -> None:
-    functions: list[tuple[str, int, Callable[..., Any]]] = [
-        ("now", 0, now),
-        ("today", 0, lambda: now()[:10]),
-        ("toString", 1, _ch_to_string),
-        ("_ch_ts", 1, to_ts),
-        ("toDateTime", 1, to_ts),
-        ("toDateTime64", 1, to_ts),
-        ("parseDateTimeBestEffort", 1, to_ts),
-        ("parseDateTimeBestEffortOrNull", 1, lambda v: v if v is None else (to_ts(v) if _is_ts(v) else None)),
-        ("toDate", 1, _ch_to_date),
-        ("_ch_dt_add", 3, _ch_dt_add),
-        ("_ch_json_extract_string", -1, _ch_json_extract_string),
-        ("toInt", 1, _ch_to_int),
-        ("toInt64", 1, _ch_to_int),
-        ("toUInt64", 1, _ch_to_int),
-        ("toInt32", 1, _ch_to_int),
-        ("toFloat", 1, _ch_to_float),
-        ("toFloat64", 1, _ch_to_float),
-        ("toUnixTimestamp", 1, _ch_unix),
-        ("multiIf", -1, _ch_multi_if),
-        ("lower", 1, _text_fn(str.lower)),
-        ("upper", 1, _text_fn(str.upper)),
-        ("startsWith", 2, lambda s, p: None if s is None or p is None else int(str(s).startswith(str(p)))),
-        ("starts_with", 2, lambda s, p: None if s is None or p is None else int(str(s).startswith(str(p)))),
-        ("endsWith", 2, lambda s, p: None if s is None or p is None else int(str(s).endswith(str(p)))),
-        ("empty", 1, lambda v: int(v is None or v == "")),
-        ("notEmpty", 1, lambda v: int(not (v is None or v == ""))),
-        ("isNull", 1, lambda v: int(v is None)),
-        ("isNotNull", 1, lambda v: int(v is not None)),
-        ("replaceAll", 3, lambda s, a, b: None if s is None else str(s).replace(str(a), str(b))),
-        ("like", 2, _ch_like),
-        ("like", 3, _ch_like),
-        ("regexp", 2, _ch_regexp),
-    ]
-    for name, argc, fn in functions:
-        conn.create_function(name, argc, fn)
-
-
-def _is_ts(value: Any) -> bool:
-    converted = to_ts(value)
-    return isinstance(converted, str) and bool(_TS_RE.match(converted))
 
 
 class _SQLiteBackticks(SQLite):
@@ -720,7 +523,7 @@ def _inferred_type(values: list[Any]) -> str:
         base = "Int64"
     elif isinstance(sample, float):
         base = "Float64"
-    elif isinstance(sample, str) and _TS_RE.match(sample):
+    elif isinstance(sample, str) and TS_RE.match(sample):
         base = DT
     else:
         base = "String"
@@ -732,13 +535,13 @@ def _output(value: Any, ch_type: str) -> Any:
         return None
     if "Bool" in ch_type:
         return bool(value)
-    if "DateTime" in ch_type and isinstance(value, str) and _TS_RE.match(value):
+    if "DateTime" in ch_type and isinstance(value, str) and TS_RE.match(value):
         if value[0] != "0":
-            # render_time(_from_ts(value)) by string surgery: strptime cost more than the query itself
+            # render_time(from_ts(value)) by string surgery: strptime cost more than the query itself
             # on a 20,000-view system table (same text: UTC in, ``T``, microseconds only when non-zero).
             micro = value[20:]
             return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}Z"
-        return render_time(_from_ts(value))
+        return render_time(from_ts(value))
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -762,7 +565,7 @@ class QueryEngine:
         self._lock = threading.Lock()
         self._now = ""
         self._conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        _register(self._conn, lambda: self._now)
+        register_functions(self._conn, lambda: self._now)
         for name, cols in SYSTEM_TABLES.items():
             spec = ", ".join(f'"{c}" {_sqlite_type(t)}' for c, t in cols)
             self._conn.execute(f'CREATE TABLE "{name}" ({spec})')
