@@ -14,8 +14,8 @@ the longest. It stages the findings a lineage tool should surface:
   dashboard), a Marketing dashboard, a notebook investigating churn (an embedded insight and a SQL
   cell), an endpoint serving its second version, an insight on ``events`` only, and deleted ones.
 
-Each user view's HogQL is a file, ``lineage/sim/data/demo/<view name>.sql``; this module holds the
-rest of its description (folder, parents, columns, materialization).
+The team's own tables and views are data: ``lineage/sim/data/demo/views.json`` (folder, parents,
+columns, materialization) and one ``<view name>.sql`` file each for their HogQL.
 ``python -m lineage.sim.demo`` rewrites ``lineage/sim/data/demo.json``; :func:`load_demo_fixture`
 reads the committed copy.
 """
@@ -46,45 +46,6 @@ DATA_FILE: Final = "demo.json"
 SQL_DIR: Final = "demo"  # data/demo/<view name>.sql: each user view's HogQL
 FINANCE, MARKETING, PRODUCT = "Finance", "Marketing", "Product analytics"
 
-# Managed view names, spelled once.
-STRIPE = "stripe.stripe_test"
-EV_SUB = "revenue_analytics.events.subscription_charge"
-EV_BUY = "revenue_analytics.events.purchase"
-CHECKOUT = "checkoutcom.checkout_test"
-
-_S, _D, _I, _F, _B = "string", "datetime", "integer", "float", "boolean"
-
-# Warehouse tables the team synced besides the revenue sources: (name, source_type, columns).
-EXTRA_TABLES: Final[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = (
-    (
-        "hubspot_contacts",
-        "Hubspot",
-        (("id", _S), ("email", _S), ("lifecyclestage", _S), ("hs_analytics_source", _S), ("createdate", _D)),
-    ),
-    (
-        "google_ads_campaign_stats",
-        "GoogleAds",
-        (("campaign_id", _S), ("campaign_name", _S), ("date", _D), ("cost_micros", _I), ("clicks", _I)),
-    ),
-)
-
-# Tables synced from Stripe and HubSpot the way the newest PostHog names them: a storage name and the
-# hogql_name SQL uses (interfaces.md section 10). (name, source type, hogql_name, columns)
-SOURCED_TABLES: Final[tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]] = (
-    (
-        "hubspot_deals",
-        "Hubspot",
-        "hubspot.deals",
-        (("id", _S), ("dealname", _S), ("dealstage", _S), ("amount", _F), ("closedate", _D)),
-    ),
-    (
-        "stripe_refund",
-        "Stripe",
-        "stripe.refund",
-        (("id", _S), ("charge", _S), ("amount", _I), ("currency", _S), ("status", _S), ("created", _D)),
-    ),
-)
-
 # (name, folder, parents, columns, materialization) — the query is data/demo/<name>.sql;
 # materialization is None or (sync_frequency, health, number of jobs, rows in the first job);
 # health "ok", "failing" or "stale".
@@ -92,296 +53,41 @@ UserView = tuple[
     str, str | None, tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, str, int, int] | None
 ]
 
-USER_VIEWS: Final[tuple[UserView, ...]] = (
-    # ----------------------------------------------------------------------------------- Finance
-    (
-        "customer_mrr_by_month",
-        FINANCE,
-        (f"{STRIPE}.revenue_item_revenue_view", f"{EV_SUB}.revenue_item_events_revenue_view"),
-        (("customer_id", _S), ("month", _D), ("mrr", _F)),
-        ("24hour", "ok", 20, 18000),
-    ),
-    (
-        "mrr_by_month",
-        FINANCE,
-        ("customer_mrr_by_month",),
-        (("month", _D), ("mrr", _F), ("paying_customers", _I)),
-        ("24hour", "ok", 20, 36),
-    ),
-    (
-        "mrr_movements",
-        FINANCE,
-        ("customer_mrr_by_month",),
-        (("month", _D), ("new_mrr", _F), ("expansion_mrr", _F), ("contraction_mrr", _F)),
-        None,
-    ),
-    (
-        "churn_monthly",
-        FINANCE,
-        ("customer_mrr_by_month",),
-        (("month", _D), ("customers_at_start", _I), ("churned_customers", _I), ("churn_rate", _F)),
-        None,
-    ),
-    (
-        "arpu_monthly",
-        FINANCE,
-        ("mrr_by_month",),
-        (("month", _D), ("mrr", _F), ("paying_customers", _I), ("arpu", _F), ("mrr_growth", _F)),
-        None,
-    ),
-    (
-        "ltv_monthly",
-        FINANCE,
-        ("arpu_monthly", "churn_monthly"),
-        (("month", _D), ("arpu", _F), ("churn_rate", _F), ("ltv", _F)),
-        None,
-    ),
-    (
-        "mrr_current",
-        FINANCE,
-        (f"{STRIPE}.mrr_revenue_view", f"{EV_SUB}.mrr_events_revenue_view"),
-        (("source_label", _S), ("mrr", _F), ("subscriptions", _I)),
-        None,
-    ),
-    (
-        "revenue_daily",
-        FINANCE,
-        (
-            f"{CHECKOUT}.charge_revenue_view",
-            f"{EV_BUY}.charge_events_revenue_view",
-            f"{EV_SUB}.charge_events_revenue_view",
-            f"{STRIPE}.charge_revenue_view",
-        ),
-        (("day", _D), ("source_label", _S), ("revenue", _F), ("charges", _I)),
-        ("6hour", "ok", 20, 2900),
-    ),
-    (
-        "revenue_by_customer",
-        FINANCE,
-        (f"{STRIPE}.customer_revenue_view", f"{STRIPE}.revenue_item_revenue_view"),
-        (
-            ("customer_id", _S),
-            ("email", _S),
-            ("country", _S),
-            ("cohort", _S),
-            ("lifetime_revenue", _F),
-            ("last_paid_at", _D),
-        ),
-        ("12hour", "ok", 12, 6200),
-    ),
-    (
-        "invoices_outstanding",
-        FINANCE,
-        ("stripe_test_invoice",),
-        (("invoice_id", _S), ("customer_id", _S), ("amount_due", _F), ("days_open", _I)),
-        None,
-    ),
-    (
-        "revenue_reconciliation",
-        FINANCE,
-        ("revenue_daily", "revenue_rollup_v1"),
-        (("day", _D), ("revenue", _F), ("revenue_v1", _F), ("difference", _F)),
-        ("24hour", "failing", 14, 40),
-    ),
-    (
-        "finance_kpis",
-        FINANCE,
-        ("churn_monthly", "ltv_monthly", "mrr_by_month", "mrr_movements"),
-        (
-            ("month", _D),
-            ("mrr", _F),
-            ("new_mrr", _F),
-            ("expansion_mrr", _F),
-            ("contraction_mrr", _F),
-            ("churn_rate", _F),
-            ("ltv", _F),
-        ),
-        ("24hour", "ok", 18, 36),
-    ),
-    # --------------------------------------------------------------------------------- Marketing
-    (
-        "utm_touchpoints",
-        MARKETING,
-        ("events",),
-        (
-            ("person_id", _S),
-            ("timestamp", _D),
-            ("utm_source", _S),
-            ("utm_medium", _S),
-            ("utm_campaign", _S),
-        ),
-        ("6hour", "ok", 20, 480000),
-    ),
-    (
-        "first_touch_attribution",
-        MARKETING,
-        ("utm_touchpoints",),
-        (("person_id", _S), ("first_campaign", _S), ("first_source", _S), ("first_touch_at", _D)),
-        None,
-    ),
-    (
-        "hubspot_contacts_clean",
-        MARKETING,
-        ("hubspot_contacts",),
-        (
-            ("contact_id", _S),
-            ("email", _S),
-            ("lifecycle_stage", _S),
-            ("source", _S),
-            ("created_at", _D),
-        ),
-        None,
-    ),
-    (
-        "campaign_leads",
-        MARKETING,
-        ("first_touch_attribution", "hubspot_contacts_clean", "persons"),
-        (
-            ("person_id", _S),
-            ("email", _S),
-            ("campaign", _S),
-            ("source", _S),
-            ("lifecycle_stage", _S),
-            ("first_touch_at", _D),
-        ),
-        None,
-    ),
-    (
-        "campaign_revenue",
-        MARKETING,
-        ("campaign_leads", "revenue_by_customer"),
-        (("campaign", _S), ("leads", _I), ("customers", _I), ("revenue", _F)),
-        None,
-    ),
-    (
-        "campaign_spend",
-        MARKETING,
-        ("google_ads_campaign_stats",),
-        (("campaign", _S), ("month", _D), ("spend", _F), ("clicks", _I)),
-        ("24hour", "stale", 12, 140),
-    ),
-    (
-        "marketing_roi",
-        MARKETING,
-        ("campaign_revenue", "campaign_spend"),
-        (
-            ("campaign", _S),
-            ("leads", _I),
-            ("customers", _I),
-            ("revenue", _F),
-            ("spend", _F),
-            ("roas", _F),
-            ("cac", _F),
-        ),
-        None,
-    ),
-    # ------------------------------------------------------------------------- Product analytics
-    (
-        "daily_active_users",
-        PRODUCT,
-        ("events",),
-        (("day", _D), ("dau", _I), ("events", _I)),
-        ("1hour", "ok", 20, 90),
-    ),
-    (
-        "monthly_active_users",
-        PRODUCT,
-        ("events",),
-        (("month", _D), ("mau", _I)),
-        None,
-    ),
-    (
-        "stickiness",
-        PRODUCT,
-        ("daily_active_users", "monthly_active_users"),
-        (("month", _D), ("avg_dau", _F), ("mau", _I), ("dau_mau", _F)),
-        None,
-    ),
-    (
-        "signup_cohorts",
-        PRODUCT,
-        ("persons",),
-        (("person_id", _S), ("cohort_month", _D), ("signup_source", _S)),
-        None,
-    ),
-    (
-        "cohort_retention",
-        PRODUCT,
-        ("events", "signup_cohorts"),
-        (("cohort_month", _D), ("months_since_signup", _I), ("active_people", _I)),
-        ("12hour", "ok", 16, 310),
-    ),
-    (
-        "cohort_retention_curve",
-        PRODUCT,
-        ("cohort_retention",),
-        (("cohort_month", _D), ("months_since_signup", _I), ("retention", _F)),
-        None,
-    ),
-    (
-        "feature_adoption",
-        PRODUCT,
-        ("events", "persons"),
-        (("feature_event", _S), ("plan", _S), ("adopters", _I), ("first_seen", _D)),
-        None,
-    ),
-    (
-        "session_quality",
-        PRODUCT,
-        ("sessions",),
-        (("day", _D), ("utm_source", _S), ("sessions", _I), ("avg_duration_s", _F), ("bounce_rate", _F)),
-        None,
-    ),
-    (
-        "power_users",
-        PRODUCT,
-        ("events", "revenue_by_customer"),
-        (("person_id", _S), ("active_days", _I), ("lifetime_revenue", _F)),
-        None,
-    ),
-    # ------------------------------------------------------------------------------- unfiled
-    (
-        "board_report",
-        None,
-        ("finance_kpis", "marketing_roi"),
-        (
-            ("month", _D),
-            ("mrr", _F),
-            ("churn_rate", _F),
-            ("ltv", _F),
-            ("marketing_spend", _F),
-            ("roas", _F),
-        ),
-        None,
-    ),
-)
 
+def _spec() -> dict[str, Any]:
+    """``data/demo/views.json``: the team's own tables and views (everything but their SQL)."""
+    text = (resources.files("lineage.sim") / "data" / SQL_DIR / "views.json").read_text(encoding="utf-8")
+    spec: dict[str, Any] = json.loads(text)
+    return spec
+
+
+def _view(row: dict[str, Any]) -> UserView:
+    mat = row["materialization"]
+    return (
+        row["name"],
+        row["folder"],
+        tuple(row["parents"]),
+        tuple(row["columns"].items()),
+        None if mat is None else (mat["sync_frequency"], mat["health"], mat["jobs"], mat["first_rows"]),
+    )
+
+
+_SPEC: Final = _spec()
+# Warehouse tables the team synced besides the revenue sources: (name, source_type, columns).
+EXTRA_TABLES: Final[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = tuple(
+    (t["name"], t["source_type"], tuple(t["columns"].items())) for t in _SPEC["extra_tables"]
+)
+# Tables synced from Stripe and HubSpot the way the newest PostHog names them: a storage name and the
+# hogql_name SQL uses. (name, source type, hogql_name, columns)
+SOURCED_TABLES: Final[tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]] = tuple(
+    (t["name"], t["source_type"], t["hogql_name"], tuple(t["columns"].items()))
+    for t in _SPEC["sourced_tables"]
+)
+USER_VIEWS: Final[tuple[UserView, ...]] = tuple(_view(v) for v in _SPEC["user_views"])
 # The ghost: deleted in September, still read by revenue_reconciliation.
-GHOST: Final[UserView] = (
-    "revenue_rollup_v1",
-    FINANCE,
-    (f"{STRIPE}.charge_revenue_view",),
-    (("day", _D), ("revenue", _F)),
-    None,
-)
-
+GHOST: Final[UserView] = _view(_SPEC["ghost"])
 # Views over the sourced tables, reading them by their hogql_name as SQL in the newest PostHog does.
-SOURCED_VIEWS: Final[tuple[UserView, ...]] = (
-    (
-        "deal_pipeline",
-        MARKETING,
-        ("hubspot.deals",),
-        (("stage", _S), ("deals", _I), ("pipeline", _F)),
-        None,
-    ),
-    (
-        "refunds_by_day",
-        FINANCE,
-        ("stripe.refund",),
-        (("day", _D), ("currency", _S), ("refunded", _F)),
-        None,
-    ),
-)
+SOURCED_VIEWS: Final[tuple[UserView, ...]] = tuple(_view(v) for v in _SPEC["sourced_views"])
 GHOST_ERROR: Final = (
     "Unknown table `revenue_rollup_v1`: the view it names was deleted. "
     "Restore it or update revenue_reconciliation's query."
