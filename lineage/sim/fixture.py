@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import networkx as nx
@@ -18,6 +18,7 @@ from lineage.errors import FixtureError, HogQLError
 from lineage.hogql import extract_tables
 from lineage.posthog import POSTHOG_TABLES, SYNC_FREQUENCY_SECONDS, VIEW_NAME_RE
 from lineage.sim.consumers import ACCESS_LEVELS, RESOURCE_TABLES
+from lineage.sim.fixture_values import as_dict, as_list, opt_time, parse_time
 from lineage.sim.paths import LineageIndex
 from lineage.sim.records import (
     JOB_STATUSES,
@@ -34,45 +35,12 @@ from lineage.sim.records import (
     table_labels,
 )
 
-__all__ = ["FIXTURE_FORMAT", "LoadedTeam", "as_dict", "as_list", "parse_time", "table_cadences"]
+__all__ = ["FIXTURE_FORMAT", "LoadedTeam", "table_cadences"]
 
 FIXTURE_FORMAT: Final = "lineage-sim-fixture/1"
 DEFAULT_POSTHOG_TABLES: Final = tuple(sorted(POSTHOG_TABLES))
 # The cadences a fixture's view may carry: every one PostHog reports.
 _SYNC_READ: Final = tuple(SYNC_FREQUENCY_SECONDS)
-
-
-def parse_time(value: Any, where: str) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise FixtureError(
-                f"{where}: {value!r} is not an ISO 8601 time; write e.g. 2026-01-01T00:00:00Z"
-            ) from None
-    else:
-        raise FixtureError(f"{where}: expected an ISO 8601 time string, got {type(value).__name__}")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def opt_time(value: Any, where: str) -> datetime | None:
-    return None if value is None else parse_time(value, where)
-
-
-def as_list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise FixtureError(f"{where}: expected a list, got {type(value).__name__}")
-    return value
-
-
-def as_dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise FixtureError(f"{where}: expected an object, got {type(value).__name__}")
-    return value
 
 
 def columns_from(raw: Any, where: str) -> list[tuple[str, str]]:

@@ -34,7 +34,8 @@ from lineage.sim import schedule, system_tables
 from lineage.sim.consumers import ConsumerStore
 from lineage.sim.era import SUSPEND_AFTER, Era, era_named
 from lineage.sim.errors import AdHocError, invalid, not_found, server_error
-from lineage.sim.fixture import FIXTURE_FORMAT, LoadedTeam, parse_time, table_cadences
+from lineage.sim.fixture import FIXTURE_FORMAT, LoadedTeam, table_cadences
+from lineage.sim.fixture_values import parse_time
 from lineage.sim.paths import MISSING, LineageCycleError
 from lineage.sim.records import (
     JOB_STATUSES,
