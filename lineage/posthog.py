@@ -5,6 +5,7 @@ Kept in one place so that the simulator and the code that reads the real API can
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 #: ``sync_frequency`` values PostHog's API reports for a saved query, with their length in seconds;
@@ -24,6 +25,19 @@ SYNC_FREQUENCY_SECONDS: Final[dict[str, int]] = {
 
 #: Values a client may write: the reported ones plus ``"never"`` (pause the schedule).
 SYNC_FREQUENCY_WRITE: Final = frozenset({"never", *SYNC_FREQUENCY_SECONDS})
+
+#: Frequencies only a data source syncs at: a saved query asked to run this often is stored as 15min.
+SOURCE_ONLY_SYNC_FREQUENCIES: Final = ("1min", "5min")
+
+#: What a person may pick for a materialized view, in PostHog's order.
+VIEW_SYNC_FREQUENCIES: Final = tuple(
+    f for f in SYNC_FREQUENCY_SECONDS if f not in SOURCE_ONLY_SYNC_FREQUENCIES
+)
+
+#: A saved query's (and a sourced table's HogQL) name: letters, digits, ``_``, ``.`` and ``$``, not
+#: starting with a digit or ``.``; at most VIEW_NAME_MAX_LENGTH characters.
+VIEW_NAME_RE: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
+VIEW_NAME_MAX_LENGTH: Final = 128
 
 #: Tables PostHog's HogQL database provides itself. Lineage names them by name (not UUID), and a
 #: view or warehouse table may not take one of these names.

@@ -30,11 +30,11 @@ from lineage.sim.generate import (
     NOW,
     SYNC_SECONDS,
     fixture_from_graph,
-    fixture_from_snapshot,
     graph_of_fixture,
     hogql_identifier,
     is_valid_view_name,
 )
+from lineage.sim.replay import fixture_from_snapshot
 from lineage.sim.state import Warehouse
 
 REAL = real_graphs_dir()

@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from lineage.errors import FixtureError
 from lineage.sim.errors import HogError, invalid, not_found
+from lineage.sim.fixture_values import as_dict, as_list
 
 __all__ = ["ACCESS_LEVELS", "RESOURCE_TABLES", "ConsumerStore", "no_access"]
 
@@ -62,20 +63,6 @@ def _short_id(*parts: object) -> str:
         digest, rem = divmod(digest, len(_SHORT_ALPHABET))
         out.append(_SHORT_ALPHABET[rem])
     return "".join(out)
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise FixtureError(f"{where}: expected a list, got {type(value).__name__}")
-    return value
-
-
-def _dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise FixtureError(f"{where}: expected an object, got {type(value).__name__}")
-    return value
 
 
 def _int_id(value: Any, where: str) -> int:
@@ -210,9 +197,9 @@ class ConsumerStore:
         def when(row: Mapping[str, Any], key: str, where: str) -> datetime:
             return parse_time(row[key], f"{where}.{key}") if row.get(key) is not None else now
 
-        for i, raw in enumerate(_list(fixture.get("insights"), "insights")):
+        for i, raw in enumerate(as_list(fixture.get("insights"), "insights")):
             where = f"insights[{i}]"
-            row = _dict(raw, where)
+            row = as_dict(raw, where)
             iid = _int_id(row.get("id", i + 1), where)
             if iid in self.insights:
                 raise FixtureError(f"{where}: duplicate insight id {iid}")
@@ -237,9 +224,9 @@ class ConsumerStore:
                 else created,
                 description=row.get("description"),
             )
-        for i, raw in enumerate(_list(fixture.get("dashboards"), "dashboards")):
+        for i, raw in enumerate(as_list(fixture.get("dashboards"), "dashboards")):
             where = f"dashboards[{i}]"
-            row = _dict(raw, where)
+            row = as_dict(raw, where)
             did = _int_id(row.get("id", i + 1), where)
             if did in self.dashboards:
                 raise FixtureError(f"{where}: duplicate dashboard id {did}")
@@ -251,9 +238,9 @@ class ConsumerStore:
                 created_at=when(row, "created_at", where),
                 description=row.get("description"),
             )
-        for i, raw in enumerate(_list(fixture.get("dashboard_tiles"), "dashboard_tiles")):
+        for i, raw in enumerate(as_list(fixture.get("dashboard_tiles"), "dashboard_tiles")):
             where = f"dashboard_tiles[{i}]"
-            row = _dict(raw, where)
+            row = as_dict(raw, where)
             tid = _int_id(row.get("id", i + 1), where)
             if tid in self.tiles:
                 raise FixtureError(f"{where}: duplicate tile id {tid}")
@@ -267,9 +254,9 @@ class ConsumerStore:
             self.tiles[tid] = _Tile(
                 tid, int(dash), insight, row.get("text_id"), None if deleted is None else bool(deleted)
             )
-        for i, raw in enumerate(_list(fixture.get("notebooks"), "notebooks")):
+        for i, raw in enumerate(as_list(fixture.get("notebooks"), "notebooks")):
             where = f"notebooks[{i}]"
-            row = _dict(raw, where)
+            row = as_dict(raw, where)
             nid = str(row.get("id") or _det_uuid("notebook", i))
             try:
                 nid = str(uuid.UUID(nid))
@@ -289,9 +276,9 @@ class ConsumerStore:
                 created_at=created,
                 last_modified_at=created,
             )
-        for i, raw in enumerate(_list(fixture.get("endpoints"), "endpoints")):
+        for i, raw in enumerate(as_list(fixture.get("endpoints"), "endpoints")):
             where = f"endpoints[{i}]"
-            row = _dict(raw, where)
+            row = as_dict(raw, where)
             name = row.get("name")
             if not isinstance(name, str) or not name:
                 raise FixtureError(f"{where}: 'name' must be a non-empty string")
@@ -301,9 +288,9 @@ class ConsumerStore:
             self.endpoints[eid] = self._endpoint_from(
                 row, eid, where, when(row, "created_at", where), default_user
             )
-        for i, raw in enumerate(_list(fixture.get("alerts"), "alerts")):
+        for i, raw in enumerate(as_list(fixture.get("alerts"), "alerts")):
             where = f"alerts[{i}]"
-            row = _dict(raw, where)
+            row = as_dict(raw, where)
             insight = row.get("insight_id")
             if insight not in self.insights:
                 raise FixtureError(f"{where}: insight_id {insight!r} names no insight in 'insights'")
@@ -322,8 +309,8 @@ class ConsumerStore:
         self, row: Mapping[str, Any], eid: str, where: str, created: datetime, default_user: int | None
     ) -> _Endpoint:
         versions: list[_Version] = []
-        for j, vraw in enumerate(_list(row.get("versions"), f"{where}.versions")):
-            vrow = _dict(vraw, f"{where}.versions[{j}]")
+        for j, vraw in enumerate(as_list(row.get("versions"), f"{where}.versions")):
+            vrow = as_dict(vraw, f"{where}.versions[{j}]")
             number = vrow.get("version", j + 1)
             if not isinstance(number, int) or isinstance(number, bool):
                 raise FixtureError(f"{where}.versions[{j}]: 'version' must be an integer")

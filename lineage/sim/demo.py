@@ -14,6 +14,8 @@ the longest. It stages the findings a lineage tool should surface:
   dashboard), a Marketing dashboard, a notebook investigating churn (an embedded insight and a SQL
   cell), an endpoint serving its second version, an insight on ``events`` only, and deleted ones.
 
+The team's own tables and views are data: ``lineage/sim/data/demo/views.json`` (folder, parents,
+columns, materialization) and one ``<view name>.sql`` file each for their HogQL.
 ``python -m lineage.sim.demo`` rewrites ``lineage/sim/data/demo.json``; :func:`load_demo_fixture`
 reads the committed copy.
 """
@@ -41,657 +43,51 @@ from lineage.sim.generate import (
 
 DEMO_SEED: Final = 2026
 DATA_FILE: Final = "demo.json"
+SQL_DIR: Final = "demo"  # data/demo/<view name>.sql: each user view's HogQL
 FINANCE, MARKETING, PRODUCT = "Finance", "Marketing", "Product analytics"
 
-# Managed view names, spelled once.
-STRIPE = "stripe.stripe_test"
-EV_SUB = "revenue_analytics.events.subscription_charge"
-EV_BUY = "revenue_analytics.events.purchase"
-CHECKOUT = "checkoutcom.checkout_test"
-
-_S, _D, _I, _F, _B = "string", "datetime", "integer", "float", "boolean"
-
-# Warehouse tables the team synced besides the revenue sources: (name, source_type, columns).
-EXTRA_TABLES: Final[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = (
-    (
-        "hubspot_contacts",
-        "Hubspot",
-        (("id", _S), ("email", _S), ("lifecyclestage", _S), ("hs_analytics_source", _S), ("createdate", _D)),
-    ),
-    (
-        "google_ads_campaign_stats",
-        "GoogleAds",
-        (("campaign_id", _S), ("campaign_name", _S), ("date", _D), ("cost_micros", _I), ("clicks", _I)),
-    ),
-)
-
-# Tables synced from Stripe and HubSpot the way the newest PostHog names them: a storage name and the
-# hogql_name SQL uses (interfaces.md section 10). (name, source type, hogql_name, columns)
-SOURCED_TABLES: Final[tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]] = (
-    (
-        "hubspot_deals",
-        "Hubspot",
-        "hubspot.deals",
-        (("id", _S), ("dealname", _S), ("dealstage", _S), ("amount", _F), ("closedate", _D)),
-    ),
-    (
-        "stripe_refund",
-        "Stripe",
-        "stripe.refund",
-        (("id", _S), ("charge", _S), ("amount", _I), ("currency", _S), ("status", _S), ("created", _D)),
-    ),
-)
-
-# (name, folder, parents, query, columns, materialization) — materialization is None or
-# (sync_frequency, health, number of jobs, rows in the first job); health "ok", "failing" or "stale".
+# (name, folder, parents, columns, materialization) — the query is data/demo/<name>.sql;
+# materialization is None or (sync_frequency, health, number of jobs, rows in the first job);
+# health "ok", "failing" or "stale".
 UserView = tuple[
-    str, str | None, tuple[str, ...], str, tuple[tuple[str, str], ...], tuple[str, str, int, int] | None
+    str, str | None, tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, str, int, int] | None
 ]
 
-USER_VIEWS: Final[tuple[UserView, ...]] = (
-    # ----------------------------------------------------------------------------------- Finance
-    (
-        "customer_mrr_by_month",
-        FINANCE,
-        (f"{STRIPE}.revenue_item_revenue_view", f"{EV_SUB}.revenue_item_events_revenue_view"),
-        """SELECT
-    items.customer_id AS customer_id,
-    toStartOfMonth(items.timestamp) AS month,
-    sum(items.amount) AS mrr
-FROM (
-    SELECT customer_id, timestamp, amount
-    FROM `stripe.stripe_test.revenue_item_revenue_view`
-    WHERE is_recurring
-    UNION ALL
-    SELECT customer_id, timestamp, amount
-    FROM `revenue_analytics.events.subscription_charge.revenue_item_events_revenue_view`
-    WHERE is_recurring
-) AS items
-GROUP BY customer_id, month""",
-        (("customer_id", _S), ("month", _D), ("mrr", _F)),
-        ("24hour", "ok", 20, 18000),
-    ),
-    (
-        "mrr_by_month",
-        FINANCE,
-        ("customer_mrr_by_month",),
-        """SELECT
-    month AS month,
-    sum(mrr) AS mrr,
-    countIf(mrr > 0) AS paying_customers
-FROM customer_mrr_by_month
-GROUP BY month
-ORDER BY month""",
-        (("month", _D), ("mrr", _F), ("paying_customers", _I)),
-        ("24hour", "ok", 20, 36),
-    ),
-    (
-        "mrr_movements",
-        FINANCE,
-        ("customer_mrr_by_month",),
-        """WITH monthly AS (
-    SELECT customer_id, month, mrr
-    FROM customer_mrr_by_month
-)
-SELECT
-    cur.month AS month,
-    sumIf(cur.mrr, prev.mrr = 0) AS new_mrr,
-    sumIf(cur.mrr - prev.mrr, prev.mrr > 0 AND cur.mrr > prev.mrr) AS expansion_mrr,
-    sumIf(prev.mrr - cur.mrr, cur.mrr < prev.mrr) AS contraction_mrr
-FROM monthly AS cur
-LEFT JOIN monthly AS prev
-    ON prev.customer_id = cur.customer_id AND prev.month = addMonths(cur.month, -1)
-GROUP BY month
-ORDER BY month""",
-        (("month", _D), ("new_mrr", _F), ("expansion_mrr", _F), ("contraction_mrr", _F)),
-        None,
-    ),
-    (
-        "churn_monthly",
-        FINANCE,
-        ("customer_mrr_by_month",),
-        """SELECT
-    prev.month AS month,
-    uniq(prev.customer_id) AS customers_at_start,
-    uniqIf(prev.customer_id, cur.customer_id = '') AS churned_customers,
-    round(churned_customers / customers_at_start, 4) AS churn_rate
-FROM customer_mrr_by_month AS prev
-LEFT JOIN customer_mrr_by_month AS cur
-    ON cur.customer_id = prev.customer_id AND cur.month = addMonths(prev.month, 1)
-WHERE prev.month < toStartOfMonth(now())
-GROUP BY month
-ORDER BY month""",
-        (("month", _D), ("customers_at_start", _I), ("churned_customers", _I), ("churn_rate", _F)),
-        None,
-    ),
-    (
-        "arpu_monthly",
-        FINANCE,
-        ("mrr_by_month",),
-        """SELECT
-    m.month AS month,
-    m.mrr AS mrr,
-    m.paying_customers AS paying_customers,
-    if(m.paying_customers > 0, m.mrr / m.paying_customers, NULL) AS arpu,
-    m.mrr / lagInFrame(m.mrr) OVER (ORDER BY m.month ASC) - 1 AS mrr_growth
-FROM mrr_by_month AS m
-ORDER BY month""",
-        (("month", _D), ("mrr", _F), ("paying_customers", _I), ("arpu", _F), ("mrr_growth", _F)),
-        None,
-    ),
-    (
-        "ltv_monthly",
-        FINANCE,
-        ("arpu_monthly", "churn_monthly"),
-        """SELECT
-    a.month AS month,
-    a.arpu AS arpu,
-    c.churn_rate AS churn_rate,
-    if(c.churn_rate > 0, a.arpu / c.churn_rate, NULL) AS ltv
-FROM arpu_monthly AS a
-LEFT JOIN churn_monthly AS c ON c.month = a.month
-ORDER BY month""",
-        (("month", _D), ("arpu", _F), ("churn_rate", _F), ("ltv", _F)),
-        None,
-    ),
-    (
-        "mrr_current",
-        FINANCE,
-        (f"{STRIPE}.mrr_revenue_view", f"{EV_SUB}.mrr_events_revenue_view"),
-        """SELECT
-    source_label AS source_label,
-    sum(mrr) AS mrr,
-    count() AS subscriptions
-FROM (
-    SELECT source_label, mrr FROM `stripe.stripe_test.mrr_revenue_view`
-    UNION ALL
-    SELECT source_label, mrr FROM `revenue_analytics.events.subscription_charge.mrr_events_revenue_view`
-)
-GROUP BY source_label
-ORDER BY mrr DESC""",
-        (("source_label", _S), ("mrr", _F), ("subscriptions", _I)),
-        None,
-    ),
-    (
-        "revenue_daily",
-        FINANCE,
-        (
-            f"{CHECKOUT}.charge_revenue_view",
-            f"{EV_BUY}.charge_events_revenue_view",
-            f"{EV_SUB}.charge_events_revenue_view",
-            f"{STRIPE}.charge_revenue_view",
-        ),
-        """SELECT
-    toStartOfDay(charges.timestamp) AS day,
-    charges.source_label AS source_label,
-    sum(charges.amount) AS revenue,
-    count() AS charges
-FROM (
-    SELECT timestamp, source_label, amount
-    FROM `stripe.stripe_test.charge_revenue_view`
-    UNION ALL
-    SELECT timestamp, source_label, amount
-    FROM `checkoutcom.checkout_test.charge_revenue_view`
-    UNION ALL
-    SELECT timestamp, source_label, amount
-    FROM `revenue_analytics.events.purchase.charge_events_revenue_view`
-    UNION ALL
-    SELECT timestamp, source_label, amount
-    FROM `revenue_analytics.events.subscription_charge.charge_events_revenue_view`
-) AS charges
-GROUP BY day, source_label""",
-        (("day", _D), ("source_label", _S), ("revenue", _F), ("charges", _I)),
-        ("6hour", "ok", 20, 2900),
-    ),
-    (
-        "revenue_by_customer",
-        FINANCE,
-        (f"{STRIPE}.customer_revenue_view", f"{STRIPE}.revenue_item_revenue_view"),
-        """SELECT
-    c.id AS customer_id,
-    lower(c.email) AS email,
-    c.country AS country,
-    c.cohort AS cohort,
-    sum(r.amount) AS lifetime_revenue,
-    max(r.timestamp) AS last_paid_at
-FROM `stripe.stripe_test.customer_revenue_view` AS c
-INNER JOIN `stripe.stripe_test.revenue_item_revenue_view` AS r ON r.customer_id = c.id
-GROUP BY customer_id, email, country, cohort""",
-        (
-            ("customer_id", _S),
-            ("email", _S),
-            ("country", _S),
-            ("cohort", _S),
-            ("lifetime_revenue", _F),
-            ("last_paid_at", _D),
-        ),
-        ("12hour", "ok", 12, 6200),
-    ),
-    (
-        "invoices_outstanding",
-        FINANCE,
-        ("stripe_test_invoice",),
-        """SELECT
-    id AS invoice_id,
-    customer_id AS customer_id,
-    amount_due / 100 AS amount_due,
-    dateDiff('day', created_at, now()) AS days_open
-FROM stripe_test_invoice
-WHERE NOT paid AND status != 'void'
-ORDER BY days_open DESC""",
-        (("invoice_id", _S), ("customer_id", _S), ("amount_due", _F), ("days_open", _I)),
-        None,
-    ),
-    (
-        "revenue_reconciliation",
-        FINANCE,
-        ("revenue_daily", "revenue_rollup_v1"),
-        """SELECT
-    d.day AS day,
-    sum(d.revenue) AS revenue,
-    any(v1.revenue) AS revenue_v1,
-    revenue - revenue_v1 AS difference
-FROM revenue_daily AS d
-LEFT JOIN revenue_rollup_v1 AS v1 ON v1.day = d.day
-GROUP BY day
-HAVING abs(difference) > 0.01""",
-        (("day", _D), ("revenue", _F), ("revenue_v1", _F), ("difference", _F)),
-        ("24hour", "failing", 14, 40),
-    ),
-    (
-        "finance_kpis",
-        FINANCE,
-        ("churn_monthly", "ltv_monthly", "mrr_by_month", "mrr_movements"),
-        """SELECT
-    m.month AS month,
-    m.mrr AS mrr,
-    mv.new_mrr AS new_mrr,
-    mv.expansion_mrr AS expansion_mrr,
-    mv.contraction_mrr AS contraction_mrr,
-    c.churn_rate AS churn_rate,
-    l.ltv AS ltv
-FROM mrr_by_month AS m
-LEFT JOIN mrr_movements AS mv ON mv.month = m.month
-LEFT JOIN churn_monthly AS c ON c.month = m.month
-LEFT JOIN ltv_monthly AS l ON l.month = m.month
-ORDER BY month DESC""",
-        (
-            ("month", _D),
-            ("mrr", _F),
-            ("new_mrr", _F),
-            ("expansion_mrr", _F),
-            ("contraction_mrr", _F),
-            ("churn_rate", _F),
-            ("ltv", _F),
-        ),
-        ("24hour", "ok", 18, 36),
-    ),
-    # --------------------------------------------------------------------------------- Marketing
-    (
-        "utm_touchpoints",
-        MARKETING,
-        ("events",),
-        """SELECT
-    person_id AS person_id,
-    timestamp AS timestamp,
-    properties.utm_source AS utm_source,
-    properties.utm_medium AS utm_medium,
-    properties.utm_campaign AS utm_campaign
-FROM events
-WHERE event = '$pageview'
-    AND isNotNull(properties.utm_campaign)
-    AND timestamp > now() - INTERVAL 180 DAY""",
-        (
-            ("person_id", _S),
-            ("timestamp", _D),
-            ("utm_source", _S),
-            ("utm_medium", _S),
-            ("utm_campaign", _S),
-        ),
-        ("6hour", "ok", 20, 480000),
-    ),
-    (
-        "first_touch_attribution",
-        MARKETING,
-        ("utm_touchpoints",),
-        """SELECT
-    person_id AS person_id,
-    argMin(utm_campaign, timestamp) AS first_campaign,
-    argMin(utm_source, timestamp) AS first_source,
-    min(timestamp) AS first_touch_at
-FROM utm_touchpoints
-GROUP BY person_id""",
-        (("person_id", _S), ("first_campaign", _S), ("first_source", _S), ("first_touch_at", _D)),
-        None,
-    ),
-    (
-        "hubspot_contacts_clean",
-        MARKETING,
-        ("hubspot_contacts",),
-        """SELECT
-    id AS contact_id,
-    lower(trim(email)) AS email,
-    lifecyclestage AS lifecycle_stage,
-    hs_analytics_source AS source,
-    createdate AS created_at
-FROM hubspot_contacts
-WHERE email != '' AND email NOT LIKE '%@example.com'""",
-        (
-            ("contact_id", _S),
-            ("email", _S),
-            ("lifecycle_stage", _S),
-            ("source", _S),
-            ("created_at", _D),
-        ),
-        None,
-    ),
-    (
-        "campaign_leads",
-        MARKETING,
-        ("first_touch_attribution", "hubspot_contacts_clean", "persons"),
-        """SELECT
-    f.person_id AS person_id,
-    lower(p.properties.email) AS email,
-    f.first_campaign AS campaign,
-    f.first_source AS source,
-    h.lifecycle_stage AS lifecycle_stage,
-    f.first_touch_at AS first_touch_at
-FROM first_touch_attribution AS f
-INNER JOIN persons AS p ON p.id = f.person_id
-LEFT JOIN hubspot_contacts_clean AS h ON h.email = lower(p.properties.email)""",
-        (
-            ("person_id", _S),
-            ("email", _S),
-            ("campaign", _S),
-            ("source", _S),
-            ("lifecycle_stage", _S),
-            ("first_touch_at", _D),
-        ),
-        None,
-    ),
-    (
-        "campaign_revenue",
-        MARKETING,
-        ("campaign_leads", "revenue_by_customer"),
-        """SELECT
-    l.campaign AS campaign,
-    uniq(l.person_id) AS leads,
-    uniqIf(l.person_id, r.lifetime_revenue > 0) AS customers,
-    sum(r.lifetime_revenue) AS revenue
-FROM campaign_leads AS l
-LEFT JOIN revenue_by_customer AS r ON r.email = l.email
-GROUP BY campaign""",
-        (("campaign", _S), ("leads", _I), ("customers", _I), ("revenue", _F)),
-        None,
-    ),
-    (
-        "campaign_spend",
-        MARKETING,
-        ("google_ads_campaign_stats",),
-        """SELECT
-    campaign_name AS campaign,
-    toStartOfMonth(date) AS month,
-    sum(cost_micros) / 1000000 AS spend,
-    sum(clicks) AS clicks
-FROM google_ads_campaign_stats
-GROUP BY campaign, month""",
-        (("campaign", _S), ("month", _D), ("spend", _F), ("clicks", _I)),
-        ("24hour", "stale", 12, 140),
-    ),
-    (
-        "marketing_roi",
-        MARKETING,
-        ("campaign_revenue", "campaign_spend"),
-        """WITH spend AS (
-    SELECT campaign, sum(spend) AS spend, sum(clicks) AS clicks
-    FROM campaign_spend
-    GROUP BY campaign
-)
-SELECT
-    r.campaign AS campaign,
-    r.leads AS leads,
-    r.customers AS customers,
-    r.revenue AS revenue,
-    s.spend AS spend,
-    if(s.spend > 0, r.revenue / s.spend, NULL) AS roas,
-    if(r.customers > 0, s.spend / r.customers, NULL) AS cac
-FROM campaign_revenue AS r
-LEFT JOIN spend AS s ON s.campaign = r.campaign
-ORDER BY revenue DESC""",
-        (
-            ("campaign", _S),
-            ("leads", _I),
-            ("customers", _I),
-            ("revenue", _F),
-            ("spend", _F),
-            ("roas", _F),
-            ("cac", _F),
-        ),
-        None,
-    ),
-    # ------------------------------------------------------------------------- Product analytics
-    (
-        "daily_active_users",
-        PRODUCT,
-        ("events",),
-        """SELECT
-    toStartOfDay(timestamp) AS day,
-    uniq(person_id) AS dau,
-    count() AS events
-FROM events
-WHERE timestamp > now() - INTERVAL 90 DAY
-GROUP BY day
-ORDER BY day""",
-        (("day", _D), ("dau", _I), ("events", _I)),
-        ("1hour", "ok", 20, 90),
-    ),
-    (
-        "monthly_active_users",
-        PRODUCT,
-        ("events",),
-        """SELECT
-    toStartOfMonth(timestamp) AS month,
-    uniq(person_id) AS mau
-FROM events
-WHERE timestamp > now() - INTERVAL 365 DAY
-GROUP BY month
-ORDER BY month""",
-        (("month", _D), ("mau", _I)),
-        None,
-    ),
-    (
-        "stickiness",
-        PRODUCT,
-        ("daily_active_users", "monthly_active_users"),
-        """SELECT
-    m.month AS month,
-    avg(d.dau) AS avg_dau,
-    any(m.mau) AS mau,
-    round(avg_dau / mau, 3) AS dau_mau
-FROM monthly_active_users AS m
-INNER JOIN daily_active_users AS d ON toStartOfMonth(d.day) = m.month
-GROUP BY month
-ORDER BY month""",
-        (("month", _D), ("avg_dau", _F), ("mau", _I), ("dau_mau", _F)),
-        None,
-    ),
-    (
-        "signup_cohorts",
-        PRODUCT,
-        ("persons",),
-        """SELECT
-    id AS person_id,
-    toStartOfMonth(created_at) AS cohort_month,
-    properties.$initial_utm_source AS signup_source
-FROM persons""",
-        (("person_id", _S), ("cohort_month", _D), ("signup_source", _S)),
-        None,
-    ),
-    (
-        "cohort_retention",
-        PRODUCT,
-        ("events", "signup_cohorts"),
-        """SELECT
-    c.cohort_month AS cohort_month,
-    dateDiff('month', c.cohort_month, toStartOfMonth(e.timestamp)) AS months_since_signup,
-    uniq(e.person_id) AS active_people
-FROM signup_cohorts AS c
-INNER JOIN (
-    SELECT person_id, timestamp
-    FROM events
-    WHERE event = '$pageview'
-) AS e ON e.person_id = c.person_id
-GROUP BY cohort_month, months_since_signup
-ORDER BY cohort_month, months_since_signup""",
-        (("cohort_month", _D), ("months_since_signup", _I), ("active_people", _I)),
-        ("12hour", "ok", 16, 310),
-    ),
-    (
-        "cohort_retention_curve",
-        PRODUCT,
-        ("cohort_retention",),
-        """WITH sizes AS (
-    SELECT cohort_month, active_people AS cohort_size
-    FROM cohort_retention
-    WHERE months_since_signup = 0
-)
-SELECT
-    r.cohort_month AS cohort_month,
-    r.months_since_signup AS months_since_signup,
-    round(r.active_people / s.cohort_size, 4) AS retention
-FROM cohort_retention AS r
-INNER JOIN sizes AS s ON s.cohort_month = r.cohort_month
-ORDER BY cohort_month, months_since_signup""",
-        (("cohort_month", _D), ("months_since_signup", _I), ("retention", _F)),
-        None,
-    ),
-    (
-        "feature_adoption",
-        PRODUCT,
-        ("events", "persons"),
-        """SELECT
-    e.event AS feature_event,
-    p.properties.plan AS plan,
-    uniq(e.person_id) AS adopters,
-    min(e.timestamp) AS first_seen
-FROM events AS e
-INNER JOIN persons AS p ON p.id = e.person_id
-WHERE e.event IN ('dashboard created', 'insight saved', 'feature flag created', 'survey launched')
-GROUP BY feature_event, plan""",
-        (("feature_event", _S), ("plan", _S), ("adopters", _I), ("first_seen", _D)),
-        None,
-    ),
-    (
-        "session_quality",
-        PRODUCT,
-        ("sessions",),
-        """SELECT
-    toStartOfDay($start_timestamp) AS day,
-    $entry_utm_source AS utm_source,
-    count() AS sessions,
-    avg($session_duration) AS avg_duration_s,
-    countIf($is_bounce) / count() AS bounce_rate
-FROM sessions
-WHERE $start_timestamp > now() - INTERVAL 30 DAY
-GROUP BY day, utm_source""",
-        (("day", _D), ("utm_source", _S), ("sessions", _I), ("avg_duration_s", _F), ("bounce_rate", _F)),
-        None,
-    ),
-    (
-        "power_users",
-        PRODUCT,
-        ("events", "revenue_by_customer"),
-        """SELECT
-    a.person_id AS person_id,
-    a.active_days AS active_days,
-    r.lifetime_revenue AS lifetime_revenue
-FROM (
-    SELECT person_id, any(person.properties.email) AS email, uniq(toDate(timestamp)) AS active_days
-    FROM events
-    WHERE timestamp > now() - INTERVAL 30 DAY
-    GROUP BY person_id
-    HAVING active_days >= 20
-) AS a
-LEFT JOIN revenue_by_customer AS r ON r.email = lower(a.email)""",
-        (("person_id", _S), ("active_days", _I), ("lifetime_revenue", _F)),
-        None,
-    ),
-    # ------------------------------------------------------------------------------- unfiled
-    (
-        "board_report",
-        None,
-        ("finance_kpis", "marketing_roi"),
-        """SELECT
-    k.month AS month,
-    k.mrr AS mrr,
-    k.churn_rate AS churn_rate,
-    k.ltv AS ltv,
-    roi.spend AS marketing_spend,
-    roi.roas AS roas
-FROM finance_kpis AS k
-LEFT JOIN (
-    SELECT sum(spend) AS spend, sum(revenue) / nullIf(sum(spend), 0) AS roas
-    FROM marketing_roi
-) AS roi ON true
-WHERE k.month >= toStartOfMonth(now() - INTERVAL 12 MONTH)
-ORDER BY month DESC""",
-        (
-            ("month", _D),
-            ("mrr", _F),
-            ("churn_rate", _F),
-            ("ltv", _F),
-            ("marketing_spend", _F),
-            ("roas", _F),
-        ),
-        None,
-    ),
-)
 
+def _spec() -> dict[str, Any]:
+    """``data/demo/views.json``: the team's own tables and views (everything but their SQL)."""
+    text = (resources.files("lineage.sim") / "data" / SQL_DIR / "views.json").read_text(encoding="utf-8")
+    spec: dict[str, Any] = json.loads(text)
+    return spec
+
+
+def _view(row: dict[str, Any]) -> UserView:
+    mat = row["materialization"]
+    return (
+        row["name"],
+        row["folder"],
+        tuple(row["parents"]),
+        tuple(row["columns"].items()),
+        None if mat is None else (mat["sync_frequency"], mat["health"], mat["jobs"], mat["first_rows"]),
+    )
+
+
+_SPEC: Final = _spec()
+# Warehouse tables the team synced besides the revenue sources: (name, source_type, columns).
+EXTRA_TABLES: Final[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = tuple(
+    (t["name"], t["source_type"], tuple(t["columns"].items())) for t in _SPEC["extra_tables"]
+)
+# Tables synced from Stripe and HubSpot the way the newest PostHog names them: a storage name and the
+# hogql_name SQL uses. (name, source type, hogql_name, columns)
+SOURCED_TABLES: Final[tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]] = tuple(
+    (t["name"], t["source_type"], t["hogql_name"], tuple(t["columns"].items()))
+    for t in _SPEC["sourced_tables"]
+)
+USER_VIEWS: Final[tuple[UserView, ...]] = tuple(_view(v) for v in _SPEC["user_views"])
 # The ghost: deleted in September, still read by revenue_reconciliation.
-GHOST: Final[UserView] = (
-    "revenue_rollup_v1",
-    FINANCE,
-    (f"{STRIPE}.charge_revenue_view",),
-    """SELECT
-    toStartOfDay(timestamp) AS day,
-    sum(amount) AS revenue
-FROM `stripe.stripe_test.charge_revenue_view`
-GROUP BY day""",
-    (("day", _D), ("revenue", _F)),
-    None,
-)
-
+GHOST: Final[UserView] = _view(_SPEC["ghost"])
 # Views over the sourced tables, reading them by their hogql_name as SQL in the newest PostHog does.
-SOURCED_VIEWS: Final[tuple[UserView, ...]] = (
-    (
-        "deal_pipeline",
-        MARKETING,
-        ("hubspot.deals",),
-        """SELECT
-    dealstage AS stage,
-    count() AS deals,
-    sum(amount) AS pipeline
-FROM hubspot.deals
-WHERE closedate >= today() - INTERVAL 90 DAY
-GROUP BY stage""",
-        (("stage", _S), ("deals", _I), ("pipeline", _F)),
-        None,
-    ),
-    (
-        "refunds_by_day",
-        FINANCE,
-        ("stripe.refund",),
-        """SELECT
-    toDate(created) AS day,
-    currency AS currency,
-    sum(amount) / 100 AS refunded
-FROM stripe.refund
-WHERE status = 'succeeded'
-GROUP BY day, currency""",
-        (("day", _D), ("currency", _S), ("refunded", _F)),
-        None,
-    ),
-)
+SOURCED_VIEWS: Final[tuple[UserView, ...]] = tuple(_view(v) for v in _SPEC["sourced_views"])
 GHOST_ERROR: Final = (
     "Unknown table `revenue_rollup_v1`: the view it names was deleted. "
     "Restore it or update revenue_reconciliation's query."
@@ -700,6 +96,12 @@ GHOST_ERROR: Final = (
 
 def _columns(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
     return [{"name": n, "type": t} for n, t in pairs]
+
+
+def view_sql(name: str) -> str:
+    """The HogQL of the demo's user view ``name``: ``data/demo/<name>.sql`` without its final newline."""
+    text = (resources.files("lineage.sim") / "data" / SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return text.removesuffix("\n")
 
 
 def build_demo_fixture(source: Path | None = None) -> dict[str, Any]:
@@ -742,31 +144,25 @@ def build_demo_fixture(source: Path | None = None) -> dict[str, Any]:
             table["source_type"] = "Stripe"
         tables.append(table)
     tables.append({"name": "sessions", "kind": "posthog"})
-    for i, (name, source_type, cols) in enumerate(EXTRA_TABLES):
-        tables.append(
-            {
-                "id": str(uuid.uuid5(ns, f"table:{name}")),
-                "name": name,
-                "kind": "warehouse",
-                "format": "Delta",
-                "source_type": source_type,
-                "created_at": iso(NOW - timedelta(days=200 - 20 * i)),
-                "columns": _columns(cols),
-            }
-        )
-    for i, (name, source_type, hogql_name, cols) in enumerate(SOURCED_TABLES):
-        tables.append(
-            {
-                "id": str(uuid.uuid5(ns, f"table:{name}")),
-                "name": name,
-                "kind": "warehouse",
-                "format": "Delta",
-                "source_type": source_type,
-                "hogql_name": hogql_name,
-                "created_at": iso(NOW - timedelta(days=120 - 10 * i)),
-                "columns": _columns(cols),
-            }
-        )
+    # The team's synced tables: EXTRA_TABLES from 200 days ago, SOURCED_TABLES (with a hogql_name)
+    # from 120, one table every 20 and 10 days after that.
+    team_tables: list[tuple[str, str, str | None, tuple[tuple[str, str], ...], int]] = [
+        (name, source, None, cols, 200 - 20 * i) for i, (name, source, cols) in enumerate(EXTRA_TABLES)
+    ]
+    team_tables += [(*row, 120 - 10 * i) for i, row in enumerate(SOURCED_TABLES)]
+    for name, source_type, hogql_name, cols, days_ago in team_tables:
+        table = {
+            "id": str(uuid.uuid5(ns, f"table:{name}")),
+            "name": name,
+            "kind": "warehouse",
+            "format": "Delta",
+            "source_type": source_type,
+            "created_at": iso(NOW - timedelta(days=days_ago)),
+            "columns": _columns(cols),
+        }
+        if hogql_name is not None:
+            table["hogql_name"] = hogql_name
+        tables.append(table)
     tables.sort(key=lambda t: t["name"])
 
     views: list[dict[str, Any]] = []
@@ -799,7 +195,8 @@ def build_demo_fixture(source: Path | None = None) -> dict[str, Any]:
     jobs: list[dict[str, Any]] = []
     user_created = NOW - timedelta(days=240)
     for i, spec in enumerate((*USER_VIEWS, GHOST, *SOURCED_VIEWS)):
-        name, folder, parents, query, cols, mat = spec
+        name, folder, parents, cols, mat = spec
+        query = view_sql(name)
         view_id = str(uuid.uuid5(ns, f"view:{name}"))
         r = rng(name)
         view = {

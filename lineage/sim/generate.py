@@ -4,8 +4,9 @@
 (``{"nodes": [{"name", "kind", "sql"?, "path"?}], "edges": [[up, down]]}``) into a fixture the
 simulator serves; given a ``lineage-snapshot/1`` file written by ``lineage crawl`` instead, it hands
 over to :func:`fixture_from_snapshot`, which replays that crawled workspace (ids, names, folders,
-materialization, jobs) offline. :func:`graph_of_fixture` gives the ground-truth lineage of any
-fixture, with node ids as the API names them, so tests and benchmarks can compare a crawl against it.
+materialization, jobs) offline (:mod:`lineage.sim.replay`). :func:`graph_of_fixture`
+(:mod:`lineage.sim.truth`, re-exported here) gives the ground-truth lineage of any fixture, with node
+ids as the API names them, so tests and benchmarks can compare a crawl against it.
 
 Everything is a pure function of the input and the seed: ids are uuid5 in a namespace derived from
 the seed, and every random choice comes from a :class:`random.Random` seeded by ``(seed, name)``, so
@@ -32,16 +33,16 @@ from typing import Any, Final
 
 import networkx as nx
 
-from lineage.consumers.extract import CONSUMER_KINDS, endpoint_reads, insight_reads, notebook_reads
 from lineage.errors import FixtureError, HogQLError
 from lineage.hogql import extract_tables
 from lineage.posthog import POSTHOG_TABLES as POSTHOG_HOGQL_TABLES
-from lineage.posthog import SYNC_FREQUENCY_SECONDS
+from lineage.posthog import SYNC_FREQUENCY_SECONDS, VIEW_NAME_MAX_LENGTH, VIEW_NAME_RE
+from lineage.sim.truth import graph_of_fixture as graph_of_fixture
 
 FORMAT: Final = "lineage-sim-fixture/1"
 NOW: Final = datetime(2026, 11, 26, tzinfo=UTC)
-NAME_RE: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
-MAX_NAME: Final = 128
+NAME_RE: Final = VIEW_NAME_RE
+MAX_NAME: Final = VIEW_NAME_MAX_LENGTH
 
 #: Tables PostHog itself provides; a graph table with one of these names becomes ``kind: "posthog"``.
 POSTHOG_TABLES: Final = frozenset({"events", "persons", "sessions"})
@@ -152,7 +153,7 @@ def _read_graph(graph: Any) -> tuple[dict[str, dict[str, Any]], nx.DiGraph]:
     return by_name, g
 
 
-def _cycles(g: nx.DiGraph) -> list[list[str]]:
+def graph_cycles(g: nx.DiGraph) -> list[list[str]]:
     """One concrete cycle per non-trivial strongly connected component, sorted."""
     found: list[list[str]] = []
     for comp in nx.strongly_connected_components(g):
@@ -172,14 +173,14 @@ def _matches(full: str, short: str) -> bool:
     return full == short or full.endswith("." + short)
 
 
-def _cycle_closing_edges(g: nx.DiGraph) -> list[tuple[str, str, str]]:
+def cycle_closing_edges(g: nx.DiGraph) -> list[tuple[str, str, str]]:
     """Edges to drop so that ``g`` becomes a DAG, each with the rule that chose it.
 
     First the edges shared/data/real_graphs/README.md names; then, for any cycle left, the back edges
     of a depth-first search that visits roots and successors in sorted name order.
     """
     dropped: list[tuple[str, str, str]] = []
-    cyclic_nodes = {n for c in _cycles(g) for n in c}
+    cyclic_nodes = {n for c in graph_cycles(g) for n in c}
     for u, v in sorted(g.edges):
         if (
             u in cyclic_nodes
@@ -526,11 +527,13 @@ def fixture_from_graph(graph: dict[str, Any], *, seed: int = 0, break_cycles: bo
     ``break_cycles`` is set; then the cycle-closing edges are dropped and listed under ``notes``.
     A ``lineage-snapshot/1`` document goes to :func:`fixture_from_snapshot` instead.
     """
+    from lineage.sim.replay import fixture_from_snapshot, is_snapshot
+
     if is_snapshot(graph):
         return fixture_from_snapshot(graph, seed=seed, break_cycles=break_cycles)
     by_name, g = _read_graph(graph)
     notes: dict[str, Any] = {"source": str(graph.get("source", "")), "seed": seed}
-    cycles = _cycles(g)
+    cycles = graph_cycles(g)
     if cycles and not break_cycles:
         shown = "; ".join(" -> ".join([*c, c[0]]) for c in cycles)
         raise FixtureError(
@@ -538,7 +541,7 @@ def fixture_from_graph(graph: dict[str, Any], *, seed: int = 0, break_cycles: bo
             "(CLI: --break-cycles) to drop the cycle-closing edges and record them under 'notes'",
             cycles=cycles,
         )
-    dropped = _cycle_closing_edges(g) if cycles else []
+    dropped = cycle_closing_edges(g) if cycles else []
     g.remove_edges_from((u, v) for u, v, _ in dropped)
 
     # A "table" that reads something cannot be a warehouse table: it becomes a view.
@@ -546,7 +549,7 @@ def fixture_from_graph(graph: dict[str, Any], *, seed: int = 0, break_cycles: bo
     posthog = {n for n, d in by_name.items() if n not in view_names and _is_posthog_table(d)}
     names = _assign_names(by_name, posthog)
     ns = namespace_for_seed(seed)
-    rng_of = _rngs(seed)
+    rng_of = seeded_rngs(seed)
     doc = base_document()
 
     # Folders: the handful of most common name/path groups among views.
@@ -677,623 +680,10 @@ def fixture_from_graph(graph: dict[str, Any], *, seed: int = 0, break_cycles: bo
     return doc
 
 
-def _rngs(seed: int) -> Callable[[str, str], random.Random]:
+def seeded_rngs(seed: int) -> Callable[[str, str], random.Random]:
+    """``make(kind, name)``: a Random seeded by (seed, kind, name); one node's draws never shift another's."""
+
     def make(kind: str, name: str) -> random.Random:
         return random.Random(f"{seed}\x1f{kind}\x1f{name}")
 
     return make
-
-
-# --------------------------------------------------------------------------------------------- snapshots
-
-_JOB_STATUSES: Final = frozenset({"Running", "Completed", "Failed", "Cancelled", "Skipped"})
-_SYNC_SERVED: Final = frozenset({"1min", "5min", "15min", "30min", *SYNC_SECONDS, "30day"})
-
-
-def is_snapshot(data: Any) -> bool:
-    """True when ``data`` looks like a ``lineage-snapshot/1`` document rather than a real_graphs graph.
-
-    A snapshot has a ``graph`` object (where its format lives) or node-link edges (objects with
-    ``source``/``target``); a real_graphs graph has neither.
-    """
-    if not isinstance(data, Mapping):
-        return False
-    edges = data.get("edges")
-    node_link = isinstance(edges, list) and bool(edges) and isinstance(edges[0], Mapping)
-    return isinstance(data.get("graph"), Mapping) or "directed" in data or node_link
-
-
-def _uuid_or(raw: str, ns: uuid.UUID, what: str) -> str:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        # A hand-made snapshot may use any string id; the simulator needs UUIDs, stable per id.
-        return str(uuid.uuid5(ns, f"{what}:{raw}"))
-
-
-def _parsed(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def _snapshot_roles(g: nx.DiGraph) -> dict[str, str]:
-    """Node id → ``view``, ``ghost``, ``posthog`` or ``warehouse``: what each node becomes in the fixture."""
-    roles: dict[str, str] = {}
-    for node_id, attrs in g.nodes(data=True):
-        kind = attrs.get("kind")
-        if kind in CONSUMER_KINDS:
-            roles[node_id] = "consumer"
-        elif kind in ("view", "matview"):
-            roles[node_id] = "view"
-        elif kind == "unknown" and attrs.get("ghost"):
-            roles[node_id] = "ghost"
-        elif kind == "table" and (
-            attrs.get("table_kind") == "posthog"
-            or (attrs.get("table_kind") is None and not _is_uuid(node_id))
-        ):
-            roles[node_id] = "posthog"
-        else:
-            # A non-ghost "unknown" is something the crawl saw only as a parent id: a table is the
-            # closest thing the simulator can serve that still feeds its readers.
-            roles[node_id] = "warehouse"
-    return roles
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _snapshot_names(g: nx.DiGraph, roles: Mapping[str, str]) -> dict[str, str]:
-    """Node id → fixture name. Parents name things, so names must resolve the way the snapshot's ids
-    do: PostHog tables (whose name is their id), then live views, then warehouse tables keep their
-    names first; a later clash gets the id's first hex digits, and a ghost that clashes is named by
-    its id. PostHog itself allows none of these clashes, so a crawled snapshot keeps every name."""
-    out: dict[str, str] = {}
-    taken: set[str] = set()
-    ghost_taken: set[str] = set()
-    for role in ("posthog", "view", "warehouse", "ghost"):
-        for node_id in sorted(n for n, r in roles.items() if r == role):
-            raw = g.nodes[node_id].get("name")
-            name = raw if isinstance(raw, str) and raw else node_id
-            if role == "ghost":
-                # Deleted views resolve after everything else, so only their own kind may shadow them.
-                if name in taken or name in ghost_taken:
-                    name = node_id
-                ghost_taken.add(name)
-            elif name in taken:
-                base = f"{name}_{uuid.UUID(_uuid_or(node_id, uuid.NAMESPACE_URL, 'x')).hex[:8]}"
-                name, n = base, 1
-                while name in taken:
-                    n += 1
-                    name = f"{base}_{n}"
-            if role != "ghost":
-                taken.add(name)
-            out[node_id] = name
-    return out
-
-
-def _split_name(display: str) -> dict[str, str]:
-    # The crawl keeps "first last" (or the email when a user has no name); split so that the
-    # simulator's user prints the same display name again.
-    if "@" in display and " " not in display:
-        return {"first_name": "", "last_name": "", "email": display}
-    first, _, last = display.partition(" ")
-    slug = re.sub(r"[^a-z0-9]+", ".", display.lower()).strip(".") or "user"
-    return {"first_name": first, "last_name": last, "email": f"{slug}@example.com"}
-
-
-def _snapshot_columns(raw: Any) -> list[dict[str, str]] | None:
-    if not isinstance(raw, list):
-        return None
-    out: list[dict[str, str]] = []
-    for col in raw:
-        if isinstance(col, str):
-            out.append({"name": col, "type": "string"})  # a snapshot keeps names only
-        elif isinstance(col, Mapping) and isinstance(col.get("name"), str):
-            out.append({"name": col["name"], "type": str(col.get("type") or "string")})
-    return out
-
-
-def fixture_from_snapshot(data: Any, *, seed: int = 0, break_cycles: bool = False) -> dict[str, Any]:
-    """Turn a ``lineage-snapshot/1`` document (a ``lineage crawl``) into a ``lineage-sim-fixture/1`` one.
-
-    Crawling the simulator serving the result gives the snapshot's lineage back: ids (view and
-    warehouse-table UUIDs, PostHog table names), names, folders, owners, materialization, cadence,
-    status, errors, columns, creation times and job history are kept; views keep their HogQL (or get
-    a synthesized query that reads their parents) and explicit ``parents`` from the snapshot's edges.
-    Ghosts become deleted views that still feed their readers; other ``unknown`` nodes become
-    warehouse tables. ``now`` is the crawl's ``crawled_at``. Deterministic for a given input and seed;
-    what could not be kept as it was is listed under ``notes``. Refuses other formats
-    (:class:`~lineage.errors.SnapshotError`) and cycles unless ``break_cycles``.
-    """
-    from lineage.graph import LineageGraph
-
-    lg = LineageGraph.from_json_data(data, source="snapshot")
-    g: nx.DiGraph = lg.nx.copy()
-    attrs_of: dict[str, dict[str, Any]] = {n: dict(a) for n, a in g.nodes(data=True)}
-    meta = lg.attrs
-    ns = namespace_for_seed(seed)
-    rng_of = _rngs(seed)
-    notes: dict[str, Any] = {
-        "source": f"{meta.get('format')} of {meta.get('host')} project {meta.get('project')}",
-        "seed": seed,
-    }
-    roles = _snapshot_roles(g)
-    consumer_graph = g.copy()
-    g.remove_nodes_from([n for n, r in roles.items() if r == "consumer"])
-    roles = {n: r for n, r in roles.items() if r != "consumer"}
-
-    tables_fed = sorted((u, v) for u, v in g.edges if roles[v] in ("posthog", "warehouse"))
-    g.remove_edges_from(tables_fed)
-    cycles = _cycles(g)
-    if cycles and not break_cycles:
-        shown = "; ".join(" -> ".join(str(attrs_of[n].get("name", n)) for n in [*c, c[0]]) for c in cycles)
-        raise FixtureError(
-            f"snapshot has {len(cycles)} cycle(s): {shown}. A fixture must be acyclic: pass "
-            "break_cycles=True (CLI: --break-cycles) to drop the cycle-closing edges",
-            cycles=cycles,
-        )
-    dropped = [(u, v, "a table cannot read anything") for u, v in tables_fed]
-    dropped += _cycle_closing_edges(g) if cycles else []
-    g.remove_edges_from((u, v) for u, v, _ in dropped)
-
-    names = _snapshot_names(g, roles)
-    ids = {
-        n: n if roles[n] == "posthog" else _uuid_or(n, ns, "table" if roles[n] == "warehouse" else "view")
-        for n in g.nodes
-    }
-    doc = base_document(users=0)
-    crawled_at = meta.get("crawled_at")
-    if _parsed(crawled_at) is not None:
-        doc["now"] = crawled_at
-    else:
-        notes["now"] = f"the snapshot has no valid crawled_at; the fixture's clock starts at {doc['now']}"
-    project = str(meta.get("project", ""))
-    if project.isdigit() and 0 < int(project) < 2**31:
-        doc["team_id"] = int(project)  # so scripts that name the project work unchanged offline
-
-    view_ids = sorted((n for n, r in roles.items() if r == "view"), key=lambda n: names[n])
-    owners = sorted(
-        {str(attrs_of[n]["created_by"]) for n in view_ids if attrs_of[n].get("created_by")}
-        | {
-            str(a["owner"])
-            for _, a in consumer_graph.nodes(data=True)
-            if a.get("kind") in CONSUMER_KINDS and a.get("owner")
-        }
-    )
-    user_of = {owner: i + 1 for i, owner in enumerate(owners)}
-    doc["users"] = [{"id": i + 1, **_split_name(owner)} for i, owner in enumerate(owners)] or [
-        {"id": 1, "first_name": "Replay", "last_name": "", "email": "replay@example.com"}
-    ]
-
-    folder_names = sorted(
-        {str(f) for n in view_ids if isinstance(f := attrs_of[n].get("folder"), str) and f.strip()}
-    )
-    folders = []
-    for folder in folder_names:
-        born = [
-            attrs_of[n]["created_at"]
-            for n in view_ids
-            if attrs_of[n].get("folder") == folder and _parsed(attrs_of[n].get("created_at"))
-        ]
-        folders.append(
-            {
-                "id": str(uuid.uuid5(ns, f"folder:{folder}")),
-                "name": folder,
-                "created_at": min(born, default=doc["now"]),
-            }
-        )
-
-    tables: list[dict[str, Any]] = []
-    for node_id in sorted(
-        (n for n, r in roles.items() if r in ("posthog", "warehouse")), key=lambda n: names[n]
-    ):
-        attrs = attrs_of[node_id]
-        if roles[node_id] == "posthog":
-            tables.append({"name": names[node_id], "kind": "posthog"})
-            continue
-        table: dict[str, Any] = {"id": ids[node_id], "name": names[node_id], "kind": "warehouse"}
-        if attrs.get("source_type") is not None:
-            table["source_type"] = attrs["source_type"]
-        columns = _snapshot_columns(attrs.get("columns"))
-        if columns:
-            table["columns"] = columns
-        tables.append(table)
-    table_names = frozenset(t["name"] for t in tables)
-
-    views: list[dict[str, Any]] = []
-    jobs: list[dict[str, Any]] = []
-    changed: list[str] = []
-    ghosts = sorted((n for n, r in roles.items() if r == "ghost"), key=lambda n: names[n])
-    for node_id in [*view_ids, *ghosts]:
-        attrs = attrs_of[node_id]
-        parents = sorted(names[p] for p in g.predecessors(node_id))
-        sql = attrs.get("sql")
-        columns = _snapshot_columns(attrs.get("columns"))
-        if isinstance(sql, str) and sql.strip():
-            query = sql
-        else:
-            query, made = make_query(parents, rng_of("view", node_id), tables=table_names)
-            columns = made if columns is None else columns
-        view: dict[str, Any] = {
-            "id": ids[node_id],
-            "name": names[node_id],
-            "query": query,
-            "parents": parents,
-        }
-        if roles[node_id] == "ghost":
-            view.update(deleted=True, is_materialized=False)
-            views.append(view)
-            continue
-        freq = attrs.get("sync_frequency")
-        if freq is not None and freq not in _SYNC_SERVED:
-            changed.append(
-                f"{names[node_id]}: sync_frequency {freq!r} is not one the simulator serves; dropped"
-            )
-            freq = None
-        in_folder = attrs.get("folder")
-        view.update(
-            is_materialized=bool(attrs.get("is_materialized", attrs.get("kind") == "matview")),
-            sync_frequency=freq,
-            folder=in_folder if isinstance(in_folder, str) and in_folder.strip() else None,
-            status=attrs.get("status"),
-            latest_error=attrs.get("latest_error"),
-            last_run_at=attrs.get("last_run_at") if _parsed(attrs.get("last_run_at")) else None,
-            created_by=user_of.get(str(attrs.get("created_by"))) if attrs.get("created_by") else None,
-            origin="data_warehouse",
-            deleted=False,
-        )
-        if _parsed(attrs.get("created_at")):
-            view["created_at"] = attrs["created_at"]
-        if isinstance(attrs.get("description"), str):
-            view["description"] = attrs["description"]
-        if columns is not None:
-            view["columns"] = columns
-        views.append(view)
-        jobs.extend(_snapshot_jobs(attrs.get("jobs"), ids[node_id], ns, changed))
-
-    views.sort(key=lambda v: (v["name"], v["id"]))
-    jobs.sort(key=lambda j: (j["created_at"], j["id"]))
-    if dropped:
-        notes["dropped_edges"] = [
-            {"from": names[u], "to": names[v], "original": [u, v], "rule": rule} for u, v, rule in dropped
-        ]
-    renamed = {n: names[n] for n in sorted(names) if names[n] != (attrs_of[n].get("name") or n)}
-    if renamed:
-        notes["renamed"] = renamed
-    as_tables = sorted(
-        names[n] for n, r in roles.items() if r == "warehouse" and attrs_of[n].get("kind") == "unknown"
-    )
-    if as_tables:
-        notes["unknown_as_tables"] = as_tables
-    if changed:
-        notes["changed"] = sorted(changed)
-    doc.update(folders=folders, tables=tables, views=views, jobs=jobs, notes=notes)
-    doc.update(_snapshot_consumers(consumer_graph, names, user_of, ns))
-    return doc
-
-
-def _series(names: Sequence[str]) -> list[dict[str, Any]]:
-    return [{"kind": "DataWarehouseNode", "id": n, "table_name": n, "math": "total"} for n in names]
-
-
-def _consumer_query(hogql: Sequence[str], needed: Sequence[str]) -> dict[str, Any]:
-    """A query JSON that runs ``hogql`` and reads ``needed`` names (the rest as warehouse series)."""
-    covered: set[str] = set()
-    for sql in hogql:
-        try:
-            covered.update(extract_tables(sql))
-        except HogQLError:
-            continue
-    rest = [n for n in needed if n not in covered]
-    if len(hogql) == 1 and not rest:
-        return {"kind": "DataVisualizationNode", "source": {"kind": "HogQLQuery", "query": hogql[0]}}
-    query: dict[str, Any] = {
-        "kind": "InsightVizNode",
-        "source": {"kind": "TrendsQuery", "series": _series(rest)},
-    }
-    if hogql:
-        query["source"]["hogql_sources"] = [{"kind": "HogQLQuery", "query": q} for q in hogql]
-    return query
-
-
-def _snapshot_consumers(
-    g: nx.DiGraph, names: Mapping[str, str], user_of: Mapping[str, int], ns: uuid.UUID
-) -> dict[str, list[dict[str, Any]]]:
-    """The snapshot's consumer nodes as fixture consumers that read what their edges say."""
-    kind_of = {n: a.get("kind") for n, a in g.nodes(data=True)}
-    by_kind: dict[str, list[str]] = {}
-    for node_id in sorted(g.nodes):
-        by_kind.setdefault(str(kind_of[node_id]), []).append(node_id)
-
-    def attr(node_id: str, key: str) -> Any:
-        return g.nodes[node_id].get(key)
-
-    def tail(node_id: str) -> str:
-        return node_id.split(":", 1)[1]
-
-    def hogql(node_id: str) -> list[str]:
-        raw = attr(node_id, "hogql")
-        return [q for q in raw if isinstance(q, str)] if isinstance(raw, list) else []
-
-    def read_names(node_id: str) -> list[str]:
-        return sorted(
-            names.get(p, p) for p in g.predecessors(node_id) if kind_of.get(p) not in CONSUMER_KINDS
-        )
-
-    def owner(node_id: str) -> int | None:
-        who = attr(node_id, "owner")
-        return user_of.get(str(who)) if who else None
-
-    insights: list[dict[str, Any]] = []
-    insight_ids: dict[str, int] = {}
-    for i, node_id in enumerate(by_kind.get("insight", [])):
-        short = str(attr(node_id, "short_id") or tail(node_id))
-        insight_ids[node_id] = i + 1
-        insights.append(
-            {
-                "id": i + 1,
-                "short_id": short,
-                "name": attr(node_id, "name"),
-                "query": _consumer_query(hogql(node_id), read_names(node_id)),
-                "created_by": owner(node_id),
-            }
-        )
-    dashboards: list[dict[str, Any]] = []
-    tiles: list[dict[str, Any]] = []
-    for i, node_id in enumerate(by_kind.get("dashboard", [])):
-        raw = tail(node_id)
-        did = int(raw) if raw.isdigit() else 100000 + i
-        dashboards.append({"id": did, "name": attr(node_id, "name"), "created_by": owner(node_id)})
-        for parent in sorted(p for p in g.predecessors(node_id) if p in insight_ids):
-            tiles.append({"id": len(tiles) + 1, "dashboard_id": did, "insight_id": insight_ids[parent]})
-    alerts: list[dict[str, Any]] = []
-    for node_id in by_kind.get("alert", []):
-        watched = sorted(p for p in g.predecessors(node_id) if p in insight_ids)
-        if not watched:
-            continue
-        alerts.append(
-            {
-                "id": _uuid_or(tail(node_id), ns, "alert"),
-                "name": attr(node_id, "name"),
-                "insight_id": insight_ids[watched[0]],
-            }
-        )
-    notebooks: list[dict[str, Any]] = []
-    for node_id in by_kind.get("notebook", []):
-        short = str(attr(node_id, "short_id") or tail(node_id))
-        content: list[dict[str, Any]] = [
-            {
-                "type": "ph-query",
-                "attrs": {
-                    "query": {"kind": "SavedInsightNode", "shortId": str(attr(p, "short_id") or tail(p))}
-                },
-            }
-            for p in sorted(g.predecessors(node_id))
-            if p in insight_ids
-        ]
-        content += [{"type": "ph-hogql-sql", "attrs": {"code": q}} for q in hogql(node_id)]
-        covered: set[str] = set()
-        for q in hogql(node_id):
-            try:
-                covered.update(extract_tables(q))
-            except HogQLError:
-                continue
-        rest = [n for n in read_names(node_id) if n not in covered]
-        if rest:
-            trend = {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": _series(rest)}}
-            content.append({"type": "ph-query", "attrs": {"query": trend}})
-        notebooks.append(
-            {
-                "id": str(uuid.uuid5(ns, f"notebook:{short}")),
-                "short_id": short,
-                "title": attr(node_id, "name"),
-                "content": {"type": "doc", "content": content},
-                "created_by": owner(node_id),
-            }
-        )
-    endpoints = [
-        {
-            "name": tail(node_id),
-            "created_by": owner(node_id),
-            "versions": [
-                {
-                    "version": 1,
-                    "is_active": True,
-                    "query": _consumer_query(hogql(node_id), read_names(node_id)),
-                }
-            ],
-        }
-        for node_id in by_kind.get("endpoint", [])
-    ]
-    return {
-        "insights": insights,
-        "dashboards": dashboards,
-        "dashboard_tiles": tiles,
-        "notebooks": notebooks,
-        "endpoints": endpoints,
-        "alerts": alerts,
-    }
-
-
-def _snapshot_jobs(summary: Any, view_id: str, ns: uuid.UUID, changed: list[str]) -> list[dict[str, Any]]:
-    """A view's ``jobs.history`` as fixture jobs, ids kept where they are UUIDs."""
-    history = summary.get("history") if isinstance(summary, Mapping) else None
-    out: list[dict[str, Any]] = []
-    for i, job in enumerate(history if isinstance(history, list) else []):
-        if not isinstance(job, Mapping):
-            continue
-        status = job.get("status")
-        created = job.get("created_at") if _parsed(job.get("created_at")) else job.get("last_run_at")
-        if status not in _JOB_STATUSES or _parsed(created) is None:
-            changed.append(
-                f"job {job.get('id')!r} of view {view_id}: status {status!r} or its times unusable; left out"
-            )
-            continue
-        rows = job.get("rows") if isinstance(job.get("rows"), int) else None
-        stamp = _parsed(created) or NOW
-        out.append(
-            {
-                "id": _uuid_or(str(job.get("id")), ns, f"job:{view_id}:{i}"),
-                "view": view_id,
-                "status": status,
-                "rows_materialized": rows or 0,
-                "rows_expected": rows if status == "Completed" else None,
-                "error": job.get("error"),
-                "created_at": created,
-                "last_run_at": job.get("last_run_at") if _parsed(job.get("last_run_at")) else None,
-                "workflow_id": f"materialize-view-{view_id}-{stamp.strftime('%Y%m%d%H%M%S')}",
-                # the newest PostHog's fields, where the crawl read them
-                **({"updated_at": job["finished_at"]} if _parsed(job.get("finished_at")) else {}),
-                **{k: job[k] for k in ("run_mode", "full_refresh_reason") if isinstance(job.get(k), str)},
-            }
-        )
-    return out
-
-
-# --------------------------------------------------------------------------------------------- truth
-
-
-def graph_of_fixture(fixture: Mapping[str, Any], *, consumers: bool = False) -> nx.DiGraph:
-    """Ground-truth lineage of a fixture, with node ids as the API names them.
-
-    Saved queries and warehouse tables are their dashed UUIDs, PostHog tables their names. Nodes
-    carry ``name``, ``kind`` (``view``, ``matview``, ``table``), ``table_kind`` for tables and
-    ``deleted`` for views; edges point upstream → downstream. Deleted views stay (their children's
-    paths still run through them). A view without ``parents`` gets the FROM/JOIN targets of its
-    ``query``, as PostHog reads them. Views and warehouse tables need explicit ``id`` s.
-    """
-    g = nx.DiGraph()
-    ids: dict[str, str] = {}
-    for table in fixture.get("tables", []):
-        kind = table.get("kind", "warehouse")
-        node_id = table["name"] if kind == "posthog" else _explicit_id(table, "table")
-        ids[table["name"]] = node_id
-        if isinstance(table.get("hogql_name"), str):
-            ids.setdefault(table["hogql_name"], node_id)  # a sourced table, as SQL names it
-        g.add_node(node_id, name=table["name"], kind="table", table_kind=kind)
-    views = list(fixture.get("views", []))
-    for view in views:
-        ids[view["name"]] = _explicit_id(view, "view")  # a view wins over a table, as PostHog resolves
-        kind = "matview" if view.get("is_materialized") else "view"
-        g.add_node(view["id"], name=view["name"], kind=kind, deleted=bool(view.get("deleted", False)))
-    for view in views:
-        parents = view.get("parents")
-        if parents is None:
-            parents = _parents_from_query(view)
-        for parent in parents:
-            if parent not in ids:
-                raise FixtureError(
-                    f"fixture view {view['name']!r} names parent {parent!r}, which is neither a view nor "
-                    "a table of the fixture; add it under 'tables' or fix the view"
-                )
-            g.add_edge(ids[parent], view["id"])
-    if consumers:
-        _add_fixture_consumers(g, fixture, ids)
-    return g
-
-
-def _add_fixture_consumers(g: nx.DiGraph, fixture: Mapping[str, Any], ids: Mapping[str, str]) -> None:
-    """The fixture's consumers as PostHog reads them (``consumers=True`` of :func:`graph_of_fixture`):
-    live ones that read something of the warehouse, ids as in a snapshot (interfaces.md section 6)."""
-    live_views = {v["name"] for v in fixture.get("views", []) if not v.get("deleted")}
-    deleted = {v["name"]: v["id"] for v in fixture.get("views", []) if v.get("deleted")}
-
-    def sources(names: list[str]) -> tuple[list[str], bool]:
-        out, ours = [], False
-        for name in names:
-            if name in ids and (name in live_views or g.nodes[ids[name]].get("table_kind") == "warehouse"):
-                out.append(ids[name])
-                ours = True
-            elif name in ids and name not in deleted:
-                if ids[name] in g:
-                    out.append(ids[name])
-            elif name in deleted:
-                out.append(deleted[name])
-                ours = True
-            elif name in POSTHOG_HOGQL_TABLES or name.split(".", 1)[0] in ("posthog", "system"):
-                continue
-            else:
-                g.add_node(name, name=name, kind="unknown")
-                out.append(name)
-                ours = True
-        return out, ours
-
-    view_names = live_views | set(deleted)
-    by_id: dict[int, str] = {}
-    by_short: dict[str, str] = {}
-    for x in fixture.get("insights", []):
-        if x.get("deleted"):
-            continue
-        read, ours = sources(insight_reads(x.get("query"), x.get("filters")).names(view_names))
-        if not ours:
-            continue
-        node = f"insight:{x['short_id']}"
-        g.add_node(node, name=x.get("name"), kind="insight")
-        g.add_edges_from((s, node) for s in read)
-        by_id[x["id"]] = node
-        by_short[x["short_id"]] = node
-    boards = {d["id"]: d for d in fixture.get("dashboards", []) if not d.get("deleted")}
-    for t in fixture.get("dashboard_tiles", []):
-        if t.get("deleted") or t.get("dashboard_id") not in boards or t.get("insight_id") not in by_id:
-            continue
-        node = f"dashboard:{t['dashboard_id']}"
-        g.add_node(node, name=boards[t["dashboard_id"]].get("name"), kind="dashboard")
-        g.add_edge(by_id[t["insight_id"]], node)
-    for a in fixture.get("alerts", []):
-        if a.get("insight_id") in by_id:
-            node = f"alert:{a['id']}"
-            g.add_node(node, name=a.get("name"), kind="alert")
-            g.add_edge(by_id[a["insight_id"]], node)
-    for n in fixture.get("notebooks", []):
-        if n.get("deleted"):
-            continue
-        reads = notebook_reads(n.get("content"))
-        read, ours = sources(reads.names(view_names))
-        embedded = [by_short[s] for s in sorted(reads.insights) if s in by_short]
-        if not ours and not embedded:
-            continue
-        node = f"notebook:{n['short_id']}"
-        g.add_node(node, name=n.get("title"), kind="notebook")
-        g.add_edges_from((s, node) for s in [*read, *embedded])
-    for e in fixture.get("endpoints", []):
-        if e.get("deleted"):
-            continue
-        read, ours = sources(
-            endpoint_reads(e.get("versions", []), e.get("current_version")).names(view_names)
-        )
-        if ours:
-            node = f"endpoint:{e['name']}"
-            g.add_node(node, name=e["name"], kind="endpoint")
-            g.add_edges_from((s, node) for s in read)
-
-
-def _explicit_id(item: Mapping[str, Any], what: str) -> str:
-    value = item.get("id")
-    if not isinstance(value, str):
-        raise FixtureError(
-            f"fixture {what} {item.get('name')!r} has no 'id'; graph_of_fixture needs explicit ids "
-            "(fixture_from_graph always writes them)"
-        )
-    return value
-
-
-def _parents_from_query(view: Mapping[str, Any]) -> list[str]:
-    query = view.get("query")
-    if isinstance(query, Mapping):
-        query = query.get("query")
-    if not isinstance(query, str):
-        raise FixtureError(f"fixture view {view.get('name')!r} has neither 'parents' nor a 'query' string")
-    try:
-        return extract_tables(query)
-    except HogQLError as exc:
-        raise FixtureError(f"fixture view {view.get('name')!r}: its query does not parse: {exc}") from None

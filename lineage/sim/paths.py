@@ -165,9 +165,6 @@ class LineageIndex:
         self._parents.setdefault(node_id, [])
         self._children.setdefault(node_id, set())
 
-    def has_node(self, node_id: str) -> bool:
-        return node_id in self._labels
-
     def set_parents(self, view_id: str, parents: Sequence[str]) -> None:
         """Create or recompute the view's paths: only parents that own paths contribute."""
         contributing: list[str] = []

@@ -20,29 +20,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+from lineage.posthog import SYNC_FREQUENCY_SECONDS, VIEW_SYNC_FREQUENCIES
 
 if TYPE_CHECKING:
-    from lineage.sim.state import Warehouse, _Job, _View
+    from lineage.sim.records import Job, View
+    from lineage.sim.state import Warehouse
 
 __all__ = ["CADENCE_SECONDS", "bounds_payload", "check_cadence", "humanize", "tick"]
 
-CADENCE_SECONDS: dict[str, int] = {
-    "1min": 60,
-    "5min": 300,
-    "15min": 900,
-    "30min": 1800,
-    "1hour": 3600,
-    "6hour": 6 * 3600,
-    "12hour": 12 * 3600,
-    "24hour": 86400,
-    "7day": 7 * 86400,
-    "30day": 30 * 86400,
-}
+# PostHog's cadences (lineage.posthog, their one home), in seconds.
+CADENCE_SECONDS: Final = SYNC_FREQUENCY_SECONDS
 # What a person may pick for a materialized view (1min/5min are source-only, stored as 15min).
-SCHEDULABLE: tuple[str, ...] = ("15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
+SCHEDULABLE: Final = VIEW_SYNC_FREQUENCIES
 
 
 def humanize(seconds: int) -> str:
@@ -54,16 +47,7 @@ def humanize(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-def _live_children(wh: Warehouse) -> dict[str, list[str]]:
-    children: dict[str, list[str]] = {}
-    for view in wh._views.values():
-        if not view.deleted:
-            for parent in view.parents:
-                children.setdefault(parent, []).append(view.id)
-    return children
-
-
-def _floor(wh: Warehouse, view: _View) -> tuple[int, str | None]:
+def _floor(wh: Warehouse, view: View) -> tuple[int, str | None]:
     """(seconds, blocker id) of the source floor: the finest floor among the parents."""
     memo: dict[str, tuple[int, str | None]] = {}
 
@@ -85,9 +69,9 @@ def _floor(wh: Warehouse, view: _View) -> tuple[int, str | None]:
     return min(found, key=lambda b: (b[0], b[1] or "")) if found else (0, None)
 
 
-def _ceiling(wh: Warehouse, view: _View) -> tuple[int, str] | None:
+def _ceiling(wh: Warehouse, view: View) -> tuple[int, str] | None:
     """(seconds, blocker id) of the finest cadence among materialized views downstream, or None."""
-    children = _live_children(wh)
+    children = wh._live_children()
     seen: set[str] = set()
     stack = list(children.get(view.id, []))
     best: tuple[int, str] | None = None
@@ -115,7 +99,7 @@ def _name(wh: Warehouse, node: str | None) -> str | None:
     return table.name if table is not None else node
 
 
-def _options(wh: Warehouse, view: _View) -> tuple[list[dict[str, Any]], Any, Any]:
+def _options(wh: Warehouse, view: View) -> tuple[list[dict[str, Any]], Any, Any]:
     floor_s, floor_by = _floor(wh, view)
     ceiling = _ceiling(wh, view)
     options: list[dict[str, Any]] = []
@@ -136,7 +120,7 @@ def _options(wh: Warehouse, view: _View) -> tuple[list[dict[str, Any]], Any, Any
     return options, floor, ceiling if "consumer" in blocked else None
 
 
-def bounds_payload(wh: Warehouse, view: _View) -> dict[str, Any]:
+def bounds_payload(wh: Warehouse, view: View) -> dict[str, Any]:
     """The view's ``sync_frequency_bounds`` (present on retrieve in E3)."""
     if view.managed_kind is not None:
         return {
@@ -165,7 +149,7 @@ def bounds_payload(wh: Warehouse, view: _View) -> dict[str, Any]:
     }
 
 
-def check_cadence(wh: Warehouse, view: _View, cadence: str) -> str | None:
+def check_cadence(wh: Warehouse, view: View, cadence: str) -> str | None:
     """PostHog's refusal for materializing ``view`` every ``cadence``, or None when it is allowed."""
     seconds = CADENCE_SECONDS.get(cadence)
     if seconds is None:
@@ -192,13 +176,12 @@ def check_cadence(wh: Warehouse, view: _View, cadence: str) -> str | None:
     return None
 
 
-def _suspended(view: _View) -> bool:
+def _suspended(view: View) -> bool:
     return view.suspended
 
 
-def _nearest_materialized(wh: Warehouse, view: _View) -> list[_View]:
-    """The materialized views upstream of ``view`` reached through plain views only."""
-    out: dict[str, _View] = {}
+def _upstream(wh: Warehouse, view: View, descend: Callable[[View], bool]) -> Iterator[str]:
+    """Every node upstream of ``view`` once: its parents, and the parents of each view ``descend`` accepts."""
     seen: set[str] = set()
     stack = list(view.parents)
     while stack:
@@ -206,17 +189,23 @@ def _nearest_materialized(wh: Warehouse, view: _View) -> list[_View]:
         if node in seen:
             continue
         seen.add(node)
+        yield node
         parent = wh._views.get(node)
-        if parent is None or parent.deleted:
-            continue
-        if parent.is_materialized:
-            out[parent.id] = parent
-        else:
+        if parent is not None and descend(parent):
             stack.extend(parent.parents)
+
+
+def _nearest_materialized(wh: Warehouse, view: View) -> list[View]:
+    """The materialized views upstream of ``view`` reached through plain views only."""
+    out: dict[str, View] = {}
+    for node in _upstream(wh, view, lambda p: not p.deleted and not p.is_materialized):
+        parent = wh._views.get(node)
+        if parent is not None and not parent.deleted and parent.is_materialized:
+            out[parent.id] = parent
     return [out[k] for k in sorted(out)]
 
 
-def _blocked_by(wh: Warehouse, view: _View) -> _View | None:
+def _blocked_by(wh: Warehouse, view: View) -> View | None:
     """The materialized ancestor whose failure (or suspension) makes this run skip, if any."""
     for parent in _nearest_materialized(wh, view):
         if _suspended(parent):
@@ -230,11 +219,11 @@ def _blocked_by(wh: Warehouse, view: _View) -> _View | None:
     return None
 
 
-def _order(wh: Warehouse, views: Iterable[_View]) -> list[_View]:
+def _order(wh: Warehouse, views: Iterable[View]) -> list[View]:
     """Views parents-first (names break ties), so a tick sees an upstream job before its readers."""
     pending = {v.id: v for v in views}
     done: set[str] = set()
-    out: list[_View] = []
+    out: list[View] = []
     while pending:
         ready = sorted(
             (v for v in pending.values() if not any(p in pending for p in _ancestor_ids(wh, v, pending))),
@@ -249,23 +238,13 @@ def _order(wh: Warehouse, views: Iterable[_View]) -> list[_View]:
     return out
 
 
-def _ancestor_ids(wh: Warehouse, view: _View, among: dict[str, _View]) -> set[str]:
-    seen: set[str] = set()
-    stack = list(view.parents)
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        parent = wh._views.get(node)
-        if parent is not None:
-            stack.extend(parent.parents)
-    return seen & set(among)
+def _ancestor_ids(wh: Warehouse, view: View, among: dict[str, View]) -> set[str]:
+    return set(_upstream(wh, view, lambda p: True)) & set(among)
 
 
-def tick(wh: Warehouse) -> list[_Job]:
+def tick(wh: Warehouse) -> list[Job]:
     """Start the scheduled runs whose time has come (called with the lock held); returns them."""
-    if wh.era != "e3":
+    if not wh.rules.runs_schedules():
         return []
     now = wh.clock.now()
     # a scan costs one pass over the views: at most one per simulated second (a due run still
@@ -273,7 +252,7 @@ def tick(wh: Warehouse) -> list[_Job]:
     if wh._schedule_scanned is not None and (now - wh._schedule_scanned).total_seconds() < 1.0:
         return []
     wh._schedule_scanned = now
-    due: list[tuple[_View, datetime]] = []
+    due: list[tuple[View, datetime]] = []
     for view in wh._views.values():
         cadence = view.sync_frequency
         if (
@@ -292,7 +271,7 @@ def tick(wh: Warehouse) -> list[_Job]:
         when += missed * interval
         wh._schedule_next[view.id] = when + interval
         due.append((view, when))
-    started: list[_Job] = []
+    started: list[Job] = []
     at = {v.id: when for v, when in due}
     for view in _order(wh, (v for v, _ in due)):
         started.append(wh._scheduled_job(view, at[view.id], _blocked_by(wh, view)))

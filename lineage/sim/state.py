@@ -1,9 +1,12 @@
-"""The simulated PostHog team: views, tables, folders, jobs and lineage, behaving like E2 (E3 as a switch).
+"""The warehouse engine: one simulated PostHog team's views, tables, folders, jobs and lineage.
 
 Every public method of :class:`Warehouse` returns the exact JSON shape PostHog sends and raises
-:mod:`lineage.sim.errors` classes for PostHog's error answers; the HTTP layer only routes.
-Lineage answers (E1/E2) come from :class:`lineage.sim.paths.LineageIndex`, which equals PostHog's
-root-to-leaf path store without enumerating it; E3 walks the current view graph instead.
+:mod:`lineage.sim.errors` classes for PostHog's error answers; the HTTP layer (:mod:`lineage.sim.app`)
+only routes. The team starts from a fixture (:mod:`lineage.sim.fixture` loads and checks it into the
+records of :mod:`lineage.sim.records`). Where PostHog's generations differ - the *era*: E2 the older
+PostHog, E3 the newest - the warehouse asks its ``rules`` (:mod:`lineage.sim.era`): E2's lineage
+answers come from :class:`lineage.sim.paths.LineageIndex`, which equals PostHog's root-to-leaf path
+store without enumerating it; E3 walks the current view graph instead.
 
 >>> wh = Warehouse({"format": "lineage-sim-fixture/1", "now": "2026-01-01T00:00:00Z",
 ...                 "views": [{"name": "v", "query": "select event from events", "parents": ["events"]}]})
@@ -14,777 +17,110 @@ root-to-leaf path store without enumerating it; E3 walks the current view graph 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
-import networkx as nx
-
 from lineage.consumers.extract import insight_reads
-from lineage.errors import FixtureError, HogQLError
-from lineage.posthog import POSTHOG_TABLES
-from lineage.sim import schedule
-from lineage.sim.consumers import ACCESS_LEVELS, RESOURCE_TABLES, ConsumerStore
-from lineage.sim.errors import AdHocError, SimError, invalid, not_found, server_error
-from lineage.sim.paths import MISSING, LineageCycleError, LineageIndex
-
-__all__ = ["MISSING", "Clock", "KeyInfo", "Warehouse", "render_time"]
-
-FIXTURE_FORMAT: Final = "lineage-sim-fixture/1"
-_NS: Final = uuid.UUID("6f1d3c5e-2b7a-4f0e-9c1d-5a8b7e6f4d21")
-_QUERY_EXAMPLE: Final = (
-    '{"kind": "HogQLQuery", "query": '
-    '"SELECT * FROM events WHERE timestamp >= now() - INTERVAL 7 DAY LIMIT 100"}'
+from lineage.errors import HogQLError
+from lineage.posthog import (
+    VIEW_NAME_MAX_LENGTH,
 )
-_HAS_DEPENDENTS: Final = (
-    "Cannot delete this view because other views depend on it. Delete or update those views first."
+from lineage.sim import schedule, system_tables
+from lineage.sim.consumers import ConsumerStore
+from lineage.sim.era import SUSPEND_AFTER, Era, era_named
+from lineage.sim.errors import AdHocError, invalid, not_found, server_error
+from lineage.sim.fixture import FIXTURE_FORMAT, LoadedTeam, table_cadences
+from lineage.sim.fixture_values import parse_time
+from lineage.sim.paths import MISSING, LineageCycleError
+from lineage.sim.records import (
+    JOB_STATUSES,
+    Clock,
+    ExternalJob,
+    Folder,
+    Job,
+    KeyInfo,
+    Table,
+    User,
+    View,
+    canon_uuid,
+    det_uuid,
+    render_time,
+    rows_for,
+    source_id,
 )
+from lineage.sim.validate import (
+    column_types,
+    not_a_dict,
+    query_text,
+    search_terms,
+    sync_write,
+    too_long,
+    view_name,
+)
+
+__all__ = ["FIXTURE_FORMAT", "MISSING", "SUSPEND_AFTER", "Clock", "KeyInfo", "Warehouse", "render_time"]
+
 _FOLDER_BLOCKED: Final = (
     "Cannot delete this folder because these views still have dependencies outside the folder: "
 )
-_NAME_RE: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
 _DB_NAME_RE: Final = re.compile(r"^[a-z](?:[a-z0-9-]{1,61}[a-z0-9])$")
-_MAX_NAME: Final = 128
-# Failed materializations in a row after which the newest PostHog suspends a view (simulator value).
-SUSPEND_AFTER: Final = 3
-DEFAULT_POSTHOG_TABLES: Final = tuple(sorted(POSTHOG_TABLES))
-_SYNC_WRITE: Final = ("never", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
-_SYNC_READ: Final = ("1min", "5min", *_SYNC_WRITE[1:])
-_CH_TO_HOGQL: Final = {
-    "String": "string",
-    "FixedString": "string",
-    "UUID": "string",
-    "Bool": "boolean",
-    "Boolean": "boolean",
-    "Date": "date",
-    "Date32": "date",
-    "DateTime": "datetime",
-    "DateTime64": "datetime",
-    "Float32": "float",
-    "Float64": "float",
-    "Decimal": "float",
-    "Array": "array",
-    "Map": "json",
-    "JSON": "json",
-    "Tuple": "array",
-}
-
-
-def render_time(value: datetime | None) -> str | None:
-    """PostHog's orjson ``OPT_UTC_Z`` rendering: ``...Z``, microseconds only when non-zero."""
-    if value is None:
-        return None
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text + "Z"
-
-
-def _parse_time(value: Any, where: str) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise FixtureError(
-                f"{where}: {value!r} is not an ISO 8601 time; write e.g. 2026-01-01T00:00:00Z"
-            ) from None
-    else:
-        raise FixtureError(f"{where}: expected an ISO 8601 time string, got {type(value).__name__}")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _opt_time(value: Any, where: str) -> datetime | None:
-    return None if value is None else _parse_time(value, where)
-
-
-def _det_uuid(*parts: object) -> str:
-    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
-
-
-def _canon_uuid(raw: Any) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    """A personal API key of the fixture: its scopes, the team ids it may use (None = any), its owner."""
-
-    key: str
-    scopes: frozenset[str]
-    projects: frozenset[int] | None
-    user_id: int
-    # The owner's RBAC for the query API: HogQL system tables this key's user may not read, and
-    # whether the organization is over its query quota (402).
-    denied_tables: frozenset[str] = frozenset()
-    over_quota: bool = False
-    # Consumer resources (insight, dashboard, notebook, endpoint, alert) whose access level is
-    # "none" for the owner: their REST routes answer 403 and their system tables are denied.
-    no_access: frozenset[str] = frozenset()
-
-    def __repr__(self) -> str:
-        return f"KeyInfo(key='[redacted]', scopes={sorted(self.scopes)}, user_id={self.user_id})"
-
-
-class Clock:
-    """Simulated UTC clock: starts at the fixture's ``now`` and runs at real speed, plus advances."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._start = (start or datetime(2026, 1, 1, tzinfo=UTC)).astimezone(UTC)
-        self._t0 = time.monotonic()
-        self._offset = 0.0
-
-    def now(self) -> datetime:
-        """The simulated time (tz-aware UTC)."""
-        return self._start + timedelta(seconds=time.monotonic() - self._t0 + self._offset)
-
-    def advance(self, seconds: float) -> None:
-        """Jump the clock forward (tests, demos)."""
-        self._offset += seconds
-
-
-@dataclass
-class _User:
-    id: int
-    first_name: str
-    last_name: str
-    email: str
-    is_staff: bool = False
-
-    def basic(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "uuid": _det_uuid("user", self.id),
-            "distinct_id": _det_uuid("distinct", self.id),
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "email": self.email,
-            "is_email_verified": True,
-            "hedgehog_config": None,
-            "role_at_organization": None,
-        }
-
-
-@dataclass
-class _Table:
-    id: str  # dashed UUID for warehouse tables, the name for PostHog tables
-    name: str
-    kind: str  # "posthog" | "warehouse"
-    created_at: datetime
-    format: str = "Parquet"
-    source_type: str | None = None
-    columns: list[tuple[str, str]] = field(default_factory=list)
-    created_by: int | None = None
-    # A sourced table's source prefix and the name SQL uses (interfaces.md section 10).
-    prefix: str | None = None
-    hogql_name: str | None = None
-
-    @property
-    def sql_name(self) -> str:
-        return self.hogql_name or self.name
-
-
-@dataclass
-class _View:
-    id: str
-    name: str
-    sql: str
-    parents: list[str]
-    created_at: datetime
-    created_by: int | None
-    description: str | None = None
-    origin: str | None = "data_warehouse"
-    managed_kind: str | None = None
-    columns: list[tuple[str, str]] = field(default_factory=list)
-    updated_at: datetime | None = None
-    deleted: bool = False
-    deleted_at: datetime | None = None
-    deleted_name: str | None = None
-    status: str | None = None
-    last_run_at: datetime | None = None
-    latest_error: str | None = None
-    is_materialized: bool = False
-    sync_frequency: str | None = None
-    folder_id: str | None = None
-    is_test: bool = False
-    run_seconds: float = 30.0
-    fail_runs: bool = False
-    activity_id: int | str | None = None
-    schedule_paused: bool = False
-    # simulator hooks for PostHog's own failure answers (fixture keys of the same names)
-    fail_materialize: bool = False
-    fail_cancel: bool = False
-    # newest PostHog (E3) fields
-    is_incremental: bool = False
-    incremental: dict[str, Any] | None = None
-    suspended: bool = False
-    expires_at: datetime | None = None
-
-
-@dataclass
-class _Folder:
-    id: str
-    name: str
-    created_at: datetime
-    created_by: int | None
-
-
-@dataclass
-class _Job:
-    id: str
-    view_id: str | None
-    status: str
-    rows_materialized: int
-    rows_expected: int | None
-    error: str | None
-    created_at: datetime
-    last_run_at: datetime | None
-    workflow_id: str | None
-    workflow_run_id: str | None
-    engine: str = "clickhouse"
-    seq: int = 0
-    finishes_at: datetime | None = None
-    cancelled: bool = False
-    fail: bool = False
-    run_mode: str | None = None
-    full_refresh_reason: str | None = None
-    updated_at: datetime | None = None
-
-
-@dataclass
-class _ExternalJob:
-    id: str
-    source_type: str
-    name: str
-    status: str
-    rows_synced: int
-    created_at: datetime
-    finished_at: datetime | None
-    latest_error: str | None
-    workflow_run_id: str | None
-
-
-def _as_list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise FixtureError(f"{where}: expected a list, got {type(value).__name__}")
-    return value
-
-
-def _as_dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise FixtureError(f"{where}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _clean_ch_type(raw: str) -> str:
-    text = raw.strip()
-    for wrapper in ("Nullable(", "LowCardinality("):
-        while text.startswith(wrapper) and text.endswith(")"):
-            text = text[len(wrapper) : -1].strip()
-    return text.split("(", 1)[0].strip()
-
-
-def _hogql_type(ch_type: str) -> str | None:
-    base = _clean_ch_type(ch_type)
-    if base in _CH_TO_HOGQL:
-        return _CH_TO_HOGQL[base]
-    if re.fullmatch(r"U?Int(8|16|32|64|128|256)", base):
-        return "integer"
-    return None
-
-
-def _columns_from(raw: Any, where: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for i, col in enumerate(_as_list(raw, where)):
-        if isinstance(col, str):
-            out.append((col, "string"))
-        elif isinstance(col, dict) and isinstance(col.get("name"), str):
-            out.append((col["name"], str(col.get("type") or "string")))
-        else:
-            raise FixtureError(f"{where}[{i}]: a column is a name or {{'name', 'type'}}")
-    return out
-
-
-def _table_labels(table: _Table) -> tuple[str, ...]:
-    if table.kind == "posthog":
-        return tuple(table.name.split("."))
-    return (uuid.UUID(table.id).hex,)
-
-
-_SQL_FROM_RE = re.compile(
-    r"\b(?:FROM|JOIN)\s+(`[^`]+`|\"[^\"]+\"|[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)(\s*\()?",
-    re.IGNORECASE,
-)
-_CTE_RE = re.compile(r"(?:\bWITH|,)\s*([A-Za-z_$][\w$]*)\s+AS\s*\(", re.IGNORECASE)
-_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-
-
-def extract_parent_names(sql: str) -> list[str]:
-    """FROM/JOIN targets of ``sql`` via ``lineage.hogql.extract_tables`` (a rough scan until it exists)."""
-    try:
-        from lineage import hogql
-
-        extract = getattr(hogql, "extract_tables", None)
-    except ImportError:  # pragma: no cover - the package exists in the repo
-        extract = None
-    if extract is not None:
-        names: list[str] = []
-        for item in extract(sql):
-            if isinstance(item, str):
-                names.append(item)
-            elif isinstance(item, list | tuple):
-                names.append(".".join(str(part) for part in item))
-            else:
-                names.append(str(getattr(item, "name", item)))
-        return sorted(set(names))
-    ctes = {m.group(1) for m in _CTE_RE.finditer(sql)}
-    found: set[str] = set()
-    for m in _SQL_FROM_RE.finditer(sql):
-        if m.group(2):  # table function such as numbers(10)
-            continue
-        name = m.group(1)
-        name = name[1:-1] if name[0] in '`"' else re.sub(r"\s+", "", name)
-        if name not in ctes:
-            found.add(name)
-    return sorted(found)
-
-
-def placeholder_texts(sql: str) -> list[str]:
-    """The text inside every ``{...}`` placeholder (``lineage.hogql.find_placeholders`` when present)."""
-    try:
-        from lineage import hogql
-
-        finder = getattr(hogql, "find_placeholders", None)
-    except ImportError:  # pragma: no cover
-        finder = None
-    if finder is None:
-        return [m.group(1).strip() for m in _PLACEHOLDER_RE.finditer(sql)]
-    out: list[str] = []
-    for item in finder(sql):
-        if isinstance(item, str):
-            out.append(item.strip())
-        elif isinstance(item, list | tuple):
-            out.append(".".join(str(p) for p in item if isinstance(p, str)).strip())
-        else:
-            out.append(str(getattr(item, "text", item)).strip())
-    return out
-
-
-# Django's smart_split: runs of non-space text, where a quoted part keeps its spaces.
-_SMART_SPLIT_RE = re.compile(
-    r"""((?:[^\s'"]*(?:(?:"(?:[^"\\]|\\.)*" | '(?:[^'\\]|\\.)*')[^\s'"]*)+) | \S+)""", re.VERBOSE
-)
-
-
-def search_terms(search: str | None) -> list[str]:
-    """DRF's ``SearchFilter`` terms (``search_smart_split``), each later matched with ``icontains``.
-
-    Whitespace separates terms, a term wholly in quotes is kept as one phrase (quotes removed),
-    any other term is split again on commas; NUL characters are dropped first.
-    """
-    text = (search or "").replace("\x00", "")
-    out: list[str] = []
-    for match in _SMART_SPLIT_RE.finditer(text):
-        term = match.group(0).strip(",")
-        if len(term) >= 2 and term[0] in "\"'" and term[0] == term[-1]:
-            quote = term[0]
-            out.append(term[1:-1].replace("\\" + quote, quote).replace("\\\\", "\\"))
-            continue
-        out.extend(part.strip() for part in term.split(",") if part)
-    return [t for t in out if t]
-
-
-_FIELD_RE = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
 
 
 class Warehouse:
     """One simulated PostHog team (fixture ``lineage-sim-fixture/1``), thread-safe through ``lock``."""
 
     def __init__(self, fixture: Mapping[str, Any], *, era: str = "e3", clock: Clock | None = None) -> None:
-        if era not in ("e2", "e3"):
-            raise FixtureError(f"unknown era {era!r}; use 'e2' or 'e3'")
-        if not isinstance(fixture, Mapping):
-            raise FixtureError("a fixture is a JSON object with 'format': 'lineage-sim-fixture/1'")
-        if fixture.get("format") != FIXTURE_FORMAT:
-            raise FixtureError(
-                f"fixture format is {fixture.get('format')!r}, expected {FIXTURE_FORMAT!r}; "
-                "write the fixture with `lineage sim fixture`"
-            )
+        #: What differs between the PostHog generations the simulator plays (lineage.sim.era).
+        self.rules: Era = era_named(era)
+        team = LoadedTeam(fixture)
         self.era = era
         self.lock = threading.RLock()
-        team = fixture.get("team_id", 1)
-        if not isinstance(team, int) or isinstance(team, bool):
-            raise FixtureError("team_id must be an integer")
-        self.team_id: int = team
-        now = _parse_time(fixture.get("now", "2026-01-01T00:00:00Z"), "now")
-        self.clock = clock if clock is not None else Clock(now)
-        self.flags: frozenset[str] = frozenset(str(f) for f in _as_list(fixture.get("flags"), "flags"))
+        self.team_id: int = team.team_id
+        self.clock = clock if clock is not None else Clock(team.now)
+        self.flags: frozenset[str] = team.flags
         self._counter = 0
         self._activity = 0
         self._activity_log: dict[str, list[dict[str, Any]]] = {}
-        self._users: dict[int, _User] = {}
-        self._load_users(fixture)
-        self.api_keys: dict[str, KeyInfo] = {}
-        self._load_keys(fixture)
-        self._tables: dict[str, _Table] = {}
-        self._load_tables(fixture, now)
-        self._folders: dict[str, _Folder] = {}
-        self._load_folders(fixture, now)
-        self._views: dict[str, _View] = {}
-        self._index = LineageIndex()
-        for table in self._tables.values():
-            self._index.add_table(table.id, _table_labels(table))
-        self._load_views(fixture, now)
-        self._jobs: dict[str, _Job] = {}
-        self._jobs_by_view: dict[str, list[_Job]] = {}
-        self._pending: dict[str, _Job] = {}
-        self._job_seq = 0
-        self._load_jobs(fixture, now)
-        self._external: list[_ExternalJob] = []
-        self._load_external(fixture, now)
-        # Insights, dashboards, tiles, notebooks, endpoints and alerts (interfaces.md section 6).
+        self._users: dict[int, User] = team.users
+        self._default_user = team.default_user
+        self.api_keys: dict[str, KeyInfo] = team.api_keys
+        self._tables: dict[str, Table] = team.tables
+        self._folders: dict[str, Folder] = team.folders
+        self._views: dict[str, View] = team.views
+        self._index = team.index
+        self._jobs: dict[str, Job] = {}
+        self._jobs_by_view: dict[str, list[Job]] = {}
+        self._pending: dict[str, Job] = {}
+        for job in team.jobs:
+            self._add_job(job)
+        self._job_seq = len(team.jobs)
+        self._external: list[ExternalJob] = team.external
+        # Insights, dashboards, tiles, notebooks, endpoints and alerts.
         self.consumers = ConsumerStore(user=self._user, now=self.clock.now, render_time=render_time)
-        self.consumers.load(fixture, default_user=self._default_user, parse_time=_parse_time)
+        self.consumers.load(fixture, default_user=self._default_user, parse_time=parse_time)
         # E3's scheduled runs (lineage.sim.schedule): when each view's next run is due, counted
         # from when the simulator started; tables' sync cadences (fixture key ``sync_frequency``)
         # set the floor of ``sync_frequency_bounds``.
         self._schedule_start = self.clock.now()
         self._schedule_next: dict[str, datetime] = {}
         self._schedule_scanned: datetime | None = None
-        self._table_cadence: dict[str, str] = {}
-        for i, raw in enumerate(_as_list(fixture.get("tables"), "tables")):
-            row = _as_dict(raw, f"tables[{i}]")
-            cadence = row.get("sync_frequency")
-            if cadence is not None:
-                if cadence not in schedule.CADENCE_SECONDS:
-                    raise FixtureError(f"table {row.get('name')!r}: sync_frequency {cadence!r} is unknown")
-                found = [t.id for t in self._tables.values() if t.name == row.get("name")]
-                self._table_cadence.update((tid, str(cadence)) for tid in found)
-
-    # ------------------------------------------------------------------ fixture loading
-    def _load_users(self, fixture: Mapping[str, Any]) -> None:
-        for i, raw in enumerate(_as_list(fixture.get("users"), "users")):
-            row = _as_dict(raw, f"users[{i}]")
-            uid = row.get("id", i + 1)
-            if not isinstance(uid, int) or uid in self._users:
-                raise FixtureError(f"users[{i}]: id must be a unique integer")
-            self._users[uid] = _User(
-                uid,
-                str(row.get("first_name", "")),
-                str(row.get("last_name", "")),
-                str(row.get("email", f"user{uid}@example.com")),
-                bool(row.get("is_staff", False)),
-            )
-        if not self._users:
-            self._users[1] = _User(1, "Ada", "", "ada@example.com")
-        self._default_user = min(self._users)
-
-    def _load_keys(self, fixture: Mapping[str, Any]) -> None:
-        for i, raw in enumerate(_as_list(fixture.get("api_keys"), "api_keys")):
-            row = _as_dict(raw, f"api_keys[{i}]")
-            key = row.get("key")
-            if not isinstance(key, str) or not key:
-                raise FixtureError(f"api_keys[{i}]: 'key' must be a non-empty string")
-            projects = row.get("projects")
-            no_access = _no_access(row.get("access"), f"api_keys[{i}].access")
-            self.api_keys[key] = KeyInfo(
-                key=key,
-                scopes=frozenset(str(s) for s in _as_list(row.get("scopes"), f"api_keys[{i}].scopes")),
-                projects=None if projects is None else frozenset(int(p) for p in projects),
-                user_id=int(row.get("user", self._default_user)),
-                denied_tables=frozenset(
-                    str(t) for t in _as_list(row.get("denied_tables"), f"api_keys[{i}].denied_tables")
-                )
-                | frozenset(t for r in no_access for t in RESOURCE_TABLES[r]),
-                over_quota=bool(row.get("over_quota", False)),
-                no_access=no_access,
-            )
-
-    def _load_tables(self, fixture: Mapping[str, Any], now: datetime) -> None:
-        # Built-in PostHog tables yield to fixture objects of the same name (real graphs have a
-        # dbt model called "events"), so that any real graph loads.
-        taken = {str(r.get("name")) for r in _as_list(fixture.get("views"), "views") if isinstance(r, dict)}
-        for builtin in DEFAULT_POSTHOG_TABLES:
-            if builtin not in taken:
-                self._tables[builtin] = _Table(builtin, builtin, "posthog", now)
-        seen: set[str] = set()
-        for i, raw in enumerate(_as_list(fixture.get("tables"), "tables")):
-            row = _as_dict(raw, f"tables[{i}]")
-            name = row.get("name")
-            if not isinstance(name, str) or not name:
-                raise FixtureError(f"tables[{i}]: 'name' must be a non-empty string")
-            if name in seen:
-                raise FixtureError(f"duplicate name: table {name!r} appears twice; names must be unique")
-            seen.add(name)
-            kind = row.get("kind", "warehouse")
-            if kind not in ("posthog", "warehouse"):
-                raise FixtureError(f"table {name!r}: kind must be 'posthog' or 'warehouse'")
-            created = _parse_time(row.get("created_at", render_time(now)), f"table {name!r}.created_at")
-            cols = _columns_from(row.get("columns"), f"table {name!r}.columns")
-            if kind == "posthog":
-                self._tables[name] = _Table(name, name, "posthog", created, columns=cols)
-                continue
-            tid = _canon_uuid(row.get("id")) if row.get("id") is not None else _det_uuid("table", name)
-            if tid is None:
-                raise FixtureError(f"table {name!r}: id {row.get('id')!r} is not a UUID")
-            source_type, prefix, hogql = _sourced(row, name)
-            self._tables[tid] = _Table(
-                tid,
-                name,
-                "warehouse",
-                created,
-                format=str(row.get("format", "Parquet")),
-                source_type=source_type,
-                columns=cols,
-                created_by=row.get("created_by"),
-                prefix=prefix,
-                hogql_name=hogql,
-            )
-
-    def _load_folders(self, fixture: Mapping[str, Any], now: datetime) -> None:
-        for i, raw in enumerate(_as_list(fixture.get("folders"), "folders")):
-            row = _as_dict(raw, f"folders[{i}]")
-            name = row.get("name")
-            if not isinstance(name, str) or not name.strip():
-                raise FixtureError(f"folders[{i}]: 'name' must be a non-empty string")
-            if any(f.name == name for f in self._folders.values()):
-                raise FixtureError(f"duplicate name: folder {name!r} appears twice")
-            fid = _canon_uuid(row["id"]) if row.get("id") is not None else _det_uuid("folder", name)
-            if fid is None:
-                raise FixtureError(f"folder {name!r}: id is not a UUID")
-            created = _parse_time(row.get("created_at", render_time(now)), f"folder {name!r}.created_at")
-            self._folders[fid] = _Folder(fid, name, created, row.get("created_by", self._default_user))
-
-    def _load_views(self, fixture: Mapping[str, Any], now: datetime) -> None:
-        rows = [_as_dict(r, f"views[{i}]") for i, r in enumerate(_as_list(fixture.get("views"), "views"))]
-        table_names = {t.name for t in self._tables.values()}
-        live: dict[str, int] = {}
-        gone: dict[str, int] = {}
-        dupes: set[str] = set()
-        for i, row in enumerate(rows):
-            name = row.get("name")
-            if not isinstance(name, str) or not name:
-                raise FixtureError(f"views[{i}]: 'name' must be a non-empty string")
-            if row.get("deleted"):
-                # PostHog renames deleted views, so their old names may repeat.
-                gone.setdefault(name, i)
-                continue
-            if name in live or name in table_names:
-                dupes.add(name)
-            live[name] = i
-        if dupes:
-            raise FixtureError(
-                f"duplicate name: {', '.join(sorted(dupes))} (view names must be unique and not tables)"
-            )
-        ids: list[str] = []
-        for row in rows:
-            raw_id = row.get("id")
-            key = f"deleted:{len(ids)}:{row['name']}" if row.get("deleted") else row["name"]
-            vid = _det_uuid("view", key) if raw_id is None else _canon_uuid(raw_id)
-            if vid is None or vid in ids:
-                raise FixtureError(f"view {row['name']!r}: id {raw_id!r} is not a unique UUID")
-            ids.append(vid)
-        folder_by_name = {f.name: f.id for f in self._folders.values()}
-        table_by_name = {t.name: t.id for t in self._tables.values() if t.kind == "warehouse"}
-        table_by_name.update({t.sql_name: t.id for t in self._tables.values() if t.kind == "warehouse"})
-        posthog = {t.name for t in self._tables.values() if t.kind == "posthog"}
-        dangling: list[str] = []
-        graph: nx.DiGraph[int] = nx.DiGraph()
-        resolved: list[list[str]] = []
-        for i, row in enumerate(rows):
-            name = row["name"]
-            sql = row.get("query", "")
-            if isinstance(sql, dict):
-                sql = sql.get("query", "")
-            if not isinstance(sql, str):
-                raise FixtureError(f"view {name!r}: 'query' must be SQL text")
-            if "parents" in row:
-                parent_names = [str(p) for p in _as_list(row["parents"], f"view {name!r}.parents")]
-            else:
-                try:
-                    parent_names = extract_parent_names(sql)
-                except HogQLError as err:
-                    raise FixtureError(f"view {name!r}: its query does not parse: {err}") from None
-            out: list[str] = []
-            graph.add_node(i)
-            for parent in parent_names:
-                # PostHog's order (live view, warehouse table, PostHog table); deleted views come
-                # last because fixtures name them only to draw ghosts.
-                if parent in live:
-                    out.append(ids[live[parent]])
-                    graph.add_edge(live[parent], i)
-                elif parent in table_by_name:
-                    out.append(table_by_name[parent])
-                elif parent in posthog:
-                    out.append(parent)
-                elif parent in gone:
-                    out.append(ids[gone[parent]])
-                    graph.add_edge(gone[parent], i)
-                else:
-                    dangling.append(f"{name} -> {parent}")
-            resolved.append(out)
-        if dangling:
-            raise FixtureError(
-                "parents that name no view or table: "
-                + ", ".join(sorted(dangling))
-                + "; add them to 'tables'"
-            )
-        try:
-            # find_cycle on an acyclic graph walks from every node (minutes at 20,000 views); a
-            # topological sort says "no cycle" in one pass, and find_cycle then runs only on a cycle.
-            cycle = [] if nx.is_directed_acyclic_graph(graph) else nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            cycle = []
-        if cycle:
-            members = sorted({rows[u]["name"] for u, _ in cycle})
-            raise FixtureError(f"views form a cycle: {', '.join(members)}; remove one of these parents")
-        for index in nx.lexicographical_topological_sort(graph):
-            row = rows[index]
-            name = row["name"]
-            vid = ids[index]
-            created = _parse_time(row.get("created_at", render_time(now)), f"view {name!r}.created_at")
-            folder = row.get("folder")
-            folder_id = None
-            if folder is not None:
-                folder_id = folder_by_name.get(str(folder)) or _canon_uuid(folder)
-                if folder_id not in self._folders:
-                    raise FixtureError(f"view {name!r}: folder {folder!r} is not in 'folders'")
-            deleted = bool(row.get("deleted", False))
-            freq = row.get("sync_frequency")
-            if freq == "never":
-                freq = None
-            if freq is not None and freq not in _SYNC_READ:
-                raise FixtureError(
-                    f"view {name!r}: sync_frequency {freq!r} is not one of {', '.join(_SYNC_READ)}"
-                )
-            sql = row.get("query", "")
-            view = _View(
-                id=vid,
-                name=f"POSTHOG_DELETED_{uuid.UUID(_det_uuid('deleted', vid)).hex}" if deleted else name,
-                sql=sql.get("query", "") if isinstance(sql, dict) else sql,
-                parents=resolved[index],
-                created_at=created,
-                created_by=row.get("created_by", self._default_user),
-                description=row.get("description"),
-                origin=row.get("origin", "data_warehouse"),
-                managed_kind=row.get("managed_viewset_kind"),
-                columns=_columns_from(row.get("columns"), f"view {name!r}.columns"),
-                updated_at=_opt_time(row.get("updated_at"), f"view {name!r}.updated_at"),
-                deleted=deleted,
-                deleted_at=_opt_time(row.get("deleted_at"), f"view {name!r}.deleted_at") if deleted else None,
-                deleted_name=name if deleted else None,
-                status=row.get("status"),
-                last_run_at=_opt_time(row.get("last_run_at"), f"view {name!r}.last_run_at"),
-                latest_error=row.get("latest_error"),
-                is_materialized=bool(row.get("is_materialized", False)),
-                sync_frequency=freq,
-                folder_id=folder_id,
-                is_test=bool(row.get("is_test", False)),
-                run_seconds=float(row.get("run_seconds", 30)),
-                fail_runs=bool(row.get("fail_runs", False)),
-                fail_materialize=bool(row.get("fail_materialize", False)),
-                fail_cancel=bool(row.get("fail_cancel", False)),
-                is_incremental=bool(row.get("is_incremental", False)),
-                incremental=_as_dict(row["incremental"], f"view {name!r}.incremental")
-                if row.get("incremental") is not None
-                else None,
-                suspended=bool(row.get("suspended", False)),
-                expires_at=_opt_time(row.get("expires_at"), f"view {name!r}.expires_at"),
-            )
-            if deleted and view.deleted_at is None:
-                view.deleted_at = now
-            self._views[vid] = view
-            self._index.add_view(vid, uuid.UUID(vid).hex)
-            self._index.set_parents(vid, view.parents)
-        for view in self._views.values():
-            if view.deleted:
-                self._index.drop_paths(view.id)
-
-    def _load_jobs(self, fixture: Mapping[str, Any], now: datetime) -> None:
-        by_name = {v.deleted_name or v.name: v.id for v in self._views.values()}
-        for i, raw in enumerate(_as_list(fixture.get("jobs"), "jobs")):
-            row = _as_dict(raw, f"jobs[{i}]")
-            view_ref = row.get("view")
-            vid = None
-            if view_ref is not None:
-                vid = by_name.get(str(view_ref)) or _canon_uuid(view_ref)
-                if vid not in self._views:
-                    raise FixtureError(f"jobs[{i}]: view {view_ref!r} names no view")
-            jid = _canon_uuid(row["id"]) if row.get("id") is not None else _det_uuid("job", i, view_ref)
-            if jid is None:
-                raise FixtureError(f"jobs[{i}]: id is not a UUID")
-            created = _parse_time(row.get("created_at", render_time(now)), f"jobs[{i}].created_at")
-            status = str(row.get("status", "Running"))
-            if status not in ("Running", "Completed", "Failed", "Cancelled", "Skipped"):
-                raise FixtureError(f"jobs[{i}]: status {status!r} is not a job status")
-            self._job_seq += 1
-            job = _Job(
-                id=jid,
-                view_id=vid,
-                status=status,
-                rows_materialized=int(row.get("rows_materialized", 0) or 0),
-                rows_expected=row.get("rows_expected"),
-                error=row.get("error"),
-                created_at=created,
-                last_run_at=_opt_time(row.get("last_run_at", render_time(created)), f"jobs[{i}].last_run_at"),
-                workflow_id=row.get("workflow_id"),
-                workflow_run_id=row.get("workflow_run_id"),
-                engine=str(row.get("engine", "clickhouse")),
-                seq=self._job_seq,
-                run_mode=row.get("run_mode"),
-                full_refresh_reason=row.get("full_refresh_reason"),
-            )
-            # updated_at: when a finished job reached its final status (its last_run_at unless given)
-            if status != "Running":
-                job.updated_at = _opt_time(
-                    row.get("updated_at", render_time(job.last_run_at)), f"jobs[{i}].updated_at"
-                )
-            self._add_job(job)
-
-    def _load_external(self, fixture: Mapping[str, Any], now: datetime) -> None:
-        for i, raw in enumerate(_as_list(fixture.get("external_jobs"), "external_jobs")):
-            row = _as_dict(raw, f"external_jobs[{i}]")
-            source = str(row.get("source_type", "Stripe"))
-            self._external.append(
-                _ExternalJob(
-                    id=_canon_uuid(row.get("id")) or _det_uuid("external", i),
-                    source_type=source,
-                    name=str(row.get("name", source)),
-                    status=str(row.get("status", "Completed")),
-                    rows_synced=int(row.get("rows_synced", 0) or 0),
-                    created_at=_parse_time(row.get("created_at", render_time(now)), f"external_jobs[{i}]"),
-                    finished_at=_opt_time(row.get("finished_at"), f"external_jobs[{i}].finished_at"),
-                    latest_error=row.get("latest_error"),
-                    workflow_run_id=row.get("workflow_run_id"),
-                )
-            )
+        self._table_cadence: dict[str, str] = table_cadences(fixture, self._tables)
 
     # ------------------------------------------------------------------ helpers
     def _next(self, kind: str) -> str:
         self._counter += 1
-        return _det_uuid(kind, self.team_id, self._counter)
+        return det_uuid(kind, self.team_id, self._counter)
 
     def _user(self, user_id: int | None) -> dict[str, Any] | None:
         if user_id is None:
             return None
         user = self._users.get(user_id)
-        return user.basic() if user else _User(user_id, "", "", f"user{user_id}@example.com").basic()
+        return user.basic() if user else User(user_id, "", "", f"user{user_id}@example.com").basic()
 
     def _columns(self, cols: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         out = []
@@ -798,22 +134,30 @@ class Warehouse:
                 "table": None,
                 "chain": None,
             }
-            if self.era == "e3":
-                col["description"] = None
+            col.update(self.rules.column_fields())
             out.append(col)
         return out
 
-    def _visible(self, view: _View) -> bool:
+    def _live_children(self) -> dict[str, list[str]]:
+        """Node id -> ids of the live views that read it."""
+        children: dict[str, list[str]] = {}
+        for view in self._views.values():
+            if not view.deleted:
+                for parent in view.parents:
+                    children.setdefault(parent, []).append(view.id)
+        return children
+
+    def _visible(self, view: View) -> bool:
         return not view.deleted and (view.managed_kind is None or "managed-viewsets" in self.flags)
 
-    def _view(self, view_id: str) -> _View:
-        vid = _canon_uuid(view_id)
+    def _view(self, view_id: str) -> View:
+        vid = canon_uuid(view_id)
         view = self._views.get(vid) if vid else None
         if view is None or not self._visible(view):
             raise not_found()
         return view
 
-    def _live_view_named(self, name: str) -> _View | None:
+    def _live_view_named(self, name: str) -> View | None:
         for view in self._views.values():
             if not view.deleted and view.name == name:
                 return view
@@ -839,7 +183,7 @@ class Warehouse:
         view = self._live_view_named(name)
         return view is not None and view.id != me
 
-    def _add_job(self, job: _Job) -> None:
+    def _add_job(self, job: Job) -> None:
         self._jobs[job.id] = job
         self._jobs_by_view.setdefault(job.view_id or "", []).append(job)
         if job.status == "Running" and job.finishes_at is not None:
@@ -851,15 +195,15 @@ class Warehouse:
         if schedule.tick(self):
             self._finish_jobs()
 
-    def _scheduled_job(self, view: _View, when: datetime, blocked: _View | None) -> _Job:
+    def _scheduled_job(self, view: View, when: datetime, blocked: View | None) -> Job:
         """A job the view's schedule started at ``when``; ``Skipped`` below a failed ancestor."""
         self._job_seq += 1
-        job = _Job(
+        job = Job(
             id=self._next("job"),
             view_id=view.id,
             status="Skipped" if blocked is not None else "Running",
             rows_materialized=0,
-            rows_expected=_rows_for(view.id),
+            rows_expected=rows_for(view.id),
             error=None if blocked is None else f"Skipped because upstream {blocked.name} failed",
             created_at=when,
             last_run_at=when,
@@ -899,15 +243,15 @@ class Warehouse:
                 view.latest_error = job.error
                 view.last_run_at = job.finishes_at
             if view is not None and job.status == "Failed":
-                self._maybe_suspend(view)
+                self.rules.maybe_suspend(self, view)
 
-    def _last_run_at(self, view: _View) -> datetime | None:
+    def _last_run_at(self, view: View) -> datetime | None:
         runs = [j for j in self._jobs_by_view.get(view.id, []) if j.last_run_at is not None]
         if runs:
             return max(runs, key=lambda j: (j.last_run_at, j.seq)).last_run_at
         return view.last_run_at
 
-    def _minimal(self, view: _View, *, include_columns: bool = True) -> dict[str, Any]:
+    def _minimal(self, view: View, *, include_columns: bool = True) -> dict[str, Any]:
         folder = self._folders.get(view.folder_id or "")
         return {
             "id": view.id,
@@ -929,10 +273,10 @@ class Warehouse:
             "is_test": view.is_test,
             "expires_at": render_time(view.expires_at),
             "user_access_level": "editor",
-            **(self._e3_view_fields(view) if self.era == "e3" else {}),
+            **self.rules.view_fields(view),
         }
 
-    def _full(self, view: _View) -> dict[str, Any]:
+    def _full(self, view: View) -> dict[str, Any]:
         base = self._minimal(view)
         out: dict[str, Any] = {}
         for key, value in base.items():
@@ -955,7 +299,7 @@ class Warehouse:
                 if self._visible(v) and v.origin != "endpoint" and all(t in v.name.lower() for t in terms)
             ]
             views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
-            cols = include_columns or self.era != "e3"
+            cols = include_columns or not self.rules.honours_include_columns
             return [self._minimal(v, include_columns=cols) for v in views]
 
     def sync_frequency_bounds(self, view_id: str) -> dict[str, Any]:
@@ -969,24 +313,8 @@ class Warehouse:
             self._refresh_jobs()
             return self._full(self._view(view_id))
 
-    def _validate_name(self, raw: Any, *, me: _View | None) -> str:
-        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-            raise invalid("Not a valid string.", "name")
-        # DRF's CharField trims surrounding whitespace before any validator sees the name
-        name = str(raw).strip()
-        if name == "":
-            raise invalid("This field may not be blank.", "name", code="blank")
-        if len(name) > _MAX_NAME:
-            raise invalid(
-                f"Ensure this field has no more than {_MAX_NAME} characters.", "name", code="max_length"
-            )
-        if not _NAME_RE.match(name):
-            raise invalid(
-                f"{name} is not a valid view name. View names can only contain letters, numbers, '_', '.', "
-                "or '$'. They must start with a letter, '_' or '$'.",
-                "name",
-                code="invalid_character",
-            )
+    def _validate_name(self, raw: Any, *, me: View | None) -> str:
+        name = view_name(raw)
         if me is not None and me.name == name:
             return name
         if self._name_taken(name, me=me.id if me else None):
@@ -994,28 +322,7 @@ class Warehouse:
         return name
 
     def _validate_query(self, raw: Any) -> tuple[str, list[str]]:
-        if not isinstance(raw, dict):
-            raise invalid(
-                f'Query must be a JSON object with a "query" key, got {type(raw).__name__}. Example: '
-                + _QUERY_EXAMPLE,
-                "query",
-            )
-        sql = raw.get("query")
-        if not isinstance(sql, str) or not sql.strip():
-            raise invalid('Query object must contain a non-empty "query" key with the SQL string.', "query")
-        try:
-            holders = placeholder_texts(sql)
-        except HogQLError as err:
-            raise invalid(f"Invalid query: {err}", "query") from None
-        fields = [h for h in holders if _FIELD_RE.match(h) and h.split(".")[0] != "filters"]
-        if fields:
-            raise invalid(f"Variables like {{{fields[0]}}} are not allowed in views", "query")
-        if holders:
-            raise invalid("Filters and placeholder expressions are not allowed in views", "query")
-        try:
-            names = extract_parent_names(sql)
-        except HogQLError as err:
-            raise invalid(f"Invalid query: {err}", "query") from None
+        sql, names = query_text(raw)
         parents: list[str] = []
         for name in names:
             node = self._resolve(name)
@@ -1033,7 +340,6 @@ class Warehouse:
         """
         from sqlglot import exp
 
-        from lineage.errors import HogQLError
         from lineage.hogql import to_sqlglot
 
         try:
@@ -1058,53 +364,22 @@ class Warehouse:
                 out.append((name, types.get(name, "string")))
         return out
 
-    def _types(self, raw: Any) -> list[tuple[str, str]] | None:
-        if raw is None or raw == []:
-            return None
-        if not isinstance(raw, list):
-            raise invalid("Failed to retrieve types for view")
-        out = []
-        for item in raw:
-            if not isinstance(item, list | tuple) or len(item) < 2:
-                raise invalid("Failed to retrieve types for view")
-            hog = _hogql_type(str(item[1]))
-            if hog is None:
-                raise invalid("Failed to retrieve types for view")
-            out.append((str(item[0]), hog))
-        return out
-
-    def _sync_write(self, raw: Any) -> str | None:
-        if raw is None:
-            return None
-        if isinstance(raw, list | dict):
-            # SyncFrequencyField tests ``data in {"1min", "5min"}``: unhashable -> TypeError -> 500
-            raise server_error()
-        value = "15min" if raw in ("1min", "5min") else raw
-        if not isinstance(value, str) or value not in _SYNC_WRITE:
-            raise invalid(f'"{raw}" is not a valid choice.', "sync_frequency", code="invalid_choice")
-        return value
-
     def _folder_ref(self, raw: Any) -> str | None:
         if raw is None:
             return None
-        fid = _canon_uuid(raw)
+        fid = canon_uuid(raw)
         if fid is None or fid not in self._folders:
             raise invalid(f'Invalid pk "{raw}" - object does not exist.', "folder_id", code="does_not_exist")
         return fid
 
     def _log_query_change(
-        self, view: _View, *, user_id: int | None = None, before: str | None = None, created: bool = False
+        self, view: View, *, user_id: int | None = None, before: str | None = None, created: bool = False
     ) -> None:
         self._activity += 1
         self._record_activity(view, user_id=user_id, before=before, created=created)
-        if self.era == "e3":
-            # The newest PostHog's latest_history_id is the ActivityLog row's UUID (a string; the
-            # serializer returns ``activity_log.id``), compared as a string on a PATCH.
-            view.activity_id = _det_uuid("activity", self.team_id, self._activity)
-        else:
-            view.activity_id = self._activity
+        view.activity_id = self.rules.activity_id(self.team_id, self._activity)
 
-    def _set_lineage(self, view: _View, parents: list[str]) -> None:
+    def _set_lineage(self, view: View, parents: list[str]) -> None:
         """Recompute the view's paths from scratch; a failure leaves the view with no new paths."""
         view.parents = parents
         try:
@@ -1112,14 +387,10 @@ class Warehouse:
         except LineageCycleError:
             self._index.drop_paths(view.id)
 
-    def _would_cycle(self, view: _View, parents: Iterable[str]) -> bool:
+    def _would_cycle(self, view: View, parents: Iterable[str]) -> bool:
         down: set[str] = {view.id}
         queue = deque([view.id])
-        children: dict[str, list[str]] = {}
-        for other in self._views.values():
-            if not other.deleted:
-                for parent in other.parents:
-                    children.setdefault(parent, []).append(other.id)
+        children = self._live_children()
         while queue:
             for child in children.get(queue.popleft(), []):
                 if child not in down:
@@ -1144,16 +415,16 @@ class Warehouse:
                 raise invalid("Failed to retrieve types for view")
             sql, parents = self._validate_query(raw_query)
             # validated like any field, then dropped: cadence is set by materializing (E2 create)
-            self._sync_write(body.get("sync_frequency"))
+            sync_write(body.get("sync_frequency"))
             folder_id = self._folder_ref(body.get("folder_id"))
-            if body.get("is_test") and not self._users.get(user_id, _User(0, "", "", "")).is_staff:
+            if body.get("is_test") and not self._users.get(user_id, User(0, "", "", "")).is_staff:
                 raise invalid("Only staff users can create test views.", "is_test")
             soft = bool(body.get("soft_update"))
-            types = None if soft else self._types(body.get("types"))
+            types = None if soft else column_types(body.get("types"))
             if types is None and not soft:
                 types = self._infer_columns(sql, parents)
             now = self.clock.now()
-            view = _View(
+            view = View(
                 id=self._next("view"),
                 name=name,
                 sql=sql,
@@ -1178,16 +449,16 @@ class Warehouse:
             self._refresh_jobs()
             view = self._view(view_id)
             if not isinstance(body, dict):
-                raise _not_a_dict(body)
+                raise not_a_dict(body)
             return self._update(view, body, user_id=user_id)
 
-    def _update(self, view: _View, body: dict[str, Any], *, user_id: int | None = None) -> dict[str, Any]:
+    def _update(self, view: View, body: dict[str, Any], *, user_id: int | None = None) -> dict[str, Any]:
         name = self._validate_name(body["name"], me=view) if "name" in body else view.name
         sql, parents = view.sql, view.parents
         query_given = body.get("query") is not None
         if query_given:
             sql, parents = self._validate_query(body["query"])
-        freq = self._sync_write(body.get("sync_frequency"))
+        freq = sync_write(body.get("sync_frequency"))
         types: list[tuple[str, str]] | None = None
         folder_id = self._folder_ref(body["folder_id"]) if "folder_id" in body else view.folder_id
         if view.managed_kind is not None:
@@ -1198,7 +469,7 @@ class Warehouse:
         if query_given:
             if self._would_cycle(view, parents):
                 raise invalid("Model contains a cycle")
-            types = self._types(body.get("types"))
+            types = column_types(body.get("types"))
         changed = query_given and sql != view.sql
         before_sql = view.sql
         view.name = name
@@ -1223,10 +494,10 @@ class Warehouse:
             self._log_query_change(view, user_id=user_id, before=before_sql)
         return self._full(view)
 
-    def _dependents(self, view: _View) -> list[_View]:
+    def _dependents(self, view: View) -> list[View]:
         return [v for v in self._views.values() if not v.deleted and view.id in v.parents and v.id != view.id]
 
-    def _delete(self, view: _View) -> None:
+    def _delete(self, view: View) -> None:
         if view.managed_kind is not None:
             raise invalid(
                 "Cannot delete a query from a managed viewset directly. Disable the managed viewset instead."
@@ -1246,21 +517,13 @@ class Warehouse:
         """Soft delete: rename, keep ``deleted_name``, drop the view's own paths (through-paths stay)."""
         with self.lock:
             view = self._view(view_id)
-            if self.era == "e3" and view.managed_kind is None:
-                # The newest PostHog also refuses while insights read the view, naming them all.
-                insights = self._insight_readers(view)
-                if insights:
-                    views = [f"view {v.name}" for v in self._dependents(view)]
-                    raise invalid(_e3_dependents_message(sorted(views + insights)), node_id=view.id)
+            self.rules.check_delete(self, view)
             try:
                 self._delete(view)
             except _HasDependentsError:
-                message = _HAS_DEPENDENTS
-                if self.era == "e3":
-                    raise invalid(message, node_id=view.id) from None
-                raise invalid(message) from None
+                raise self.rules.has_dependents(view) from None
 
-    def _insight_readers(self, view: _View) -> list[str]:
+    def _insight_readers(self, view: View) -> list[str]:
         """``insight NAME`` for every live insight whose query or filters read ``view``."""
         out = []
         for name, query, filters in self.consumers.live_insights():
@@ -1268,60 +531,9 @@ class Warehouse:
                 out.append(f"insight {name}")
         return out
 
-    def _level_e3(self, level: Any) -> int | None:
-        if level is MISSING or level is None:
-            return None
-        if isinstance(level, str) and len(level) > 1000:
-            raise invalid("String value too large.", "level", code="max_string_length")
-        try:
-            value = int(re.sub(r"\.0*\s*$", "", str(level)))
-        except (ValueError, TypeError):
-            raise invalid("A valid integer is required.", "level") from None
-        if value < 1:
-            raise invalid("Ensure this value is greater than or equal to 1.", "level", code="min_value")
-        return value
-
-    def _e3_ident(self, node: str) -> str:
-        return node  # views and warehouse tables by id, PostHog tables by (whole, dotted) name
-
-    def _e3_walk(self, view: _View, level: int | None, *, up: bool) -> list[str]:
-        children: dict[str, list[str]] = {}
-        if not up:
-            for other in self._views.values():
-                if not other.deleted:
-                    for parent in other.parents:
-                        children.setdefault(parent, []).append(other.id)
-        seen = {view.id: 0}
-        queue = deque([view.id])
-        while queue:
-            cur = queue.popleft()
-            if level is not None and seen[cur] >= level:
-                continue
-            if up:
-                cur_view = self._views.get(cur)
-                nxt = cur_view.parents if cur_view is not None and not cur_view.deleted else []
-                nxt = [p for p in nxt if p not in self._views or not self._views[p].deleted]
-            else:
-                nxt = children.get(cur, [])
-            for node in nxt:
-                if node not in seen:
-                    seen[node] = seen[cur] + 1
-                    queue.append(node)
-        return sorted(self._e3_ident(n) for n in seen if n != view.id)
-
     def _lineage(self, view_id: str, level: Any, *, up: bool) -> list[str]:
         with self.lock:
-            view = self._view(view_id)
-            if self.era == "e3":
-                return self._e3_walk(view, self._level_e3(level), up=up)
-            try:
-                if up:
-                    found = self._index.ancestors(view.id, level)
-                else:
-                    found = self._index.descendants(view.id, level)
-            except (ValueError, TypeError, OverflowError):
-                raise server_error() from None
-            return sorted(found)
+            return self.rules.lineage(self, self._view(view_id), level, up=up)
 
     def ancestors(self, view_id: str, level: Any = MISSING) -> list[str]:
         """POST ancestors: E2 slices the path store (quirks included); E3 validates and walks the DAG."""
@@ -1334,12 +546,7 @@ class Warehouse:
     def dependencies(self, view_id: str) -> dict[str, int]:
         """``{"upstream_count", "downstream_count"}``."""
         with self.lock:
-            view = self._view(view_id)
-            if self.era == "e3":
-                up = len(self._e3_walk(view, 1, up=True))
-                down = len(self._e3_walk(view, 1, up=False))
-            else:
-                up, down = self._index.dependencies(view.id)
+            up, down = self.rules.dependencies(self, self._view(view_id))
             return {"upstream_count": up, "downstream_count": down}
 
     # ------------------------------------------------------------------ actions
@@ -1348,17 +555,15 @@ class Warehouse:
         with self.lock:
             self._refresh_jobs()
             view = self._view(view_id)
-            e3_body = self.era == "e3" and isinstance(body, dict)
-            if e3_body and "full_refresh" in body and not isinstance(body["full_refresh"], bool):
-                raise invalid("Must be a valid boolean.", "full_refresh")
+            self.rules.check_run_body(body)
             now = self.clock.now()
             self._job_seq += 1
-            job = _Job(
+            job = Job(
                 id=self._next("job"),
                 view_id=view.id,
                 status="Running",
                 rows_materialized=0,
-                rows_expected=_rows_for(view.id),
+                rows_expected=rows_for(view.id),
                 error=None,
                 created_at=now,
                 last_run_at=now,
@@ -1368,7 +573,7 @@ class Warehouse:
                 finishes_at=now + timedelta(seconds=view.run_seconds),
                 fail=view.fail_runs,
             )
-            self._set_run_mode(job, view, body)
+            self.rules.set_run_mode(self, job, view, body)
             self._add_job(job)
             view.status = "Running"
 
@@ -1378,12 +583,7 @@ class Warehouse:
             view = self._view(view_id)
             if view.managed_kind is not None:
                 raise invalid("Cannot materialize a query from a managed viewset.")
-            freq = "24hour"
-            if self.era == "e3" and isinstance(body, dict) and body.get("sync_frequency") is not None:
-                freq = self._sync_write(body["sync_frequency"]) or "24hour"
-                refusal = schedule.check_cadence(self, view, freq)
-                if refusal is not None:
-                    raise invalid(refusal, "sync_frequency")
+            freq = self.rules.materialize_frequency(self, view, body)
             if freq == "never":
                 view.sync_frequency = None
             else:
@@ -1396,7 +596,7 @@ class Warehouse:
                 raise AdHocError(500, "Materialization failed. Please try again or contact support.")
             self._set_lineage(view, view.parents)
 
-    def _revert(self, view: _View) -> None:
+    def _revert(self, view: View) -> None:
         view.sync_frequency = None
         view.last_run_at = None
         view.latest_error = None
@@ -1420,8 +620,7 @@ class Warehouse:
             running = [
                 j for j in self._jobs_by_view.get(view.id, []) if j.status == "Running" and j.workflow_id
             ]
-            ok = bool(running) if self.era == "e3" else view.status == "Running"
-            if not ok:
+            if not self.rules.can_cancel(view, running):
                 raise AdHocError(400, "Cannot cancel a query that is not running")
             if view.fail_cancel:
                 raise AdHocError(500, "Failed to cancel workflow")
@@ -1448,22 +647,7 @@ class Warehouse:
     def resume_schedules(self, body: Any) -> None:
         """Unpause schedules of the listed views; unknown ids are ignored (202 on success)."""
         with self.lock:
-            if self.era == "e3":
-                ids = self._view_ids_e3(body)
-            else:
-                if not isinstance(body, dict):
-                    raise server_error()
-                raw = body.get("view_ids", [])
-                if not raw:
-                    raise AdHocError(400, "view_ids is required")
-                if not isinstance(raw, list):
-                    raise server_error()
-                ids = []
-                for item in raw:
-                    vid = _canon_uuid(item)
-                    if vid is None:
-                        raise server_error()  # Django refuses the malformed UUID inside the query
-                    ids.append(vid)
+            ids = self.rules.resume_ids(body)
             for vid in ids:
                 view = self._views.get(vid)
                 if view is not None:
@@ -1472,34 +656,13 @@ class Warehouse:
     def resume(self, view_id: str) -> None:
         """E3's ``POST /:id/resume/``: un-suspend one view and let its schedule run again."""
         with self.lock:
-            if self.era != "e3":
-                raise not_found()
+            self.rules.check_resume()
             view = self._view(view_id)
             view.suspended = False  # PostHog's resume action un-suspends the view
             view.schedule_paused = False
 
-    def _view_ids_e3(self, body: Any) -> list[str]:
-        if not isinstance(body, dict) or "view_ids" not in body:
-            raise invalid("This field is required.", "view_ids", code="required")
-        raw = body["view_ids"]
-        if not isinstance(raw, list):
-            raise invalid(
-                f'Expected a list of items but got type "{type(raw).__name__}".',
-                "view_ids",
-                code="not_a_list",
-            )
-        if not raw:
-            raise invalid("This list may not be empty.", "view_ids", code="empty")
-        out = []
-        for item in raw:
-            vid = _canon_uuid(item)
-            if vid is None:
-                raise invalid("Must be a valid UUID.", "view_ids")
-            out.append(vid)
-        return out
-
     # ------------------------------------------------------------------ folders
-    def _folder_shape(self, folder: _Folder) -> dict[str, Any]:
+    def _folder_shape(self, folder: Folder) -> dict[str, Any]:
         count = sum(1 for v in self._views.values() if v.folder_id == folder.id and not v.deleted)
         return {
             "id": folder.id,
@@ -1514,10 +677,8 @@ class Warehouse:
         if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             raise invalid("Not a valid string.", "name")
         name = str(raw)
-        if len(name) > _MAX_NAME:
-            raise invalid(
-                f"Ensure this field has no more than {_MAX_NAME} characters.", "name", code="max_length"
-            )
+        if len(name) > VIEW_NAME_MAX_LENGTH:
+            raise too_long("name", VIEW_NAME_MAX_LENGTH)
         name = name.strip()
         if not name:
             raise invalid("Folder name cannot be empty.", "name")
@@ -1536,16 +697,16 @@ class Warehouse:
         """POST (201)."""
         with self.lock:
             if not isinstance(body, dict):
-                raise _not_a_dict(body)
+                raise not_a_dict(body)
             if "name" not in body or body["name"] is None:
                 raise invalid("This field is required.", "name", code="required")
             name = self._folder_name(body["name"], me=None)
-            folder = _Folder(self._next("folder"), name, self.clock.now(), user_id)
+            folder = Folder(self._next("folder"), name, self.clock.now(), user_id)
             self._folders[folder.id] = folder
             return self._folder_shape(folder)
 
-    def _folder(self, folder_id: str) -> _Folder:
-        fid = _canon_uuid(folder_id)
+    def _folder(self, folder_id: str) -> Folder:
+        fid = canon_uuid(folder_id)
         folder = self._folders.get(fid) if fid else None
         if folder is None:
             raise not_found()
@@ -1560,7 +721,7 @@ class Warehouse:
         with self.lock:
             folder = self._folder(folder_id)
             if not isinstance(body, dict):
-                raise _not_a_dict(body)
+                raise not_a_dict(body)
             if "name" in body:
                 folder.name = self._folder_name(body["name"], me=folder.id)
             return self._folder_shape(folder)
@@ -1589,7 +750,7 @@ class Warehouse:
             del self._folders[folder.id]
 
     # ------------------------------------------------------------------ jobs
-    def _job_shape(self, job: _Job) -> dict[str, Any]:
+    def _job_shape(self, job: Job) -> dict[str, Any]:
         return {
             "id": job.id,
             "saved_query_id": job.view_id,
@@ -1601,18 +762,10 @@ class Warehouse:
             "workflow_id": job.workflow_id,
             "workflow_run_id": job.workflow_run_id,
             "rows_expected": job.rows_expected,
-            **(
-                {
-                    "run_mode": job.run_mode,
-                    "full_refresh_reason": job.full_refresh_reason,
-                    "updated_at": render_time(job.updated_at),
-                }
-                if self.era == "e3"
-                else {}
-            ),
+            **self.rules.job_fields(job),
         }
 
-    def _visible_jobs(self) -> list[_Job]:
+    def _visible_jobs(self) -> list[Job]:
         self._refresh_jobs()
         jobs = [j for j in self._jobs.values() if j.engine != "duckgres" or "duckgres" in self.flags]
         jobs.sort(key=lambda j: (j.created_at, j.id), reverse=True)
@@ -1626,7 +779,7 @@ class Warehouse:
         with self.lock:
             jobs = self._visible_jobs()
             if status is not None and status != "":
-                if status not in _JOB_STATUSES:
+                if status not in JOB_STATUSES:
                     raise invalid(
                         f"Select a valid choice. {status} is not one of the available choices.",
                         "status",
@@ -1634,7 +787,7 @@ class Warehouse:
                     )
                 jobs = [j for j in jobs if j.status == status]
             if saved_query_id is not None and saved_query_id != "":
-                vid = _canon_uuid(saved_query_id)
+                vid = canon_uuid(saved_query_id)
                 if vid is None or vid not in self._views:
                     raise invalid(
                         "Select a valid choice. That choice is not one of the available choices.",
@@ -1648,7 +801,7 @@ class Warehouse:
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         with self.lock:
-            jid = _canon_uuid(job_id)
+            jid = canon_uuid(job_id)
             job = next((j for j in self._visible_jobs() if j.id == jid), None)
             if job is None:
                 raise not_found()
@@ -1657,10 +810,10 @@ class Warehouse:
     def recent_jobs(self) -> list[dict[str, Any]]:
         """Per saved query the newest non-Running ``materialize*`` job, ordered by saved_query_id."""
         with self.lock:
-            newest: dict[str, _Job] = {}
+            newest: dict[str, Job] = {}
             for job in self._visible_jobs():
                 # the newest PostHog lists the DAG's Skipped rows too, whatever started them
-                skipped = self.era == "e3" and job.status == "Skipped"
+                skipped = self.rules.lists_skipped_runs and job.status == "Skipped"
                 if job.status == "Running" or not (
                     (job.workflow_id or "").startswith("materialize") or skipped
                 ):
@@ -1691,10 +844,7 @@ class Warehouse:
         with self.lock:
             self._refresh_jobs()
             cutoff = self.clock.now() - timedelta(days=cutoff_days)
-            e3 = self.era == "e3"
-            want = "Failed" if e3 and outcome == "failed" else "Completed"
-            syncs = not (e3 and kind == "materialization")
-            mats = not (e3 and kind == "sync")
+            want, syncs, mats = self.rules.activity_filter(kind, outcome)
             rows: list[tuple[datetime, str, dict[str, Any]]] = []
             for ext in self._external if syncs else []:
                 if ext.status == want and ext.created_at >= cutoff:
@@ -1712,7 +862,7 @@ class Warehouse:
                                 "finished_at": render_time(ext.finished_at),
                                 "latest_error": ext.latest_error,
                                 "workflow_run_id": ext.workflow_run_id,
-                                "origin": None if e3 else "external_data_job",
+                                "origin": self.rules.activity_origin(None, sync=True),
                             },
                         )
                     )
@@ -1734,7 +884,7 @@ class Warehouse:
                             "finished_at": render_time(job.last_run_at),
                             "latest_error": job.error,
                             "workflow_run_id": job.workflow_run_id,
-                            "origin": (view.origin if view else None) if e3 else "data_modeling_job",
+                            "origin": self.rules.activity_origin(view, sync=False),
                         },
                     )
                 )
@@ -1759,11 +909,11 @@ class Warehouse:
             return {"name": name, "available": name not in taken and digest % 5 != 0}
 
     # ------------------------------------------------------------------ warehouse tables
-    def _table_shape(self, table: _Table) -> dict[str, Any]:
+    def _table_shape(self, table: Table) -> dict[str, Any]:
         source = None
         if table.source_type:
             source = {
-                "id": _source_id(table),
+                "id": source_id(table),
                 "source_type": table.source_type,
                 "status": "Completed",
                 "prefix": table.prefix,
@@ -1782,9 +932,7 @@ class Warehouse:
             "external_data_source": source,
             "external_schema": None,
         }
-        if self.era == "e3":
-            # The newest PostHog's table serializer names what SQL uses (posthog-api-3.md section 5).
-            shape["hogql_name"] = table.sql_name
+        shape.update(self.rules.table_fields(table))
         return shape
 
     def list_tables(self, *, search: str | None = None) -> list[dict[str, Any]]:
@@ -1801,7 +949,7 @@ class Warehouse:
 
     def get_table(self, table_id: str) -> dict[str, Any]:
         with self.lock:
-            tid = _canon_uuid(table_id)
+            tid = canon_uuid(table_id)
             table = self._tables.get(tid) if tid else None
             if table is None or table.kind != "warehouse":
                 raise not_found()
@@ -1832,143 +980,15 @@ class Warehouse:
         """
         with self.lock:
             self._refresh_jobs()
-            if table == "data_modeling_views":
-                return [self._view_record(v) for v in sorted(self._views.values(), key=lambda v: v.id)]
-            if table == "data_modeling_jobs":
-                return [
-                    {
-                        "id": j.id,
-                        "saved_query_id": j.view_id,
-                        "status": j.status,
-                        "rows_materialized": j.rows_materialized,
-                        "rows_expected": j.rows_expected,
-                        "error": j.error,
-                        "created_at": j.created_at,
-                        "last_run_at": j.last_run_at,
-                        "workflow_id": j.workflow_id,
-                        "workflow_run_id": j.workflow_run_id,
-                        "run_mode": j.run_mode,
-                        "updated_at": j.updated_at or j.last_run_at or j.created_at,
-                        "data_modeling_view_id": j.view_id,
-                    }
-                    for j in sorted(self._jobs.values(), key=lambda j: j.id)
-                ]
-            if table == "data_warehouse_tables":
-                out = []
-                for t in sorted(self._tables.values(), key=lambda t: t.id):
-                    if t.kind != "warehouse":
-                        continue
-                    shape = self._table_shape(t)
-                    source = shape["external_data_source"]
-                    out.append(
-                        {
-                            "id": t.id,
-                            "name": t.name,
-                            "format": t.format,
-                            "url_pattern": shape["url_pattern"],
-                            "columns": json.dumps(shape["columns"], sort_keys=True),
-                            "deleted": False,
-                            "created_at": t.created_at,
-                            "created_by_id": t.created_by,
-                            "external_data_source_id": source["id"] if source else None,
-                            "source_type": t.source_type,
-                        }
-                    )
-                return out
-            if table == "data_warehouse_sources":
-                sources: dict[str, dict[str, Any]] = {}
-                for t in self._tables.values():
-                    if t.kind == "warehouse" and t.source_type:
-                        sources.setdefault(
-                            _source_id(t),
-                            {
-                                "id": _source_id(t),
-                                "source_type": t.source_type,
-                                "prefix": t.prefix,
-                                "status": "Completed",
-                                "deleted": False,
-                                "created_at": t.created_at,
-                            },
-                        )
-                return [sources[k] for k in sorted(sources)]
+            rows = system_tables.ROWS.get(table)
+            if rows is not None:
+                return rows(self)
             return self.consumers.system_records(table) or []
 
-    def _view_record(self, view: _View) -> dict[str, Any]:
-        return {
-            "id": view.id,
-            "name": view.name,
-            "status": view.status,
-            "columns": json.dumps(self._columns(view.columns), sort_keys=True),
-            "query": json.dumps({"kind": "HogQLQuery", "query": view.sql}),
-            "last_run_at": view.last_run_at,
-            "is_materialized": view.is_materialized,
-            "deleted": view.deleted,
-            "deleted_at": view.deleted_at,
-            "created_at": view.created_at,
-            # rows that predate the column (fixtures without updated_at) read as their creation
-            "updated_at": view.updated_at or view.created_at,
-            "sync_frequency": view.sync_frequency,
-            "latest_error": view.latest_error,
-            "folder_id": view.folder_id,
-            "created_by_id": view.created_by,
-            "origin": view.origin,
-            "deleted_name": view.deleted_name,
-            "description": view.description,
-            "is_incremental": view.is_incremental,
-            "suspended": view.suspended,
-            "is_test": view.is_test,
-        }
-
-    # ------------------------------------------------------------------ newest PostHog (issue 19)
-    def _e3_view_fields(self, view: _View) -> dict[str, Any]:
-        return {
-            "updated_at": render_time(view.updated_at or view.created_at),
-            "is_incremental": view.is_incremental,
-            "incremental": view.incremental,
-            "suspended": view.suspended,
-        }
-
-    def _set_run_mode(self, job: _Job, view: _View, body: Any) -> None:
-        """The newest PostHog's ``run_mode``: an incremental view processes only new rows unless a
-        full refresh is asked for (``{"full_refresh": true}``) or it has never completed a run."""
-        if self.era != "e3":
-            return
-        if not view.is_incremental:
-            job.run_mode = "full_refresh"
-            return
-        asked = isinstance(body, dict) and body.get("full_refresh") is True
-        done = any(j.status == "Completed" for j in self._jobs_by_view.get(view.id, []))
-        if asked or not done:
-            job.run_mode = "full_refresh"
-            job.full_refresh_reason = "requested" if asked else "first_run"
-        else:
-            job.run_mode = "incremental"
-            # an increment reads only the rows added since the last run
-            job.rows_expected = max(1, (job.rows_expected or 0) // 20)
-
-    def _maybe_suspend(self, view: _View) -> None:
-        """E3: after SUSPEND_AFTER failed materializations in a row PostHog suspends the view.
-
-        The threshold is the simulator's (PostHog's constant was not found in the stored source);
-        scheduled runs then skip the view and what depends on it until it is resumed.
-        """
-        if self.era != "e3" or not view.is_materialized:
-            return
-        jobs = sorted(self._jobs_by_view.get(view.id, []), key=lambda j: j.seq, reverse=True)
-        streak = 0
-        for job in jobs:
-            if job.status == "Failed":
-                streak += 1
-            elif job.status in ("Completed", "Cancelled"):
-                break
-        if streak >= SUSPEND_AFTER:
-            view.suspended = True
-
-    def _record_activity(
-        self, view: _View, *, user_id: int | None, before: str | None, created: bool
-    ) -> None:
+    # ------------------------------------------------------------------ activity and health
+    def _record_activity(self, view: View, *, user_id: int | None, before: str | None, created: bool) -> None:
         moment = self.clock.now()
-        entry_id = _det_uuid("activity", self.team_id, self._activity)
+        entry_id = det_uuid("activity", self.team_id, self._activity)
         self._activity_log.setdefault(view.id, []).append(
             {
                 "id": entry_id,
@@ -2064,77 +1084,5 @@ class Warehouse:
             return shape
 
 
-def _e3_dependents_message(readers: list[str]) -> str:
-    return (
-        "Cannot delete this view because other views or insights depend on it: "
-        + ", ".join(readers)
-        + ". Delete or update those first."
-    )
-
-
-def _no_access(raw: Any, where: str) -> frozenset[str]:
-    """The fixture's per-key object access, ``{"dashboard": "none", ...}``: the resources set to none."""
-    if raw is None:
-        return frozenset()
-    if not isinstance(raw, dict):
-        raise FixtureError(f'{where}: expected an object such as {{"dashboard": "none"}}')
-    out = set()
-    for resource, level in raw.items():
-        if resource not in RESOURCE_TABLES:
-            raise FixtureError(
-                f"{where}: unknown resource {resource!r}; use one of {', '.join(RESOURCE_TABLES)}"
-            )
-        if level not in ACCESS_LEVELS:
-            raise FixtureError(
-                f"{where}.{resource}: level {level!r} is not one of {', '.join(ACCESS_LEVELS)}"
-            )
-        if level == "none":
-            out.add(resource)
-    return frozenset(out)
-
-
-def _source_id(table: _Table) -> str:
-    """One simulated source per (source type, prefix); unprefixed ids are as before prefixes existed."""
-    if table.prefix:
-        return _det_uuid("source", table.source_type, table.prefix)
-    return _det_uuid("source", table.source_type)
-
-
-def _sourced(row: Mapping[str, Any], name: str) -> tuple[str | None, str | None, str | None]:
-    """(source_type, prefix, hogql_name) of a fixture's warehouse table (interfaces.md section 10).
-
-    A ``hogql_name`` fixes the source type and prefix it spells when the fixture gives none; a table
-    with a source but no ``hogql_name`` gets the one PostHog derives (source type, prefix, name).
-    """
-    from lineage.posthog import hogql_table_name, split_hogql_table_name
-
-    raw = row.get("hogql_name")
-    if raw is not None and (not isinstance(raw, str) or not _NAME_RE.match(raw)):
-        raise FixtureError(f"table {name!r}: hogql_name {raw!r} is not a dotted table name")
-    source_type = row.get("source_type")
-    prefix = row.get("prefix")
-    if raw is not None and "." in raw:
-        derived_source, derived_prefix = split_hogql_table_name(raw)
-        source_type = source_type or derived_source
-        prefix = prefix if prefix is not None else derived_prefix
-    if source_type is not None and not isinstance(source_type, str):
-        raise FixtureError(f"table {name!r}: source_type must be a string")
-    if prefix is not None and not isinstance(prefix, str):
-        raise FixtureError(f"table {name!r}: prefix must be a string")
-    hogql = raw if raw is not None else (hogql_table_name(name, source_type, prefix) if source_type else None)
-    return source_type, prefix, (hogql if hogql != name else None)
-
-
 class _HasDependentsError(Exception):
     """Internal: a view cannot be deleted while other live views read it."""
-
-
-_JOB_STATUSES: Final = ("Running", "Completed", "Failed", "Cancelled", "Skipped")
-
-
-def _rows_for(view_id: str) -> int:
-    return 1000 + int(hashlib.sha256(view_id.encode()).hexdigest()[:4], 16) % 9000
-
-
-def _not_a_dict(body: Any) -> SimError:
-    return invalid(f"Invalid data. Expected a dictionary, but got {type(body).__name__}.")

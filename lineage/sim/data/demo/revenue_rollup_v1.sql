@@ -1,0 +1,5 @@
+SELECT
+    toStartOfDay(timestamp) AS day,
+    sum(amount) AS revenue
+FROM `stripe.stripe_test.charge_revenue_view`
+GROUP BY day
