@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 
 from lineage.api.consumer_models import Alert, Dashboard, Endpoint, Insight, Notebook
+from lineage.api.error_map import api_error, safe_body, snippet
 from lineage.api.limits import Clock, SlidingWindowLimiter, acquire_all
 from lineage.api.models import (
     ActivityRow,
@@ -56,7 +57,6 @@ from lineage.api.query import (
 )
 from lineage.api.retry import Backoff, ClientStats, retry_after_seconds
 from lineage.config import (
-    ENV_KEY,
     ENV_MAX_RESPONSE_MB,
     ENV_PROJECT,
     ENV_REQUEST_DEADLINE,
@@ -66,18 +66,11 @@ from lineage.config import (
 )
 from lineage.errors import (
     ApiError,
-    AuthenticationError,
     BadRequestError,
-    MissingScopeError,
-    NotFoundError,
     PaymentRequiredError,
-    PermissionDeniedError,
-    PersonalKeyNotSupportedError,
-    ProjectAccessError,
     ProtocolError,
     RateLimitedError,
     ServerError,
-    TableAccessError,
     TransportError,
 )
 from lineage.io import scrub_surrogates
@@ -106,7 +99,6 @@ _DW = _P + "data_warehouse/"
 _TABLES = _P + "warehouse_tables/"
 _QUERY = _P + "query/"
 _QUERY_ID = _QUERY + "{id}/"
-_TABLE_ACCESS = re.compile(r"access to (?:the )?table\s+[`'\"]?([A-Za-z0-9_$.]+?)[`'\"]?\.?(?:\s|$)", re.I)
 
 
 _INVALID: Final = object()
@@ -267,47 +259,6 @@ def _level(level: Any) -> int | None:
 
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def _detail_of(body: Any) -> tuple[str | None, str | None, str | None]:
-    """(detail, code, attr) from either error body shape."""
-    if not isinstance(body, Mapping):
-        return None, None, None
-    detail = body.get("detail")
-    if detail is None:
-        detail = body.get("error")
-    if isinstance(detail, Mapping):
-        detail = detail.get("detail") or detail.get("message") or json.dumps(detail, default=str)[:500]
-    elif isinstance(detail, list):
-        detail = "; ".join(str(d) for d in detail[:5])
-    code = body.get("code")
-    attr = body.get("attr")
-    # all three are the server's text and end up in messages and attributes: redacted and bounded
-    return (
-        redact(str(detail)) if detail is not None else None,
-        redact(code)[:100] if isinstance(code, str) else None,
-        redact(attr)[:100] if isinstance(attr, str) else None,
-    )
-
-
-def _safe_body(body: Any) -> Any:
-    """A small, redacted copy of an error body for ``ApiError.body``."""
-    if isinstance(body, Mapping):
-        return {
-            redact(str(k))[:100]: (
-                redact(v)[:1000] if isinstance(v, str) else v if isinstance(v, int | float | bool) else None
-            )
-            for k, v in list(body.items())[:20]
-        }
-    return None
-
-
-def _snippet(content: bytes) -> str:
-    text = content[:400].decode("utf-8", errors="replace")
-    text = " ".join(text.split())
-    if text.lower().startswith(("<!doctype", "<html")):
-        return "an HTML page (a proxy or login page?)"
-    return repr(text[:200])
 
 
 class AsyncPostHogClient:
@@ -667,7 +618,7 @@ class AsyncPostHogClient:
                     status=429,
                     method=method,
                     path=display,
-                    body=_safe_body(parsed),
+                    body=safe_body(parsed),
                 )
             if status >= 500:
                 if read_only and attempt < self._retries:
@@ -676,7 +627,16 @@ class AsyncPostHogClient:
                     log.info("%s: HTTP %d, retry %d/%d", display, status, attempt, self._retries)
                     await self._backoff_wait(self._backoff.delay(attempt - 1))
                     continue
-                raise self._error(response, display, method, what=what, attempts=attempt, read_only=read_only)
+                raise api_error(
+                    response,
+                    self._try_json(content),
+                    display,
+                    method,
+                    project=self.project,
+                    what=what,
+                    attempts=attempt,
+                    read_only=read_only,
+                )
             if 200 <= status < 300:
                 if not content.strip():
                     return None
@@ -690,14 +650,23 @@ class AsyncPostHogClient:
                     await self._backoff_wait(self._backoff.delay(attempt - 1))
                     continue
                 raise ProtocolError(
-                    f"{display}: HTTP {status} with a body that is not valid JSON ({_snippet(content)}); "
+                    f"{display}: HTTP {status} with a body that is not valid JSON ({snippet(content)}); "
                     "check --host / POSTHOG_HOST points at PostHog"
                     + ("" if read_only else "; the change may have been applied: check before repeating"),
                     status=status,
                     method=method,
                     path=display,
                 )
-            raise self._error(response, display, method, what=what, attempts=attempt, read_only=read_only)
+            raise api_error(
+                response,
+                self._try_json(content),
+                display,
+                method,
+                project=self.project,
+                what=what,
+                attempts=attempt,
+                read_only=read_only,
+            )
 
     async def _send(
         self,
@@ -799,121 +768,6 @@ class AsyncPostHogClient:
         if _SURROGATE_ESCAPE.search(content) is not None:
             decoded = scrub_surrogates(decoded)
         return decoded
-
-    def _error(
-        self,
-        response: httpx.Response,
-        display: str,
-        method: str,
-        *,
-        what: str | None,
-        attempts: int,
-        read_only: bool,
-    ) -> ApiError:
-        status = response.status_code
-        content = response.content
-        parsed = self._try_json(content)
-        detail, code, attr = _detail_of(parsed)
-        if detail is None:
-            detail = "empty body" if not content.strip() else _snippet(content)
-        detail = redact(detail)[:500]
-        ctx: dict[str, Any] = {
-            "status": status,
-            "method": method,
-            "path": display,
-            "body": _safe_body(parsed),
-        }
-        said = f"HTTP {status}: {detail}"
-        if status == 401:
-            return AuthenticationError(
-                f"{display}: PostHog rejected the personal API key ({said}); check --api-key / {ENV_KEY} "
-                "(a personal API key starting phx_, created under Settings > Personal API keys)",
-                **ctx,
-            )
-        if status == 403:
-            low = detail.lower()
-            if "missing required scope" in low:
-                scope = None
-                start = detail.find("'")
-                end = detail.find("'", start + 1)
-                if 0 <= start < end:
-                    scope = detail[start + 1 : end]
-                return MissingScopeError(
-                    f"{display}: the personal API key lacks the scope {scope or '?'!s} ({said}); add it "
-                    f"to the key in PostHog (Settings > Personal API keys) or use another key in {ENV_KEY}",
-                    scope=scope,
-                    **ctx,
-                )
-            if "does not support personal api key" in low:
-                return PersonalKeyNotSupportedError(
-                    f"{display}: this endpoint does not accept personal API keys ({said}); use the listing "
-                    "and per-view endpoints instead",
-                    **ctx,
-                )
-            if "does not have access to the requested project" in low:
-                return ProjectAccessError(
-                    f"{display}: the personal API key may not access project {self.project} ({said}); "
-                    f"check --project / {ENV_PROJECT} or the key's project access",
-                    **ctx,
-                )
-            return PermissionDeniedError(
-                f"{display}: permission denied ({said}); check the key's scopes and project access", **ctx
-            )
-        if status == 404:
-            extra = ""
-            name = what
-            hint = (
-                "it may have been deleted or belong to another project: check the id"
-                if what
-                else "check --host / POSTHOG_HOST and --project / POSTHOG_PROJECT_ID"
-            )
-            if detail.startswith("Project not found"):
-                # one piece of advice, said once (issue 14, item 5)
-                extra = f" (project {self.project})"
-                hint = f"check --project / {ENV_PROJECT} (and --host / POSTHOG_HOST)"
-            err = NotFoundError(
-                f"{display}: {what + ' ' if what else ''}not found ({said}){extra}; {hint}",
-                what=name,
-                **ctx,
-            )
-            return err
-        if status == 400:
-            denied = _TABLE_ACCESS.search(detail)
-            if denied is not None and "have access" in detail.lower():
-                table = denied.group(1).rstrip(".")
-                return TableAccessError(
-                    f"{display}: the key's owner may not read table {table} ({said}); table access in "
-                    "HogQL follows the owner's role in PostHog, not the key's scopes: ask a project admin "
-                    "for access or leave the table out of the query",
-                    table=table,
-                    attr=attr,
-                    code=code,
-                    **ctx,
-                )
-            field = f" on field {attr!r}" if attr else ""
-            return BadRequestError(
-                f"{display}: PostHog refused the request{field} ({said}); fix the input and try again",
-                attr=attr,
-                code=code,
-                **ctx,
-            )
-        if status == 402:
-            return PaymentRequiredError(
-                f"{display}: PostHog requires a plan feature or quota for this ({said}); "
-                "check the organization's billing",
-                **ctx,
-            )
-        if status >= 500:
-            tried = f" after {attempts} retries" if attempts else ""
-            advice = (
-                "try again later"
-                if read_only
-                else "this call changes state and was not retried: check its effect before repeating"
-            )
-            return ServerError(f"{display}: PostHog failed{tried} ({said}); {advice}", **ctx)
-        if 300 <= status < 400:
-            return ProtocolError(f"{display}: unexpected redirect ({said}) without a usable Location", **ctx)
-        return ApiError(f"{display}: PostHog answered {said}", **ctx)
 
     def _parse(self, parser: Callable[[Any], T], body: Any, display: str) -> T:
         try:
