@@ -18,6 +18,7 @@ from lineage.api.models import (
     UserBasic,
     parse_datetime,
 )
+from lineage.api.options import ClientOptions
 from lineage.api.query import QueryResult
 from lineage.api.retry import ClientStats, StatsSnapshot
 
@@ -26,6 +27,7 @@ __all__ = [
     "UNSET",
     "ActivityRow",
     "AsyncPostHogClient",
+    "ClientOptions",
     "ClientStats",
     "Column",
     "DatabaseNameCheck",

@@ -22,10 +22,8 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, Unpack
 from urllib.parse import quote
-
-import httpx
 
 from lineage.api.consumer_models import Alert, Dashboard, Endpoint, Insight, Notebook
 from lineage.api.limits import SlidingWindowLimiter
@@ -41,14 +39,14 @@ from lineage.api.models import (
     Table,
     ViewActivity,
 )
+from lineage.api.options import ClientKeywords, ClientOptions, resolve_options
 from lineage.api.query import (
-    DEFAULT_HOGQL_PER_HOUR,
     QueryResult,
     check_limit,
     check_query_text,
     with_limit,
 )
-from lineage.api.retry import Backoff, ClientStats
+from lineage.api.retry import ClientStats
 from lineage.api.transport import PROJECT_PATH, Sender, aware
 from lineage.config import Settings, redact
 from lineage.errors import BadRequestError, PaymentRequiredError, ProtocolError, ServerError
@@ -108,59 +106,19 @@ def _level(level: Any) -> int | None:
 class AsyncPostHogClient:
     """Async client for one PostHog project; one instance per project and key.
 
-    ``sleep`` (sync or async, seconds) replaces waiting, for tests; without ``clock`` time is then
-    advanced by each fake sleep so rate windows still pass. ``max_wait`` bounds a single wait on a
-    client-side limit (300 s unless given) or ``Retry-After`` (only the throttle budget unless
-    given): longer waits raise :class:`RateLimitedError` saying when to retry. PostHog's 429s
-    hold every request of the client back (one shared gate) for at most ``throttle_budget``
-    seconds of wall time in all (``settings.throttle_budget``; an explicit ``max_wait`` larger
-    than it raises it); 5xx answers and lost connections get the separate, small budget of
-    ``retries``. ``deadline`` bounds one request in all (connect,
-    headers, body: a server trickling bytes cannot hold it longer) and ``max_response_bytes`` the
-    decoded size of one answer (a gzip bomb stops there); both default from ``settings``.
-    ``hogql_per_hour`` is the client's own limit on HogQL queries (PostHog allows 120/hour per key,
-    apart from the 480/minute of the other endpoints); ``query_timeout`` bounds the polling of an
-    asynchronous query.
+    Its options (retries, waits, budgets, deadlines, caps, the HogQL limit) are those of
+    :class:`~lineage.api.options.ClientOptions`, given as keywords or as ``options=``.
     """
 
     def __init__(
-        self,
-        settings: Settings,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30,
-        concurrency: int = 8,
-        retries: int = 5,
-        sleep: Callable[[float], Any] | None = None,
-        clock: Callable[[], float] | None = None,
-        max_wait: float | None = None,
-        backoff: Backoff | None = None,
-        hogql_per_hour: int = DEFAULT_HOGQL_PER_HOUR,
-        query_timeout: float = 600.0,
-        throttle_budget: float | None = None,
-        deadline: float | None = None,
-        max_response_bytes: int | None = None,
+        self, settings: Settings, *, options: ClientOptions | None = None, **keywords: Unpack[ClientKeywords]
     ) -> None:
-        self._sender = Sender(
-            settings,
-            transport=transport,
-            timeout=timeout,
-            concurrency=concurrency,
-            retries=retries,
-            sleep=sleep,
-            clock=clock,
-            max_wait=max_wait,
-            backoff=backoff,
-            hogql_per_hour=hogql_per_hour,
-            query_timeout=query_timeout,
-            throttle_budget=throttle_budget,
-            deadline=deadline,
-            max_response_bytes=max_response_bytes,
-        )
+        settings.require_api()
+        self.options = resolve_options(options, keywords)
+        self._sender = Sender(settings, self.options)
         self.settings = settings
         self.project = self._sender.project
         self.stats = self._sender.stats
-        self._query_timeout = query_timeout
 
     @property
     def on_throttle(self) -> Callable[[float, float, float], None] | None:
@@ -820,10 +778,10 @@ class AsyncPostHogClient:
                 )
             if status.get("complete"):
                 return status.get("results")
-            if waited >= self._query_timeout:
+            if waited >= self.options.query_timeout:
                 raise ServerError(
                     f"{display}: the asynchronous HogQL query did not complete within "
-                    f"{self._query_timeout:g} s; try again later or narrow the query",
+                    f"{self.options.query_timeout:g} s; try again later or narrow the query",
                     path=display,
                 )
             await self._sender.wait(delay)
@@ -881,39 +839,9 @@ class PostHogClient:
     """
 
     def __init__(
-        self,
-        settings: Settings,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30,
-        concurrency: int = 8,
-        retries: int = 5,
-        sleep: Callable[[float], Any] | None = None,
-        clock: Callable[[], float] | None = None,
-        max_wait: float | None = None,
-        backoff: Backoff | None = None,
-        hogql_per_hour: int = DEFAULT_HOGQL_PER_HOUR,
-        query_timeout: float = 600.0,
-        throttle_budget: float | None = None,
-        deadline: float | None = None,
-        max_response_bytes: int | None = None,
+        self, settings: Settings, *, options: ClientOptions | None = None, **keywords: Unpack[ClientKeywords]
     ) -> None:
-        self._async = AsyncPostHogClient(
-            settings,
-            transport=transport,
-            timeout=timeout,
-            concurrency=concurrency,
-            retries=retries,
-            sleep=sleep,
-            clock=clock,
-            max_wait=max_wait,
-            backoff=backoff,
-            hogql_per_hour=hogql_per_hour,
-            query_timeout=query_timeout,
-            throttle_budget=throttle_budget,
-            deadline=deadline,
-            max_response_bytes=max_response_bytes,
-        )
+        self._async = AsyncPostHogClient(settings, options=options, **keywords)
         self._loop = _LoopThread()
         # a client dropped without close() must not leave its loop thread spinning for ever
         weakref.finalize(self, self._loop.stop)
@@ -926,6 +854,10 @@ class PostHogClient:
     @property
     def settings(self) -> Settings:
         return self._async.settings
+
+    @property
+    def options(self) -> ClientOptions:
+        return self._async.options
 
     @property
     def aio(self) -> AsyncPostHogClient:

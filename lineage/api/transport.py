@@ -19,8 +19,8 @@ import httpx
 from lineage.api.body import BadEncoding, TooLarge, read_capped, try_json
 from lineage.api.error_map import api_error, safe_body, snippet
 from lineage.api.limits import Clock, SlidingWindowLimiter, acquire_all
+from lineage.api.options import DEFAULT_MAX_WAIT, ClientOptions
 from lineage.api.pagination import paginate
-from lineage.api.query import DEFAULT_HOGQL_PER_HOUR
 from lineage.api.retry import Backoff, ClientStats, retry_after_seconds
 from lineage.config import (
     ENV_MAX_RESPONSE_MB,
@@ -48,8 +48,6 @@ MATERIALIZE_LIMIT: Final = (5, 3600.0 + WINDOW_SLACK)
 _INVALID: Final = object()
 # a 429 without a usable Retry-After (or with 0) waits at least this long, backing off
 MIN_THROTTLE_WAIT: Final = 0.05
-# the longest single wait (a window, a Retry-After) taken without being told otherwise
-DEFAULT_MAX_WAIT: Final = 300.0
 
 
 class _DeadlineExceeded(Exception):
@@ -84,62 +82,44 @@ class Sender:
     answers; everything between is here.
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30,
-        concurrency: int = 8,
-        retries: int = 5,
-        sleep: Callable[[float], Any] | None = None,
-        clock: Callable[[], float] | None = None,
-        max_wait: float | None = None,
-        backoff: Backoff | None = None,
-        hogql_per_hour: int = DEFAULT_HOGQL_PER_HOUR,
-        query_timeout: float = 600.0,
-        throttle_budget: float | None = None,
-        deadline: float | None = None,
-        max_response_bytes: int | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, options: ClientOptions) -> None:
         settings.require_api()
+        max_wait = options.max_wait
         # a caller that allows one long wait (a materialization's hour) may spend it in all
         self._budget_floor = 0.0 if max_wait is None else max_wait
         # without an explicit max_wait, a Retry-After is bounded by the throttle budget alone
         # (PostHog's can be a minute and more); client-side windows keep the 300 s bound
         self._retry_after_bound = math.inf if max_wait is None else max_wait
         max_wait = DEFAULT_MAX_WAIT if max_wait is None else max_wait
-        if timeout <= 0 or concurrency < 1 or retries < 0 or max_wait < 0:
-            raise ValueError("timeout must be > 0, concurrency >= 1, retries >= 0 and max_wait >= 0")
-        if isinstance(hogql_per_hour, bool) or not isinstance(hogql_per_hour, int) or hogql_per_hour < 1:
-            raise ValueError(f"hogql_per_hour must be a whole number >= 1, got {hogql_per_hour!r}")
-        if query_timeout <= 0:
-            raise ValueError(f"query_timeout must be > 0 seconds, got {query_timeout!r}")
         assert settings.api_key is not None and settings.project is not None  # require_api checked
         self.settings = settings
         self.project = settings.project
         self.stats = ClientStats()
         self._server_time: tuple[datetime, float] | None = None
-        self._retries = retries
+        self._retries = options.retries
         self._max_wait = max_wait
-        self._backoff = backoff or Backoff()
-        self._clock = Clock(sleep=sleep, clock=clock)
-        self._sem = asyncio.Semaphore(concurrency)
+        self._backoff = options.backoff or Backoff()
+        self._clock = Clock(sleep=options.sleep, clock=options.clock)
+        self._sem = asyncio.Semaphore(options.concurrency)
         self._limiter = SlidingWindowLimiter(
             [(settings.max_rpm, 60.0 + WINDOW_SLACK), (settings.max_rph, 3600.0 + WINDOW_SLACK)],
             clock=self._clock.now,
         )
         self.view_limiters: dict[tuple[str, str], SlidingWindowLimiter] = {}
         self.hogql_limiter = SlidingWindowLimiter(
-            [(hogql_per_hour, 3600.0 + WINDOW_SLACK)], clock=self._clock.now
+            [(options.hogql_per_hour, 3600.0 + WINDOW_SLACK)], clock=self._clock.now
         )
         # 429s: every request waits behind one gate (a 429 slows the whole client down, not only the
         # request that got it), for at most throttle_budget seconds of wall time in all
-        self._throttle_budget = settings.throttle_budget if throttle_budget is None else throttle_budget
+        self._throttle_budget = (
+            settings.throttle_budget if options.throttle_budget is None else options.throttle_budget
+        )
         self._throttle_spent = 0.0
         self._gate_until = float("-inf")
-        self._deadline = settings.request_deadline if deadline is None else deadline
-        self._max_bytes = settings.max_response_bytes if max_response_bytes is None else max_response_bytes
+        self._deadline = settings.request_deadline if options.deadline is None else options.deadline
+        self._max_bytes = (
+            settings.max_response_bytes if options.max_response_bytes is None else options.max_response_bytes
+        )
         if self._throttle_budget < 0 or self._deadline <= 0 or self._max_bytes < 1:
             raise ValueError("throttle_budget must be >= 0, deadline > 0 and max_response_bytes >= 1")
         self.on_throttle: Callable[[float, float, float], None] | None = None
@@ -147,8 +127,8 @@ class Sender:
         self._base = f"{settings.host}/api/projects/{quote(settings.project, safe='@')}/"
         self._origin = _origin(httpx.URL(self._base))
         self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
+            transport=options.transport,
+            timeout=httpx.Timeout(options.timeout),
             follow_redirects=True,
             event_hooks={"response": [self._refuse_foreign_redirect]},
             headers={
