@@ -15,6 +15,7 @@ thread, so it works from scripts and from inside a running loop (Jupyter) alike.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import uuid
@@ -22,7 +23,7 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final, TypeVar, Unpack
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar, Unpack
 from urllib.parse import quote
 
 from lineage.api.consumer_models import Alert, Dashboard, Endpoint, Insight, Notebook
@@ -56,6 +57,7 @@ __all__ = ["SYNC_FREQUENCIES", "UNSET", "AsyncPostHogClient", "PostHogClient"]
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 SYNC_FREQUENCIES: Final = SYNC_FREQUENCY_WRITE
 _P = PROJECT_PATH
@@ -827,6 +829,32 @@ class _LoopThread:
             self.loop.close()
 
 
+def _blocking(
+    method: Callable[Concatenate[AsyncPostHogClient, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[PostHogClient, P], T]:
+    """The blocking twin of an async endpoint method: same name, arguments, types and docstring."""
+
+    @functools.wraps(method)
+    def call(self: PostHogClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(method(self._async, *args, **kwargs))
+
+    call.__qualname__ = f"PostHogClient.{method.__name__}"
+    return call
+
+
+def _iterating(
+    method: Callable[Concatenate[AsyncPostHogClient, P], AsyncGenerator[T, None]],
+) -> Callable[Concatenate[PostHogClient, P], Iterator[T]]:
+    """The blocking twin of an async ``iter_*`` method: an iterator that fetches page by page."""
+
+    @functools.wraps(method)
+    def call(self: PostHogClient, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        return self._iterate(method(self._async, *args, **kwargs))
+
+    call.__qualname__ = f"PostHogClient.{method.__name__}"
+    return call
+
+
 async def _anext(agen: AsyncIterator[T]) -> T:
     return await agen.__anext__()
 
@@ -835,7 +863,8 @@ class PostHogClient:
     """Blocking twin of :class:`AsyncPostHogClient` with the same methods and arguments.
 
     Safe in plain scripts and inside a running event loop (Jupyter): the async client runs on a
-    private loop in a background thread. Close it (or use ``with``) to stop that thread.
+    private loop in a background thread. Close it (or use ``with``) to stop that thread. Options
+    are those of :class:`~lineage.api.options.ClientOptions`, as keywords or as ``options=``.
     """
 
     def __init__(
@@ -871,7 +900,7 @@ class PostHogClient:
         """Close connections and stop the background loop; idempotent."""
         if not self._loop.loop.is_closed():
             try:
-                self._loop.run(self._async.aclose())
+                self._run(self._async.aclose())
             finally:
                 self._loop.stop()
 
@@ -881,225 +910,90 @@ class PostHogClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run(coro)
+
     def _iterate(self, agen: AsyncGenerator[T, None]) -> Iterator[T]:
         try:
             while True:
                 try:
-                    item = self._loop.run(_anext(agen))
+                    item = self._run(_anext(agen))
                 except StopAsyncIteration:
                     return
                 yield item
         finally:
             if not self._loop.loop.is_closed():
-                self._loop.run(agen.aclose())
+                self._run(agen.aclose())
 
     # saved queries
-    def iter_views(self, search: str | None = None) -> Iterator[SavedQuery]:
-        return self._iterate(self._async.iter_views(search))
-
-    def list_views(self, search: str | None = None) -> list[SavedQuery]:
-        return self._loop.run(self._async.list_views(search))
-
-    def get_view(self, view_id: str | uuid.UUID) -> SavedQuery:
-        return self._loop.run(self._async.get_view(view_id))
-
-    def create_view(
-        self,
-        name: str,
-        sql: str,
-        *,
-        folder_id: str | None = None,
-        types: list[tuple[str, str]] | None = None,
-        soft_update: bool | None = None,
-    ) -> SavedQuery:
-        return self._loop.run(
-            self._async.create_view(name, sql, folder_id=folder_id, types=types, soft_update=soft_update)
-        )
-
-    def update_view(
-        self,
-        view_id: str | uuid.UUID,
-        *,
-        name: str | None = None,
-        sql: str | None = None,
-        sync_frequency: str | None = None,
-        folder_id: str | _Unset | None = UNSET,
-        description: str | None = None,
-        edited_history_id: int | str | None = None,
-        soft_update: bool | None = None,
-    ) -> SavedQuery:
-        return self._loop.run(
-            self._async.update_view(
-                view_id,
-                name=name,
-                sql=sql,
-                sync_frequency=sync_frequency,
-                folder_id=folder_id,
-                description=description,
-                edited_history_id=edited_history_id,
-                soft_update=soft_update,
-            )
-        )
-
-    def delete_view(self, view_id: str | uuid.UUID) -> None:
-        self._loop.run(self._async.delete_view(view_id))
+    iter_views = _iterating(AsyncPostHogClient.iter_views)
+    list_views = _blocking(AsyncPostHogClient.list_views)
+    get_view = _blocking(AsyncPostHogClient.get_view)
+    create_view = _blocking(AsyncPostHogClient.create_view)
+    update_view = _blocking(AsyncPostHogClient.update_view)
+    delete_view = _blocking(AsyncPostHogClient.delete_view)
 
     def ancestors(self, view_id: str | uuid.UUID, level: int | None = None) -> list[str]:
+        """See :meth:`AsyncPostHogClient.ancestors`; refuses a bad ``level`` at once."""
         _level(level)
-        return self._loop.run(self._async.ancestors(view_id, level))
+        return self._run(self._async.ancestors(view_id, level))
 
     def descendants(self, view_id: str | uuid.UUID, level: int | None = None) -> list[str]:
+        """See :meth:`AsyncPostHogClient.descendants`; refuses a bad ``level`` at once."""
         _level(level)
-        return self._loop.run(self._async.descendants(view_id, level))
+        return self._run(self._async.descendants(view_id, level))
 
-    def dependencies(self, view_id: str | uuid.UUID) -> Dependencies:
-        return self._loop.run(self._async.dependencies(view_id))
-
-    def run(self, view_id: str | uuid.UUID, *, full_refresh: bool | None = None) -> None:
-        self._loop.run(self._async.run(view_id, full_refresh=full_refresh))
-
-    def materialize(self, view_id: str | uuid.UUID, *, sync_frequency: str | None = None) -> None:
-        self._loop.run(self._async.materialize(view_id, sync_frequency=sync_frequency))
-
-    def resume(self, view_id: str | uuid.UUID) -> None:
-        self._loop.run(self._async.resume(view_id))
-
-    def revert_materialization(self, view_id: str | uuid.UUID) -> None:
-        self._loop.run(self._async.revert_materialization(view_id))
-
-    def cancel(self, view_id: str | uuid.UUID) -> None:
-        self._loop.run(self._async.cancel(view_id))
-
-    def run_history(self, view_id: str | uuid.UUID) -> list[RunHistoryEntry]:
-        return self._loop.run(self._async.run_history(view_id))
+    dependencies = _blocking(AsyncPostHogClient.dependencies)
+    run = _blocking(AsyncPostHogClient.run)
+    materialize = _blocking(AsyncPostHogClient.materialize)
+    resume = _blocking(AsyncPostHogClient.resume)
+    revert_materialization = _blocking(AsyncPostHogClient.revert_materialization)
+    cancel = _blocking(AsyncPostHogClient.cancel)
+    run_history = _blocking(AsyncPostHogClient.run_history)
 
     def resume_schedules(self, view_ids: Iterable[str | uuid.UUID]) -> None:
-        self._loop.run(
-            self._async.resume_schedules(list(view_ids) if not isinstance(view_ids, str) else view_ids)
-        )
+        """See :meth:`AsyncPostHogClient.resume_schedules`; ``view_ids`` is read in the caller's thread."""
+        self._run(self._async.resume_schedules(list(view_ids) if not isinstance(view_ids, str) else view_ids))
 
     # folders
-    def list_folders(self) -> list[Folder]:
-        return self._loop.run(self._async.list_folders())
-
-    def get_folder(self, folder_id: str | uuid.UUID) -> Folder:
-        return self._loop.run(self._async.get_folder(folder_id))
-
-    def create_folder(self, name: str) -> Folder:
-        return self._loop.run(self._async.create_folder(name))
-
-    def update_folder(self, folder_id: str | uuid.UUID, *, name: str) -> Folder:
-        return self._loop.run(self._async.update_folder(folder_id, name=name))
-
-    def delete_folder(self, folder_id: str | uuid.UUID) -> None:
-        self._loop.run(self._async.delete_folder(folder_id))
+    list_folders = _blocking(AsyncPostHogClient.list_folders)
+    get_folder = _blocking(AsyncPostHogClient.get_folder)
+    create_folder = _blocking(AsyncPostHogClient.create_folder)
+    update_folder = _blocking(AsyncPostHogClient.update_folder)
+    delete_folder = _blocking(AsyncPostHogClient.delete_folder)
 
     # jobs
-    def iter_jobs(
-        self,
-        saved_query_id: str | uuid.UUID | None = None,
-        since: datetime | None = None,
-        limit: int | None = None,
-        *,
-        page_size: int | None = None,
-        status: str | None = None,
-    ) -> Iterator[Job]:
-        return self._iterate(
-            self._async.iter_jobs(saved_query_id, since, limit, page_size=page_size, status=status)
-        )
-
-    def list_jobs(
-        self,
-        saved_query_id: str | uuid.UUID | None = None,
-        since: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Job]:
-        return self._loop.run(self._async.list_jobs(saved_query_id, since, limit))
-
-    def get_job(self, job_id: str | uuid.UUID) -> Job:
-        return self._loop.run(self._async.get_job(job_id))
-
-    def recent_jobs(self) -> list[Job]:
-        return self._loop.run(self._async.recent_jobs())
-
-    def running_jobs(self) -> list[Job]:
-        return self._loop.run(self._async.running_jobs())
+    iter_jobs = _iterating(AsyncPostHogClient.iter_jobs)
+    list_jobs = _blocking(AsyncPostHogClient.list_jobs)
+    get_job = _blocking(AsyncPostHogClient.get_job)
+    recent_jobs = _blocking(AsyncPostHogClient.recent_jobs)
+    running_jobs = _blocking(AsyncPostHogClient.running_jobs)
 
     # data_warehouse
-    def iter_completed_activity(
-        self, *, limit: int = 20, cutoff_days: int = 30, max_items: int | None = None
-    ) -> Iterator[ActivityRow]:
-        return self._iterate(
-            self._async.iter_completed_activity(limit=limit, cutoff_days=cutoff_days, max_items=max_items)
-        )
-
-    def completed_activity(
-        self, *, limit: int = 20, cutoff_days: int = 30, max_items: int | None = None
-    ) -> list[ActivityRow]:
-        return self._loop.run(
-            self._async.completed_activity(limit=limit, cutoff_days=cutoff_days, max_items=max_items)
-        )
-
-    def check_database_name(self, name: str) -> DatabaseNameCheck:
-        return self._loop.run(self._async.check_database_name(name))
-
-    def view_activity(self, view_id: str | uuid.UUID, *, max_items: int | None = None) -> list[ViewActivity]:
-        return self._loop.run(self._async.view_activity(view_id, max_items=max_items))
-
-    def data_health_issues(self) -> list[HealthIssue]:
-        return self._loop.run(self._async.data_health_issues())
-
-    def failed_activity(
-        self, *, kind: str | None = None, cutoff_days: int = 30, limit: int = 50
-    ) -> list[ActivityRow]:
-        return self._loop.run(self._async.failed_activity(kind=kind, cutoff_days=cutoff_days, limit=limit))
-
-    def check_incremental(self, view_id: str | uuid.UUID, sql: str | None = None) -> dict[str, Any]:
-        return self._loop.run(self._async.check_incremental(view_id, sql))
+    iter_completed_activity = _iterating(AsyncPostHogClient.iter_completed_activity)
+    completed_activity = _blocking(AsyncPostHogClient.completed_activity)
+    check_database_name = _blocking(AsyncPostHogClient.check_database_name)
+    view_activity = _blocking(AsyncPostHogClient.view_activity)
+    data_health_issues = _blocking(AsyncPostHogClient.data_health_issues)
+    failed_activity = _blocking(AsyncPostHogClient.failed_activity)
+    check_incremental = _blocking(AsyncPostHogClient.check_incremental)
 
     # warehouse tables
-    def iter_tables(self, search: str | None = None) -> Iterator[Table]:
-        return self._iterate(self._async.iter_tables(search))
-
-    def list_tables(self, search: str | None = None) -> list[Table]:
-        return self._loop.run(self._async.list_tables(search))
-
-    def get_table(self, table_id: str | uuid.UUID) -> Table:
-        return self._loop.run(self._async.get_table(table_id))
+    iter_tables = _iterating(AsyncPostHogClient.iter_tables)
+    list_tables = _blocking(AsyncPostHogClient.list_tables)
+    get_table = _blocking(AsyncPostHogClient.get_table)
 
     # consumers
-    def list_insights(self) -> list[Insight]:
-        return self._loop.run(self._async.list_insights())
-
-    def list_dashboards(self) -> list[Dashboard]:
-        return self._loop.run(self._async.list_dashboards())
-
-    def get_dashboard(self, dashboard_id: int) -> Dashboard:
-        return self._loop.run(self._async.get_dashboard(dashboard_id))
-
-    def list_notebooks(self) -> list[Notebook]:
-        return self._loop.run(self._async.list_notebooks())
-
-    def get_notebook(self, short_id: str) -> Notebook:
-        return self._loop.run(self._async.get_notebook(short_id))
-
-    def list_endpoints(self) -> list[Endpoint]:
-        return self._loop.run(self._async.list_endpoints())
-
-    def list_alerts(self) -> list[Alert]:
-        return self._loop.run(self._async.list_alerts())
+    list_insights = _blocking(AsyncPostHogClient.list_insights)
+    list_dashboards = _blocking(AsyncPostHogClient.list_dashboards)
+    get_dashboard = _blocking(AsyncPostHogClient.get_dashboard)
+    list_notebooks = _blocking(AsyncPostHogClient.list_notebooks)
+    get_notebook = _blocking(AsyncPostHogClient.get_notebook)
+    list_endpoints = _blocking(AsyncPostHogClient.list_endpoints)
+    list_alerts = _blocking(AsyncPostHogClient.list_alerts)
 
     # query API
-    def hogql(
-        self,
-        query: str,
-        *,
-        values: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        refresh: str = "blocking",
-    ) -> QueryResult:
-        """See :meth:`AsyncPostHogClient.hogql`."""
-        return self._loop.run(self._async.hogql(query, values=values, limit=limit, refresh=refresh))
+    hogql = _blocking(AsyncPostHogClient.hogql)
 
     def iter_hogql(
         self, query: str, *, values: Mapping[str, Any] | None = None, page_size: int = 10000
