@@ -3,7 +3,8 @@
 >>> from lineage.api import PostHogClient, AsyncPostHogClient, SavedQuery
 """
 
-from lineage.api.client import SYNC_FREQUENCIES, UNSET, AsyncPostHogClient, PostHogClient
+from lineage.api.blocking import PostHogClient
+from lineage.api.client import SYNC_FREQUENCIES, UNSET, AsyncPostHogClient
 from lineage.api.limits import SlidingWindowLimiter, VirtualClock
 from lineage.api.models import (
     ActivityRow,
