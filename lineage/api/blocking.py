@@ -3,8 +3,8 @@
 
 Each blocking method is made from the async method of the same name (:func:`_blocking`,
 :func:`_iterating`), so the two cannot drift apart and mypy still sees every signature. The async
-client runs on a private event loop in a background thread, so this works from scripts and from
-inside a running loop (Jupyter) alike.
+client runs on a private event loop in a background thread (:class:`lineage.aio.LoopThread`), so
+this works from scripts and from inside a running loop (Jupyter) alike.
 
 >>> from lineage.config import Settings
 >>> settings = Settings.resolve(host="http://127.0.0.1:8000", project="1", api_key="phx_x", env={})
@@ -14,14 +14,13 @@ inside a running loop (Jupyter) alike.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import threading
 import uuid
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
+from lineage.aio import LoopThread
 from lineage.api.client import AsyncPostHogClient, check_level
 from lineage.api.options import ClientKeywords, ClientOptions
 from lineage.api.query import check_limit, check_query_text, with_limit
@@ -32,41 +31,6 @@ __all__ = ["PostHogClient"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
-
-
-class _LoopThread:
-    """A private event loop running forever in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._main, name="lineage-api-loop", daemon=True)
-        self.thread.start()
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        if threading.current_thread() is self.thread:
-            coro.close()
-            raise RuntimeError("PostHogClient called from its own loop thread; use AsyncPostHogClient there")
-        if self.loop.is_closed():
-            coro.close()
-            raise RuntimeError("PostHogClient is closed")
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
-
-    def stop(self) -> None:
-        if self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        if not self.thread.is_alive():
-            self.loop.close()
 
 
 def _blocking(
@@ -111,7 +75,7 @@ class PostHogClient:
         self, settings: Settings, *, options: ClientOptions | None = None, **keywords: Unpack[ClientKeywords]
     ) -> None:
         self._async = AsyncPostHogClient(settings, options=options, **keywords)
-        self._loop = _LoopThread()
+        self._loop = LoopThread("lineage-api-loop")
         # a client dropped without close() must not leave its loop thread spinning for ever
         weakref.finalize(self, self._loop.stop)
 
@@ -151,6 +115,12 @@ class PostHogClient:
         self.close()
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop.in_own_thread():
+            coro.close()
+            raise RuntimeError("PostHogClient called from its own loop thread; use AsyncPostHogClient there")
+        if self._loop.loop.is_closed():
+            coro.close()
+            raise RuntimeError("PostHogClient is closed")
         return self._loop.run(coro)
 
     def _iterate(self, agen: AsyncGenerator[T, None]) -> Iterator[T]:
