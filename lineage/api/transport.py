@@ -400,17 +400,8 @@ class Sender:
                     log.info("%s: HTTP %d, retry %d/%d", display, status, attempt, self._retries)
                     await self._backoff_wait(self._backoff.delay(attempt - 1))
                     continue
-                raise api_error(
-                    response,
-                    try_json(content),
-                    display,
-                    method,
-                    project=self.project,
-                    what=what,
-                    attempts=attempt,
-                    read_only=read_only,
-                )
-            if 200 <= status < 300:
+                # out of retries: the error below says so
+            elif 200 <= status < 300:
                 if not content.strip():
                     return None
                 decoded = try_json(content, invalid=_INVALID)
