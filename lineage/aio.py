@@ -1,7 +1,11 @@
 """Run a coroutine to completion from synchronous code, inside a running event loop or not.
 
-Jupyter runs its own loop, where ``asyncio.run`` refuses to start; there the coroutine runs on a
-private loop in a thread of its own, and its result or exception comes back to the caller.
+One mechanism serves both uses: :class:`LoopThread`, a private event loop in a thread of its own.
+:func:`run_sync` runs one coroutine: with ``asyncio.run`` in the caller's thread when no loop runs
+there, else (Jupyter runs its own loop, where ``asyncio.run`` refuses to start) on a LoopThread made
+for it, whose result or exception comes back to the caller. The blocking
+:class:`~lineage.api.PostHogClient` keeps one LoopThread for its whole life, because its connections
+belong to the loop that opened them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,46 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["run_sync"]
+__all__ = ["LoopThread", "run_sync"]
+
+
+class LoopThread:
+    """A private event loop running in a daemon thread until :meth:`stop`.
+
+    Stopping it finishes as ``asyncio.run`` does: tasks still pending are cancelled, async
+    generators and the default executor shut down, and the loop closed.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        # the Runner closes the loop as asyncio.run does once run_forever returns
+        with asyncio.Runner(loop_factory=lambda: self.loop) as runner:
+            runner.get_loop().run_forever()
+
+    def in_own_thread(self) -> bool:
+        """Whether the caller is this loop's thread (where waiting on the loop would deadlock)."""
+        return threading.current_thread() is self.thread
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the loop and wait for its result; cancelled if the wait is interrupted."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        """Stop the loop and wait (up to 10 s) for its thread to close it; idempotent."""
+        if self.loop.is_closed() or not self.thread.is_alive():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -22,18 +65,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            box["result"] = asyncio.run(coro)
-        except BaseException as exc:  # handed back to the caller's thread below
-            box["error"] = exc
-
-    thread = threading.Thread(target=runner, name="lineage-run-sync")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    result: T = box["result"]
-    return result
+    loop = LoopThread("lineage-run-sync")
+    try:
+        return loop.run(coro)
+    finally:
+        loop.stop()

@@ -3,7 +3,8 @@
 >>> from lineage.api import PostHogClient, AsyncPostHogClient, SavedQuery
 """
 
-from lineage.api.client import SYNC_FREQUENCIES, UNSET, AsyncPostHogClient, PostHogClient
+from lineage.api.blocking import PostHogClient
+from lineage.api.client import SYNC_FREQUENCIES, UNSET, AsyncPostHogClient
 from lineage.api.limits import SlidingWindowLimiter, VirtualClock
 from lineage.api.models import (
     ActivityRow,
@@ -18,6 +19,7 @@ from lineage.api.models import (
     UserBasic,
     parse_datetime,
 )
+from lineage.api.options import ClientOptions
 from lineage.api.query import QueryResult
 from lineage.api.retry import ClientStats, StatsSnapshot
 
@@ -26,6 +28,7 @@ __all__ = [
     "UNSET",
     "ActivityRow",
     "AsyncPostHogClient",
+    "ClientOptions",
     "ClientStats",
     "Column",
     "DatabaseNameCheck",

@@ -13,14 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from lineage.api.models import UserBasic, _bool, _int, _mapping, _str
-from lineage.errors import ProtocolError
+from lineage.api.models import UserBasic, _bool, _int, _mapping, _need, _raw, _str
 
 __all__ = ["Alert", "Dashboard", "Endpoint", "Insight", "Notebook", "json_value", "owner_of"]
-
-
-def _raw() -> Any:
-    return field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 def json_value(value: Any) -> Any:
@@ -46,12 +41,9 @@ def _flag(value: Any) -> bool | None:
     return _bool(value)
 
 
-def _need(value: Any, what: str, key: str) -> Any:
-    if value is None or value == "":
-        raise ProtocolError(
-            f"{what} without {key!r} in the API answer; the API answered in an undocumented shape"
-        )
-    return value
+def _ref_id(value: Any) -> int | None:
+    """A referenced record's id, given as a nested object (``{"id": 3, ...}``) or bare (``3``)."""
+    return _int(value.get("id")) if isinstance(value, Mapping) else _int(value)
 
 
 @dataclass(frozen=True)
@@ -107,8 +99,7 @@ class Dashboard:
             for tile in tiles:
                 if not isinstance(tile, Mapping) or _flag(tile.get("deleted")):
                     continue
-                insight = tile.get("insight")
-                ident = _int(insight.get("id")) if isinstance(insight, Mapping) else _int(insight)
+                ident = _ref_id(tile.get("insight"))
                 if ident is not None:
                     found.add(ident)
             ids = tuple(sorted(found))
@@ -190,8 +181,7 @@ class Alert:
     @classmethod
     def from_api(cls, data: Any) -> Self:
         d = _mapping(data, "an alert")
-        insight = d.get("insight")
-        insight_id = _int(insight.get("id")) if isinstance(insight, Mapping) else _int(insight)
+        insight_id = _ref_id(d.get("insight"))
         if insight_id is None:
             insight_id = _int(d.get("insight_id"))
         enabled = _flag(d.get("enabled"))

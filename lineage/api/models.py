@@ -116,17 +116,23 @@ def _mapping(data: Any, what: str) -> Mapping[str, Any]:
     return data
 
 
-def _required_id(data: Mapping[str, Any], what: str) -> str:
-    ident = _str(data.get("id"))
-    if not ident:
+def _need(value: Any, what: str, key: str, *, article: str = "") -> Any:
+    """``value``, unless it is missing or empty: then the answer is refused (``what`` lacks ``key``)."""
+    if value is None or value == "":
         raise ProtocolError(
-            f"{what} without an 'id' in the API answer; the API answered in an undocumented shape",
+            f"{what} without {article}{key!r} in the API answer; the API answered in an undocumented shape",
             body=None,
         )
+    return value
+
+
+def _required_id(data: Mapping[str, Any], what: str) -> str:
+    ident: str = _need(_str(data.get("id")), what, "id", article="an ")
     return ident
 
 
 def _raw() -> Any:
+    """The ``raw`` field of a record: the answer as given, kept out of equality, hashing and repr."""
     return field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
@@ -518,18 +524,14 @@ class ViewChange:
     before: Any = field(default=None, compare=False, hash=False)
     after: Any = field(default=None, compare=False, hash=False)
 
-    @staticmethod
-    def _sql(value: Any) -> str | None:
-        return _sql(value)
-
     @property
     def sql_before(self) -> str | None:
         """The SQL before a ``query`` change (None for other fields or a creation)."""
-        return self._sql(self.before) if self.attribute == "query" else None
+        return _sql(self.before) if self.attribute == "query" else None
 
     @property
     def sql_after(self) -> str | None:
-        return self._sql(self.after) if self.attribute == "query" else None
+        return _sql(self.after) if self.attribute == "query" else None
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def _remote_checker(api: dict[str, Any], warnings: list[str]) -> Callable[[str],
         return None
 
     def check(name: str) -> bool | None:
-        from lineage.api.client import PostHogClient
+        from lineage.api import PostHogClient
 
         try:
             with PostHogClient(settings, retries=1) as client:
