@@ -149,3 +149,24 @@ def test_an_older_job_is_never_taken_for_the_new_run(small_fixture: dict[str, An
     result = asyncio.run(refresh_async(s, plan, transport=LateJob(create_app(wh)), poll_s=0.05))
     assert result.steps[0].status == "Completed"
     assert result.steps[0].job_id != old_job
+
+
+def test_incremental_views_downstream_are_rebuilt_from_scratch(small_fixture: dict[str, Any]) -> None:
+    # An incremental run processes only new rows: after orders changes, orders_daily's old rows would
+    # stay computed from the old orders. The newest PostHog's run takes {"full_refresh": true}.
+    for view in small_fixture["views"]:
+        if view["name"] in ("orders", "orders_daily"):
+            view["is_incremental"] = True
+    graph = snapshot_of(Warehouse(quick(small_fixture), era="e2"))
+    graph.nx.nodes[VIEW_IDS["orders_daily"]]["is_incremental"] = True  # as an E3 crawl records it
+    graph.nx.nodes[VIEW_IDS["orders"]]["is_incremental"] = True  # the changed view itself: not rebuilt
+    plan = refresh_plan(graph, "orders")
+    assert [(s.name, s.full_refresh) for s in plan] == [("orders", False), ("orders_daily", True)]
+    wh = Warehouse(quick(small_fixture), era="e3")
+    s = Settings.resolve(host="http://127.0.0.1:1", project="1", api_key="phx_write", env={})
+    transport = httpx.ASGITransport(app=create_app(wh))
+    result = asyncio.run(refresh_async(s, plan, transport=transport, poll_s=0.05))
+    assert result.ok
+    modes = {j["saved_query_id"]: j.get("run_mode") for j in wh.list_jobs()[:2]}
+    assert modes[VIEW_IDS["orders_daily"]] == "full_refresh"
+    assert modes[VIEW_IDS["orders"]] == "incremental"  # the changed view runs as it always does

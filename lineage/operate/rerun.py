@@ -50,6 +50,9 @@ class RefreshStep:
     seconds: float | None = None
     rows: int | None = None
     error: str | None = None
+    # An incremental view downstream of the one that changed is rebuilt from scratch: an incremental
+    # run processes only new rows, so its old rows would stay computed from the old upstream.
+    full_refresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,14 @@ def refresh_plan(graph: LineageGraph, view: str, *, downstream: bool = True) -> 
             + ("and the views downstream of it are" if downstream else "is")
             + " not materialized"
         )
-    return tuple(RefreshStep(view_id=n.id, name=n.name) for n in order)
+    return tuple(
+        RefreshStep(
+            view_id=n.id,
+            name=n.name,
+            full_refresh=n is not report.target and bool(graph.nx.nodes[n.id].get("is_incremental")),
+        )
+        for n in order
+    )
 
 
 async def _newest_job_id(client: AsyncPostHogClient, view_id: str) -> str | None:
@@ -133,7 +143,7 @@ async def refresh_async(
             if on_start is not None:
                 on_start(step)
             began = time.monotonic()
-            await client.run(step.view_id)
+            await client.run(step.view_id, full_refresh=True if step.full_refresh else None)
             wait = poll_s
             job: Job | None = None
             while True:
