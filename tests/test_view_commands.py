@@ -1,0 +1,84 @@
+"""`lineage delete` (issue 14: every write endpoint of the seed API is a command with a plan, --yes
+and JSON output), against the simulator over loopback, era E3 (the newest PostHog) given explicitly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_operate import KEY, UUIDS, Env, fixture, make_env
+
+DELETE_ROUTE = "DELETE /api/projects/{team_id}/warehouse_saved_queries/{id}/"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    yield from make_env(tmp_path, fixture(), era="e3")
+
+
+def _live(env: Env, name: str) -> bool:
+    r = env.http.get(
+        f"/api/projects/1/warehouse_saved_queries/{UUIDS[name]}/", headers={"Authorization": f"Bearer {KEY}"}
+    )
+    if r.status_code == 404:
+        return False
+    r.raise_for_status()
+    return not r.json().get("deleted") and not str(r.json().get("name", "")).startswith("POSTHOG_DELETED_")
+
+
+def test_delete_plan_lists_readers_and_changes_nothing(env: Env) -> None:
+    result = env.cli("delete", "a", "--format", "json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["dry_run"] is True and plan["checked"] is True
+    [step] = plan["steps"]
+    assert step["name"] == "a" and step["read_by"] == ["b", "p"] and step["downstream"] == 3
+    text = env.cli("delete", "a")
+    assert "read by b, p; 3 downstream in all" in text.stdout
+    assert "nothing changed: add --yes" in text.stdout
+    assert env.writes() == {}
+    assert _live(env, "a")
+
+
+def test_delete_yes_deletes_exactly_the_plan_readers_first(env: Env) -> None:
+    plan = json.loads(env.cli("delete", "x+", "--format", "json").stdout)
+    assert [s["name"] for s in plan["steps"]] == ["y", "x"]  # the reader goes first
+    result = env.cli("delete", "x+", "--yes", "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["ok"] is True and [s["name"] for s in out["steps"]] == ["y", "x"]
+    assert env.writes() == {DELETE_ROUTE: 2}
+    assert not _live(env, "x") and not _live(env, "y")
+    assert all(_live(env, n) for n in "abcpq")
+
+
+def test_delete_refused_while_read_is_one_line_exit_3(env: Env) -> None:
+    # PostHog refuses to delete a view other live views read (400); the newest names the readers.
+    result = env.cli("delete", "a", "--yes")
+    assert result.exit_code == 3, result.output
+    assert "refused" in result.stdout
+    err = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(err) >= 1 and "PostHog refused 1 of 1 views; first: a:" in err[-1]
+    assert "Traceback" not in result.output and KEY not in result.output
+    assert _live(env, "a")
+
+
+def test_delete_of_a_view_gone_since_the_crawl_is_an_input_error(env: Env) -> None:
+    r = httpx.delete(
+        f"{env.url}/api/projects/1/warehouse_saved_queries/{UUIDS['q']}/",
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert r.status_code in (200, 204)
+    result = env.cli("delete", "q", "--yes")
+    assert result.exit_code == 2, result.output
+    assert "no longer exists" in result.output
+
+
+def test_delete_unknown_selector_is_exit_2(env: Env) -> None:
+    result = env.cli("delete", "nosuch")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
