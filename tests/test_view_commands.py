@@ -82,3 +82,35 @@ def test_delete_unknown_selector_is_exit_2(env: Env) -> None:
     result = env.cli("delete", "nosuch")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+
+
+def test_create_plan_changes_nothing_and_yes_creates_it(env: Env, tmp_path: Path) -> None:
+    sql = tmp_path / "new.sql"
+    sql.write_text("SELECT * FROM b JOIN events ON 1 = 1", encoding="utf-8")
+    plan = env.cli("create", "fresh", "--sql", str(sql), "--folder", "Finance", "--format", "json")
+    assert plan.exit_code == 0, plan.output
+    assert json.loads(plan.stdout) == {
+        "name": "fresh",
+        "reads": ["b", "events"],
+        "folder": "Finance",
+        "dry_run": True,
+    }
+    assert "reading b, events" in env.cli("create", "fresh", "--sql", str(sql)).stdout
+    assert env.writes() == {}
+    done = env.cli("create", "fresh", "--sql", str(sql), "--folder", "Finance", "--yes", "--format", "json")
+    assert done.exit_code == 0, done.output
+    new_id = json.loads(done.stdout)["id"]
+    assert env.writes() == {"POST /api/projects/{team_id}/warehouse_saved_queries/": 1}
+    view = env.get(f"warehouse_saved_queries/{new_id}/")
+    assert view["name"] == "fresh" and view["query"]["query"] == sql.read_text(encoding="utf-8")
+    assert view["folder_id"] == "0190c1f2-0000-7000-8000-00000000f001"
+
+
+def test_create_refuses_a_name_in_the_snapshot(env: Env, tmp_path: Path) -> None:
+    sql = tmp_path / "new.sql"
+    sql.write_text("SELECT 1", encoding="utf-8")
+    for name in ("a", "events"):
+        result = env.cli("create", name, "--sql", str(sql), "--yes")
+        assert result.exit_code == 2, result.output
+        assert "already names" in result.output
+    assert env.writes() == {}

@@ -29,6 +29,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("lineage.cli.jobs", "jobs_cmd"),
     ("lineage.cli.operate", "history_cmd"),
     ("lineage.cli.folders", "folders"),
+    ("lineage.cli.views", "create_cmd"),
     ("lineage.cli.views", "delete_cmd"),
     ("lineage.cli.watch", "watch_cmd"),
     ("lineage.cli.sim", "sim"),

@@ -1,4 +1,4 @@
-"""``lineage delete``: change saved queries themselves (issue 14), the way `materialize` acts on them.
+"""``lineage delete|create``: change saved queries themselves (issue 14), the way `materialize` acts on them.
 
 The selector is resolved on the snapshot, each id is confirmed live, the plan is printed, and nothing
 changes without ``--yes``.
@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from lineage.api import AsyncPostHogClient
-from lineage.cli.common import api_options, clean_errors
+from lineage.cli.common import api_options, clean_errors, emit, format_option, snapshot_option
 from lineage.cli.operate import (
     _action_options,
     _load_plan,
@@ -22,9 +22,12 @@ from lineage.cli.operate import (
     _settings,
     with_client,
 )
+from lineage.cli.whatif import read_sql
+from lineage.errors import InputError
 from lineage.graph import LineageGraph
+from lineage.hogql import extract_tables
 from lineage.operate import Plan, confirm_live
-from lineage.operate.actions import ActionOutcome, apply_action
+from lineage.operate.actions import ActionOutcome, apply_action, find_folder
 
 
 def _with_readers(plan: Plan, graph: LineageGraph) -> tuple[Plan, dict[str, dict[str, Any]]]:
@@ -92,3 +95,59 @@ def delete_cmd(**kwargs: Any) -> None:
     outcomes = with_client(settings, main)
     if outcomes is not None:
         _report_outcomes(outcomes, fmt)
+
+
+@click.command("create")
+@click.argument("name")
+@click.option("--sql", "sql_path", required=True, metavar="FILE", help="the view's HogQL ('-' reads stdin)")
+@click.option("--folder", default=None, metavar="NAME", help="put the new view in this folder")
+@snapshot_option
+@click.option("--yes", is_flag=True, help="Do it. Without it the plan is printed and nothing changes.")
+@format_option(["text", "json"], default="text")
+@api_options
+@clean_errors
+def create_cmd(**kwargs: Any) -> None:
+    """Create the saved query NAME from the HogQL in FILE; the plan shows the tables it reads.
+
+    A name already in the snapshot is refused (exit 2): PostHog would update that view instead.
+
+    \b
+    Examples:
+      lineage create mrr_copy --sql - <<< 'SELECT * FROM customer_mrr_by_month'
+      lineage create mrr_copy --sql new.sql --folder Finance --yes --format json
+    """
+    name, fmt, folder_name = kwargs["name"], kwargs["fmt"], kwargs["folder"]
+    if not name.strip():
+        raise InputError("NAME is empty; give the new view a name")
+    sql = read_sql(kwargs["sql_path"])
+    reads = extract_tables(sql)
+    graph = LineageGraph.load(kwargs["snapshot"])
+    if any(graph.name_of(node) == name for node in graph.nx):
+        raise InputError(
+            f"{name!r} already names a view or table in the snapshot; choose another name "
+            "(or change that view with `lineage edit`)"
+        )
+    plan = {"name": name, "reads": reads, "folder": folder_name}
+    settings = _settings(kwargs, needed=kwargs["yes"])
+    if not kwargs["yes"]:
+        if fmt == "json":
+            emit(json.dumps({**plan, "dry_run": True}, indent=2, ensure_ascii=False) + "\n", None)
+        else:
+            where = f" in folder {folder_name}" if folder_name else ""
+            click.echo(f"plan: create view {name}{where}, reading {', '.join(reads) or 'nothing'}")
+            click.echo("nothing changed: add --yes to do it")
+        return
+    assert settings is not None
+
+    async def main(client: AsyncPostHogClient) -> dict[str, Any]:
+        folder_id = None
+        if folder_name is not None:
+            folder_id = find_folder(await client.list_folders(), folder_name).id
+        view = await client.create_view(name, sql, folder_id=folder_id)
+        return {**plan, "id": view.id}
+
+    done = with_client(settings, main)
+    if fmt == "json":
+        emit(json.dumps(done, indent=2, ensure_ascii=False) + "\n", None)
+    else:
+        click.echo(f"created view {name} ({done['id']})")
