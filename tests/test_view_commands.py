@@ -114,3 +114,53 @@ def test_create_refuses_a_name_in_the_snapshot(env: Env, tmp_path: Path) -> None
         assert result.exit_code == 2, result.output
         assert "already names" in result.output
     assert env.writes() == {}
+
+
+def test_edit_plan_is_the_whatif_and_yes_patches_with_the_uuid_history_id(env: Env, tmp_path: Path) -> None:
+    sql = tmp_path / "new.sql"
+    sql.write_text("SELECT 1 AS only_col FROM stripe_charge", encoding="utf-8")
+    before = env.view("a")
+    plan = env.cli("edit", "a", "--sql", str(sql), "--format", "json")
+    assert plan.exit_code == 0, plan.output
+    data = json.loads(plan.stdout)
+    assert data["dry_run"] is True and data["name"] == "a" and "only_col" in data["columns"]["added"]
+    assert "plan: edit view a" in env.cli("edit", "a", "--sql", str(sql)).stdout
+    assert env.writes() == {}
+    done = env.cli("edit", "a", "--sql", str(sql), "--yes", "--format", "json")
+    assert done.exit_code == 0, done.output
+    assert env.writes() == {"PATCH /api/projects/{team_id}/warehouse_saved_queries/{id}/": 1}
+    after = env.view("a")
+    assert after["query"]["query"] == sql.read_text(encoding="utf-8")
+    # E3: latest_history_id is a UUID string (None before the view's first edit), sent back as given
+    new_id = after["latest_history_id"]
+    assert isinstance(new_id, str) and len(new_id) == 36 and new_id != before["latest_history_id"]
+    assert json.loads(done.stdout)["latest_history_id"] == new_id
+    sql.write_text("SELECT 2 AS only_col FROM stripe_charge", encoding="utf-8")
+    again = env.cli("edit", "a", "--sql", str(sql), "--yes")  # sends new_id back: accepted
+    assert again.exit_code == 0, again.output
+    assert (
+        env.view("a")["query"]["query"].startswith("SELECT 2")
+        and env.view("a")["latest_history_id"] != new_id
+    )
+
+
+def test_edit_refused_when_modified_by_someone_else(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from lineage.api import AsyncPostHogClient
+
+    real = AsyncPostHogClient.get_view
+
+    async def stale(self: AsyncPostHogClient, view_id: str) -> object:
+        # the view as read before someone else's edit: an older history id
+        return replace(await real(self, view_id), latest_history_id="00000000-0000-4000-8000-000000000000")
+
+    monkeypatch.setattr(AsyncPostHogClient, "get_view", stale)
+    sql = tmp_path / "new.sql"
+    sql.write_text("SELECT 1 AS only_col", encoding="utf-8")
+    result = env.cli("edit", "a", "--sql", str(sql), "--yes")
+    assert result.exit_code == 3, result.output
+    assert "modified by someone else" in result.stderr and "Traceback" not in result.output
+    assert env.view("a")["query"]["query"] != "SELECT 1 AS only_col"

@@ -31,6 +31,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("lineage.cli.folders", "folders"),
     ("lineage.cli.views", "create_cmd"),
     ("lineage.cli.views", "delete_cmd"),
+    ("lineage.cli.views", "edit_cmd"),
     ("lineage.cli.watch", "watch_cmd"),
     ("lineage.cli.sim", "sim"),
     ("lineage.cli.demo", "demo"),

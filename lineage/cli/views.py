@@ -1,4 +1,4 @@
-"""``lineage delete|create``: change saved queries themselves (issue 14), the way `materialize` acts on them.
+"""``lineage delete|create|edit``: change saved queries (issue 14), the way `materialize` acts on them.
 
 The selector is resolved on the snapshot, each id is confirmed live, the plan is printed, and nothing
 changes without ``--yes``.
@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from lineage.analysis.whatif import whatif
 from lineage.api import AsyncPostHogClient
 from lineage.cli.common import api_options, clean_errors, emit, format_option, snapshot_option
 from lineage.cli.operate import (
@@ -23,9 +24,10 @@ from lineage.cli.operate import (
     with_client,
 )
 from lineage.cli.whatif import read_sql
-from lineage.errors import InputError
+from lineage.errors import ApiError, BadRequestError, InputError, NotFoundError
 from lineage.graph import LineageGraph
 from lineage.hogql import extract_tables
+from lineage.io import visible
 from lineage.operate import Plan, confirm_live
 from lineage.operate.actions import ActionOutcome, apply_action, find_folder
 
@@ -40,7 +42,7 @@ def _with_readers(plan: Plan, graph: LineageGraph) -> tuple[Plan, dict[str, dict
         readers[step.id] = {"read_by": direct, "downstream": total}
         flags = step.flags
         if direct:
-            flags += (f"read by {', '.join(direct)}; {total} downstream in all",)
+            flags += (visible(f"read by {', '.join(direct)}; {total} downstream in all"),)
         steps.append(replace(step, flags=flags))
     # readers before what they read, so that `SEL+` can go in one command
     steps.sort(key=lambda s: (-s.wave, s.name, s.id))
@@ -134,7 +136,7 @@ def create_cmd(**kwargs: Any) -> None:
             emit(json.dumps({**plan, "dry_run": True}, indent=2, ensure_ascii=False) + "\n", None)
         else:
             where = f" in folder {folder_name}" if folder_name else ""
-            click.echo(f"plan: create view {name}{where}, reading {', '.join(reads) or 'nothing'}")
+            click.echo(visible(f"plan: create view {name}{where}, reading {', '.join(reads) or 'nothing'}"))
             click.echo("nothing changed: add --yes to do it")
         return
     assert settings is not None
@@ -150,4 +152,83 @@ def create_cmd(**kwargs: Any) -> None:
     if fmt == "json":
         emit(json.dumps(done, indent=2, ensure_ascii=False) + "\n", None)
     else:
-        click.echo(f"created view {name} ({done['id']})")
+        click.echo(visible(f"created view {name} ({done['id']})"))
+
+
+@click.command("edit")
+@click.argument("view")
+@click.option("--sql", "sql_path", required=True, metavar="FILE", help="the new HogQL ('-' reads stdin)")
+@snapshot_option
+@click.option("--yes", is_flag=True, help="Do it. Without it the plan is printed and nothing changes.")
+@format_option(["text", "json"], default="text")
+@api_options
+@clean_errors
+def edit_cmd(**kwargs: Any) -> None:
+    """Replace VIEW's HogQL with the SQL in FILE; the plan is the what-if of `lineage impact --sql`.
+
+    With --yes the view is read live and PATCHed with its latest_history_id, so an edit made in
+    PostHog since then is refused ("modified by someone else", exit 3) rather than overwritten.
+
+    \b
+    Examples:
+      lineage edit customer_mrr_by_month --sql - <<< 'SELECT 1 AS customer_id'
+      lineage edit customer_mrr_by_month --sql new.sql --yes --format json
+    """
+    fmt = kwargs["fmt"]
+    sql = read_sql(kwargs["sql_path"])
+    graph = LineageGraph.load(kwargs["snapshot"])
+    view_id = graph.resolve(kwargs["view"])
+    name = graph.name_of(view_id)
+    report = whatif(graph, view_id, sql)
+    plan = {
+        "id": view_id,
+        "name": name,
+        "columns": report.columns.to_dict(),
+        "tables_added": list(report.tables_added),
+        "tables_removed": list(report.tables_removed),
+        "breaks": list(report.breaks),
+    }
+    settings = _settings(kwargs, needed=kwargs["yes"])
+    if fmt == "json" and not kwargs["yes"]:
+        emit(json.dumps({**plan, "dry_run": True}, indent=2, ensure_ascii=False) + "\n", None)
+        return
+    if fmt == "text":
+        cols = report.columns
+        lines = [
+            f"plan: edit view {name}",
+            f"  columns removed: {', '.join(cols.removed) or 'none'}; "
+            f"added: {', '.join(cols.added) or 'none'}",
+            f"  {len(report.breaks)} downstream break"
+            + (f": {', '.join(report.breaks)}" if report.breaks else ""),
+        ]
+        text = visible("\n".join(lines)) + "\n"
+        if kwargs["yes"]:
+            click.echo(text, err=True, nl=False)
+        else:
+            click.echo(text + "nothing changed: add --yes to do it\n", nl=False)
+            return
+    assert settings is not None
+
+    async def main(client: AsyncPostHogClient) -> dict[str, Any]:
+        try:
+            live = await client.get_view(view_id)
+        except NotFoundError:
+            raise InputError(
+                f"view {name!r} ({view_id}) no longer exists in PostHog; crawl again and re-plan"
+            ) from None
+        try:
+            done = await client.update_view(view_id, sql=sql, edited_history_id=live.latest_history_id)
+        except BadRequestError as exc:
+            if "modified by someone else" in str(exc):
+                raise ApiError(
+                    f"view {name!r} was modified by someone else while editing; "
+                    "nothing changed: look at it in PostHog, then edit again"
+                ) from None
+            raise
+        return {"id": view_id, "name": name, "latest_history_id": done.latest_history_id}
+
+    out = with_client(settings, main)
+    if fmt == "json":
+        emit(json.dumps({**plan, **out}, indent=2, ensure_ascii=False) + "\n", None)
+    else:
+        click.echo(visible(f"edited view {name}"))
