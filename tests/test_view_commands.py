@@ -57,7 +57,9 @@ def test_delete_yes_deletes_exactly_the_plan_readers_first(env: Env) -> None:
 
 
 def test_delete_refused_while_read_is_one_line_exit_3(env: Env) -> None:
-    # PostHog refuses to delete a view other live views read (400); the newest names the readers.
+    # PostHog's saved-query destroy turns HasDependentsError into a 400 "Cannot delete this view
+    # because other views depend on it. Delete or update those views first." (names no view; the
+    # simulator's E3 names readers only when insights read the view too).
     result = env.cli("delete", "a", "--yes")
     assert result.exit_code == 3, result.output
     assert "refused" in result.stdout
