@@ -235,8 +235,12 @@ def _do_action(action: str, kwargs: dict[str, Any], *, materialized_only: bool) 
         return await apply_action(client, action, live, every=every)
 
     outcomes = with_client(settings, main)
-    if outcomes is None:
-        return
+    if outcomes is not None:
+        _report_outcomes(outcomes, fmt)
+
+
+def _report_outcomes(outcomes: list[ActionOutcome], fmt: str) -> None:
+    """Print what each view's action did; any refusal ends in an ApiError (exit 3)."""
     if fmt == "json":
         payload = {"ok": all(o.ok for o in outcomes), "steps": [o.to_dict() for o in outcomes]}
         emit(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", None)

@@ -1,4 +1,4 @@
-"""The one-call-per-view actions (materialize, revert, cancel, resume), folders, and job listings."""
+"""The one-call-per-view actions (materialize, revert, cancel, resume, delete), folders, and job listings."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ ACTIONS = {
     "revert": "revert the materialization of",
     "cancel": "cancel the running materialization of",
     "resume": "resume (un-suspend)",
+    "delete": "delete",
 }
 
 
@@ -50,6 +51,8 @@ async def _one(client: AsyncPostHogClient, action: str, step: Step, every: str |
         await client.cancel(step.id)
     elif action == "resume":
         await client.resume(step.id)
+    elif action == "delete":
+        await client.delete_view(step.id)
     else:  # pragma: no cover - the CLI offers only the four
         raise ValueError(f"unknown action {action!r}")
 
