@@ -54,14 +54,14 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 SYNC_FREQUENCIES: Final = SYNC_FREQUENCY_WRITE
-_P = PROJECT_PATH
-_SQ = _P + "warehouse_saved_queries/"
-_SQ_ID = _SQ + "{id}/"
-_FOLDERS = _P + "warehouse_saved_query_folders/"
-_JOBS = _P + "data_modeling_jobs/"
-_DW = _P + "data_warehouse/"
-_TABLES = _P + "warehouse_tables/"
-_QUERY = _P + "query/"
+_PROJECT = PROJECT_PATH
+_SAVED_QUERIES = _PROJECT + "warehouse_saved_queries/"
+_SAVED_QUERY = _SAVED_QUERIES + "{id}/"
+_FOLDERS = _PROJECT + "warehouse_saved_query_folders/"
+_JOBS = _PROJECT + "data_modeling_jobs/"
+_DATA_WAREHOUSE = _PROJECT + "data_warehouse/"
+_TABLES = _PROJECT + "warehouse_tables/"
+_QUERY = _PROJECT + "query/"
 _QUERY_ID = _QUERY + "{id}/"
 
 
@@ -170,8 +170,8 @@ class AsyncPostHogClient:
 
     async def iter_views(self, search: str | None = None) -> AsyncGenerator[SavedQuery, None]:
         """Every saved query (listing shape: no SQL), across all pages, newest first."""
-        display = self._sender.display("GET", self._sender.url(_SQ))
-        async for raw in self._sender.iter(_SQ, {"search": search}):
+        display = self._sender.display("GET", self._sender.url(_SAVED_QUERIES))
+        async for raw in self._sender.iter(_SAVED_QUERIES, {"search": search}):
             yield self._parse(SavedQuery.from_api, raw, display)
 
     async def list_views(self, search: str | None = None) -> list[SavedQuery]:
@@ -181,8 +181,8 @@ class AsyncPostHogClient:
     async def get_view(self, view_id: str | uuid.UUID) -> SavedQuery:
         """One saved query with its SQL; NotFoundError if it is deleted or not in this project."""
         vid = _segment(view_id, "view_id")
-        url = self._sender.url(_SQ_ID, id=vid)
-        body = await self._sender.request("GET", _SQ_ID, url, read_only=True, what=f"saved query {vid}")
+        url = self._sender.url(_SAVED_QUERY, id=vid)
+        body = await self._sender.request("GET", _SAVED_QUERY, url, read_only=True, what=f"saved query {vid}")
         return self._parse(SavedQuery.from_api, body, self._sender.display("GET", url))
 
     async def create_view(
@@ -204,8 +204,8 @@ class AsyncPostHogClient:
             payload["types"] = [list(t) for t in types]
         if soft_update is not None:
             payload["soft_update"] = soft_update
-        url = self._sender.url(_SQ)
-        body = await self._sender.request("POST", _SQ, url, body=payload, read_only=False)
+        url = self._sender.url(_SAVED_QUERIES)
+        body = await self._sender.request("POST", _SAVED_QUERIES, url, body=payload, read_only=False)
         return self._parse(SavedQuery.from_api, body, self._sender.display("POST", url))
 
     async def update_view(
@@ -247,9 +247,9 @@ class AsyncPostHogClient:
             payload["soft_update"] = soft_update
         if not payload:
             raise ValueError("update_view needs at least one field to change")
-        url = self._sender.url(_SQ_ID, id=vid)
+        url = self._sender.url(_SAVED_QUERY, id=vid)
         body = await self._sender.request(
-            "PATCH", _SQ_ID, url, body=payload, read_only=False, what=f"saved query {vid}"
+            "PATCH", _SAVED_QUERY, url, body=payload, read_only=False, what=f"saved query {vid}"
         )
         return self._parse(SavedQuery.from_api, body, self._sender.display("PATCH", url))
 
@@ -257,13 +257,17 @@ class AsyncPostHogClient:
         """Soft-delete a saved query (PostHog refuses while other views depend on it)."""
         vid = _segment(view_id, "view_id")
         await self._sender.request(
-            "DELETE", _SQ_ID, self._sender.url(_SQ_ID, id=vid), read_only=False, what=f"saved query {vid}"
+            "DELETE",
+            _SAVED_QUERY,
+            self._sender.url(_SAVED_QUERY, id=vid),
+            read_only=False,
+            what=f"saved query {vid}",
         )
 
     async def _lineage(self, direction: str, view_id: str | uuid.UUID, level: int | None) -> list[str]:
         lvl = check_level(level)
         vid = _segment(view_id, "view_id")
-        template = _SQ_ID + direction + "/"
+        template = _SAVED_QUERY + direction + "/"
         url = self._sender.url(template, id=vid)
         payload = {} if lvl is None else {"level": lvl}
         # ancestors/descendants are POSTs that change nothing: safe to retry
@@ -301,7 +305,7 @@ class AsyncPostHogClient:
     async def dependencies(self, view_id: str | uuid.UUID) -> Dependencies:
         """Counts of distinct direct parents and children."""
         vid = _segment(view_id, "view_id")
-        template = _SQ_ID + "dependencies/"
+        template = _SAVED_QUERY + "dependencies/"
         body = await self._sender.get(template, what=f"saved query {vid}", id=vid)
         return self._parse(
             Dependencies.from_api, body, self._sender.display("GET", self._sender.url(template, id=vid))
@@ -315,7 +319,7 @@ class AsyncPostHogClient:
         body: Mapping[str, Any] | None = None,
     ) -> None:
         vid = _segment(view_id, "view_id")
-        template = _SQ_ID + action + "/"
+        template = _SAVED_QUERY + action + "/"
         await self._sender.request(
             "POST",
             template,
@@ -363,7 +367,7 @@ class AsyncPostHogClient:
     async def run_history(self, view_id: str | uuid.UUID) -> list[RunHistoryEntry]:
         """The (at most five) newest runs of the view, newest first."""
         vid = _segment(view_id, "view_id")
-        template = _SQ_ID + "run_history/"
+        template = _SAVED_QUERY + "run_history/"
         body = await self._sender.get(template, what=f"saved query {vid}", id=vid)
         display = self._sender.display("GET", self._sender.url(template, id=vid))
         entries = body.get("run_history") if isinstance(body, Mapping) else None
@@ -378,7 +382,7 @@ class AsyncPostHogClient:
         ids = sorted({_segment(v, "view_id") for v in view_ids})
         if not ids:
             raise ValueError("resume_schedules needs at least one view id")
-        template = _SQ + "resume_schedules/"
+        template = _SAVED_QUERIES + "resume_schedules/"
         await self._sender.request(
             "POST", template, self._sender.url(template), body={"view_ids": ids}, read_only=False
         )
@@ -511,7 +515,7 @@ class AsyncPostHogClient:
             raise ValueError(f"limit must be a whole number from 1 to 50, got {limit!r}")
         if isinstance(cutoff_days, bool) or not isinstance(cutoff_days, int) or cutoff_days < 1:
             raise ValueError(f"cutoff_days must be a whole number >= 1, got {cutoff_days!r}")
-        template = _DW + "completed_activity/"
+        template = _DATA_WAREHOUSE + "completed_activity/"
         display = self._sender.display("GET", self._sender.url(template))
         count = 0
         params = {"limit": limit, "offset": 0, "cutoff_days": cutoff_days}
@@ -540,7 +544,7 @@ class AsyncPostHogClient:
         """The view's activity log, newest first: who created or changed it, and what (its SQL's
         before and after). Needs the scope ``activity_log:read``; pages follow ``next``."""
         vid = _segment(view_id, "view_id")
-        template = _SQ_ID + "activity/"
+        template = _SAVED_QUERY + "activity/"
         display = self._sender.display("GET", self._sender.url(template, id=vid))
         out: list[ViewActivity] = []
         async for raw in self._sender.iter(template, {"limit": 100}, stop_on_empty=True, id=vid):
@@ -551,7 +555,7 @@ class AsyncPostHogClient:
 
     async def data_health_issues(self) -> list[HealthIssue]:
         """Failing materializations and syncs in one request (``data_warehouse/data_health_issues``)."""
-        template = _DW + "data_health_issues/"
+        template = _DATA_WAREHOUSE + "data_health_issues/"
         body = await self._sender.get(template)
         display = self._sender.display("GET", self._sender.url(template))
         rows = body.get("results") if isinstance(body, Mapping) else body
@@ -568,7 +572,7 @@ class AsyncPostHogClient:
             raise ValueError(f"kind must be 'sync' or 'materialization', got {kind!r}")
         if isinstance(cutoff_days, bool) or not isinstance(cutoff_days, int) or cutoff_days < 1:
             raise ValueError(f"cutoff_days must be a whole number >= 1, got {cutoff_days!r}")
-        template = _DW + "completed_activity/"
+        template = _DATA_WAREHOUSE + "completed_activity/"
         display = self._sender.display("GET", self._sender.url(template))
         params: dict[str, Any] = {
             "limit": limit,
@@ -586,7 +590,7 @@ class AsyncPostHogClient:
     async def check_incremental(self, view_id: str | uuid.UUID, sql: str | None = None) -> dict[str, Any]:
         """The newest PostHog's ``check_incremental`` action: whether the view can run incrementally."""
         vid = _segment(view_id, "view_id")
-        template = _SQ_ID + "check_incremental/"
+        template = _SAVED_QUERY + "check_incremental/"
         payload: dict[str, Any] = {}
         if sql is not None:
             payload["query"] = {"kind": "HogQLQuery", "query": sql}
@@ -604,7 +608,7 @@ class AsyncPostHogClient:
         """Whether a managed-warehouse database name is free (a beta feature; may answer 403)."""
         if not isinstance(name, str) or not name:
             raise ValueError("check_database_name needs a name")
-        template = _DW + "check-database-name/"
+        template = _DATA_WAREHOUSE + "check-database-name/"
         body = await self._sender.get(template, params={"name": name})
         display = self._sender.display("GET", self._sender.url(template))
         return self._parse(lambda b: DatabaseNameCheck.from_api(b, asked=name), body, display)
@@ -631,7 +635,7 @@ class AsyncPostHogClient:
     # ------------------------------------------------------------------ consumers
 
     async def _consumer_list(self, path: str, parser: Callable[[Any], T]) -> list[T]:
-        template = _P + path
+        template = _PROJECT + path
         display = self._sender.display("GET", self._sender.url(template))
         return [self._parse(parser, raw, display) async for raw in self._sender.iter(template)]
 
@@ -645,7 +649,7 @@ class AsyncPostHogClient:
 
     async def get_dashboard(self, dashboard_id: int) -> Dashboard:
         """One dashboard with its tiles (their insight ids)."""
-        template = _P + "dashboards/{id}/"
+        template = _PROJECT + "dashboards/{id}/"
         ident = _segment(str(dashboard_id), "dashboard_id")
         body = await self._sender.get(template, what=f"dashboard {ident}", id=ident)
         return self._parse(
@@ -658,7 +662,7 @@ class AsyncPostHogClient:
 
     async def get_notebook(self, short_id: str) -> Notebook:
         """One notebook with its ProseMirror ``content``."""
-        template = _P + "notebooks/{id}/"
+        template = _PROJECT + "notebooks/{id}/"
         ident = _segment(short_id, "short_id")
         body = await self._sender.get(template, what=f"notebook {ident}", id=ident)
         return self._parse(
