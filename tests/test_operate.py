@@ -518,3 +518,13 @@ def test_per_view_limits_are_kept_by_waiting_never_a_429() -> None:
     assert stats["throttled"] == 0
     assert stats["by_route"]["POST /api/projects/{team_id}/warehouse_saved_queries/{id}/run/"] == 12
     assert max(waited) > 600  # the sixth materialize/revert waited for the hour to roll on
+
+
+def test_jobs_since_refuses_what_is_not_a_finite_duration() -> None:
+    from lineage.errors import InputError as _InputError
+    from lineage.operate.actions import parse_since
+
+    assert parse_since("90m").total_seconds() == 5400 and parse_since("30").total_seconds() == 30
+    for bad in ("inf", "nan", "1e400", "-3h", "0", "soon"):
+        with pytest.raises(_InputError, match="is not a duration"):
+            parse_since(bad)

@@ -97,9 +97,13 @@ def parse_since(text: str) -> timedelta:
         value = float(number)
     except ValueError:
         value = -1.0
+    message = f"since {text!r} is not a duration; write e.g. 90m, 6h, 2d or 1w"
     if value <= 0:
-        raise InputError(f"since {text!r} is not a duration; write e.g. 90m, 6h, 2d or 1w")
-    return timedelta(seconds=value * _UNITS[unit])
+        raise InputError(message)
+    try:
+        return timedelta(seconds=value * _UNITS[unit])
+    except (OverflowError, ValueError):  # inf, nan, or more days than a timedelta holds
+        raise InputError(message) from None
 
 
 def job_rows(jobs: Iterable[Job], names: dict[str, str], now: datetime | None) -> list[dict[str, Any]]:
