@@ -21,8 +21,9 @@ from conftest import FOLDER_IDS, TABLE_IDS, TEAM_ID, VIEW_IDS, make_small_fixtur
 from lineage.sim import auth
 from lineage.sim.app import MAX_BODY_BYTES, create_app
 from lineage.sim.faults import FaultConfig
-from lineage.sim.state import Warehouse, search_terms
+from lineage.sim.state import Warehouse
 from lineage.sim.throttle import Throttler
+from lineage.sim.validate import search_terms
 
 API = f"/api/projects/{TEAM_ID}"
 SQ = f"{API}/warehouse_saved_queries"

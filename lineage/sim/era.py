@@ -13,7 +13,8 @@ generation so the client is tested against both:
 
 (E1, the first API, answers lineage like E2 and is not simulated apart.) :class:`Warehouse
 <lineage.sim.state.Warehouse>` keeps everything the eras share and asks its ``rules`` (an
-:class:`Era`) wherever they differ; :func:`era_named` turns ``"e2"``/``"e3"`` into one.
+:class:`Era`) wherever they differ (each rule takes the part of the warehouse it reads, at least
+its state, :class:`lineage.sim.team.TeamState`); :func:`era_named` turns ``"e2"``/``"e3"`` into one.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from lineage.sim.records import Job, Table, View, canon_uuid, det_uuid, render_t
 from lineage.sim.validate import sync_write
 
 if TYPE_CHECKING:
-    from lineage.sim.state import Warehouse
+    from lineage.sim.team import TeamState
+    from lineage.sim.views import ViewEngine
 
 __all__ = ["E2", "E3", "ERAS", "SUSPEND_AFTER", "Era", "era_named"]
 
@@ -76,14 +78,14 @@ class Era:
         """A view's ``latest_history_id`` after its ``number``-th query change."""
         return number
 
-    def check_delete(self, wh: Warehouse, view: View) -> None:
+    def check_delete(self, wh: ViewEngine, view: View) -> None:
         """Refuse to delete ``view`` for reasons of this era (before the dependents check)."""
 
     def has_dependents(self, view: View) -> SimError:
         """The answer to deleting a view other live views read."""
         return invalid(_HAS_DEPENDENTS)
 
-    def lineage(self, wh: Warehouse, view: View, level: Any, *, up: bool) -> list[str]:
+    def lineage(self, wh: TeamState, view: View, level: Any, *, up: bool) -> list[str]:
         """``ancestors`` (``up``) or ``descendants`` of ``view``: slices of the path store."""
         try:
             found = wh._index.ancestors(view.id, level) if up else wh._index.descendants(view.id, level)
@@ -91,18 +93,18 @@ class Era:
             raise server_error() from None
         return sorted(found)
 
-    def dependencies(self, wh: Warehouse, view: View) -> tuple[int, int]:
+    def dependencies(self, wh: TeamState, view: View) -> tuple[int, int]:
         """(upstream, downstream) counts of ``view``."""
         return wh._index.dependencies(view.id)
 
     def check_run_body(self, body: Any) -> None:
         """Validate the body of ``POST .../run/``."""
 
-    def materialize_frequency(self, wh: Warehouse, view: View, body: Any) -> str:
+    def materialize_frequency(self, wh: TeamState, view: View, body: Any) -> str:
         """The cadence ``POST .../materialize/`` sets: always 24hour."""
         return "24hour"
 
-    def set_run_mode(self, wh: Warehouse, job: Job, view: View, body: Any) -> None:
+    def set_run_mode(self, wh: TeamState, job: Job, view: View, body: Any) -> None:
         """Fill a started job's ``run_mode`` (no such field here)."""
 
     def can_cancel(self, view: View, running: list[Job]) -> bool:
@@ -130,7 +132,7 @@ class Era:
         """``POST .../:id/resume/`` does not exist before E3."""
         raise not_found()
 
-    def maybe_suspend(self, wh: Warehouse, view: View) -> None:
+    def maybe_suspend(self, wh: TeamState, view: View) -> None:
         """After a failed run: views are never suspended here."""
 
     def runs_schedules(self) -> bool:
@@ -190,7 +192,7 @@ class E3(Era):
         # compared as a string on a PATCH.
         return det_uuid("activity", team_id, number)
 
-    def check_delete(self, wh: Warehouse, view: View) -> None:
+    def check_delete(self, wh: ViewEngine, view: View) -> None:
         if view.managed_kind is None:
             # The newest PostHog also refuses while insights read the view, naming them all.
             insights = wh._insight_readers(view)
@@ -201,17 +203,17 @@ class E3(Era):
     def has_dependents(self, view: View) -> SimError:
         return invalid(_HAS_DEPENDENTS, node_id=view.id)
 
-    def lineage(self, wh: Warehouse, view: View, level: Any, *, up: bool) -> list[str]:
+    def lineage(self, wh: TeamState, view: View, level: Any, *, up: bool) -> list[str]:
         return _walk(wh, view, _level(level), up=up)
 
-    def dependencies(self, wh: Warehouse, view: View) -> tuple[int, int]:
+    def dependencies(self, wh: TeamState, view: View) -> tuple[int, int]:
         return len(_walk(wh, view, 1, up=True)), len(_walk(wh, view, 1, up=False))
 
     def check_run_body(self, body: Any) -> None:
         if isinstance(body, dict) and "full_refresh" in body and not isinstance(body["full_refresh"], bool):
             raise invalid("Must be a valid boolean.", "full_refresh")
 
-    def materialize_frequency(self, wh: Warehouse, view: View, body: Any) -> str:
+    def materialize_frequency(self, wh: TeamState, view: View, body: Any) -> str:
         if not isinstance(body, dict) or body.get("sync_frequency") is None:
             return "24hour"
         freq = sync_write(body["sync_frequency"]) or "24hour"
@@ -220,7 +222,7 @@ class E3(Era):
             raise invalid(refusal, "sync_frequency")
         return freq
 
-    def set_run_mode(self, wh: Warehouse, job: Job, view: View, body: Any) -> None:
+    def set_run_mode(self, wh: TeamState, job: Job, view: View, body: Any) -> None:
         """An incremental view processes only new rows unless a full refresh is asked for
         (``{"full_refresh": true}``) or it has never completed a run."""
         if not view.is_incremental:
@@ -262,7 +264,7 @@ class E3(Era):
     def check_resume(self) -> None:
         return None
 
-    def maybe_suspend(self, wh: Warehouse, view: View) -> None:
+    def maybe_suspend(self, wh: TeamState, view: View) -> None:
         """After SUSPEND_AFTER failed materializations in a row PostHog suspends the view.
 
         The threshold is the simulator's (PostHog's constant was not found in its published source);
@@ -331,7 +333,7 @@ def _level(level: Any) -> int | None:
     return value
 
 
-def _walk(wh: Warehouse, view: View, level: int | None, *, up: bool) -> list[str]:
+def _walk(wh: TeamState, view: View, level: int | None, *, up: bool) -> list[str]:
     """Nodes within ``level`` hops of ``view`` over live views (breadth first), sorted: views and
     warehouse tables by id, PostHog tables by (whole, dotted) name."""
     children = {} if up else wh._live_children()

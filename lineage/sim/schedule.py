@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, Final
 from lineage.posthog import SYNC_FREQUENCY_SECONDS, VIEW_SYNC_FREQUENCIES
 
 if TYPE_CHECKING:
+    from lineage.sim.jobs import JobEngine
     from lineage.sim.records import Job, View
-    from lineage.sim.state import Warehouse
+    from lineage.sim.team import TeamState
 
 __all__ = ["CADENCE_SECONDS", "bounds_payload", "check_cadence", "humanize", "tick"]
 
@@ -47,7 +48,7 @@ def humanize(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-def _floor(wh: Warehouse, view: View) -> tuple[int, str | None]:
+def _floor(wh: TeamState, view: View) -> tuple[int, str | None]:
     """(seconds, blocker id) of the source floor: the finest floor among the parents."""
     memo: dict[str, tuple[int, str | None]] = {}
 
@@ -69,7 +70,7 @@ def _floor(wh: Warehouse, view: View) -> tuple[int, str | None]:
     return min(found, key=lambda b: (b[0], b[1] or "")) if found else (0, None)
 
 
-def _ceiling(wh: Warehouse, view: View) -> tuple[int, str] | None:
+def _ceiling(wh: TeamState, view: View) -> tuple[int, str] | None:
     """(seconds, blocker id) of the finest cadence among materialized views downstream, or None."""
     children = wh._live_children()
     seen: set[str] = set()
@@ -89,7 +90,7 @@ def _ceiling(wh: Warehouse, view: View) -> tuple[int, str] | None:
     return best
 
 
-def _name(wh: Warehouse, node: str | None) -> str | None:
+def _name(wh: TeamState, node: str | None) -> str | None:
     if node is None:
         return None
     view = wh._views.get(node)
@@ -99,7 +100,7 @@ def _name(wh: Warehouse, node: str | None) -> str | None:
     return table.name if table is not None else node
 
 
-def _options(wh: Warehouse, view: View) -> tuple[list[dict[str, Any]], Any, Any]:
+def _options(wh: TeamState, view: View) -> tuple[list[dict[str, Any]], Any, Any]:
     floor_s, floor_by = _floor(wh, view)
     ceiling = _ceiling(wh, view)
     options: list[dict[str, Any]] = []
@@ -120,7 +121,7 @@ def _options(wh: Warehouse, view: View) -> tuple[list[dict[str, Any]], Any, Any]
     return options, floor, ceiling if "consumer" in blocked else None
 
 
-def bounds_payload(wh: Warehouse, view: View) -> dict[str, Any]:
+def bounds_payload(wh: TeamState, view: View) -> dict[str, Any]:
     """The view's ``sync_frequency_bounds`` (present on retrieve in E3)."""
     if view.managed_kind is not None:
         return {
@@ -149,7 +150,7 @@ def bounds_payload(wh: Warehouse, view: View) -> dict[str, Any]:
     }
 
 
-def check_cadence(wh: Warehouse, view: View, cadence: str) -> str | None:
+def check_cadence(wh: TeamState, view: View, cadence: str) -> str | None:
     """PostHog's refusal for materializing ``view`` every ``cadence``, or None when it is allowed."""
     seconds = CADENCE_SECONDS.get(cadence)
     if seconds is None:
@@ -180,7 +181,7 @@ def _suspended(view: View) -> bool:
     return view.suspended
 
 
-def _upstream(wh: Warehouse, view: View, descend: Callable[[View], bool]) -> Iterator[str]:
+def _upstream(wh: TeamState, view: View, descend: Callable[[View], bool]) -> Iterator[str]:
     """Every node upstream of ``view`` once: its parents, and the parents of each view ``descend`` accepts."""
     seen: set[str] = set()
     stack = list(view.parents)
@@ -195,7 +196,7 @@ def _upstream(wh: Warehouse, view: View, descend: Callable[[View], bool]) -> Ite
             stack.extend(parent.parents)
 
 
-def _nearest_materialized(wh: Warehouse, view: View) -> list[View]:
+def _nearest_materialized(wh: TeamState, view: View) -> list[View]:
     """The materialized views upstream of ``view`` reached through plain views only."""
     out: dict[str, View] = {}
     for node in _upstream(wh, view, lambda p: not p.deleted and not p.is_materialized):
@@ -205,7 +206,7 @@ def _nearest_materialized(wh: Warehouse, view: View) -> list[View]:
     return [out[k] for k in sorted(out)]
 
 
-def _blocked_by(wh: Warehouse, view: View) -> View | None:
+def _blocked_by(wh: TeamState, view: View) -> View | None:
     """The materialized ancestor whose failure (or suspension) makes this run skip, if any."""
     for parent in _nearest_materialized(wh, view):
         if _suspended(parent):
@@ -219,7 +220,7 @@ def _blocked_by(wh: Warehouse, view: View) -> View | None:
     return None
 
 
-def _order(wh: Warehouse, views: Iterable[View]) -> list[View]:
+def _order(wh: TeamState, views: Iterable[View]) -> list[View]:
     """Views parents-first (names break ties), so a tick sees an upstream job before its readers."""
     pending = {v.id: v for v in views}
     done: set[str] = set()
@@ -238,11 +239,11 @@ def _order(wh: Warehouse, views: Iterable[View]) -> list[View]:
     return out
 
 
-def _ancestor_ids(wh: Warehouse, view: View, among: dict[str, View]) -> set[str]:
+def _ancestor_ids(wh: TeamState, view: View, among: dict[str, View]) -> set[str]:
     return set(_upstream(wh, view, lambda p: True)) & set(among)
 
 
-def tick(wh: Warehouse) -> list[Job]:
+def tick(wh: JobEngine) -> list[Job]:
     """Start the scheduled runs whose time has come (called with the lock held); returns them."""
     if not wh.rules.runs_schedules():
         return []
