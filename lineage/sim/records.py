@@ -47,8 +47,9 @@ def render_time(value: datetime | None) -> str | None:
     return text + "Z"
 
 
-def det_uuid(*parts: object) -> str:
-    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
+def det_uuid(*parts: object, namespace: uuid.UUID = _NS) -> str:
+    """A UUID made from ``parts`` (the same parts, the same UUID): ids stay stable across runs."""
+    return str(uuid.uuid5(namespace, "\x1f".join(str(p) for p in parts)))
 
 
 def canon_uuid(raw: Any) -> str | None:
@@ -129,7 +130,8 @@ class Table:
     source_type: str | None = None
     columns: list[tuple[str, str]] = field(default_factory=list)
     created_by: int | None = None
-    # A sourced table's source prefix and the name SQL uses (interfaces.md section 10).
+    # A sourced table's source prefix and the dotted name SQL uses (PostHog's hogql_name, derived from
+    # source type, prefix and name when a fixture gives none: lineage.sim.fixture).
     prefix: str | None = None
     hogql_name: str | None = None
 

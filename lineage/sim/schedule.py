@@ -1,6 +1,6 @@
 """The newest PostHog's scheduling facts for the simulator (era E3): cadence bounds and scheduled runs.
 
-* ``sync_frequency_bounds`` (posthog-api-3.md section 5): a view's cadence may not be finer than what
+* ``sync_frequency_bounds`` (E3 adds them to a view): a view's cadence may not be finer than what
   its sources deliver (the *floor*: the finest sync interval among the sources upstream of it, a
   source without a schedule and PostHog's own tables delivering continuously) nor coarser than what
   reads it (the *ceiling*: the finest cadence of any materialized view downstream). This follows
