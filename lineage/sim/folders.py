@@ -53,7 +53,7 @@ class FolderEngine(ViewEngine):
 
     def create_folder(self, body: Any, *, user_id: int) -> dict[str, Any]:
         """POST (201)."""
-        with self.lock:
+        with self._changing():
             if not isinstance(body, dict):
                 raise not_a_dict(body)
             if "name" not in body or body["name"] is None:
@@ -76,7 +76,7 @@ class FolderEngine(ViewEngine):
 
     def update_folder(self, folder_id: str, body: Any) -> dict[str, Any]:
         """PATCH: rename."""
-        with self.lock:
+        with self._changing():
             folder = self._folder(folder_id)
             if not isinstance(body, dict):
                 raise not_a_dict(body)
@@ -86,7 +86,7 @@ class FolderEngine(ViewEngine):
 
     def delete_folder(self, folder_id: str) -> None:
         """Delete the folder's views (dependents first), then the folder; refuse outside dependents."""
-        with self.lock:
+        with self._changing():
             folder = self._folder(folder_id)
             remaining = {v.id: v for v in self._views.values() if v.folder_id == folder.id and not v.deleted}
             while remaining:

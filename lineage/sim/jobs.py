@@ -101,7 +101,7 @@ class JobEngine(TeamState):
     # ------------------------------------------------------------------ actions
     def run(self, view_id: str, body: Any) -> None:
         """Start a simulated run: a Running job that completes (or fails) after ``run_seconds``."""
-        with self.lock:
+        with self._changing():
             self._refresh_jobs()
             view = self._view(view_id)
             self.rules.check_run_body(body)
@@ -112,7 +112,7 @@ class JobEngine(TeamState):
 
     def materialize(self, view_id: str, body: Any) -> None:
         """Enable materialization (24hour, or E3's ``sync_frequency``) and set the view's paths up."""
-        with self.lock:
+        with self._changing():
             view = self._view(view_id)
             if view.managed_kind is not None:
                 raise invalid("Cannot materialize a query from a managed viewset.")
@@ -139,7 +139,7 @@ class JobEngine(TeamState):
 
     def revert_materialization(self, view_id: str) -> None:
         """Undo materialization; deletes the view's own ancestor paths (paths through it stay)."""
-        with self.lock:
+        with self._changing():
             view = self._view(view_id)
             if view.managed_kind is not None:
                 raise invalid("Cannot revert materialization of a query from a managed viewset.")
@@ -147,7 +147,7 @@ class JobEngine(TeamState):
 
     def cancel(self, view_id: str) -> None:
         """Status -> Cancelled; E2 requires the view's status to be Running, E3 a running job."""
-        with self.lock:
+        with self._changing():
             self._refresh_jobs()
             view = self._view(view_id)
             running = [
@@ -179,7 +179,7 @@ class JobEngine(TeamState):
 
     def resume_schedules(self, body: Any) -> None:
         """Unpause schedules of the listed views; unknown ids are ignored (202 on success)."""
-        with self.lock:
+        with self._changing():
             ids = self.rules.resume_ids(body)
             for vid in ids:
                 view = self._views.get(vid)
@@ -188,7 +188,7 @@ class JobEngine(TeamState):
 
     def resume(self, view_id: str) -> None:
         """E3's ``POST /:id/resume/``: un-suspend one view and let its schedule run again."""
-        with self.lock:
+        with self._changing():
             self.rules.check_resume()
             view = self._view(view_id)
             view.suspended = False  # PostHog's resume action un-suspends the view

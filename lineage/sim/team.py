@@ -13,7 +13,8 @@ this state:
 
 A part that uses another builds on it (views on jobs and the activity log, folders on views), so
 every call between parts is checked. All data lives here, declared in one place, guarded by the one
-``lock``; every public method of a part takes it.
+``lock``: every public method of a part takes it, and one that changes records enters through
+:meth:`TeamState._changing`.
 
 Where PostHog's generations differ - the *era*: E2 the older PostHog, E3 the newest - a part asks
 ``rules`` (:class:`lineage.sim.era.Era`) instead of branching on the era's name.
@@ -22,7 +23,8 @@ Where PostHog's generations differ - the *era*: E2 the older PostHog, E3 the new
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -88,6 +90,15 @@ class TeamState:
         self._schedule_next: dict[str, datetime] = {}
         self._schedule_scanned: datetime | None = None
         self._table_cadence: dict[str, str] = table_cadences(fixture, self._tables)
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """The one door for changes: every public method that changes the team's records runs inside
+        it, under ``lock`` (reads take ``lock`` alone). Jobs the simulated clock starts and finishes
+        change records too, lazily, inside :meth:`JobEngine._refresh_jobs <lineage.sim.jobs.JobEngine>`;
+        the consumers' writes go through :attr:`consumers` under ``lock``."""
+        with self.lock:
+            yield
 
     def _next(self, kind: str) -> str:
         """A new deterministic id for a ``kind`` of record."""

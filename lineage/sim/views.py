@@ -191,7 +191,7 @@ class ViewEngine(JobEngine, ActivityLog):
 
     def create_view(self, body: Any, *, user_id: int) -> tuple[dict[str, Any], bool]:
         """POST: upsert by name. Returns (retrieve shape, created?) - created means 201, else 200."""
-        with self.lock:
+        with self._changing():
             self._refresh_jobs()
             if not isinstance(body, dict):
                 raise server_error()  # request.data.get on a non-dict body
@@ -236,7 +236,7 @@ class ViewEngine(JobEngine, ActivityLog):
 
     def update_view(self, view_id: str, body: Any, *, user_id: int | None = None) -> dict[str, Any]:
         """PATCH (partial update) with PostHog's conflict check, sync_frequency and lineage recompute."""
-        with self.lock:
+        with self._changing():
             self._refresh_jobs()
             view = self._view(view_id)
             if not isinstance(body, dict):
@@ -306,7 +306,7 @@ class ViewEngine(JobEngine, ActivityLog):
 
     def delete_view(self, view_id: str) -> None:
         """Soft delete: rename, keep ``deleted_name``, drop the view's own paths (through-paths stay)."""
-        with self.lock:
+        with self._changing():
             view = self._view(view_id)
             self.rules.check_delete(self, view)
             try:
