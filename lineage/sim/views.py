@@ -36,12 +36,15 @@ class ViewEngine(JobEngine, ActivityLog):
 
     # ------------------------------------------------------------------ lookups and shapes
     def _live_view_named(self, name: str) -> View | None:
+        """The live (not deleted) view called ``name``, if any."""
         for view in self._views.values():
             if not view.deleted and view.name == name:
                 return view
         return None
 
     def _resolve(self, name: str) -> str | None:
+        """The node id a table name in a view's HogQL reads: a live view, a warehouse table or a
+        PostHog table (in that order); None when PostHog would answer 'Unknown table'."""
         view = self._live_view_named(name)
         if view is not None:
             return view.id
@@ -56,12 +59,14 @@ class ViewEngine(JobEngine, ActivityLog):
         return None
 
     def _name_taken(self, name: str, *, me: str | None) -> bool:
+        """Whether a table, or a live view other than ``me``, already has ``name``."""
         if any(name in (t.name, t.sql_name) for t in self._tables.values()):
             return True
         view = self._live_view_named(name)
         return view is not None and view.id != me
 
     def _minimal(self, view: View, *, include_columns: bool = True) -> dict[str, Any]:
+        """The view as PostHog's list answers it (its ``DataWarehouseSavedQueryMinimalSerializer``)."""
         folder = self._folders.get(view.folder_id or "")
         return {
             "id": view.id,
@@ -87,6 +92,8 @@ class ViewEngine(JobEngine, ActivityLog):
         }
 
     def _full(self, view: View) -> dict[str, Any]:
+        """The view as a retrieve, create or update answers it: the minimal shape plus ``query`` (after
+        ``name``) and ``latest_history_id`` (after ``latest_error``), in PostHog's key order."""
         base = self._minimal(view)
         out: dict[str, Any] = {}
         for key, value in base.items():
