@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,13 @@ def load_consumers(
         load(store, fixture, when, default_user)
 
 
+def _items(fixture: Mapping[str, Any], key: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(index, where, object) of each item under ``key``: ``where`` names it in errors (``insights[2]``)."""
+    for i, raw in enumerate(as_list(fixture.get(key), key)):
+        where = f"{key}[{i}]"
+        yield i, where, as_dict(raw, where)
+
+
 def _int_id(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise FixtureError(f"{where}: 'id' must be an integer, got {value!r}")
@@ -81,9 +88,7 @@ def _json_obj(value: Any, where: str) -> Any:
 
 
 def _load_insights(store: ConsumerStore, fixture: Mapping[str, Any], when: _When, default_user: int) -> None:
-    for i, raw in enumerate(as_list(fixture.get("insights"), "insights")):
-        where = f"insights[{i}]"
-        row = as_dict(raw, where)
+    for i, where, row in _items(fixture, "insights"):
         iid = _int_id(row.get("id", i + 1), where)
         if iid in store.insights:
             raise FixtureError(f"{where}: duplicate insight id {iid}")
@@ -111,9 +116,7 @@ def _load_insights(store: ConsumerStore, fixture: Mapping[str, Any], when: _When
 def _load_dashboards(
     store: ConsumerStore, fixture: Mapping[str, Any], when: _When, default_user: int
 ) -> None:
-    for i, raw in enumerate(as_list(fixture.get("dashboards"), "dashboards")):
-        where = f"dashboards[{i}]"
-        row = as_dict(raw, where)
+    for i, where, row in _items(fixture, "dashboards"):
         did = _int_id(row.get("id", i + 1), where)
         if did in store.dashboards:
             raise FixtureError(f"{where}: duplicate dashboard id {did}")
@@ -130,9 +133,7 @@ def _load_dashboards(
 def _load_dashboard_tiles(
     store: ConsumerStore, fixture: Mapping[str, Any], when: _When, default_user: int
 ) -> None:
-    for i, raw in enumerate(as_list(fixture.get("dashboard_tiles"), "dashboard_tiles")):
-        where = f"dashboard_tiles[{i}]"
-        row = as_dict(raw, where)
+    for i, where, row in _items(fixture, "dashboard_tiles"):
         tid = _int_id(row.get("id", i + 1), where)
         if tid in store.tiles:
             raise FixtureError(f"{where}: duplicate tile id {tid}")
@@ -149,9 +150,7 @@ def _load_dashboard_tiles(
 
 
 def _load_notebooks(store: ConsumerStore, fixture: Mapping[str, Any], when: _When, default_user: int) -> None:
-    for i, raw in enumerate(as_list(fixture.get("notebooks"), "notebooks")):
-        where = f"notebooks[{i}]"
-        row = as_dict(raw, where)
+    for i, where, row in _items(fixture, "notebooks"):
         nid = str(row.get("id") or consumer_uuid("notebook", i))
         try:
             nid = str(uuid.UUID(nid))
@@ -174,9 +173,7 @@ def _load_notebooks(store: ConsumerStore, fixture: Mapping[str, Any], when: _Whe
 
 
 def _load_endpoints(store: ConsumerStore, fixture: Mapping[str, Any], when: _When, default_user: int) -> None:
-    for i, raw in enumerate(as_list(fixture.get("endpoints"), "endpoints")):
-        where = f"endpoints[{i}]"
-        row = as_dict(raw, where)
+    for i, where, row in _items(fixture, "endpoints"):
         name = row.get("name")
         if not isinstance(name, str) or not name:
             raise FixtureError(f"{where}: 'name' must be a non-empty string")
@@ -187,9 +184,7 @@ def _load_endpoints(store: ConsumerStore, fixture: Mapping[str, Any], when: _Whe
 
 
 def _load_alerts(store: ConsumerStore, fixture: Mapping[str, Any], when: _When, default_user: int) -> None:
-    for i, raw in enumerate(as_list(fixture.get("alerts"), "alerts")):
-        where = f"alerts[{i}]"
-        row = as_dict(raw, where)
+    for i, where, row in _items(fixture, "alerts"):
         insight = row.get("insight_id")
         if insight not in store.insights:
             raise FixtureError(f"{where}: insight_id {insight!r} names no insight in 'insights'")
