@@ -21,9 +21,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, 
 from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from lineage.aio import LoopThread
-from lineage.api.client import AsyncPostHogClient, check_level
+from lineage.api.client import AsyncPostHogClient
 from lineage.api.options import ClientKeywords, ClientOptions
 from lineage.api.query import check_limit, check_query_text, with_limit
+from lineage.api.resources.saved_queries import check_level
 from lineage.api.retry import ClientStats
 from lineage.config import Settings
 
