@@ -8,7 +8,7 @@ A resource mixin (saved queries, folders, jobs, ...) holds the endpoint methods 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
@@ -27,6 +27,7 @@ __all__ = [
     "SAVED_QUERY",
     "TABLES",
     "Resource",
+    "collect",
     "segment",
 ]
 
@@ -53,9 +54,14 @@ def segment(value: str | uuid.UUID, what: str) -> str:
     return quote(value.strip(), safe="")
 
 
+async def collect(items: AsyncIterator[T]) -> list[T]:
+    """Every item of an async iterator, as a list (the ``list_*`` methods of the ``iter_*`` ones)."""
+    return [item async for item in items]
+
+
 class Resource:
     """The base of every resource mixin: the client's sender and options, and the shapes of call
-    that most endpoints are (GET one record, list or iterate records across pages)."""
+    that most endpoints are (GET one record, iterate the records of a listing across pages)."""
 
     _sender: Sender
     options: ClientOptions
@@ -92,14 +98,3 @@ class Resource:
                 return
             yield self._parse(parser, raw, display)
             count += 1
-
-    async def _list(
-        self,
-        parser: Callable[[Any], T],
-        template: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        stop_on_empty: bool = False,
-    ) -> list[T]:
-        """All records of a listing, across pages, parsed."""
-        return [r async for r in self._iter(parser, template, params, stop_on_empty=stop_on_empty)]

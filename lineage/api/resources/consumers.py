@@ -4,7 +4,7 @@ the detail routes that carry a dashboard's tiles and a notebook's content)."""
 from __future__ import annotations
 
 from lineage.api.consumer_models import Alert, Dashboard, Endpoint, Insight, Notebook
-from lineage.api.resources.base import PROJECT, Resource, segment
+from lineage.api.resources.base import PROJECT, Resource, collect, segment
 
 __all__ = ["Consumers"]
 
@@ -14,11 +14,11 @@ class Consumers(Resource):
 
     async def list_insights(self) -> list[Insight]:
         """Every saved, live insight with its ``query`` (needs ``insight:read``), all pages."""
-        return await self._list(Insight.from_api, PROJECT + "insights/")
+        return await collect(self._iter(Insight.from_api, PROJECT + "insights/"))
 
     async def list_dashboards(self) -> list[Dashboard]:
         """Every live dashboard (needs ``dashboard:read``); the list carries no tiles."""
-        return await self._list(Dashboard.from_api, PROJECT + "dashboards/")
+        return await collect(self._iter(Dashboard.from_api, PROJECT + "dashboards/"))
 
     async def get_dashboard(self, dashboard_id: int) -> Dashboard:
         """One dashboard with its tiles (their insight ids)."""
@@ -27,7 +27,7 @@ class Consumers(Resource):
 
     async def list_notebooks(self) -> list[Notebook]:
         """Every live notebook (needs ``notebook:read``); the list carries no ``content``."""
-        return await self._list(Notebook.from_api, PROJECT + "notebooks/")
+        return await collect(self._iter(Notebook.from_api, PROJECT + "notebooks/"))
 
     async def get_notebook(self, short_id: str) -> Notebook:
         """One notebook with its ProseMirror ``content``."""
@@ -36,8 +36,8 @@ class Consumers(Resource):
 
     async def list_endpoints(self) -> list[Endpoint]:
         """Every live endpoint with its versions' queries (needs ``endpoint:read``)."""
-        return await self._list(Endpoint.from_api, PROJECT + "endpoints/")
+        return await collect(self._iter(Endpoint.from_api, PROJECT + "endpoints/"))
 
     async def list_alerts(self) -> list[Alert]:
         """Every alert with the insight it watches (needs ``alert:read``)."""
-        return await self._list(Alert.from_api, PROJECT + "alerts/")
+        return await collect(self._iter(Alert.from_api, PROJECT + "alerts/"))

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from lineage.api.models import ActivityRow, DatabaseNameCheck, HealthIssue
-from lineage.api.resources.base import DATA_WAREHOUSE, Resource
+from lineage.api.resources.base import DATA_WAREHOUSE, Resource, collect
 from lineage.errors import ProtocolError
 
 __all__ = ["DataWarehouse"]
@@ -44,12 +44,9 @@ class DataWarehouse(Resource):
         self, *, limit: int = 20, cutoff_days: int = 30, max_items: int | None = None
     ) -> list[ActivityRow]:
         """All rows of :meth:`iter_completed_activity` as a list."""
-        return [
-            r
-            async for r in self.iter_completed_activity(
-                limit=limit, cutoff_days=cutoff_days, max_items=max_items
-            )
-        ]
+        return await collect(
+            self.iter_completed_activity(limit=limit, cutoff_days=cutoff_days, max_items=max_items)
+        )
 
     async def failed_activity(
         self, *, kind: str | None = None, cutoff_days: int = 30, limit: int = 50
@@ -67,7 +64,9 @@ class DataWarehouse(Resource):
         }
         if kind is not None:
             params["kind"] = kind
-        return await self._list(ActivityRow.from_api, _COMPLETED_ACTIVITY, params, stop_on_empty=True)
+        return await collect(
+            self._iter(ActivityRow.from_api, _COMPLETED_ACTIVITY, params, stop_on_empty=True)
+        )
 
     async def data_health_issues(self) -> list[HealthIssue]:
         """Failing materializations and syncs in one request (``data_warehouse/data_health_issues``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from lineage.api.models import Folder
-from lineage.api.resources.base import FOLDERS, Resource, segment
+from lineage.api.resources.base import FOLDERS, Resource, collect, segment
 
 __all__ = ["Folders"]
 
@@ -22,7 +22,7 @@ class Folders(Resource):
 
     async def list_folders(self) -> list[Folder]:
         """Every saved-query folder, by name."""
-        return await self._list(Folder.from_api, FOLDERS)
+        return await collect(self._iter(Folder.from_api, FOLDERS))
 
     async def get_folder(self, folder_id: str | uuid.UUID) -> Folder:
         return await self._get_one(Folder.from_api, _FOLDER, segment(folder_id, "folder_id"), "folder")

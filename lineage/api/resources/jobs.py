@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from lineage.api.models import Job
-from lineage.api.resources.base import JOBS, Resource, segment
+from lineage.api.resources.base import JOBS, Resource, collect, segment
 from lineage.api.transport import aware
 
 __all__ = ["Jobs"]
@@ -65,7 +65,7 @@ class Jobs(Resource):
         limit: int | None = None,
     ) -> list[Job]:
         """Jobs (of one view, created at or after ``since``, at most ``limit`` if given), newest first."""
-        return [j async for j in self.iter_jobs(saved_query_id, since, limit)]
+        return await collect(self.iter_jobs(saved_query_id, since, limit))
 
     async def get_job(self, job_id: str | uuid.UUID) -> Job:
         return await self._get_one(
@@ -74,8 +74,8 @@ class Jobs(Resource):
 
     async def recent_jobs(self) -> list[Job]:
         """Per view, its newest finished materialization job (PostHog may refuse personal keys)."""
-        return await self._list(Job.from_api, JOBS + "recent/")
+        return await collect(self._iter(Job.from_api, JOBS + "recent/"))
 
     async def running_jobs(self) -> list[Job]:
         """Materialization jobs running now (PostHog may refuse personal keys)."""
-        return await self._list(Job.from_api, JOBS + "running/")
+        return await collect(self._iter(Job.from_api, JOBS + "running/"))

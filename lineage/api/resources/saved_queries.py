@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any, Final
 
 from lineage.api.models import Dependencies, SavedQuery, ViewActivity
-from lineage.api.resources.base import SAVED_QUERIES, SAVED_QUERY, Resource, segment
+from lineage.api.resources.base import SAVED_QUERIES, SAVED_QUERY, Resource, collect, segment
 from lineage.errors import ProtocolError
 from lineage.posthog import SYNC_FREQUENCY_WRITE
 
@@ -52,7 +52,7 @@ class SavedQueries(Resource):
 
     async def list_views(self, search: str | None = None) -> list[SavedQuery]:
         """All saved queries (``search`` filters names, case-insensitively); ``sql`` is not included."""
-        return [v async for v in self.iter_views(search)]
+        return await collect(self.iter_views(search))
 
     async def get_view(self, view_id: str | uuid.UUID) -> SavedQuery:
         """One saved query with its SQL; NotFoundError if it is deleted or not in this project."""
@@ -196,4 +196,4 @@ class SavedQueries(Resource):
             max_items=max_items,
             id=vid,
         )
-        return [r async for r in rows]
+        return await collect(rows)

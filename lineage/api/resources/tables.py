@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncGenerator
 
 from lineage.api.models import Table
-from lineage.api.resources.base import TABLES, Resource, segment
+from lineage.api.resources.base import TABLES, Resource, collect, segment
 
 __all__ = ["Tables"]
 
@@ -20,7 +20,7 @@ class Tables(Resource):
             yield table
 
     async def list_tables(self, search: str | None = None) -> list[Table]:
-        return [t async for t in self.iter_tables(search)]
+        return await collect(self.iter_tables(search))
 
     async def get_table(self, table_id: str | uuid.UUID) -> Table:
         return await self._get_one(
