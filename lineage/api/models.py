@@ -3,7 +3,8 @@
 Every parser is tolerant: unknown fields are ignored (but kept in ``raw``), nulls and missing optional
 fields become ``None`` (or an empty tuple), numbers given as strings are accepted, and timestamps are
 parsed with or without fractions, ``Z`` or an offset. Only a body that is not an object, or an object
-without its identifying ``id``, is refused with :class:`lineage.errors.ProtocolError`.
+without its identifying ``id``, is refused with :class:`lineage.errors.ProtocolError`. The field
+readers are :mod:`lineage.api.fields`, shared with :mod:`lineage.api.consumer_models`.
 
 >>> SavedQuery.from_api({"id": "a", "name": "v", "query": {"kind": "HogQLQuery", "query": "SELECT 1"}}).sql
 'SELECT 1'
