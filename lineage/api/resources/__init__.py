@@ -3,16 +3,16 @@
 :class:`~lineage.api.client.AsyncPostHogClient` is made of them all; each is a
 :class:`~lineage.api.resources.base.Resource`, which gives it the client's sender and options.
 
-==================  ==========================================================================
-``saved_queries``   views: list, get, create, update, delete; ancestors, descendants, activity
-``materialization`` a view's actions: run, materialize, resume, revert, cancel, run history
-``folders``         saved-query folders
-``jobs``            data-modeling jobs
-``data_warehouse``  completed and failed activity, data health issues, database names
-``tables``          warehouse tables
-``consumers``       insights, dashboards, notebooks, endpoints, alerts
-``hogql``           the query API (HogQL)
-==================  ==========================================================================
+===================  ==========================================================================
+``saved_queries``    views: list, get, create, update, delete; ancestors, descendants, activity
+``materialization``  a view's actions: run, materialize, resume, revert, cancel, run history
+``folders``          saved-query folders
+``jobs``             data-modeling jobs
+``data_warehouse``   completed and failed activity, data health issues, database names
+``tables``           warehouse tables
+``consumers``        insights, dashboards, notebooks, endpoints, alerts
+``hogql``            the query API (HogQL)
+===================  ==========================================================================
 """
 
 from lineage.api.resources.consumers import Consumers

@@ -30,6 +30,7 @@ UNSET: Final = _Unset.UNSET
 
 
 def check_level(level: Any) -> int | None:
+    """A lineage ``level`` (hops, >= 1) or None for all; refused before any request is sent."""
     if level is None:
         return None
     if isinstance(level, bool) or not isinstance(level, int):
