@@ -1,5 +1,10 @@
 """The PostHog API layer: the only part of lineage that talks HTTP.
 
+The async client (:mod:`~lineage.api.client`) is made of one resource mixin per part of the API
+(:mod:`lineage.api.resources`) over one sender (:mod:`~lineage.api.transport`); the blocking client
+(:mod:`~lineage.api.blocking`) forwards to it. The records they return are :mod:`~lineage.api.models`
+and :mod:`~lineage.api.consumer_models`.
+
 >>> from lineage.api import PostHogClient, AsyncPostHogClient, SavedQuery
 """
 

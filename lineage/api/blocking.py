@@ -21,9 +21,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, 
 from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from lineage.aio import LoopThread
-from lineage.api.client import AsyncPostHogClient, check_level
+from lineage.api.client import AsyncPostHogClient
 from lineage.api.options import ClientKeywords, ClientOptions
 from lineage.api.query import check_limit, check_query_text, with_limit
+from lineage.api.resources.saved_queries import check_level
 from lineage.api.retry import ClientStats
 from lineage.config import Settings
 
@@ -154,6 +155,9 @@ class PostHogClient:
         return self._run(self._async.descendants(view_id, level))
 
     dependencies = _blocking(AsyncPostHogClient.dependencies)
+    view_activity = _blocking(AsyncPostHogClient.view_activity)
+
+    # materialization (a view's actions)
     run = _blocking(AsyncPostHogClient.run)
     materialize = _blocking(AsyncPostHogClient.materialize)
     resume = _blocking(AsyncPostHogClient.resume)
@@ -164,6 +168,8 @@ class PostHogClient:
     def resume_schedules(self, view_ids: Iterable[str | uuid.UUID]) -> None:
         """See :meth:`AsyncPostHogClient.resume_schedules`; ``view_ids`` is read in the caller's thread."""
         self._run(self._async.resume_schedules(list(view_ids) if not isinstance(view_ids, str) else view_ids))
+
+    check_incremental = _blocking(AsyncPostHogClient.check_incremental)
 
     # folders
     list_folders = _blocking(AsyncPostHogClient.list_folders)
@@ -182,11 +188,9 @@ class PostHogClient:
     # data_warehouse
     iter_completed_activity = _iterating(AsyncPostHogClient.iter_completed_activity)
     completed_activity = _blocking(AsyncPostHogClient.completed_activity)
-    check_database_name = _blocking(AsyncPostHogClient.check_database_name)
-    view_activity = _blocking(AsyncPostHogClient.view_activity)
-    data_health_issues = _blocking(AsyncPostHogClient.data_health_issues)
     failed_activity = _blocking(AsyncPostHogClient.failed_activity)
-    check_incremental = _blocking(AsyncPostHogClient.check_incremental)
+    data_health_issues = _blocking(AsyncPostHogClient.data_health_issues)
+    check_database_name = _blocking(AsyncPostHogClient.check_database_name)
 
     # warehouse tables
     iter_tables = _iterating(AsyncPostHogClient.iter_tables)
@@ -202,7 +206,7 @@ class PostHogClient:
     list_endpoints = _blocking(AsyncPostHogClient.list_endpoints)
     list_alerts = _blocking(AsyncPostHogClient.list_alerts)
 
-    # query API
+    # query API (HogQL)
     hogql = _blocking(AsyncPostHogClient.hogql)
 
     def iter_hogql(

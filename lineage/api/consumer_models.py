@@ -1,5 +1,5 @@
 """Typed, tolerant records of PostHog's consumers: insights, dashboards, notebooks, endpoints and
-alerts (posthog-api-3.md section 1).
+alerts, as their REST lists and PostHog's ``system.*`` tables give them.
 
 Each ``from_api`` takes the REST shape and the ``system.*`` row alike: JSON columns that arrive as
 text (system tables) are parsed, unknown fields are kept in ``raw``, missing optional fields become
@@ -8,24 +8,23 @@ text (system tables) are parsed, unknown fields are kept in ``raw``, missing opt
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from lineage.api.models import UserBasic, _bool, _int, _mapping, _need, _raw, _str
+from lineage.api.fields import (
+    as_flag,
+    as_int,
+    as_str,
+    json_value,
+    need,
+    raw_field,
+    ref_id,
+    require_object,
+)
+from lineage.api.models import UserBasic
 
 __all__ = ["Alert", "Dashboard", "Endpoint", "Insight", "Notebook", "json_value", "owner_of"]
-
-
-def json_value(value: Any) -> Any:
-    """A JSON column: parsed when it is JSON text (system tables), else as given."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
 
 
 def owner_of(data: Mapping[str, Any]) -> str | None:
@@ -34,16 +33,9 @@ def owner_of(data: Mapping[str, Any]) -> str | None:
     return (user.display_name or None) if user is not None else None
 
 
-def _flag(value: Any) -> bool | None:
-    """A boolean as JSON, as text, or as ClickHouse's 0/1."""
-    if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
-        return bool(value)
-    return _bool(value)
-
-
-def _ref_id(value: Any) -> int | None:
-    """A referenced record's id, given as a nested object (``{"id": 3, ...}``) or bare (``3``)."""
-    return _int(value.get("id")) if isinstance(value, Mapping) else _int(value)
+def _shared(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every insight, dashboard, notebook and endpoint has: deleted, owner and raw."""
+    return {"deleted": bool(as_flag(d.get("deleted"))), "owner": owner_of(d), "raw": dict(d)}
 
 
 @dataclass(frozen=True)
@@ -56,26 +48,24 @@ class Insight:
     deleted: bool = False
     dashboards: tuple[int, ...] = ()
     owner: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
-        d = _mapping(data, "an insight")
+        d = require_object(data, "an insight")
         dashboards = d.get("dashboards")
         return cls(
-            id=_need(_int(d.get("id")), "an insight", "id"),
-            short_id=_need(_str(d.get("short_id")), "an insight", "short_id"),
-            name=_str(d.get("name")) or _str(d.get("derived_name")),
+            id=need(as_int(d.get("id")), "an insight", "id"),
+            short_id=need(as_str(d.get("short_id")), "an insight", "short_id"),
+            name=as_str(d.get("name")) or as_str(d.get("derived_name")),
             query=json_value(d.get("query")),
             filters=json_value(d.get("filters")),
-            deleted=bool(_flag(d.get("deleted"))),
             dashboards=tuple(
-                sorted({i for i in (_int(x) for x in dashboards) if i is not None})
+                sorted({i for i in (as_int(x) for x in dashboards) if i is not None})
                 if isinstance(dashboards, list)
                 else ()
             ),
-            owner=owner_of(d),
-            raw=dict(d),
+            **_shared(d),
         )
 
 
@@ -87,29 +77,27 @@ class Dashboard:
     # insight ids of the live tiles, where the answer carries tiles (the detail route does)
     insight_ids: tuple[int, ...] | None = None
     owner: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
-        d = _mapping(data, "a dashboard")
+        d = require_object(data, "a dashboard")
         tiles = d.get("tiles")
         ids: tuple[int, ...] | None = None
         if isinstance(tiles, list):
             found = set()
             for tile in tiles:
-                if not isinstance(tile, Mapping) or _flag(tile.get("deleted")):
+                if not isinstance(tile, Mapping) or as_flag(tile.get("deleted")):
                     continue
-                ident = _ref_id(tile.get("insight"))
+                ident = ref_id(tile.get("insight"))
                 if ident is not None:
                     found.add(ident)
             ids = tuple(sorted(found))
         return cls(
-            id=_need(_int(d.get("id")), "a dashboard", "id"),
-            name=_str(d.get("name")),
-            deleted=bool(_flag(d.get("deleted"))),
+            id=need(as_int(d.get("id")), "a dashboard", "id"),
+            name=as_str(d.get("name")),
             insight_ids=ids,
-            owner=owner_of(d),
-            raw=dict(d),
+            **_shared(d),
         )
 
 
@@ -121,19 +109,17 @@ class Notebook:
     content: Any = field(default=None, compare=False, hash=False)
     deleted: bool = False
     owner: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
-        d = _mapping(data, "a notebook")
+        d = require_object(data, "a notebook")
         return cls(
-            id=_need(_str(d.get("id")), "a notebook", "id"),
-            short_id=_need(_str(d.get("short_id")), "a notebook", "short_id"),
-            title=_str(d.get("title")),
+            id=need(as_str(d.get("id")), "a notebook", "id"),
+            short_id=need(as_str(d.get("short_id")), "a notebook", "short_id"),
+            title=as_str(d.get("title")),
             content=json_value(d.get("content")),
-            deleted=bool(_flag(d.get("deleted"))),
-            owner=owner_of(d),
-            raw=dict(d),
+            **_shared(d),
         )
 
 
@@ -146,26 +132,24 @@ class Endpoint:
     versions: tuple[Mapping[str, Any], ...] = field(default=(), compare=False, hash=False)
     deleted: bool = False
     owner: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
-        d = _mapping(data, "an endpoint")
+        d = require_object(data, "an endpoint")
         versions = d.get("versions")
         rows = []
         for v in versions if isinstance(versions, list) else []:
             if isinstance(v, Mapping):
-                rows.append({**v, "query": json_value(v.get("query")), "version": _int(v.get("version"))})
-        active = _flag(d.get("is_active"))
+                rows.append({**v, "query": json_value(v.get("query")), "version": as_int(v.get("version"))})
+        active = as_flag(d.get("is_active"))
         return cls(
-            id=_str(d.get("id")) or _need(_str(d.get("name")), "an endpoint", "name"),
-            name=_need(_str(d.get("name")), "an endpoint", "name"),
+            id=as_str(d.get("id")) or need(as_str(d.get("name")), "an endpoint", "name"),
+            name=need(as_str(d.get("name")), "an endpoint", "name"),
             is_active=True if active is None else active,
-            current_version=_int(d.get("current_version")),
+            current_version=as_int(d.get("current_version")),
             versions=tuple(rows),
-            deleted=bool(_flag(d.get("deleted"))),
-            owner=owner_of(d),
-            raw=dict(d),
+            **_shared(d),
         )
 
 
@@ -176,20 +160,20 @@ class Alert:
     insight_id: int | None = None
     enabled: bool = True
     state: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
-        d = _mapping(data, "an alert")
-        insight_id = _ref_id(d.get("insight"))
+        d = require_object(data, "an alert")
+        insight_id = ref_id(d.get("insight"))
         if insight_id is None:
-            insight_id = _int(d.get("insight_id"))
-        enabled = _flag(d.get("enabled"))
+            insight_id = as_int(d.get("insight_id"))
+        enabled = as_flag(d.get("enabled"))
         return cls(
-            id=_need(_str(d.get("id")), "an alert", "id"),
-            name=_str(d.get("name")),
+            id=need(as_str(d.get("id")), "an alert", "id"),
+            name=as_str(d.get("name")),
             insight_id=insight_id,
             enabled=True if enabled is None else enabled,
-            state=_str(d.get("state")),
+            state=as_str(d.get("state")),
             raw=dict(d),
         )

@@ -3,7 +3,8 @@
 Every parser is tolerant: unknown fields are ignored (but kept in ``raw``), nulls and missing optional
 fields become ``None`` (or an empty tuple), numbers given as strings are accepted, and timestamps are
 parsed with or without fractions, ``Z`` or an offset. Only a body that is not an object, or an object
-without its identifying ``id``, is refused with :class:`lineage.errors.ProtocolError`.
+without its identifying ``id``, is refused with :class:`lineage.errors.ProtocolError`. The field
+readers are :mod:`lineage.api.fields`, shared with :mod:`lineage.api.consumer_models`.
 
 >>> SavedQuery.from_api({"id": "a", "name": "v", "query": {"kind": "HogQLQuery", "query": "SELECT 1"}}).sql
 'SELECT 1'
@@ -11,12 +12,20 @@ without its identifying ``id``, is refused with :class:`lineage.errors.ProtocolE
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Self
 
+# the shared field readers, under the short names the parsers below call on every field
+from lineage.api.fields import as_bool as _bool
+from lineage.api.fields import as_int as _int
+from lineage.api.fields import as_mapping as _opt_mapping
+from lineage.api.fields import as_str as _str
+from lineage.api.fields import parse_datetime
+from lineage.api.fields import raw_field as _raw
+from lineage.api.fields import require_object as _mapping
+from lineage.api.fields import required_id as _required_id
 from lineage.errors import ProtocolError
 
 __all__ = [
@@ -35,105 +44,6 @@ __all__ = [
     "ViewChange",
     "parse_datetime",
 ]
-
-_FRACTION = re.compile(r"(\.\d+)")
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """Parse an API timestamp into an aware UTC datetime; ``None`` for null or unparseable values.
-
-    >>> parse_datetime("2025-05-01T00:00:00.1234567Z").isoformat()
-    '2025-05-01T00:00:00.123456+00:00'
-    >>> parse_datetime("2025-05-01 02:00:00+02:00").isoformat()
-    '2025-05-01T00:00:00+00:00'
-    """
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text or len(text) > 64:
-            return None
-        if text[-1] in "zZ":
-            text = text[:-1] + "+00:00"
-        # fromisoformat accepts at most 6 fraction digits; some serialisers emit 7 or 9
-        text = _FRACTION.sub(lambda m: (m.group(1) + "000000")[:7], text, count=1)
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    else:
-        return None
-    if parsed.tzinfo is None:
-        # PostHog renders UTC; a naive value is treated as UTC rather than local time
-        return parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return str(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 30:
-        return int(value.strip())
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    return None
-
-
-def _opt_mapping(value: Any) -> Mapping[str, Any] | None:
-    return dict(value) if isinstance(value, Mapping) else None
-
-
-def _mapping(data: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ProtocolError(
-            f"expected a JSON object for {what}, got {type(data).__name__}; "
-            "the API answered in an undocumented shape: check the host and try again",
-            body=None,
-        )
-    return data
-
-
-def _need(value: Any, what: str, key: str, *, article: str = "") -> Any:
-    """``value``, unless it is missing or empty: then the answer is refused (``what`` lacks ``key``)."""
-    if value is None or value == "":
-        raise ProtocolError(
-            f"{what} without {article}{key!r} in the API answer; the API answered in an undocumented shape",
-            body=None,
-        )
-    return value
-
-
-def _required_id(data: Mapping[str, Any], what: str) -> str:
-    ident: str = _need(_str(data.get("id")), what, "id", article="an ")
-    return ident
-
-
-def _raw() -> Any:
-    """The ``raw`` field of a record: the answer as given, kept out of equality, hashing and repr."""
-    return field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)
