@@ -44,7 +44,7 @@ from lineage.api.query import (
 )
 from lineage.api.transport import PROJECT_PATH, Sender, aware
 from lineage.config import Settings, redact
-from lineage.errors import BadRequestError, PaymentRequiredError, ProtocolError, ServerError
+from lineage.errors import BadRequestError, PaymentRequiredError, ProtocolError, ServerError, param
 from lineage.posthog import SYNC_FREQUENCY_WRITE
 
 __all__ = ["SYNC_FREQUENCIES", "UNSET", "AsyncPostHogClient"]
@@ -279,7 +279,8 @@ class AsyncPostHogClient:
         if isinstance(ids, list) and any(isinstance(i, str) and len(i) > MAX_ID_CHARS for i in ids):
             raise ProtocolError(
                 f"{display}: an id of more than {MAX_ID_CHARS} characters in the answer; PostHog names "
-                "views and tables by UUIDs and short names: check --host / POSTHOG_HOST points at PostHog",
+                f"views and tables by UUIDs and short names: check {param('host')} / POSTHOG_HOST points "
+                "at PostHog",
                 path=display,
             )
         if not isinstance(ids, list) or not all(

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from lineage.config import ENV_HOST, ENV_KEY, ENV_MAX_RPM, ENV_PROJECT, Settings, redact
-from lineage.errors import InputError, LineageError, RenderError
+from lineage.errors import LineageError, naming_flags
 from lineage.io import visible, write_atomic
 
 __all__ = [
@@ -22,10 +22,10 @@ __all__ = [
     "clean_errors",
     "emit",
     "exclude_option",
+    "flag_for",
     "format_for",
     "format_option",
     "job_wait_options",
-    "parameters_as_flags",
     "progress_bar",
     "select_option",
     "settings_from",
@@ -132,23 +132,15 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
     )
 
 
-@contextmanager
-def parameters_as_flags(*names: str, **flags: str) -> Iterator[None]:
-    """Re-raise an InputError or RenderError whose message starts with a parameter's name, naming its flag.
+#: The flag of each library parameter whose flag is not ``--`` and its name with dashes.
+FLAGS: dict[str, str] = {
+    "collapse_folders": "--collapse-folder",
+}
 
-    Library messages name parameters (``fail_on 'x' names no rule``), as a notebook user calls them;
-    the command line says ``--fail-on``. ``names`` are parameters whose flag is ``--`` and the name with
-    dashes; ``flags`` maps the others (``collapse_folders="--collapse-folder"``).
-    """
-    try:
-        yield
-    except (InputError, RenderError) as exc:
-        text = str(exc)
-        wanted = {**{n: "--" + n.replace("_", "-") for n in names}, **flags}
-        for name, flag in wanted.items():
-            if text.startswith(name + " "):
-                raise type(exc)(flag + text[len(name) :]) from None
-        raise
+
+def flag_for(name: str) -> str:
+    """The flag that sets the library parameter ``name``: ``max_depth`` -> ``--max-depth``."""
+    return FLAGS.get(name) or "--" + name.replace("_", "-")
 
 
 def clean_errors(func: F) -> F:
@@ -156,44 +148,49 @@ def clean_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LineageError as exc:
-            click.echo(f"lineage: {visible(redact(str(exc)))}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("lineage: interrupted", err=True)
-            sys.exit(130)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise  # click prints these itself (usage errors, --help)
-        except (ConnectionError, TimeoutError, socket.gaierror) as exc:
-            click.echo(
-                f"lineage: network failure ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
-                "check the network and --host, then try again",
-                err=True,
-            )
-            sys.exit(3)
-        except OSError as exc:
-            # A file the command reads or writes (an --out in a read-only place, a journal beside it).
-            where = f" {redact(str(exc.filename))!r}" if exc.filename is not None else ""
-            click.echo(
-                f"lineage: cannot use{where}: {visible(redact(exc.strerror or str(exc)))}; "
-                "check that the path exists and is writable, or pass another one",
-                err=True,
-            )
-            sys.exit(2)
-        except Exception as exc:
-            # A bug, not bad input: still one line (and never the key), the traceback only on request.
-            if os.environ.get("LINEAGE_DEBUG"):
-                raise
-            click.echo(
-                f"lineage: internal error ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
-                "this is a bug: rerun with LINEAGE_DEBUG=1 for the traceback and report it",
-                err=True,
-            )
-            sys.exit(2)
+        with naming_flags(flag_for):  # library messages name parameters; here they name flags
+            return _run_cleanly(func, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _run_cleanly(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except LineageError as exc:
+        click.echo(f"lineage: {visible(redact(str(exc)))}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("lineage: interrupted", err=True)
+        sys.exit(130)
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise  # click prints these itself (usage errors, --help)
+    except (ConnectionError, TimeoutError, socket.gaierror) as exc:
+        click.echo(
+            f"lineage: network failure ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
+            "check the network and --host, then try again",
+            err=True,
+        )
+        sys.exit(3)
+    except OSError as exc:
+        # A file the command reads or writes (an --out in a read-only place, a journal beside it).
+        where = f" {redact(str(exc.filename))!r}" if exc.filename is not None else ""
+        click.echo(
+            f"lineage: cannot use{where}: {visible(redact(exc.strerror or str(exc)))}; "
+            "check that the path exists and is writable, or pass another one",
+            err=True,
+        )
+        sys.exit(2)
+    except Exception as exc:
+        # A bug, not bad input: still one line (and never the key), the traceback only on request.
+        if os.environ.get("LINEAGE_DEBUG"):
+            raise
+        click.echo(
+            f"lineage: internal error ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
+            "this is a bug: rerun with LINEAGE_DEBUG=1 for the traceback and report it",
+            err=True,
+        )
+        sys.exit(2)
 
 
 def _first_line(exc: BaseException) -> str:

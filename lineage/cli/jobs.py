@@ -15,7 +15,6 @@ from lineage.cli.common import (
     emit,
     exclude_option,
     format_option,
-    parameters_as_flags,
     select_option,
     settings_from,
     snapshot_option,
@@ -69,8 +68,7 @@ def jobs_cmd(**kwargs: Any) -> None:
     status = "Running" if kwargs["running"] else kwargs["status"]
     if kwargs["running"] and kwargs["status"] not in (None, "Running"):
         raise click.UsageError("--running and --status {} contradict each other".format(kwargs["status"]))
-    with parameters_as_flags("since"):
-        since = parse_since(kwargs["since"]) if kwargs["since"] else None
+    since = parse_since(kwargs["since"]) if kwargs["since"] else None
     view_ids: list[str] | None = None
     names: dict[str, str] = {}
     if kwargs["selector"] is not None:

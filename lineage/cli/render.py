@@ -15,7 +15,6 @@ from lineage.cli.common import (
     exclude_option,
     format_for,
     format_option,
-    parameters_as_flags,
     select_option,
     snapshot_option,
     write_atomic,
@@ -215,8 +214,7 @@ def render(
         raise RenderError(too_big(len(drawn), max_nodes, fmt))
     if fmt in ("svg", "html"):
         opts["engine"] = engine
-    with parameters_as_flags(collapse_folders="--collapse-folder"):
-        result = _RENDERERS[fmt](drawn, **opts)
+    result = _RENDERERS[fmt](drawn, **opts)
     if isinstance(result, str):
         emit(result, out)
     elif out is None or out == "-":

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lineage.api import AsyncPostHogClient, Folder, Job
-from lineage.errors import ApiError, InputError
+from lineage.errors import ApiError, InputError, param
 from lineage.io import iso
 from lineage.operate.plan import Plan, Step
 
@@ -97,7 +97,7 @@ def parse_since(text: str) -> timedelta:
         value = float(number)
     except ValueError:
         value = -1.0
-    message = f"since {text!r} is not a duration; write e.g. 90m, 6h, 2d or 1w"
+    message = f"{param('since', repr(text))} is not a duration; write e.g. 90m, 6h, 2d or 1w"
     if value <= 0:
         raise InputError(message)
     try:
