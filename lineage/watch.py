@@ -40,6 +40,7 @@ from lineage.api import AsyncPostHogClient
 from lineage.config import Settings, redact
 from lineage.crawl import CrawlOptions, crawl_async
 from lineage.crawl.options import EdgeSource
+from lineage.durations import WATCH_EVERY, DurationError, parse_seconds
 from lineage.errors import InputError, LineageError, param
 from lineage.graph import CONSUMER_KINDS, LineageGraph
 from lineage.io import write_atomic
@@ -76,14 +77,14 @@ _QUERY_ROUTE = "POST /api/projects/{project}/query/"
 
 
 def parse_every(text: str) -> float:
-    """``every``: ``30s``, ``15m``, ``2h`` or ``1d`` as seconds; a clear error otherwise."""
-    raw = (text or "").strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if len(raw) < 2 or raw[-1] not in units or not raw[:-1].isdigit() or int(raw[:-1]) < 1:
+    """``every``: ``30s``, ``15m``, ``2h`` or ``1d`` as seconds (:data:`~lineage.durations.WATCH_EVERY`);
+    a clear error otherwise."""
+    try:
+        return parse_seconds(text, WATCH_EVERY)
+    except DurationError:
         raise InputError(
             f"{param('every', repr(text))}: give a whole number and a unit s, m, h or d, such as 15m"
-        )
-    return float(int(raw[:-1]) * units[raw[-1]])
+        ) from None
 
 
 @dataclass(frozen=True)
