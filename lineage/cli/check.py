@@ -6,7 +6,13 @@ import click
 
 from lineage.analysis.checks import RULES, parse_rules
 from lineage.analysis.checks import check as run_check
-from lineage.cli.common import clean_errors, emit, format_option, snapshot_option
+from lineage.cli.common import (
+    clean_errors,
+    emit,
+    format_option,
+    out_option,
+    snapshot_option,
+)
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.hogql.cache import TableCache
@@ -25,7 +31,7 @@ from lineage.report import check_json, check_text
 @click.option(
     "--now", default=None, metavar="ISO", help="judge staleness at this time [default: the crawl time]"
 )
-@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@out_option()
 @clean_errors
 def check(snapshot: str, fmt: str, fail_on: str | None, now: str | None, out: str | None) -> None:
     """Report stale, failing and inconsistent views in a snapshot.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 import sys
@@ -26,11 +27,14 @@ __all__ = [
     "format_for",
     "format_option",
     "job_wait_options",
+    "json_text",
+    "out_option",
     "progress_bar",
     "select_option",
     "settings_from",
     "snapshot_option",
     "write_atomic",
+    "yes_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +96,21 @@ def select_option(help: str) -> Callable[[F], F]:
 def exclude_option(what: str) -> Callable[[F], F]:
     """``--exclude SEL``: ``what`` (nodes, views) to leave out, in the --select syntax."""
     return click.option("--exclude", default=None, metavar="SEL", help=f"{what} to leave out (same syntax)")
+
+
+def out_option(help: str = "write here instead of standard output") -> Callable[[F], F]:
+    """``--out PATH``: where a command writes its output (standard output when not given)."""
+    return click.option("--out", default=None, metavar="PATH", help=help)
+
+
+def yes_option(help: str = "Do it. Without it the plan is printed and nothing changes.") -> Callable[[F], F]:
+    """``--yes``: act on PostHog; without it a command prints its plan and changes nothing."""
+    return click.option("--yes", is_flag=True, help=help)
+
+
+def json_text(data: Any, *, sort_keys: bool = False) -> str:
+    """``data`` as the command line prints JSON: indented by two, non-ASCII kept, one final newline."""
+    return json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n"
 
 
 def job_wait_options(func: F) -> F:

@@ -6,7 +6,12 @@ import click
 
 from lineage.analysis.diff import DIFF_KINDS, diff_kind_counts, parse_diff_kinds
 from lineage.analysis.diff import diff as diff_graphs
-from lineage.cli.common import clean_errors, emit, format_option
+from lineage.cli.common import (
+    clean_errors,
+    emit,
+    format_option,
+    out_option,
+)
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.report import diff_json, diff_markdown
@@ -16,7 +21,7 @@ from lineage.report import diff_json, diff_markdown
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @format_option(["md", "json"], default="md", help="output format")
-@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@out_option()
 @click.option(
     "--fail-on",
     default=None,

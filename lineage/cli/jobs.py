@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +14,8 @@ from lineage.cli.common import (
     emit,
     exclude_option,
     format_option,
+    json_text,
+    out_option,
     select_option,
     settings_from,
     snapshot_option,
@@ -53,7 +54,7 @@ _STATUSES = ["Running", "Completed", "Failed", "Cancelled", "Skipped"]
     "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="at most this many jobs"
 )
 @format_option(["text", "json", "csv"], default="text")
-@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@out_option()
 @api_options
 @clean_errors
 def jobs_cmd(**kwargs: Any) -> None:
@@ -108,7 +109,7 @@ def jobs_cmd(**kwargs: Any) -> None:
     rows = with_client(settings, main)
     fmt, out = kwargs["fmt"], kwargs["out"]
     if fmt == "json":
-        emit(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", out)
+        emit(json_text(rows), out)
     elif fmt == "csv":
         emit(csv_text(_COLUMNS, ([r[c] for c in _COLUMNS] for r in rows)), out)
     elif not rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from lineage.errors import RenderError, param
@@ -95,11 +94,11 @@ def to_pdf(graph: Any, *, timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> byte
 
 
 def _pdf_time(crawled_at: Any) -> str:
-    try:
-        when = datetime.fromisoformat(str(crawled_at).replace("Z", "+00:00"))
-    except ValueError:
+    # imported here: only a PDF needs it, and the analysis package is not light
+    from lineage.analysis.health import parse_time
+
+    when = parse_time(crawled_at)
+    if when is None:
         return _FIXED_PDF_TIME
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    text = when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    text = when.strftime("%Y%m%d%H%M%S")
     return text if len(text) == 14 else _FIXED_PDF_TIME
