@@ -285,8 +285,7 @@ def parse_diff_kinds(text: str) -> frozenset[str]:
         hints = "".join(f" (did you mean {c[0]!r} for {u!r}?)" for u, c in close.items() if c)
         raise InputError(
             f"{param('fail_on')} names unknown kind(s) of change {', '.join(map(repr, unknown))}{hints}; "
-            "known: any, "
-            f"{known}"
+            f"known: any, {known}"
         )
     return frozenset(items)
 

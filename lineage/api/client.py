@@ -279,8 +279,8 @@ class AsyncPostHogClient:
         if isinstance(ids, list) and any(isinstance(i, str) and len(i) > MAX_ID_CHARS for i in ids):
             raise ProtocolError(
                 f"{display}: an id of more than {MAX_ID_CHARS} characters in the answer; PostHog names "
-                f"views and tables by UUIDs and short names: check {param('host')} / POSTHOG_HOST points "
-                "at PostHog",
+                f"views and tables by UUIDs and short names: check {param('host')} / POSTHOG_HOST points at "
+                "PostHog",
                 path=display,
             )
         if not isinstance(ids, list) or not all(

@@ -110,8 +110,7 @@ def api_error(
     if status == 401:
         return AuthenticationError(
             f"{display}: PostHog rejected the personal API key ({said}); check {param('api_key')} / "
-            f"{ENV_KEY} "
-            "(a personal API key starting phx_, created under Settings > Personal API keys)",
+            f"{ENV_KEY} (a personal API key starting phx_, created under Settings > Personal API keys)",
             **ctx,
         )
     if status == 403:

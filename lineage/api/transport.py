@@ -386,8 +386,8 @@ class Sender:
                 )
                 raise RateLimitedError(
                     f"{display}: PostHog kept answering 429 (rate limited; {why}); "
-                    f"try again in {wait:.0f} s, raise the budget, or lower {param('max_rpm')} / "
-                    "LINEAGE_MAX_RPM",
+                    f"try again in {wait:.0f} s, raise the budget, or lower "
+                    f"{param('max_rpm')} / LINEAGE_MAX_RPM",
                     retry_after=wait,
                     status=429,
                     method=method,
@@ -460,16 +460,15 @@ class Sender:
                 failure = ProtocolError(
                     f"{display}: the answer is larger than the {exc.limit / 1048576:g} MB limit{exc.how}; "
                     f"raise it with {param('max_response_mb')} / {ENV_MAX_RESPONSE_MB} if the warehouse "
-                    "really "
-                    f"answers this much, else check {param('host')} / POSTHOG_HOST",
+                    f"really answers this much, else check {param('host')} / POSTHOG_HOST",
                     method=method,
                     path=display,
                 )
             except BadEncoding as exc:
                 failure = ProtocolError(
                     f"{display}: the answer's Content-Encoding {exc.args[0]!r} cannot be decoded "
-                    f"(lineage asks for gzip or deflate); check {param('host')} / POSTHOG_HOST points at "
-                    "PostHog",
+                    f"(lineage asks for gzip or deflate); check {param('host')} / POSTHOG_HOST "
+                    "points at PostHog",
                     method=method,
                     path=display,
                 )
