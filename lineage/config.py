@@ -1,4 +1,4 @@
-"""Settings from flags and environment variables (``interfaces.md`` section 1), and key redaction.
+"""Settings from parameters (the command line's flags) and environment variables, and key redaction.
 
 >>> s = Settings.resolve(host="http://127.0.0.1:8000", project="1", api_key="phx_secret")
 >>> "phx_secret" in repr(s)
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from lineage.errors import ConfigError
+from lineage.errors import ConfigError, param
 
 DEFAULT_HOST = "https://us.posthog.com"
 DEFAULT_MAX_RPM = 480
@@ -180,7 +180,7 @@ class Settings:
         request_deadline: float | str | None = None,
         max_response_mb: float | str | None = None,
     ) -> Settings:
-        """Flags first, then environment variables, then defaults; validates each value."""
+        """Parameters (flags) first, then environment variables, then defaults; validates each value."""
         env = os.environ if env is None else env
         raw_host = host or env.get(ENV_HOST) or DEFAULT_HOST
         raw_host = raw_host.strip().rstrip("/")
@@ -194,22 +194,22 @@ class Settings:
             parts, port_ok = None, False
         if parts is None or not port_ok or parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ConfigError(
-                f"--host / {ENV_HOST} must be a URL such as https://us.posthog.com "
+                f"{param('host')} / {ENV_HOST} must be a URL such as https://us.posthog.com "
                 f"(a port, if any, from 1 to 65535), got {raw_host!r}"
             )
         raw_project = project if project is not None else env.get(ENV_PROJECT)
         proj = str(raw_project).strip() if raw_project not in (None, "") else None
         if proj is not None and not (proj.isdigit() or proj == "@current"):
             raise ConfigError(
-                f"--project / {ENV_PROJECT} must be a numeric project id (or @current), got {proj!r}"
+                f"{param('project')} / {ENV_PROJECT} must be a numeric project id (or @current), got {proj!r}"
             )
         key = api_key if api_key is not None else env.get(ENV_KEY)
         secret = Secret(key.strip()) if key and key.strip() else None
         if secret is not None and not _KEY_CHARS.fullmatch(secret.reveal()):
             # Never quote the key: a pasted key with a stray newline or quote is still mostly secret.
             raise ConfigError(
-                f"--api-key / {ENV_KEY} holds spaces, quotes, control or non-ASCII characters, so it cannot "
-                "be a personal API key; copy the key again (it starts phx_)"
+                f"{param('api_key')} / {ENV_KEY} holds spaces, quotes, control or non-ASCII characters, so "
+                "it cannot be a personal API key; copy the key again (it starts phx_)"
             )
         raw_rpm = max_rpm if max_rpm is not None else env.get(ENV_MAX_RPM)
         rpm = DEFAULT_MAX_RPM
@@ -220,7 +220,8 @@ class Settings:
                 rpm = -1
             if rpm < 1:
                 raise ConfigError(
-                    f"--max-rpm / {ENV_MAX_RPM} must be a whole number of requests >= 1, got {raw_rpm!r}"
+                    f"{param('max_rpm')} / {ENV_MAX_RPM} must be a whole number of requests >= 1, got "
+                    f"{raw_rpm!r}"
                 )
         return cls(
             host=raw_host,
@@ -228,13 +229,13 @@ class Settings:
             api_key=secret,
             max_rpm=rpm,
             throttle_budget=_positive(
-                throttle_budget, env, ENV_THROTTLE_BUDGET, "--throttle-budget", DEFAULT_THROTTLE_BUDGET, 0.0
+                throttle_budget, env, ENV_THROTTLE_BUDGET, "throttle_budget", DEFAULT_THROTTLE_BUDGET, 0.0
             ),
             request_deadline=_positive(
-                request_deadline, env, ENV_REQUEST_DEADLINE, "--request-deadline", DEFAULT_REQUEST_DEADLINE
+                request_deadline, env, ENV_REQUEST_DEADLINE, "request_deadline", DEFAULT_REQUEST_DEADLINE
             ),
             max_response_mb=_positive(
-                max_response_mb, env, ENV_MAX_RESPONSE_MB, "--max-response-mb", DEFAULT_MAX_RESPONSE_MB
+                max_response_mb, env, ENV_MAX_RESPONSE_MB, "max_response_mb", DEFAULT_MAX_RESPONSE_MB
             ),
         )
 
@@ -243,15 +244,15 @@ class Settings:
         return int(self.max_response_mb * 1024 * 1024)
 
     def require_api(self) -> Settings:
-        """Raise a one-line ConfigError naming the flag and variable of whatever is missing."""
+        """Raise a one-line ConfigError naming the parameter and variable of whatever is missing."""
         if self.project is None:
-            raise ConfigError(f"no project: pass --project or set {ENV_PROJECT}")
+            raise ConfigError(f"no project: pass {param('project')} or set {ENV_PROJECT}")
         if self.api_key is None:
-            raise ConfigError(f"no personal API key: pass --api-key or set {ENV_KEY}")
+            raise ConfigError(f"no personal API key: pass {param('api_key')} or set {ENV_KEY}")
         if self.host.startswith("http://") and not is_loopback(self.host):
             raise ConfigError(
                 f"refusing to send the API key over plain http to {self.host}: use https "
-                f"(--host / {ENV_HOST}); plain http is allowed only for loopback"
+                f"({param('host')} / {ENV_HOST}); plain http is allowed only for loopback"
             )
         return self
 
@@ -260,11 +261,11 @@ def _positive(
     value: float | str | None,
     env: Mapping[str, str],
     name: str,
-    flag: str,
+    parameter: str,
     default: float,
     minimum: float = 1e-3,
 ) -> float:
-    """A number of seconds or megabytes from a flag, else its variable, else the default."""
+    """A number of seconds or megabytes from ``parameter``, else its variable ``name``, else the default."""
     raw = value if value is not None else env.get(name)
     if raw is None or raw == "":
         return float(default)
@@ -274,6 +275,7 @@ def _positive(
         number = math.nan
     if not math.isfinite(number) or number < minimum:
         raise ConfigError(
-            f"{flag} / {name} must be a number{' > 0' if minimum > 0 else ' >= 0'}, got {str(raw)[:40]!r}"
+            f"{param(parameter)} / {name} must be a number{' > 0' if minimum > 0 else ' >= 0'}, got "
+            f"{str(raw)[:40]!r}"
         )
     return number

@@ -26,7 +26,7 @@ from typing import Any, Final
 from lineage.analysis import CheckReport, check, column_impact, impact
 from lineage.config import Settings, redact
 from lineage.crawl import CrawlOptions, CrawlResult, crawl
-from lineage.errors import InputError, LineageError, RenderError
+from lineage.errors import InputError, LineageError, RenderError, param
 from lineage.graph import LineageGraph
 from lineage.io import write_atomic
 from lineage.render import to_html, to_svg
@@ -141,7 +141,7 @@ def _crawl_demo(progress: Progress | None) -> CrawlResult:
 
 def _prepare_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; give a directory for the demo's outputs")
+        raise InputError(f"{param('out', str(out))} is a file; give a directory for the demo's outputs")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -208,4 +208,6 @@ def _write(path: Path, text: str) -> Path:
     try:
         return write_atomic(path, redact(text))
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}; check the --out directory") from None
+        raise InputError(
+            f"cannot write {path}: {exc.strerror or exc}; check the {param('out')} directory"
+        ) from None

@@ -1,7 +1,7 @@
 """One error tree for everything lineage raises on purpose.
 
     LineageError                      exit 2 unless a subclass says otherwise
-    ├── ConfigError                   a missing or bad setting (names the flag and the variable)
+    ├── ConfigError                   a missing or bad setting (names the parameter and the variable)
     ├── InputError                    bad user input: a file, a selector, a view name
     │   ├── SnapshotError             a snapshot that is unreadable, of another format, or newer
     │   ├── FixtureError              a simulator fixture that is invalid (names the views)
@@ -27,11 +27,66 @@
 
 Every message says what happened and what to do. No message, repr or log line ever holds the API
 key: :func:`lineage.config.redact` is applied to texts that may echo a request.
+
+A message that names a setting the caller gave names it through :func:`param`: read in Python it says
+the parameter (``host=``, ``max_depth=0``), as a notebook user passes it; on the command line the same
+message says the flag (``--host``, ``--max-depth 0``). The command line chooses that with
+:func:`naming_flags` around each command, with its own table of parameter -> flag; the library never
+names a flag. The choice is made when the text is read (``str(exc)``), so a message that embeds another
+(a crawl note quoting a refused request) says flags too when the crawl runs under the command line.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+# A parameter in a message: private-use characters that no message, name or value holds.
+_OPEN, _VALUE, _CLOSE = "\ue000", "\ue001", "\ue002"
+_PARAM = re.compile("\ue000([A-Za-z_][A-Za-z0-9_]*)(?:\ue001([^\ue000\ue002]*))?\ue002")
+
+#: How a parameter's name reads in the current context: ``None`` in Python, the CLI's flag table there.
+_flag_for: ContextVar[Callable[[str], str] | None] = ContextVar("lineage_flag_for", default=None)
+
+
+def param(name: str, value: str | None = None) -> str:
+    """The parameter ``name`` (with the text of its ``value``, if given) as a message names it.
+
+    Read in Python: ``name=`` or ``name=value``; under :func:`naming_flags` (the command line):
+    the flag, ``--name`` or ``--name value``.
+    """
+    if value is None:
+        return f"{_OPEN}{name}{_CLOSE}"
+    return f"{_OPEN}{name}{_VALUE}{value}{_CLOSE}"
+
+
+def render_params(text: str) -> str:
+    """``text`` with each :func:`param` spelled as the current context names parameters."""
+    if _OPEN not in text:
+        return text
+    flag_for = _flag_for.get()
+
+    def spell(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        if flag_for is None:
+            return f"{name}=" if value is None else f"{name}={value}"
+        flag = flag_for(name)
+        return flag if value is None else f"{flag} {value}"
+
+    return _PARAM.sub(spell, text)
+
+
+@contextmanager
+def naming_flags(flag_for: Callable[[str], str]) -> Iterator[None]:
+    """Within this block, messages name each parameter by ``flag_for(name)`` (the command line's flags)."""
+    token = _flag_for.set(flag_for)
+    try:
+        yield
+    finally:
+        _flag_for.reset(token)
 
 
 class LineageError(Exception):
@@ -41,11 +96,16 @@ class LineageError(Exception):
 
     def __init__(self, message: str, **context: Any) -> None:
         super().__init__(message)
-        self.message = message
+        self.template = message  # as raised, with its parameters as :func:`param` marks
         self.context = context
 
+    @property
+    def message(self) -> str:
+        """The message, naming parameters as the current context does (see :func:`param`)."""
+        return render_params(self.template)
+
     def __str__(self) -> str:
-        return self.message
+        return render_params(self.template)
 
 
 class ConfigError(LineageError):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lineage.errors import InputError
+from lineage.errors import InputError, param
 from lineage.fastjson import loads, try_fast_loads
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection, OWASP);
@@ -67,7 +67,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     """
     shown = os.fspath(path)
     if not shown:
-        raise InputError("the output path is empty; pass --out FILE, or '-' for standard output")
+        raise InputError(f"the output path is empty; pass {param('out', 'FILE')}, or '-' for standard output")
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
@@ -102,7 +102,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
             raise
     except OSError as exc:
         raise InputError(
-            f"cannot write {shown!r}: {exc.strerror or exc}; pass --out a path in a writable directory"
+            f"cannot write {shown!r}: {exc.strerror or exc}; pass {param('out')} a path in a writable "
+            "directory"
         ) from None
     return target
 
@@ -311,7 +312,7 @@ def _make_parent(parent: Path, shown: str) -> None:
     except (FileExistsError, NotADirectoryError):
         raise InputError(
             f"cannot write {shown!r}: part of its directory path is a file, not a directory; "
-            "pass --out a path in a directory"
+            f"pass {param('out')} a path in a directory"
         ) from None
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn, TypeVar
 
-from lineage.errors import SelectorError
+from lineage.errors import SelectorError, param
 from lineage.graph import CONSUMER_KINDS, NODE_KINDS, LineageGraph, bfs, hint
 from lineage.io import visible
 
@@ -97,7 +97,7 @@ def select(graph: LineageGraph, selector: str, *, exclude: str | None = None) ->
     """The sorted ids ``selector`` picks out of ``graph``, minus those ``exclude`` picks."""
     chosen = evaluate(graph, parse(selector))
     if exclude is not None:
-        chosen -= evaluate(graph, parse(exclude, label="--exclude selector"))
+        chosen -= evaluate(graph, parse(exclude, label=f"{param('exclude')} selector"))
     return sorted(chosen)
 
 

@@ -40,7 +40,8 @@ from lineage.api import AsyncPostHogClient
 from lineage.config import Settings, redact
 from lineage.crawl import CrawlOptions, crawl_async
 from lineage.crawl.options import EdgeSource
-from lineage.errors import InputError, LineageError
+from lineage.durations import WATCH_EVERY, DurationError, parse_seconds
+from lineage.errors import InputError, LineageError, param
 from lineage.graph import CONSUMER_KINDS, LineageGraph
 from lineage.io import write_atomic
 
@@ -76,12 +77,14 @@ _QUERY_ROUTE = "POST /api/projects/{project}/query/"
 
 
 def parse_every(text: str) -> float:
-    """``--every``: ``30s``, ``15m``, ``2h`` or ``1d`` as seconds; a clear error otherwise."""
-    raw = (text or "").strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if len(raw) < 2 or raw[-1] not in units or not raw[:-1].isdigit() or int(raw[:-1]) < 1:
-        raise InputError(f"every {text!r}: give a whole number and a unit s, m, h or d, such as 15m")
-    return float(int(raw[:-1]) * units[raw[-1]])
+    """``every``: ``30s``, ``15m``, ``2h`` or ``1d`` as seconds (:data:`~lineage.durations.WATCH_EVERY`);
+    a clear error otherwise."""
+    try:
+        return parse_seconds(text, WATCH_EVERY)
+    except DurationError:
+        raise InputError(
+            f"{param('every', repr(text))}: give a whole number and a unit s, m, h or d, such as 15m"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,19 @@ class WatchOptions:
     def __post_init__(self) -> None:
         if self.min_severity not in _RANK:
             raise InputError(
-                f"min_severity {self.min_severity!r} is not a severity; use one of {', '.join(SEVERITIES)}"
+                f"{param('min_severity', repr(self.min_severity))} is not a severity; use one of "
+                f"{', '.join(SEVERITIES)}"
             )
         if self.consumers_every < 1:
-            raise InputError(f"consumers_every {self.consumers_every} must be at least 1 cycle")
+            raise InputError(
+                f"{param('consumers_every', str(self.consumers_every))} must be at least 1 cycle"
+            )
         if self.hogql_budget < 1:
-            raise InputError(f"hogql_budget {self.hogql_budget} must be at least 1 query an hour")
+            raise InputError(
+                f"{param('hogql_budget', str(self.hogql_budget))} must be at least 1 query an hour"
+            )
         if self.webhook is not None and not self.webhook.startswith(("http://", "https://")):
-            raise InputError(f"webhook {self.webhook!r} is not an http(s) URL")
+            raise InputError(f"{param('webhook', repr(self.webhook))} is not an http(s) URL")
 
     @property
     def state_path(self) -> Path:
@@ -151,7 +159,9 @@ class WatchState:
                 "finding is then announced again)"
             ) from None
         if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
-            raise InputError(f"{path} is not a lineage watch state ({STATE_FORMAT}); pass another --state")
+            raise InputError(
+                f"{path} is not a lineage watch state ({STATE_FORMAT}); pass another {param('state')}"
+            )
         return cls(
             announced={str(k): dict(v) for k, v in dict(data.get("announced") or {}).items()},
             outbox=[dict(m) for m in data.get("outbox") or []],
@@ -406,7 +416,7 @@ def _load_base(options: WatchOptions, settings: Settings) -> LineageGraph | None
     if theirs != (settings.host, str(settings.project)):
         raise InputError(
             f"snapshot {options.snapshot} was crawled from {theirs[0]} project {theirs[1]}, not "
-            f"{settings.host} project {settings.project}; watch another --snapshot"
+            f"{settings.host} project {settings.project}; watch another {param('snapshot')}"
         )
     return base
 
@@ -428,7 +438,7 @@ def run_cycle(
     if state.identity and state.identity != identity:
         raise InputError(
             f"the watch state {state_path} belongs to {state.identity.get('host')} project "
-            f"{state.identity.get('project')}; pass another --state"
+            f"{state.identity.get('project')}; pass another {param('state')}"
         )
     state.identity = identity
     notes: list[str] = []

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineage.api import AsyncPostHogClient, PostHogClient
+from lineage.cli.common import flag_for
 from lineage.config import Settings
 from lineage.errors import (
     ApiError,
@@ -31,6 +32,7 @@ from lineage.errors import (
     ProtocolError,
     ServerError,
     TransportError,
+    naming_flags,
 )
 
 KEY = "phx_errorskey_SECRET_123"
@@ -122,8 +124,10 @@ def test_404_names_the_id() -> None:
     err = fail_with(hog(404, "invalid_request", "not_found", "Project not found."), lambda c: c.list_views())
     assert isinstance(err, NotFoundError) and "POSTHOG_PROJECT_ID" in str(err)
     assert str(err).count("/warehouse_saved_queries/") == 1
-    # the advice is given once (issue 14, item 5)
-    assert str(err).count("--project") == 1 and str(err).count("POSTHOG_PROJECT_ID") == 1
+    # the advice is given once (issue 14, item 5), naming the parameter; the command line, the flag
+    assert str(err).count("project=") == 1 and str(err).count("POSTHOG_PROJECT_ID") == 1
+    with naming_flags(flag_for):
+        assert str(err).count("--project") == 1 and "project=" not in str(err)
 
 
 def test_400_both_shapes_and_attr() -> None:

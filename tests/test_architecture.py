@@ -19,6 +19,7 @@ DOC = ROOT / "docs" / "architecture.md"
 LAYER: dict[str, int] = {
     "errors": 0,
     "aio": 0,
+    "durations": 0,
     "fastjson": 0,
     "posthog": 0,
     "config": 1,

@@ -189,7 +189,7 @@ def test_now_moves_staleness() -> None:
     later = check(g, now="2026-11-27T00:00:00Z", extract_tables=_tables)
     assert {f.node for f in later.findings if f.rule == "stale"} == {"hourly"}
     assert check(g, now="2026-11-29T00:00:00Z", extract_tables=_tables).counts()["stale"] == 2
-    with pytest.raises(InputError, match="--now"):
+    with pytest.raises(InputError, match="now='yesterday' is not an ISO 8601 time"):
         check(g, now="yesterday")
 
 

@@ -38,10 +38,10 @@ def test_redact_registered_secret_of_any_shape() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"project": "abc"}, "--project / POSTHOG_PROJECT_ID"),
-        ({"max_rpm": "0"}, "--max-rpm / LINEAGE_MAX_RPM"),
-        ({"max_rpm": "lots"}, "--max-rpm / LINEAGE_MAX_RPM"),
-        ({"host": "ftp://x"}, "--host / POSTHOG_HOST"),
+        ({"project": "abc"}, "project= / POSTHOG_PROJECT_ID"),
+        ({"max_rpm": "0"}, "max_rpm= / LINEAGE_MAX_RPM"),
+        ({"max_rpm": "lots"}, "max_rpm= / LINEAGE_MAX_RPM"),
+        ({"host": "ftp://x"}, "host= / POSTHOG_HOST"),
     ],
 )
 def test_bad_settings_name_flag_and_variable(kwargs: dict[str, str], needle: str) -> None:

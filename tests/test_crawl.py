@@ -139,7 +139,7 @@ def test_focused_crawl_downstream_boundary_uses_dependencies(small_fixture: dict
 
 
 def test_unknown_selector_names_the_input(small_fixture: dict[str, Any]) -> None:
-    with pytest.raises(SelectorError, match=r"--select selector 'order_daily'.*did you mean 'orders_daily'"):
+    with pytest.raises(SelectorError, match=r"select= selector 'order_daily'.*did you mean 'orders_daily'"):
         run(small_fixture, CrawlOptions(strategy="select", select="order_daily"))
 
 

@@ -452,7 +452,7 @@ def test_rewriting_a_file_keeps_its_permissions_and_new_files_follow_the_umask(t
     "host", ["http://[::1", "http://127.0.0.1:99999", "http://127.0.0.1:abc", "http://127.0.0.1:0", "ftp://x"]
 )
 def test_bad_hosts_are_config_errors(host: str) -> None:
-    with pytest.raises(ConfigError, match="--host / POSTHOG_HOST"):
+    with pytest.raises(ConfigError, match="host= / POSTHOG_HOST"):
         Settings.resolve(host=host, project="1", api_key="phx_x", env={})
     result = run(
         "crawl", "--all", "--host", host, "--project", "1", "--api-key", "phx_x", "--out", "/dev/null"

@@ -173,7 +173,7 @@ def test_tables_have_no_link_and_unknown_view_is_input_error() -> None:
     assert report.summary.affected == 5
     with pytest.raises(InputError, match="'nope'"):
         impact(_warehouse(), "nope")
-    with pytest.raises(InputError, match="max-depth"):
+    with pytest.raises(InputError, match="max_depth=0 must be 1 or more"):
         impact(_warehouse(), "orders", max_depth=0)
 
 

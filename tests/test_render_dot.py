@@ -212,7 +212,7 @@ def test_bad_host_gives_no_links() -> None:
 def test_node_limit() -> None:
     g = nx.path_graph(12, create_using=nx.DiGraph)
     nx.set_node_attributes(g, "table", "kind")
-    with pytest.raises(RenderError, match=r"12 nodes, more than the drawing limit of 10.*--select"):
+    with pytest.raises(RenderError, match=r"12 nodes, more than the drawing limit of 10.*select='"):
         to_dot(g, max_nodes=10)
     assert to_dot(g, max_nodes=12).count("->") == 11
     assert to_dot(g, max_nodes=None).count("->") == 11
@@ -294,7 +294,7 @@ def test_missing_dot_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_pa
             func(g)
         text = str(info.value)
         assert "apt-get install graphviz" in text and "brew install graphviz" in text
-        assert "--format dot" in text and "mermaid" in text and "svg and html" in text
+        assert "format=dot" in text and "mermaid" in text and "svg and html" in text
     assert to_dot(g).startswith('digraph "lineage"')
     nodes, edges = svg_groups(to_svg(g))  # svg falls back to the built-in layout
     assert len(nodes) == len(dot_nodes(to_dot(g))) and len(edges) == len(dot_edges(to_dot(g)))

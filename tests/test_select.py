@@ -210,7 +210,7 @@ def test_unknown_folder_in_exclude_names_the_exclude() -> None:
     with pytest.raises(SelectorError) as info:
         select(_folders(), "*", exclude="folder:Marketting")
     assert str(info.value) == (
-        "bad --exclude selector 'folder:Marketting': unknown folder 'Marketting'; did you mean "
+        "bad exclude= selector 'folder:Marketting': unknown folder 'Marketting'; did you mean "
         "'Marketing'? (folders: Finance, Marketing, Product analytics)\n"
         "  folder:Marketting\n"
         "         ^^^^^^^^^^"
@@ -372,7 +372,7 @@ def test_empty_selector() -> None:
 
 def test_exclude_errors_name_the_exclude() -> None:
     assert _error("*", exclude="ordrs") == (
-        "bad --exclude selector 'ordrs': unknown view or table 'ordrs'; did you mean 'orders'?\n"
+        "bad exclude= selector 'ordrs': unknown view or table 'ordrs'; did you mean 'orders'?\n"
         "  ordrs\n"
         "  ^^^^^"
     )

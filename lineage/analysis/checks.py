@@ -19,7 +19,7 @@ from lineage.analysis.health import (
     reference_time,
 )
 from lineage.consumer_nodes import consumers_not_read, is_consumer, live, plural
-from lineage.errors import HogQLError, InputError
+from lineage.errors import HogQLError, InputError, param
 from lineage.graph import as_digraph
 from lineage.hogql import extract_tables as hogql_extract_tables
 from lineage.posthog import cadence_words
@@ -188,13 +188,16 @@ def parse_rules(text: str) -> frozenset[str]:
     """``fail_on``: a comma list of rule ids, or ``any``; an unknown id is an InputError."""
     items = {part.strip() for part in text.split(",") if part.strip()}
     if not items:
-        raise InputError(f"fail_on {text!r} names no rule; use `any` or some of: {', '.join(RULES)}")
+        raise InputError(
+            f"{param('fail_on', repr(text))} names no rule; use `any` or some of: {', '.join(RULES)}"
+        )
     if "any" in items:
         return frozenset(RULES)
     unknown = sorted(items - set(RULES))
     if unknown:
         raise InputError(
-            f"fail_on names unknown rule(s) {', '.join(map(repr, unknown))}; known: any, {', '.join(RULES)}"
+            f"{param('fail_on')} names unknown rule(s) {', '.join(map(repr, unknown))}; known: any, "
+            f"{', '.join(RULES)}"
         )
     return frozenset(items)
 
@@ -565,7 +568,9 @@ class _Checker:
                 parts.append(f"lineage has edges from {_names(self.g, extra)} that its SQL does not read")
             if parts:
                 self.add(
-                    "sql-mismatch", n, "; ".join(parts) + "; recrawl with --edges sql or re-save the view"
+                    "sql-mismatch",
+                    n,
+                    "; ".join(parts) + f"; recrawl with {param('edges', 'sql')} or re-save the view",
                 )
 
     def job_anomalies(self, wanted: set[str], limits: AnomalyLimits) -> None:

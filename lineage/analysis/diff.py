@@ -11,7 +11,7 @@ import networkx as nx
 
 from lineage.analysis.health import graph_health, node_name
 from lineage.consumer_nodes import is_consumer
-from lineage.errors import InputError
+from lineage.errors import InputError, param
 from lineage.graph import CONSUMER_KINDS, as_digraph
 
 if TYPE_CHECKING:
@@ -274,7 +274,9 @@ def parse_diff_kinds(text: str) -> frozenset[str]:
     items = {part.strip() for part in text.split(",") if part.strip()}
     known = ", ".join(DIFF_KINDS)
     if not items:
-        raise InputError(f"fail_on {text!r} names no kind of change; use `any` or some of: {known}")
+        raise InputError(
+            f"{param('fail_on', repr(text))} names no kind of change; use `any` or some of: {known}"
+        )
     if "any" in items:
         return frozenset(DIFF_KINDS)
     unknown = sorted(items - set(DIFF_KINDS))
@@ -282,8 +284,8 @@ def parse_diff_kinds(text: str) -> frozenset[str]:
         close = {u: difflib.get_close_matches(u, list(DIFF_KINDS), n=1) for u in unknown}
         hints = "".join(f" (did you mean {c[0]!r} for {u!r}?)" for u, c in close.items() if c)
         raise InputError(
-            f"fail_on names unknown kind(s) of change {', '.join(map(repr, unknown))}{hints}; known: any, "
-            f"{known}"
+            f"{param('fail_on')} names unknown kind(s) of change {', '.join(map(repr, unknown))}{hints}; "
+            f"known: any, {known}"
         )
     return frozenset(items)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from lineage.errors import InputError
+from lineage.errors import InputError, param
 from lineage.graph import CONSUMER_KINDS, as_digraph
 from lineage.posthog import SYNC_FREQUENCY_SECONDS, cadence_words
 
@@ -84,7 +84,9 @@ def parse_now(value: str | datetime | None) -> datetime | None:
         return None
     parsed = parse_time(value)
     if parsed is None:
-        raise InputError(f"--now {value!r} is not an ISO 8601 time; write e.g. 2026-11-26T00:00:00Z")
+        raise InputError(
+            f"{param('now', repr(value))} is not an ISO 8601 time; write e.g. 2026-11-26T00:00:00Z"
+        )
     return parsed
 
 

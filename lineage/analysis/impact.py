@@ -27,7 +27,7 @@ from lineage.consumer_nodes import (
     live,
     owner_of_consumer,
 )
-from lineage.errors import InputError
+from lineage.errors import InputError, param
 from lineage.graph import as_digraph
 
 if TYPE_CHECKING:
@@ -350,7 +350,7 @@ def impact(
     """
     if max_depth is not None and max_depth < 1:
         raise InputError(
-            f"--max-depth {max_depth} must be 1 or more (leave it out for everything downstream)"
+            f"{param('max_depth', str(max_depth))} must be 1 or more (leave it out for everything downstream)"
         )
     g = as_digraph(graph)
     target = resolve_node(graph, view)

@@ -33,7 +33,7 @@ from sqlglot.optimizer.scope import Scope
 from lineage.analysis.columns import Taint, _ViewWalk
 from lineage.analysis.health import node_name
 from lineage.analysis.impact import ImpactReport, impact
-from lineage.errors import HogQLError, InputError
+from lineage.errors import HogQLError, InputError, param
 from lineage.graph import as_digraph
 from lineage.hogql import extract_tables, to_sqlglot
 from lineage.posthog import POSTHOG_TABLES
@@ -719,7 +719,7 @@ def whatif(
         if declared is None:
             raise InputError(
                 f"{node_name(g, target)!r} has neither readable SQL nor a column list in the snapshot; "
-                "recrawl it with --edges sql"
+                f"recrawl it with {param('edges', 'sql')}"
             )
         old_cols = [OutputColumn(c, None) for c in declared]
         if old_sql is None:

@@ -29,6 +29,7 @@ from lineage.errors import (
     ProtocolError,
     ServerError,
     TableAccessError,
+    param,
 )
 
 __all__ = ["api_error", "safe_body", "snippet"]
@@ -108,8 +109,8 @@ def api_error(
     said = f"HTTP {status}: {detail}"
     if status == 401:
         return AuthenticationError(
-            f"{display}: PostHog rejected the personal API key ({said}); check --api-key / {ENV_KEY} "
-            "(a personal API key starting phx_, created under Settings > Personal API keys)",
+            f"{display}: PostHog rejected the personal API key ({said}); check {param('api_key')} / "
+            f"{ENV_KEY} (a personal API key starting phx_, created under Settings > Personal API keys)",
             **ctx,
         )
     if status == 403:
@@ -135,7 +136,7 @@ def api_error(
         if "does not have access to the requested project" in low:
             return ProjectAccessError(
                 f"{display}: the personal API key may not access project {project} ({said}); "
-                f"check --project / {ENV_PROJECT} or the key's project access",
+                f"check {param('project')} / {ENV_PROJECT} or the key's project access",
                 **ctx,
             )
         return PermissionDeniedError(
@@ -147,12 +148,12 @@ def api_error(
         hint = (
             "it may have been deleted or belong to another project: check the id"
             if what
-            else "check --host / POSTHOG_HOST and --project / POSTHOG_PROJECT_ID"
+            else f"check {param('host')} / POSTHOG_HOST and {param('project')} / POSTHOG_PROJECT_ID"
         )
         if detail.startswith("Project not found"):
             # one piece of advice, said once (issue 14, item 5)
             extra = f" (project {project})"
-            hint = f"check --project / {ENV_PROJECT} (and --host / POSTHOG_HOST)"
+            hint = f"check {param('project')} / {ENV_PROJECT} (and {param('host')} / POSTHOG_HOST)"
         err = NotFoundError(
             f"{display}: {what + ' ' if what else ''}not found ({said}){extra}; {hint}",
             what=name,

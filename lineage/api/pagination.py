@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from lineage.config import redact
-from lineage.errors import PaginationLoopError, ProtocolError
+from lineage.errors import PaginationLoopError, ProtocolError, param
 
 __all__ = ["MAX_PAGES", "normalize_url", "paginate"]
 
@@ -79,7 +79,7 @@ async def paginate(
             raise ProtocolError(
                 f"{what}: expected a JSON list or an object with 'results', got "
                 f"{'an empty body' if body is None else type(body).__name__}; the API answered in an "
-                "undocumented shape: check --host points at PostHog",
+                f"undocumented shape: check {param('host')} points at PostHog",
                 path=what,
             )
         results = body.get("results")

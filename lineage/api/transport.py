@@ -30,7 +30,7 @@ from lineage.config import (
     Settings,
     redact,
 )
-from lineage.errors import ApiError, ProtocolError, RateLimitedError, TransportError
+from lineage.errors import ApiError, ProtocolError, RateLimitedError, TransportError, param
 
 __all__ = ["PROJECT_PATH", "Sender", "aware"]
 
@@ -338,7 +338,7 @@ class Sender:
                 overruns += overrun
                 kind = (
                     f"no complete answer within the {self._deadline:g} s deadline "
-                    f"(--request-deadline / {ENV_REQUEST_DEADLINE})"
+                    f"({param('request_deadline')} / {ENV_REQUEST_DEADLINE})"
                     if overrun
                     else "timed out"
                     if isinstance(sent, httpx.TimeoutException)
@@ -356,7 +356,7 @@ class Sender:
                     redact(
                         f"{display}: {kind} ({type(sent).__name__}: {str(sent)[:200]})"
                         f"{f' after {attempt} retries' if attempt else ''}; check the network and "
-                        f"--host / POSTHOG_HOST ({self.settings.host}), then try again"
+                        f"{param('host')} / POSTHOG_HOST ({self.settings.host}), then try again"
                         + ("" if read_only else "; this call changes state, so it was not retried blindly")
                     ),
                     method=method,
@@ -382,11 +382,12 @@ class Sender:
                     "one wait may take"
                     if wait > self._retry_after_bound
                     else f"{self._throttle_spent:.0f} s of the {self._throttle_budget:g} s throttle budget "
-                    f"(--throttle-budget / {ENV_THROTTLE_BUDGET}) are spent waiting"
+                    f"({param('throttle_budget')} / {ENV_THROTTLE_BUDGET}) are spent waiting"
                 )
                 raise RateLimitedError(
                     f"{display}: PostHog kept answering 429 (rate limited; {why}); "
-                    f"try again in {wait:.0f} s, raise the budget, or lower --max-rpm / LINEAGE_MAX_RPM",
+                    f"try again in {wait:.0f} s, raise the budget, or lower "
+                    f"{param('max_rpm')} / LINEAGE_MAX_RPM",
                     retry_after=wait,
                     status=429,
                     method=method,
@@ -415,7 +416,7 @@ class Sender:
                     continue
                 raise ProtocolError(
                     f"{display}: HTTP {status} with a body that is not valid JSON ({snippet(content)}); "
-                    "check --host / POSTHOG_HOST points at PostHog"
+                    f"check {param('host')} / POSTHOG_HOST points at PostHog"
                     + ("" if read_only else "; the change may have been applied: check before repeating"),
                     status=status,
                     method=method,
@@ -458,15 +459,16 @@ class Sender:
             except TooLarge as exc:
                 failure = ProtocolError(
                     f"{display}: the answer is larger than the {exc.limit / 1048576:g} MB limit{exc.how}; "
-                    f"raise it with --max-response-mb / {ENV_MAX_RESPONSE_MB} if the warehouse really "
-                    "answers this much, else check --host / POSTHOG_HOST",
+                    f"raise it with {param('max_response_mb')} / {ENV_MAX_RESPONSE_MB} if the warehouse "
+                    f"really answers this much, else check {param('host')} / POSTHOG_HOST",
                     method=method,
                     path=display,
                 )
             except BadEncoding as exc:
                 failure = ProtocolError(
                     f"{display}: the answer's Content-Encoding {exc.args[0]!r} cannot be decoded "
-                    "(lineage asks for gzip or deflate); check --host / POSTHOG_HOST points at PostHog",
+                    f"(lineage asks for gzip or deflate); check {param('host')} / POSTHOG_HOST "
+                    "points at PostHog",
                     method=method,
                     path=display,
                 )
@@ -475,15 +477,15 @@ class Sender:
                     redact(
                         f"{display}: PostHog redirected to another host ({exc.target}); the API key is "
                         f"only sent to the configured host. If that is where the project lives, set "
-                        f"--host / POSTHOG_HOST to {exc.target} (now {self.settings.host})"
+                        f"{param('host')} / POSTHOG_HOST to {exc.target} (now {self.settings.host})"
                     ),
                     method=method,
                     path=display,
                 )
             except httpx.TooManyRedirects:
                 failure = ProtocolError(
-                    f"{display}: too many redirects (a redirect loop); check --host / POSTHOG_HOST "
-                    f"({self.settings.host}) and --project / {ENV_PROJECT}",
+                    f"{display}: too many redirects (a redirect loop); check {param('host')} / POSTHOG_HOST "
+                    f"({self.settings.host}) and {param('project')} / {ENV_PROJECT}",
                     method=method,
                     path=display,
                 )

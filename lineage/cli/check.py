@@ -6,7 +6,13 @@ import click
 
 from lineage.analysis.checks import RULES, parse_rules
 from lineage.analysis.checks import check as run_check
-from lineage.cli.common import clean_errors, emit, format_option, parameters_as_flags, snapshot_option
+from lineage.cli.common import (
+    clean_errors,
+    emit,
+    format_option,
+    out_option,
+    snapshot_option,
+)
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.hogql.cache import TableCache
@@ -25,7 +31,7 @@ from lineage.report import check_json, check_text
 @click.option(
     "--now", default=None, metavar="ISO", help="judge staleness at this time [default: the crawl time]"
 )
-@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@out_option()
 @clean_errors
 def check(snapshot: str, fmt: str, fail_on: str | None, now: str | None, out: str | None) -> None:
     """Report stale, failing and inconsistent views in a snapshot.
@@ -38,8 +44,7 @@ def check(snapshot: str, fmt: str, fail_on: str | None, now: str | None, out: st
       lineage check
       lineage check --format json --fail-on failing,stale --now 2026-11-26T00:00:00Z
     """
-    with parameters_as_flags("fail_on"):
-        fail_rules = parse_rules(fail_on) if fail_on is not None else frozenset()
+    fail_rules = parse_rules(fail_on) if fail_on is not None else frozenset()
     graph = LineageGraph.load(snapshot)
     # Each SQL text is parsed once, ever: the tables it reads are cached by its hash (lineage.hogql.cache).
     tables = TableCache.default()

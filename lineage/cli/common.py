@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 import sys
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from lineage.config import ENV_HOST, ENV_KEY, ENV_MAX_RPM, ENV_PROJECT, Settings, redact
-from lineage.errors import InputError, LineageError, RenderError
+from lineage.errors import LineageError, naming_flags
 from lineage.io import visible, write_atomic
 
 __all__ = [
@@ -22,15 +23,18 @@ __all__ = [
     "clean_errors",
     "emit",
     "exclude_option",
+    "flag_for",
     "format_for",
     "format_option",
     "job_wait_options",
-    "parameters_as_flags",
+    "json_text",
+    "out_option",
     "progress_bar",
     "select_option",
     "settings_from",
     "snapshot_option",
     "write_atomic",
+    "yes_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -94,6 +98,21 @@ def exclude_option(what: str) -> Callable[[F], F]:
     return click.option("--exclude", default=None, metavar="SEL", help=f"{what} to leave out (same syntax)")
 
 
+def out_option(help: str = "write here instead of standard output") -> Callable[[F], F]:
+    """``--out PATH``: where a command writes its output (standard output when not given)."""
+    return click.option("--out", default=None, metavar="PATH", help=help)
+
+
+def yes_option(help: str = "Do it. Without it the plan is printed and nothing changes.") -> Callable[[F], F]:
+    """``--yes``: act on PostHog; without it a command prints its plan and changes nothing."""
+    return click.option("--yes", is_flag=True, help=help)
+
+
+def json_text(data: Any, *, sort_keys: bool = False) -> str:
+    """``data`` as the command line prints JSON: indented by two, non-ASCII kept, one final newline."""
+    return json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n"
+
+
 def job_wait_options(func: F) -> F:
     """Add --poll and --timeout: how often a started job is polled, and how long it is waited for."""
     options = [
@@ -132,23 +151,15 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
     )
 
 
-@contextmanager
-def parameters_as_flags(*names: str, **flags: str) -> Iterator[None]:
-    """Re-raise an InputError or RenderError whose message starts with a parameter's name, naming its flag.
+#: The flag of each library parameter whose flag is not ``--`` and its name with dashes.
+FLAGS: dict[str, str] = {
+    "collapse_folders": "--collapse-folder",
+}
 
-    Library messages name parameters (``fail_on 'x' names no rule``), as a notebook user calls them;
-    the command line says ``--fail-on``. ``names`` are parameters whose flag is ``--`` and the name with
-    dashes; ``flags`` maps the others (``collapse_folders="--collapse-folder"``).
-    """
-    try:
-        yield
-    except (InputError, RenderError) as exc:
-        text = str(exc)
-        wanted = {**{n: "--" + n.replace("_", "-") for n in names}, **flags}
-        for name, flag in wanted.items():
-            if text.startswith(name + " "):
-                raise type(exc)(flag + text[len(name) :]) from None
-        raise
+
+def flag_for(name: str) -> str:
+    """The flag that sets the library parameter ``name``: ``max_depth`` -> ``--max-depth``."""
+    return FLAGS.get(name) or "--" + name.replace("_", "-")
 
 
 def clean_errors(func: F) -> F:
@@ -156,44 +167,49 @@ def clean_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LineageError as exc:
-            click.echo(f"lineage: {visible(redact(str(exc)))}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("lineage: interrupted", err=True)
-            sys.exit(130)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise  # click prints these itself (usage errors, --help)
-        except (ConnectionError, TimeoutError, socket.gaierror) as exc:
-            click.echo(
-                f"lineage: network failure ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
-                "check the network and --host, then try again",
-                err=True,
-            )
-            sys.exit(3)
-        except OSError as exc:
-            # A file the command reads or writes (an --out in a read-only place, a journal beside it).
-            where = f" {redact(str(exc.filename))!r}" if exc.filename is not None else ""
-            click.echo(
-                f"lineage: cannot use{where}: {visible(redact(exc.strerror or str(exc)))}; "
-                "check that the path exists and is writable, or pass another one",
-                err=True,
-            )
-            sys.exit(2)
-        except Exception as exc:
-            # A bug, not bad input: still one line (and never the key), the traceback only on request.
-            if os.environ.get("LINEAGE_DEBUG"):
-                raise
-            click.echo(
-                f"lineage: internal error ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
-                "this is a bug: rerun with LINEAGE_DEBUG=1 for the traceback and report it",
-                err=True,
-            )
-            sys.exit(2)
+        with naming_flags(flag_for):  # library messages name parameters; here they name flags
+            return _run_cleanly(func, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _run_cleanly(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except LineageError as exc:
+        click.echo(f"lineage: {visible(redact(str(exc)))}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("lineage: interrupted", err=True)
+        sys.exit(130)
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise  # click prints these itself (usage errors, --help)
+    except (ConnectionError, TimeoutError, socket.gaierror) as exc:
+        click.echo(
+            f"lineage: network failure ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
+            "check the network and --host, then try again",
+            err=True,
+        )
+        sys.exit(3)
+    except OSError as exc:
+        # A file the command reads or writes (an --out in a read-only place, a journal beside it).
+        where = f" {redact(str(exc.filename))!r}" if exc.filename is not None else ""
+        click.echo(
+            f"lineage: cannot use{where}: {visible(redact(exc.strerror or str(exc)))}; "
+            "check that the path exists and is writable, or pass another one",
+            err=True,
+        )
+        sys.exit(2)
+    except Exception as exc:
+        # A bug, not bad input: still one line (and never the key), the traceback only on request.
+        if os.environ.get("LINEAGE_DEBUG"):
+            raise
+        click.echo(
+            f"lineage: internal error ({type(exc).__name__}: {visible(redact(_first_line(exc)))}); "
+            "this is a bug: rerun with LINEAGE_DEBUG=1 for the traceback and report it",
+            err=True,
+        )
+        sys.exit(2)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -6,7 +6,12 @@ import click
 
 from lineage.analysis.diff import DIFF_KINDS, diff_kind_counts, parse_diff_kinds
 from lineage.analysis.diff import diff as diff_graphs
-from lineage.cli.common import clean_errors, emit, format_option, parameters_as_flags
+from lineage.cli.common import (
+    clean_errors,
+    emit,
+    format_option,
+    out_option,
+)
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.report import diff_json, diff_markdown
@@ -16,7 +21,7 @@ from lineage.report import diff_json, diff_markdown
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @format_option(["md", "json"], default="md", help="output format")
-@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@out_option()
 @click.option(
     "--fail-on",
     default=None,
@@ -35,8 +40,7 @@ def diff(old: str, new: str, fmt: str, out: str | None, fail_on: str | None) -> 
       lineage diff output/monday.json output/snapshot.json --format md --out changes.md
       lineage diff output/snapshot.json output/snapshot.json --fail-on removed-edges,new-failing
     """
-    with parameters_as_flags("fail_on"):
-        kinds = parse_diff_kinds(fail_on) if fail_on is not None else frozenset()
+    kinds = parse_diff_kinds(fail_on) if fail_on is not None else frozenset()
     result = diff_graphs(LineageGraph.load(old), LineageGraph.load(new))
     emit(diff_json(result) if fmt == "json" else diff_markdown(result), out)
     hits = {kind: n for kind, n in diff_kind_counts(result).items() if kind in kinds and n}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -13,8 +12,10 @@ from lineage.cli.common import (
     clean_errors,
     exclude_option,
     format_option,
+    json_text,
     settings_from,
     snapshot_option,
+    yes_option,
 )
 from lineage.cli.operate import table, with_client
 from lineage.errors import InputError
@@ -58,7 +59,7 @@ def folders_ls(**kwargs: Any) -> None:
 
     found = sorted(with_client(settings, main), key=lambda f: (f.name, f.id))
     if kwargs["fmt"] == "json":
-        click.echo(json.dumps([_folder_dict(f) for f in found], indent=2, ensure_ascii=False))
+        click.echo(json_text([_folder_dict(f) for f in found]), nl=False)
     elif not found:
         click.echo("no folders", err=True)
     else:
@@ -87,7 +88,7 @@ def folders_create(**kwargs: Any) -> None:
 
     folder = with_client(settings, main)
     if kwargs["fmt"] == "json":
-        click.echo(json.dumps(_folder_dict(folder), indent=2, ensure_ascii=False))
+        click.echo(json_text(_folder_dict(folder)), nl=False)
     else:
         click.echo(f"created folder {visible(folder.name)} ({folder.id})")
 
@@ -113,14 +114,14 @@ def folders_rename(**kwargs: Any) -> None:
 
     folder = with_client(settings, main)
     if kwargs["fmt"] == "json":
-        click.echo(json.dumps(_folder_dict(folder), indent=2, ensure_ascii=False))
+        click.echo(json_text(_folder_dict(folder)), nl=False)
     else:
         click.echo(f"renamed {visible(kwargs['old'])} to {visible(folder.name)}")
 
 
 @folders.command("rm")
 @click.argument("name")
-@click.option("--yes", is_flag=True, help="Delete a folder that holds views: PostHog deletes its views too.")
+@yes_option("Delete a folder that holds views: PostHog deletes its views too.")
 @_FORMAT
 @api_options
 @clean_errors
@@ -145,7 +146,7 @@ def folders_rm(**kwargs: Any) -> None:
     folder, inside, deleted = with_client(settings, main)
     if kwargs["fmt"] == "json":
         payload = {"folder": _folder_dict(folder), "views": inside, "deleted": deleted}
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        click.echo(json_text(payload), nl=False)
     elif deleted:
         click.echo(
             f"deleted folder {visible(folder.name)}"
@@ -163,7 +164,7 @@ def folders_rm(**kwargs: Any) -> None:
 @click.option("--to", "target", required=True, metavar="NAME", help="the folder to move the views into")
 @exclude_option("views")
 @snapshot_option
-@click.option("--yes", is_flag=True, help="Move them. Without it the plan is printed and nothing changes.")
+@yes_option("Move them. Without it the plan is printed and nothing changes.")
 @_FORMAT
 @api_options
 @clean_errors
@@ -193,7 +194,7 @@ def folders_move(**kwargs: Any) -> None:
 
     _, moves = with_client(settings, main)
     if kwargs["fmt"] == "json":
-        click.echo(json.dumps({"steps": moves, "dry_run": not kwargs["yes"]}, indent=2, ensure_ascii=False))
+        click.echo(json_text({"steps": moves, "dry_run": not kwargs["yes"]}), nl=False)
         return
     rows = [[m["name"], m["from"] or "-", m["to"]] for m in moves]
     click.echo(table(["view", "from", "to"], rows), nl=False)

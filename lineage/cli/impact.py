@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from lineage.analysis.impact import impact as impact_of
-from lineage.cli.common import api_options, clean_errors, emit, format_for, format_option, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    emit,
+    format_for,
+    format_option,
+    out_option,
+    snapshot_option,
+)
 from lineage.cli.whatif import run_whatif
 from lineage.errors import InputError
 from lineage.graph import LineageGraph
@@ -23,7 +31,7 @@ from lineage.report import render_column_impact, render_impact
     default=None,
     help="output format [from --out's extension; else table on a terminal, md otherwise]",
 )
-@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@out_option()
 @click.option(
     "--max-depth", type=click.IntRange(min=1), default=None, metavar="N", help="stop N hops downstream"
 )

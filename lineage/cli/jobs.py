@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,8 @@ from lineage.cli.common import (
     emit,
     exclude_option,
     format_option,
-    parameters_as_flags,
+    json_text,
+    out_option,
     select_option,
     settings_from,
     snapshot_option,
@@ -54,7 +54,7 @@ _STATUSES = ["Running", "Completed", "Failed", "Cancelled", "Skipped"]
     "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="at most this many jobs"
 )
 @format_option(["text", "json", "csv"], default="text")
-@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@out_option()
 @api_options
 @clean_errors
 def jobs_cmd(**kwargs: Any) -> None:
@@ -69,8 +69,7 @@ def jobs_cmd(**kwargs: Any) -> None:
     status = "Running" if kwargs["running"] else kwargs["status"]
     if kwargs["running"] and kwargs["status"] not in (None, "Running"):
         raise click.UsageError("--running and --status {} contradict each other".format(kwargs["status"]))
-    with parameters_as_flags("since"):
-        since = parse_since(kwargs["since"]) if kwargs["since"] else None
+    since = parse_since(kwargs["since"]) if kwargs["since"] else None
     view_ids: list[str] | None = None
     names: dict[str, str] = {}
     if kwargs["selector"] is not None:
@@ -110,7 +109,7 @@ def jobs_cmd(**kwargs: Any) -> None:
     rows = with_client(settings, main)
     fmt, out = kwargs["fmt"], kwargs["out"]
     if fmt == "json":
-        emit(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", out)
+        emit(json_text(rows), out)
     elif fmt == "csv":
         emit(csv_text(_COLUMNS, ([r[c] for c in _COLUMNS] for r in rows)), out)
     elif not rows:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors, exclude_option, format_option, select_option, snapshot_option
+from lineage.cli.common import (
+    clean_errors,
+    exclude_option,
+    format_option,
+    json_text,
+    select_option,
+    snapshot_option,
+)
 from lineage.graph import LineageGraph
 from lineage.io import csv_text, text_table
 from lineage.select import select
@@ -51,7 +57,7 @@ def ls(selector: str | None, exclude: str | None, snapshot: str, fmt: str) -> No
     ids = select(graph, selector if selector is not None else "*", exclude=exclude)
     records = sorted((_record(graph, node_id) for node_id in ids), key=lambda r: (r["name"], r["id"]))
     if fmt == "json":
-        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        click.echo(json_text(records), nl=False)
     elif fmt == "csv":
         header = [h for h, _ in _COLUMNS]
         click.echo(csv_text(header, ([r[a] for _, a in _COLUMNS] for r in records)), nl=False)

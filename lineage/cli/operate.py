@@ -22,8 +22,10 @@ from lineage.cli.common import (
     exclude_option,
     format_option,
     job_wait_options,
+    json_text,
     settings_from,
     snapshot_option,
+    yes_option,
 )
 from lineage.config import Settings
 from lineage.errors import ApiError, ConfigError, FindingsError
@@ -93,7 +95,7 @@ def _plan_text(verb: str, plan: Plan, *, show_waves: bool) -> str:
 def _print_plan(verb: str, plan: Plan, fmt: str, *, show_waves: bool, yes: bool) -> None:
     if fmt == "json":
         if not yes:
-            click.echo(json.dumps({**plan.to_dict(), "dry_run": True}, indent=2, ensure_ascii=False))
+            click.echo(json_text({**plan.to_dict(), "dry_run": True}), nl=False)
         return
     text = _plan_text(verb, plan, show_waves=show_waves)
     if yes:
@@ -135,7 +137,7 @@ def _summary(report: RunReport) -> str:
 @click.argument("selector", metavar="SEL")
 @exclude_option("views")
 @snapshot_option
-@click.option("--yes", is_flag=True, help="Start the runs. Without it the plan is printed and nothing runs.")
+@yes_option("Start the runs. Without it the plan is printed and nothing runs.")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental views from scratch.")
 @click.option(
     "--parallel",
@@ -196,7 +198,7 @@ def run_cmd(**kwargs: Any) -> None:
     if report is None:
         return
     if fmt == "json":
-        emit(json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n", None)
+        emit(json_text(report.to_dict(), sort_keys=True), None)
     else:
         emit(_summary(report), None)
     if report.interrupted:
@@ -243,7 +245,7 @@ def _report_outcomes(outcomes: list[ActionOutcome], fmt: str) -> None:
     """Print what each view's action did; any refusal ends in an ApiError (exit 3)."""
     if fmt == "json":
         payload = {"ok": all(o.ok for o in outcomes), "steps": [o.to_dict() for o in outcomes]}
-        emit(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", None)
+        emit(json_text(payload), None)
     else:
         rows = [[o.name, "done" if o.ok else "refused", o.error or ""] for o in outcomes]
         emit(table(["view", "result", "error"], rows), None)
@@ -261,9 +263,7 @@ def _action_options(func: Callable[..., None]) -> Callable[..., None]:
             click.argument("selector", metavar="SEL"),
             exclude_option("views"),
             snapshot_option,
-            click.option(
-                "--yes", is_flag=True, help="Do it. Without it the plan is printed and nothing changes."
-            ),
+            yes_option(),
             format_option(["text", "json"], default="text"),
         ]
     ):

@@ -13,8 +13,10 @@ from lineage.cli.common import (
     emit,
     format_option,
     job_wait_options,
+    out_option,
     settings_from,
     snapshot_option,
+    yes_option,
 )
 from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
@@ -37,11 +39,11 @@ def _table(steps: tuple[RefreshStep, ...]) -> str:
 @click.argument("view")
 @snapshot_option
 @click.option("--only", is_flag=True, help="Run VIEW alone, not the materialized views downstream of it.")
-@click.option("--yes", is_flag=True, help="Start the runs. Without it the plan is printed and nothing runs.")
+@yes_option("Start the runs. Without it the plan is printed and nothing runs.")
 @click.option("--keep-going", is_flag=True, help="Go on after a failed run (downstream reads stale data).")
 @job_wait_options
 @format_option(["text", "json"], default="text")
-@click.option("--out", default=None, metavar="PATH", help="write the result here instead of standard output")
+@out_option("write the result here instead of standard output")
 @api_options
 @clean_errors
 def refresh_cmd(**kwargs: Any) -> None:

@@ -15,7 +15,7 @@ from lineage.cli.common import (
     exclude_option,
     format_for,
     format_option,
-    parameters_as_flags,
+    out_option,
     select_option,
     snapshot_option,
     write_atomic,
@@ -79,7 +79,7 @@ def too_big(count: int, limit: int, fmt: str) -> str:
 @select_option("nodes to draw (dbt syntax); all if omitted")
 @exclude_option("nodes")
 @format_option(FORMATS, default=None, help="output format [from --out's extension, else svg]")
-@click.option("--out", default=None, metavar="PATH", help="file to write (default: standard output)")
+@out_option("file to write (default: standard output)")
 @click.option(
     "--rankdir", type=click.Choice(["LR", "TB"]), default="LR", show_default=True, help="layout direction"
 )
@@ -215,8 +215,7 @@ def render(
         raise RenderError(too_big(len(drawn), max_nodes, fmt))
     if fmt in ("svg", "html"):
         opts["engine"] = engine
-    with parameters_as_flags(collapse_folders="--collapse-folder"):
-        result = _RENDERERS[fmt](drawn, **opts)
+    result = _RENDERERS[fmt](drawn, **opts)
     if isinstance(result, str):
         emit(result, out)
     elif out is None or out == "-":

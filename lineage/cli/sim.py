@@ -4,14 +4,18 @@ snapshot of a crawled workspace."""
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from lineage.cli.common import clean_errors, emit
+from lineage.cli.common import (
+    clean_errors,
+    emit,
+    json_text,
+    out_option,
+)
 from lineage.errors import InputError
 from lineage.io import read_json
 
@@ -92,7 +96,7 @@ def serve(
     help="a real_graphs graph, or a lineage-snapshot/1 file from `lineage crawl`",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="seed for ids and generated details")
-@click.option("--out", default=None, metavar="PATH", help="write here instead of standard output")
+@out_option()
 @click.option("--break-cycles", is_flag=True, help="drop the edges that close cycles instead of refusing")
 @clean_errors
 def fixture(graph_path: str, seed: int, out: str | None, break_cycles: bool) -> None:
@@ -115,7 +119,7 @@ def fixture(graph_path: str, seed: int, out: str | None, break_cycles: bool) -> 
 
     graph = _read_graph(Path(graph_path))
     document = fixture_from_graph(graph, seed=seed, break_cycles=break_cycles)
-    emit(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", out)
+    emit(json_text(document, sort_keys=True), out)
 
 
 def _read_graph(path: Path) -> dict[str, Any]:

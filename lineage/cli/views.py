@@ -6,7 +6,6 @@ changes without ``--yes``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +13,15 @@ import click
 
 from lineage.analysis.whatif import whatif
 from lineage.api import AsyncPostHogClient
-from lineage.cli.common import api_options, clean_errors, emit, format_option, snapshot_option
+from lineage.cli.common import (
+    api_options,
+    clean_errors,
+    emit,
+    format_option,
+    json_text,
+    snapshot_option,
+    yes_option,
+)
 from lineage.cli.operate import (
     _action_options,
     _load_plan,
@@ -54,7 +61,7 @@ def _print_delete_plan(plan: Plan, readers: dict[str, dict[str, Any]], fmt: str,
         if not yes:
             steps = [{**s.to_dict(), **readers[s.id]} for s in plan.steps]
             payload = {"steps": steps, "checked": plan.checked, "dry_run": True}
-            click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+            click.echo(json_text(payload), nl=False)
         return
     text = _plan_text("delete", plan, show_waves=False)
     if yes:
@@ -104,7 +111,7 @@ def delete_cmd(**kwargs: Any) -> None:
 @click.option("--sql", "sql_path", required=True, metavar="FILE", help="the view's HogQL ('-' reads stdin)")
 @click.option("--folder", default=None, metavar="NAME", help="put the new view in this folder")
 @snapshot_option
-@click.option("--yes", is_flag=True, help="Do it. Without it the plan is printed and nothing changes.")
+@yes_option()
 @format_option(["text", "json"], default="text")
 @api_options
 @clean_errors
@@ -133,7 +140,7 @@ def create_cmd(**kwargs: Any) -> None:
     settings = _settings(kwargs, needed=kwargs["yes"])
     if not kwargs["yes"]:
         if fmt == "json":
-            emit(json.dumps({**plan, "dry_run": True}, indent=2, ensure_ascii=False) + "\n", None)
+            emit(json_text({**plan, "dry_run": True}), None)
         else:
             where = f" in folder {folder_name}" if folder_name else ""
             click.echo(visible(f"plan: create view {name}{where}, reading {', '.join(reads) or 'nothing'}"))
@@ -150,7 +157,7 @@ def create_cmd(**kwargs: Any) -> None:
 
     done = with_client(settings, main)
     if fmt == "json":
-        emit(json.dumps(done, indent=2, ensure_ascii=False) + "\n", None)
+        emit(json_text(done), None)
     else:
         click.echo(visible(f"created view {name} ({done['id']})"))
 
@@ -159,7 +166,7 @@ def create_cmd(**kwargs: Any) -> None:
 @click.argument("view")
 @click.option("--sql", "sql_path", required=True, metavar="FILE", help="the new HogQL ('-' reads stdin)")
 @snapshot_option
-@click.option("--yes", is_flag=True, help="Do it. Without it the plan is printed and nothing changes.")
+@yes_option()
 @format_option(["text", "json"], default="text")
 @api_options
 @clean_errors
@@ -190,7 +197,7 @@ def edit_cmd(**kwargs: Any) -> None:
     }
     settings = _settings(kwargs, needed=kwargs["yes"])
     if fmt == "json" and not kwargs["yes"]:
-        emit(json.dumps({**plan, "dry_run": True}, indent=2, ensure_ascii=False) + "\n", None)
+        emit(json_text({**plan, "dry_run": True}), None)
         return
     if fmt == "text":
         cols = report.columns
@@ -229,6 +236,6 @@ def edit_cmd(**kwargs: Any) -> None:
 
     out = with_client(settings, main)
     if fmt == "json":
-        emit(json.dumps({**plan, **out}, indent=2, ensure_ascii=False) + "\n", None)
+        emit(json_text({**plan, **out}), None)
     else:
         click.echo(visible(f"edited view {name}"))

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import DEFAULT_SNAPSHOT, api_options, clean_errors, parameters_as_flags, settings_from
+from lineage.cli.common import DEFAULT_SNAPSHOT, api_options, clean_errors, settings_from
 from lineage.errors import ApiError, InputError
 from lineage.watch import (
     DEFAULT_CONSUMERS_EVERY,
@@ -115,17 +115,16 @@ def watch_cmd(**kwargs: Any) -> None:
     settings = settings_from(kwargs).require_api()
     if kwargs["once"] and kwargs["every"]:
         raise InputError("give either --once or --every, not both")
-    with parameters_as_flags("every", "webhook", "hogql_budget", "min_severity"):
-        every = parse_every(kwargs["every"] or DEFAULT_EVERY)
-        options = WatchOptions(
-            snapshot=Path(kwargs["snapshot"]),
-            state=Path(kwargs["state"]) if kwargs["state"] else None,
-            webhook=kwargs["webhook"],
-            min_severity=kwargs["min_severity"],
-            edges=kwargs["edges"],
-            hogql_budget=kwargs["hogql_budget"],
-            consumers_every=kwargs["consumers_every"],
-        )
+    every = parse_every(kwargs["every"] or DEFAULT_EVERY)
+    options = WatchOptions(
+        snapshot=Path(kwargs["snapshot"]),
+        state=Path(kwargs["state"]) if kwargs["state"] else None,
+        webhook=kwargs["webhook"],
+        min_severity=kwargs["min_severity"],
+        edges=kwargs["edges"],
+        hogql_budget=kwargs["hogql_budget"],
+        consumers_every=kwargs["consumers_every"],
+    )
     state = WatchState.load(options.state_path)
     cost, shortest = budget_plan(
         options.hogql_budget, state.cycle_cost, state.consumer_cost, options.consumers_every

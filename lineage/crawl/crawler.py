@@ -29,7 +29,7 @@ from lineage.crawl.options import CrawlOptions, CrawlResult
 from lineage.crawl.session import CrawlSession
 from lineage.crawl.sources import EdgeStrategy, choose_source
 from lineage.crawl.state import iso
-from lineage.errors import InputError, NotFoundError, PermissionDeniedError, SelectorError
+from lineage.errors import InputError, NotFoundError, PermissionDeniedError, SelectorError, param
 from lineage.graph import LineageGraph
 from lineage.io import FileLock, check_writable
 
@@ -51,7 +51,8 @@ class _Crawler:
             await source.read_all()
             return source
         if not self.opts.select:
-            raise SelectorError("crawl --select needs a selector, e.g. --select '+mrr_by_month+'")
+            example = param("select", "'+mrr_by_month+'")
+            raise SelectorError(f"crawl {param('select')} needs a selector, e.g. {example}")
         source = await choose_source(self.session, complete_list=True)
         views = self.session.state.views
         seeds = parse_seeds(
@@ -148,7 +149,7 @@ async def crawl_async(
         theirs = (base.nx.graph.get("host"), str(base.nx.graph.get("project")))
         if theirs != (settings.host, str(settings.project)):
             raise InputError(
-                f"--refresh: that snapshot was crawled from {theirs[0]} project {theirs[1]}, not "
+                f"{param('refresh')}: that snapshot was crawled from {theirs[0]} project {theirs[1]}, not "
                 f"{settings.host} project {settings.project}; refresh from a snapshot of the same project"
             )
     identity = {
@@ -166,10 +167,10 @@ async def crawl_async(
     }
     # Where the snapshot and the journal go is checked, and locked, before any request is spent.
     if options.out is not None:
-        check_writable(options.out, what="--out")
+        check_writable(options.out, what=param("out"))
     if options.journal is not None:
         check_writable(options.journal, what="the crawl journal")
-    out_lock = FileLock(options.out, what="--out").acquire() if options.out is not None else None
+    out_lock = FileLock(options.out, what=param("out")).acquire() if options.out is not None else None
     try:
         journal = Journal(options.journal, resume=options.resume, identity=identity)
     except BaseException:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from lineage.api import SavedQuery
 from lineage.crawl.state import CrawlState
-from lineage.errors import SelectorError
+from lineage.errors import SelectorError, param
 from lineage.graph import LineageGraph
 from lineage.select import Intersection as SelectorIntersection
 from lineage.select import Union as SelectorUnion
@@ -33,7 +33,7 @@ def parse_seeds(
     depths (``2+name+1``); a term without operators takes --upstream/--downstream. In a crawl
     ``@name`` walks both ways fully; ``lineage ls`` applies dbt's exact ``@`` on the snapshot.
     """
-    tree = parse_selector(selector, label="--select selector")
+    tree = parse_selector(selector, label=f"{param('select')} selector")
     listed = LineageGraph()
     for vid, view in views.items():
         listed.add_node(

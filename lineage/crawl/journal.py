@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lineage.errors import InputError
+from lineage.errors import InputError, param
 from lineage.io import FileLock
 
 __all__ = ["Journal", "crawl_id", "default_journal"]
@@ -104,14 +104,15 @@ class Journal:
                 diff = sorted(k for k in set(found) | set(identity) if found.get(k) != identity.get(k))
                 raise InputError(
                     f"the journal {path} is from another crawl (its {', '.join(diff)} differ); "
-                    "run without --resume to start afresh, or give the options of the interrupted crawl"
+                    f"run without {param('resume')} to start afresh, or give the options of the "
+                    "interrupted crawl"
                 )
             return
         if self._id is not None and theirs is not None and theirs != self._id:
             # every line is checked, not only the identity line: lines of two crawls in one file
             raise InputError(
                 f"the journal {path} holds records of another crawl (crawl {str(theirs)[:16]!r}, this "
-                f"is {self._id}); run without --resume to start afresh"
+                f"is {self._id}); run without {param('resume')} to start afresh"
             )
         if key == IDENTITY:
             return
@@ -151,7 +152,7 @@ class Journal:
     def _write_error(self, exc: OSError) -> InputError:
         return InputError(
             f"cannot write the crawl journal {self.path} ({exc.strerror or exc}); free space there or "
-            "pass --out a path on another disk"
+            f"pass {param('out')} a path on another disk"
         )
 
     def close(self, *, remove: bool) -> None:

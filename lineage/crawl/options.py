@@ -1,16 +1,16 @@
-"""What a crawl is asked to do (:class:`CrawlOptions`, with ``--jobs-since`` parsed by
+"""What a crawl is asked to do (:class:`CrawlOptions`, with ``jobs_since`` parsed by
 :func:`parse_since`) and what it hands back (:class:`CrawlResult`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from lineage.errors import InputError
+from lineage.durations import JOBS_WINDOW, DurationError, parse_timedelta
+from lineage.errors import InputError, param
 from lineage.graph import LineageGraph
 
 __all__ = ["CrawlOptions", "CrawlResult", "EdgeSource", "Strategy", "parse_since"]
@@ -20,19 +20,18 @@ EdgeSource = Literal["api", "sql", "system", "auto"]
 
 
 def parse_since(text: str) -> timedelta:
-    """``30d``, ``12h``, ``90m`` or ``2w`` as a timedelta; a clear error otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text or "")
-    if not match:
-        raise InputError(f"--jobs-since {text!r}: give a number and a unit m, h, d or w, such as 30d")
-    n, unit = int(match.group(1)), match.group(2)
-    if n > {"m": 60 * 24 * 3660, "h": 24 * 3660, "d": 3660, "w": 523}[unit]:
-        raise InputError(f"--jobs-since {text!r} reaches back more than ten years; give a shorter window")
-    return {
-        "m": timedelta(minutes=n),
-        "h": timedelta(hours=n),
-        "d": timedelta(days=n),
-        "w": timedelta(weeks=n),
-    }[unit]
+    """``30d``, ``12h``, ``90m`` or ``2w`` as a timedelta (:data:`~lineage.durations.JOBS_WINDOW`);
+    a clear error otherwise."""
+    try:
+        return parse_timedelta(text, JOBS_WINDOW)
+    except DurationError as exc:
+        if exc.too_long:
+            raise InputError(
+                f"{param('jobs_since', repr(text))} reaches back more than ten years; give a shorter window"
+            ) from None
+        raise InputError(
+            f"{param('jobs_since', repr(text))}: give a number and a unit m, h, d or w, such as 30d"
+        ) from None
 
 
 @dataclass(frozen=True)

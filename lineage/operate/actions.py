@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lineage.api import AsyncPostHogClient, Folder, Job
-from lineage.errors import ApiError, InputError
+from lineage.durations import JOBS_SINCE, DurationError, parse_timedelta
+from lineage.errors import ApiError, InputError, param
 from lineage.io import iso
 from lineage.operate.plan import Plan, Step
 
@@ -85,25 +86,15 @@ def find_folder(folders: Iterable[Folder], name: str) -> Folder:
     raise InputError(f"no folder named {name!r} (folders: {known}); create it with `lineage folders create`")
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
 def parse_since(text: str) -> timedelta:
-    """``90m``, ``6h``, ``2d``, ``1w`` (or plain seconds) as a duration; InputError otherwise."""
-    raw = text.strip().lower()
-    unit = raw[-1:] if raw[-1:] in _UNITS else "s"
-    number = raw[:-1] if raw[-1:] in _UNITS else raw
+    """``90m``, ``6h``, ``2d``, ``1w`` (or plain seconds) as a duration
+    (:data:`~lineage.durations.JOBS_SINCE`); InputError otherwise."""
     try:
-        value = float(number)
-    except ValueError:
-        value = -1.0
-    message = f"since {text!r} is not a duration; write e.g. 90m, 6h, 2d or 1w"
-    if value <= 0:
-        raise InputError(message)
-    try:
-        return timedelta(seconds=value * _UNITS[unit])
-    except (OverflowError, ValueError):  # inf, nan, or more days than a timedelta holds
-        raise InputError(message) from None
+        return parse_timedelta(text, JOBS_SINCE)
+    except DurationError:
+        raise InputError(
+            f"{param('since', repr(text))} is not a duration; write e.g. 90m, 6h, 2d or 1w"
+        ) from None
 
 
 def job_rows(jobs: Iterable[Job], names: dict[str, str], now: datetime | None) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import networkx as nx
 
 from lineage.consumer_nodes import anchors, consumer_counts, consumer_url, is_consumer, owner_of_consumer
-from lineage.errors import RenderError
+from lineage.errors import RenderError, param
 from lineage.graph import as_digraph as graph_as_digraph
 
 DEFAULT_MAX_NODES: Final = 500
@@ -96,10 +96,11 @@ def check_size(g: nx.DiGraph, max_nodes: int | None) -> None:
 def check_size_count(n: int, max_nodes: int | None) -> None:
     """Refuse drawings of more than ``max_nodes`` boxes, pointing at selectors."""
     if max_nodes is not None and n > max_nodes:
+        chain, folder = param("select", "'+mrr_by_month+'"), param("select", "'folder:Finance'")
         raise RenderError(
             f"the graph has {n} nodes, more than the drawing limit of {max_nodes}; draw a part of it with a "
-            "selector (e.g. --select '+mrr_by_month+' or --select 'folder:Finance'), collapse folders with "
-            "--collapse-folder NAME, or raise the limit with --max-nodes N"
+            f"selector (e.g. {chain} or {folder}), collapse folders with "
+            f"{param('collapse_folders', 'NAME')}, or raise the limit with {param('max_nodes', 'N')}"
         )
 
 
@@ -390,7 +391,7 @@ def build_scene(
     unknown = sorted(collapse - set(folders))
     if unknown:
         raise RenderError(
-            f"collapse_folders {unknown[0]!r} names no folder of the drawn nodes; folders: "
+            f"{param('collapse_folders', repr(unknown[0]))} names no folder of the drawn nodes; folders: "
             + (", ".join(repr(truncate(f, 40)) for f in folders[:20]) or "none")
         )
     cluster_of = {f: f"cluster_{i}" for i, f in enumerate(folders)}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import UTC, datetime
 from typing import Any, Final
 
-from lineage.errors import RenderError
+from lineage.errors import RenderError, param
 from lineage.render.common import as_digraph
 from lineage.render.dot import to_dot
 from lineage.render.svg import to_svg_python
@@ -24,7 +23,8 @@ ENGINES: Final = ("auto", "graphviz", "python")
 MISSING_DOT: Final = (
     "Graphviz's `dot` program was not found on PATH, so png, pdf and Graphviz-laid-out svg cannot be drawn. "
     "Install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`) and retry; "
-    "without it, svg and html are drawn with lineage's built-in layout, --format dot and --format mermaid "
+    f"without it, svg and html are drawn with lineage's built-in layout, {param('format', 'dot')} and "
+    f"{param('format', 'mermaid')} "
     "still work, and the dot output can be rendered elsewhere"
 )
 PYTHON_NOTE: Final = "laid out by lineage's built-in Python layout"
@@ -55,7 +55,7 @@ def run_dot(dot_text: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> byt
     except subprocess.TimeoutExpired as exc:
         raise RenderError(
             f"Graphviz took longer than {timeout:g} s to lay out the graph; draw fewer nodes with a selector "
-            "or collapse folders with --collapse-folder"
+            f"or collapse folders with {param('collapse_folders')}"
         ) from exc
     except OSError as exc:
         raise RenderError(f"could not run Graphviz ({exe}): {exc.strerror or exc}") from exc
@@ -94,11 +94,11 @@ def to_pdf(graph: Any, *, timeout: float = DEFAULT_TIMEOUT, **opts: Any) -> byte
 
 
 def _pdf_time(crawled_at: Any) -> str:
-    try:
-        when = datetime.fromisoformat(str(crawled_at).replace("Z", "+00:00"))
-    except ValueError:
+    # imported here: only a PDF needs it, and the analysis package is not light
+    from lineage.analysis.health import parse_time
+
+    when = parse_time(crawled_at)
+    if when is None:
         return _FIXED_PDF_TIME
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    text = when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    text = when.strftime("%Y%m%d%H%M%S")
     return text if len(text) == 14 else _FIXED_PDF_TIME

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from lineage.api.models import Dependencies, SavedQuery, ViewActivity
 from lineage.api.resources.base import SAVED_QUERIES, SAVED_QUERY, Resource, collect, segment
-from lineage.errors import ProtocolError
+from lineage.errors import ProtocolError, param
 from lineage.posthog import SYNC_FREQUENCY_WRITE
 
 __all__ = ["MAX_ID_CHARS", "SYNC_FREQUENCIES", "UNSET", "SavedQueries", "check_level"]
@@ -155,7 +155,8 @@ class SavedQueries(Resource):
         if isinstance(ids, list) and any(isinstance(i, str) and len(i) > MAX_ID_CHARS for i in ids):
             raise ProtocolError(
                 f"{display}: an id of more than {MAX_ID_CHARS} characters in the answer; PostHog names "
-                "views and tables by UUIDs and short names: check --host / POSTHOG_HOST points at PostHog",
+                f"views and tables by UUIDs and short names: check {param('host')} / POSTHOG_HOST points at "
+                "PostHog",
                 path=display,
             )
         if not isinstance(ids, list) or not all(

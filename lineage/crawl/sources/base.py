@@ -12,7 +12,7 @@ from lineage.crawl import consumers
 from lineage.crawl.focus import Seed, boundaries, closure_from_edges
 from lineage.crawl.session import CrawlSession
 from lineage.crawl.state import is_uuid
-from lineage.errors import PermissionDeniedError
+from lineage.errors import PermissionDeniedError, param, render_params
 
 __all__ = ["EdgeStrategy", "SourceName"]
 
@@ -108,4 +108,8 @@ class EdgeStrategy(ABC):
         try:
             await session.gather("verify", sample, one)
         except PermissionDeniedError as exc:
-            state.notes.append(f"--verify: the lineage endpoints refuse this key ({exc}); nothing checked")
+            state.notes.append(
+                render_params(
+                    f"{param('verify')}: the lineage endpoints refuse this key ({exc}); nothing checked"
+                )
+            )
