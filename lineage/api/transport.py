@@ -10,6 +10,7 @@ import math
 import re
 import ssl
 import time
+import urllib.request
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -69,6 +70,13 @@ class _CrossOriginRedirect(Exception):
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
+
+
+def _env_proxies() -> bool:
+    """Whether a proxy is configured where httpx looks (``urllib``'s ``getproxies``: ``http_proxy``,
+    ``HTTPS_PROXY``, ``ALL_PROXY``...): it routes requests through it unless given a transport."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def aware(moment: datetime) -> datetime:
@@ -135,11 +143,12 @@ class Sender:
         self._origin = _origin(base_url)
         self._base_path = base_url.path
         transport = options.transport
-        if transport is None and base_url.scheme == "http":
+        if transport is None and base_url.scheme == "http" and not _env_proxies():
             # A plain-HTTP host (the simulator, a PostHog on localhost) never speaks TLS here, and
             # a redirect to https is another origin, refused: skip loading the CA bundle, which
             # httpx's default transport does up front (40-180 ms of every crawl's start). The
             # context trusts nothing, so any TLS it were ever asked for would fail, not pass.
+            # (Not with proxy variables set: httpx reads them only when it makes the transport.)
             transport = httpx.AsyncHTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         self._http = httpx.AsyncClient(
             transport=transport,
