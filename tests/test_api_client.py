@@ -536,3 +536,26 @@ def test_redirect_307_is_followed_with_body() -> None:
     with PostHogClient(settings(), transport=httpx.MockTransport(simple)) as c:
         assert c.descendants("v1", level=3) == ["a"]
     assert seen[1][0] == "POST" and json.loads(seen[1][2]) == {"level": 3}
+
+
+@pytest.mark.parametrize(
+    ("project", "rest"),
+    [
+        ("7", "warehouse_saved_queries/0190a8c4-1c1c-7b4e-9d8e-1234567890ab/ancestors/"),
+        ("7", "warehouse_saved_queries/?page=2"),
+        ("7", "warehouse_saved_queries/a%20b/"),
+        ("7", "warehouse_saved_queries/.../x/../y/"),
+        ("7", "warehouse_saved_queries/./"),
+        ("@current", "warehouse_tables/"),
+        ("12", "query/"),
+    ],
+)
+def test_display_names_a_request_as_httpx_reads_its_path(project: str, rest: str) -> None:
+    """The shortcut for plain endpoint paths shows what parsing the whole URL shows."""
+    from lineage.config import redact
+
+    client = AsyncPostHogClient(settings(project=project))
+    sender = client._sender
+    for url in (sender.url(rest), f"https://elsewhere.test/api/{rest}"):
+        assert sender.display("GET", url) == redact(f"GET {httpx.URL(url).path}")
+    asyncio.run(client.aclose())

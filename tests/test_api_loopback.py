@@ -492,3 +492,22 @@ def test_a_redirect_to_another_host_never_carries_the_key() -> None:
         for httpd in (origin, other):
             httpd.shutdown()
             httpd.server_close()
+
+
+def test_a_plain_http_host_still_goes_through_a_proxy_from_the_environment(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An http:// host skips the CA bundle with a transport of its own, but not when a proxy is
+    configured: httpx reads proxy variables only when it makes the transport. The simulator plays
+    the proxy here (it answers the absolute-form request line); nothing listens at the host itself."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.setenv("http_proxy", server.url)
+    proxied = settings("http://localhost:1", SECRET)  # nothing listens on port 1
+
+    async def main() -> int:
+        async with AsyncPostHogClient(proxied) as client:
+            return len(await client.list_views())
+
+    assert asyncio.run(main()) == len(VIEW_IDS)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
+import ssl
 import time
+import urllib.request
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -48,6 +51,9 @@ MATERIALIZE_LIMIT: Final = (5, 3600.0 + WINDOW_SLACK)
 _INVALID: Final = object()
 # a 429 without a usable Retry-After (or with 0) waits at least this long, backing off
 MIN_THROTTLE_WAIT: Final = 0.05
+# what an endpoint path below the base URL holds when it needs no parsing to be shown: no query,
+# no percent-escape to decode; "." and ".." segments are ruled out apart (httpx would resolve them)
+_PLAIN_PATH: Final = re.compile(r"[A-Za-z0-9_~@/.-]*")
 
 
 class _DeadlineExceeded(Exception):
@@ -64,6 +70,13 @@ class _CrossOriginRedirect(Exception):
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
+
+
+def _env_proxies() -> bool:
+    """Whether a proxy is configured where httpx looks (``urllib``'s ``getproxies``: ``http_proxy``,
+    ``HTTPS_PROXY``, ``ALL_PROXY``...): it routes requests through it unless given a transport."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def aware(moment: datetime) -> datetime:
@@ -96,6 +109,7 @@ class Sender:
         self.project = settings.project
         self.stats = ClientStats()
         self._server_time: tuple[datetime, float] | None = None
+        self._date_seen: tuple[str, datetime] | None = None
         self._retries = options.retries
         self._max_wait = max_wait
         self._backoff = options.backoff or Backoff()
@@ -125,9 +139,19 @@ class Sender:
         self.on_throttle: Callable[[float, float, float], None] | None = None
         """Called as ``on_throttle(wait, spent, budget)`` each time a 429 closes (or extends) the gate."""
         self._base = f"{settings.host}/api/projects/{quote(settings.project, safe='@')}/"
-        self._origin = _origin(httpx.URL(self._base))
+        base_url = httpx.URL(self._base)
+        self._origin = _origin(base_url)
+        self._base_path = base_url.path
+        transport = options.transport
+        if transport is None and base_url.scheme == "http" and not _env_proxies():
+            # A plain-HTTP host (the simulator, a PostHog on localhost) never speaks TLS here, and
+            # a redirect to https is another origin, refused: skip loading the CA bundle, which
+            # httpx's default transport does up front (40-180 ms of every crawl's start). The
+            # context trusts nothing, so any TLS it were ever asked for would fail, not pass.
+            # (Not with proxy variables set: httpx reads them only when it makes the transport.)
+            transport = httpx.AsyncHTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         self._http = httpx.AsyncClient(
-            transport=options.transport,
+            transport=transport,
             timeout=httpx.Timeout(options.timeout),
             follow_redirects=True,
             event_hooks={"response": [self._refuse_foreign_redirect]},
@@ -164,12 +188,17 @@ class Sender:
     def _note_server_time(self, header: str | None) -> None:
         if not header:
             return
-        try:
-            moment = parsedate_to_datetime(header)
-        except (TypeError, ValueError, IndexError):
-            return
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+        last = self._date_seen
+        if last is not None and last[0] == header:
+            moment = last[1]  # the same second as the answer before: parsed once
+        else:
+            try:
+                moment = parsedate_to_datetime(header)
+            except (TypeError, ValueError, IndexError):
+                return
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            self._date_seen = (header, moment)
         self._server_time = (moment, time.monotonic())
 
     def server_now(self) -> datetime | None:
@@ -188,7 +217,17 @@ class Sender:
         return self._base + rel
 
     def display(self, method: str, url: str) -> str:
-        return redact(f"{method} {httpx.URL(url).path}")
+        """``METHOD /path`` of a URL, as errors and logs name a request (secrets redacted).
+
+        Every request names itself once or twice: an endpoint's URL (the base and plain path
+        segments) is shown without parsing it again, which httpx does character by character.
+        """
+        rest = url[len(self._base) :] if url.startswith(self._base) else None
+        if rest is not None and _PLAIN_PATH.fullmatch(rest) and not {".", ".."} & set(rest.split("/")):
+            path = self._base_path + rest
+        else:
+            path = httpx.URL(url).path
+        return redact(f"{method} {path}")
 
     async def wait(self, seconds: float) -> None:
         """Wait on a rate limit: counted as wall time in ``stats.waited_s``."""

@@ -11,6 +11,7 @@ edge sources (:mod:`lineage.crawl.sources`) build on it.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -41,6 +42,7 @@ class CrawlSession:
         self.state = CrawlState()
         self._sem = asyncio.Semaphore(max(1, options.concurrency))
         self._tables_lock = asyncio.Lock()
+        self._listing: asyncio.Future[None] | None = None
 
     def restart(self, note: str) -> None:
         """Forget what was learnt (a source that failed half-way), saying why in ``note``. The names
@@ -109,11 +111,25 @@ class CrawlSession:
                 state.notes.append(f"view {view.name!r} was deleted while the crawl ran; left out")
         state.gone.clear()
 
-    async def gather(self, label: str, items: list[str], work: Callable[[str], Awaitable[None]]) -> None:
-        """Run ``work`` on every item, telling progress under ``label``."""
+    async def gather(
+        self,
+        label: str,
+        items: list[str],
+        work: Callable[[str], Awaitable[None]],
+        *,
+        more: Awaitable[list[str]] | None = None,
+    ) -> None:
+        """Run ``work`` on every item, telling progress under ``label``.
+
+        ``more`` is a second batch still being read (the rest of a listing): the workers start on
+        ``items`` at once and take its items as soon as it delivers, without draining in between.
+        """
+        pending = deque(items)
         total = len(items)
         done = 0
         progress = self.opts.progress
+        awaiting = more is not None
+        arrived = asyncio.Event()
 
         async def one(item: str) -> None:
             nonlocal done
@@ -124,20 +140,40 @@ class CrawlSession:
 
         if progress is not None:
             progress(label, 0, total)
+
         # A fixed pool of workers pulling from one queue: requests in flight stay at the
         # concurrency until the last item (batches would drain at every batch's tail), and a
         # 50,000-view crawl never holds 50,000 coroutines. The first failure stops the pool.
-        queue = iter(items)
-
         async def worker() -> None:
-            for item in queue:
-                await one(item)
+            while True:
+                if pending:
+                    await one(pending.popleft())
+                elif awaiting:
+                    await arrived.wait()
+                else:
+                    return
 
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(total, max(1, self.opts.concurrency)))]
+        async def feed() -> None:
+            nonlocal awaiting, total
+            assert more is not None
+            try:
+                extra = await more
+            finally:
+                awaiting = False
+                arrived.set()
+            pending.extend(extra)
+            total += len(extra)
+            if progress is not None:
+                progress(label, done, total)
+
+        size = max(1, self.opts.concurrency)
+        tasks = [asyncio.ensure_future(worker()) for _ in range(size if awaiting else min(total, size))]
+        if more is not None:
+            tasks.append(asyncio.ensure_future(feed()))
         try:
-            await asyncio.gather(*workers)
+            await asyncio.gather(*tasks)
         finally:
-            for task in workers:
+            for task in tasks:
                 task.cancel()
 
     def now(self) -> datetime:
@@ -149,25 +185,82 @@ class CrawlSession:
     def _encode_views(self, views: list[SavedQuery]) -> list[dict[str, Any]]:
         return [dict(v.raw) for v in views]
 
+    async def _views(self, key: str) -> list[SavedQuery]:
+        """The REST list of views, as the client parsed it; from the journal (parsed here) on resume.
+
+        Not :meth:`once`: that hands back the journaled form, and parsing 1,000s of views again
+        from it cost as much as the client's own parse, at the start of the crawl, before any edge.
+        """
+        found, raw = self.journal.get(key)
+        if found:
+            return [SavedQuery.from_api(item) for item in raw]
+        async with self._sem:
+            views = await self.client.list_views()
+        self.put(key, self._encode_views(views))
+        return views
+
     async def list_views(self) -> None:
-        raw = await self.once("views", lambda: self.client.list_views(), self._encode_views)
-        self._add_views(raw)
+        """Read the REST list of views into ``state.views``; return once its first page is in.
+
+        The pages after it are read behind (:meth:`views_listed` waits for them), so the edges of
+        the first 1,000 views are asked for while the rest of the list is still coming, instead of
+        after one page after another (each a round trip and a parse of 1,000 views).
+        """
+        found, raw = self.journal.get("views")
+        if found:
+            self._add_views([SavedQuery.from_api(item) for item in raw])
+            return
+        first_page = asyncio.Event()
+
+        async def read() -> None:
+            views: list[SavedQuery] = []
+            try:
+                async with self._sem:
+                    async for view in self.client.iter_views():
+                        views.append(view)
+                        self._add_views([view])
+                        if len(views) == VIEWS_PER_PAGE:
+                            first_page.set()
+            finally:
+                first_page.set()
+            self.put("views", self._encode_views(views))
+
+        listing = asyncio.ensure_future(read())
+        # a crawl that fails elsewhere first leaves the listing's own failure unread: not a warning
+        listing.add_done_callback(lambda task: task.cancelled() or task.exception())
+        self._listing = listing
+        waiter = asyncio.ensure_future(first_page.wait())
+        try:
+            await asyncio.wait([listing, waiter], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if listing.done():
+            listing.result()  # the first page's failure is the crawl's
+
+    async def views_listed(self) -> None:
+        """Wait until every page of the REST list of views is in (raises what reading it raised)."""
+        if self._listing is not None:
+            await asyncio.shield(self._listing)
+
+    def stop_listing(self) -> None:
+        """Stop reading the list of views (the crawl failed before it needed the rest)."""
+        if self._listing is not None and not self._listing.done():
+            self._listing.cancel()
 
     async def relist_views(self) -> list[str]:
         """Page-number pages shift when a view is deleted between two of them: the first view of the
         next page slides back and is never listed. A second pass lists it; the union holds every live
         view (a deleted one answers 404 later and is left out). One request per 1,000 views, only when
         there is more than one page; returns the ids the second pass found."""
+        await self.views_listed()
         if len(self.state.views) <= VIEWS_PER_PAGE:
             return []
-        again = await self.once("views:again", lambda: self.client.list_views(), self._encode_views)
-        new = [item for item in again if str(item.get("id")) not in self.state.views]
+        new = [view for view in await self._views("views:again") if view.id not in self.state.views]
         self._add_views(new)
-        return sorted(str(item.get("id")) for item in new)
+        return sorted(view.id for view in new)
 
-    def _add_views(self, raw: list[dict[str, Any]]) -> None:
-        for item in raw:
-            view = SavedQuery.from_api(item)
+    def _add_views(self, views: list[SavedQuery]) -> None:
+        for view in views:
             self.state.views[view.id] = view
             self.state.by_name[view.name] = view.id
 

@@ -7,6 +7,7 @@ answers with the same ids.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import uuid
@@ -40,6 +41,12 @@ def render_time(value: datetime | None) -> str | None:
     """PostHog's orjson ``OPT_UTC_Z`` rendering: ``...Z``, microseconds only when non-zero."""
     if value is None:
         return None
+    return _render_time(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _render_time(value: datetime) -> str:
+    # every listing page renders every row's times again: the same few thousand datetimes
     value = value.astimezone(UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
@@ -50,6 +57,12 @@ def render_time(value: datetime | None) -> str | None:
 def det_uuid(*parts: object, namespace: uuid.UUID = _NS) -> str:
     """A UUID made from ``parts`` (the same parts, the same UUID): ids stay stable across runs."""
     return str(uuid.uuid5(namespace, "\x1f".join(str(p) for p in parts)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _user_uuid(kind: str, user_id: int) -> str:
+    """A user's ``uuid``/``distinct_id``, asked again for every view of every listing page."""
+    return det_uuid(kind, user_id)
 
 
 def canon_uuid(raw: Any) -> str | None:
@@ -109,8 +122,8 @@ class User:
     def basic(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "uuid": det_uuid("user", self.id),
-            "distinct_id": det_uuid("distinct", self.id),
+            "uuid": _user_uuid("user", self.id),
+            "distinct_id": _user_uuid("distinct", self.id),
             "first_name": self.first_name,
             "last_name": self.last_name,
             "email": self.email,

@@ -5,6 +5,7 @@ the closure, and ``dependencies`` at its downstream edge for the "+k more" beyon
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from lineage.crawl.focus import Seed, boundaries, drop_dotted_prefixes
 from lineage.crawl.resolve import dotted_labels, full_dotted_name
@@ -28,9 +29,32 @@ class ApiSource(ListedSource):
             s.state.parents[view_id] = sorted(got)
 
     async def read_edges(self, view_ids: list[str]) -> None:
+        await self._read_edges(view_ids)
+
+    async def read_listed_edges(self) -> None:
+        """The edges of the views listed so far at once, and of the rest as its pages arrive: a
+        view's ``ancestors`` answer does not depend on any other view's name."""
+        s = self.session
+        first = sorted(s.state.views)
+
+        async def rest() -> list[str]:
+            await s.views_listed()
+            seen = set(first)
+            return sorted(v for v in s.state.views if v not in seen)
+
+        await self._read_edges(first, more=rest())
+
+    async def _read_edges(self, view_ids: list[str], *, more: Awaitable[list[str]] | None = None) -> None:
         state = self.session.state
         todo = [v for v in view_ids if v not in state.parents]
-        await self.session.gather("lineage", todo, self.read_parents)
+
+        async def more_todo() -> list[str]:
+            assert more is not None
+            return [v for v in await more if v not in state.parents]
+
+        await self.session.gather(
+            "lineage", todo, self.read_parents, more=None if more is None else more_todo()
+        )
         renames = await self.full_dotted_names()
         if renames:
             for v, ps in state.parents.items():

@@ -18,14 +18,23 @@ class ListedSource(EdgeStrategy):
         self.session.forget_gone()
         await self.session.name_unknown()
 
+    async def read_listed_edges(self) -> None:
+        """Every listed view's edges, once the whole list is in (an edge source that names parents
+        by name needs every view's name first)."""
+        await self.session.views_listed()
+        await self.read_edges(sorted(self.session.state.views))
+
     async def read_all(self) -> None:
         s = self.session
-        ids = sorted(s.state.views)
         # Tables, jobs and the list's second pass do not depend on the edges: fetch them alongside,
         # off the critical path; views only the second pass found get their edges after.
-        _, _, _, found = await asyncio.gather(
-            self.read_edges(ids), s.list_tables(), s.fetch_jobs(), s.relist_views()
-        )
+        try:
+            _, _, _, found = await asyncio.gather(
+                self.read_listed_edges(), s.list_tables(), s.fetch_jobs(), s.relist_views()
+            )
+        finally:
+            s.stop_listing()
+        ids = sorted(s.state.views)
         if found:
             await self.read_edges(found)
             ids = sorted(s.state.views)
