@@ -14,7 +14,7 @@ import pytest
 from lineage.devdata import real_graphs_dir
 from lineage.errors import FixtureError
 from lineage.sim.errors import SimError
-from lineage.sim.state import MISSING, Clock, Warehouse, render_time
+from lineage.sim.state import MISSING, SimClock, Warehouse, render_time
 
 NOW = "2026-11-26T00:00:00Z"
 STRIPE = "0b1f6a0e-3c57-4d3e-8f55-1a2b3c4d5e6f"
@@ -478,7 +478,7 @@ def test_e3_delete_dependents_extra() -> None:
 
 # ---------------------------------------------------------------- actions and the job lifecycle
 def test_run_completes_on_the_clock() -> None:
-    clock = Clock(datetime(2026, 11, 26, tzinfo=UTC))
+    clock = SimClock(datetime(2026, 11, 26, tzinfo=UTC))
     fixture = base_fixture()
     fixture["views"][2]["run_seconds"] = 60
     wh = Warehouse(fixture, clock=clock)
@@ -502,7 +502,7 @@ def test_run_completes_on_the_clock() -> None:
 
 
 def test_failing_run_and_cancel() -> None:
-    clock = Clock(datetime(2026, 11, 26, tzinfo=UTC))
+    clock = SimClock(datetime(2026, 11, 26, tzinfo=UTC))
     fixture = base_fixture()
     fixture["views"][0].update(fail_runs=True, latest_error="boom")
     wh = Warehouse(fixture, clock=clock)

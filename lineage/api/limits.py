@@ -1,7 +1,8 @@
 """Client-side politeness: sliding-window rate limits and an injectable clock.
 
 PostHog throttles personal-API-key traffic at 480/minute and 4800/hour per key, ``run`` at 10/minute
-per view and ``materialize``/``revert_materialization`` at 5/hour per view (spec section 5). Staying
+per view and ``materialize``/``revert_materialization`` at 5/hour per view (PostHog's throttle
+classes; the simulator's ``lineage.sim.throttle`` follows them). Staying
 under those on our side costs a short wait; hitting them costs a 429 and, worse, a ``Retry-After`` of
 up to an hour for materializations.
 

@@ -1,4 +1,4 @@
-"""One pagination loop for every shape PostHog uses (spec "Things a simulator must replicate", 4).
+"""One pagination loop for every shape PostHog uses (the three DRF paginations, below).
 
 * page-number ``{count, next, previous, results}`` with absolute links (saved queries),
 * cursor ``{next, previous, results}`` without ``count`` (data modeling jobs),

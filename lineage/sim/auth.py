@@ -1,4 +1,4 @@
-"""Authentication and scope rules of PostHog's API (spec section 5), for the simulator.
+"""Authentication and scope rules of PostHog's API, for the simulator.
 
 Personal API keys are looked for in ``Authorization: Bearer <key>`` first, then ``personal_api_key`` in
 a JSON body, then in the query string. The simulator also knows a *session*: a cookie
@@ -25,7 +25,8 @@ WRITE_ACTIONS: Final = frozenset({"create", "update", "partial_update", "destroy
 
 _BEARER = re.compile(r"^Bearer\s+(\S.+)$")
 
-# Per-era ``required_scopes`` of custom actions (spec section 5); an action absent here has none.
+# Per-era ``required_scopes`` of custom actions (PostHog's viewset ``@action``s); an action absent
+# here has none.
 _ACTION_SCOPES: Final[dict[str, dict[str, str]]] = {
     "e1": {},
     "e2": {

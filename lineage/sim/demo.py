@@ -9,7 +9,8 @@ the longest. It stages the findings a lineage tool should surface:
 * ``revenue_reconciliation`` fails to materialize (a streak of three failures, ``latest_error`` set),
 * ``campaign_spend`` is stale (last success nine days ago on a daily schedule),
 * ``revenue_rollup_v1`` was deleted but ``revenue_reconciliation`` still reads it (a ghost),
-* the consumers people look at (interfaces.md section 6): a Finance dashboard on the MRR views whose
+* the consumers people look at (insights, dashboards, notebooks, endpoints, alerts): a Finance
+  dashboard on the MRR views whose
   "Revenue reconciliation gaps" insight reads the failing view and carries an alert (a broken
   dashboard), a Marketing dashboard, a notebook investigating churn (an embedded insight and a SQL
   cell), an endpoint serving its second version, an insight on ``events`` only, and deleted ones.

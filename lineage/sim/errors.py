@@ -1,6 +1,6 @@
 """Errors the simulated PostHog raises, each knowing its HTTP status and its exact body shape.
 
-PostHog answers in two shapes (spec section 0): drf-exceptions-hog
+PostHog answers errors in two shapes: drf-exceptions-hog
 ``{"type", "code", "detail", "attr"}`` and hand-written ``{"error": "..."}``. The state layer raises
 these; the ASGI layer turns them into responses without knowing which shape is which.
 """

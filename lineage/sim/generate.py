@@ -478,7 +478,7 @@ def _folder_title(key: str) -> str:
     return (words[:1].upper() + words[1:])[:MAX_NAME] or key[:MAX_NAME]
 
 
-# The read key may list consumers over REST too (interfaces.md section 6).
+# The read key may list consumers over REST too (the crawl's fallback when system tables are refused).
 CONSUMER_READ_SCOPES: Final = (
     "alert:read",
     "dashboard:read",

@@ -1,4 +1,4 @@
-"""The three DRF paginations PostHog uses here (spec sections 1, 4 and posthog-api-2 section 5).
+"""The three DRF paginations PostHog uses for the endpoints lineage reads.
 
 * page number (saved queries, 1000 a page): ``{count, next, previous, results}``; links are the absolute
   request URL with ``page`` replaced, and page 2's ``previous`` has ``page`` removed;

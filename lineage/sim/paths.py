@@ -1,10 +1,11 @@
 """PostHog's E1/E2 lineage storage (``DataWarehouseModelPath``) and an engine that answers like it.
 
-PostHog stores one row per root-to-leaf path (spec section 3) and answers ``ancestors``,
-``descendants`` and ``dependencies`` by slicing every matching path. Enumerating paths is
-exponential (dbt_tuva has ~1.8e10 of them), so :class:`LineageIndex` keeps the DAG those paths
-are drawn from and answers the same questions with graph algorithms. :class:`PathStoreModel` is
-the literal, tiny model (lists of labels) that the property tests hold the engine to.
+PostHog stores one row per root-to-leaf path (``DataWarehouseModelPath.path``, a Postgres ltree)
+and answers ``ancestors``, ``descendants`` and ``dependencies`` by slicing every matching path.
+Enumerating paths is exponential (dbt_tuva has ~1.8e10 of them), so :class:`LineageIndex` keeps
+the DAG those paths are drawn from and answers the same questions with graph algorithms.
+:class:`PathStoreModel` is the literal, tiny model (lists of labels) that the property tests hold
+the engine to.
 
 Invariant the engine relies on: the stored paths are exactly the root-to-``x`` paths of the DAG
 for every node ``x`` that still *owns* paths ("present"). A view loses its own paths on

@@ -17,11 +17,11 @@ from typing import Any, Final
 
 __all__ = [
     "JOB_STATUSES",
-    "Clock",
     "ExternalJob",
     "Folder",
     "Job",
     "KeyInfo",
+    "SimClock",
     "Table",
     "User",
     "View",
@@ -94,7 +94,7 @@ class KeyInfo:
         return f"KeyInfo(key='[redacted]', scopes={sorted(self.scopes)}, user_id={self.user_id})"
 
 
-class Clock:
+class SimClock:
     """Simulated UTC clock: starts at the fixture's ``now`` and runs at real speed, plus advances."""
 
     def __init__(self, start: datetime | None = None) -> None:

@@ -25,10 +25,10 @@ from lineage.sim.era import SUSPEND_AFTER
 from lineage.sim.fixture import FIXTURE_FORMAT
 from lineage.sim.folders import FolderEngine
 from lineage.sim.paths import MISSING
-from lineage.sim.records import Clock, KeyInfo, render_time
+from lineage.sim.records import KeyInfo, SimClock, render_time
 from lineage.sim.tables import TableEngine
 
-__all__ = ["FIXTURE_FORMAT", "MISSING", "SUSPEND_AFTER", "Clock", "KeyInfo", "Warehouse", "render_time"]
+__all__ = ["FIXTURE_FORMAT", "MISSING", "SUSPEND_AFTER", "KeyInfo", "SimClock", "Warehouse", "render_time"]
 
 
 class Warehouse(FolderEngine, TableEngine):

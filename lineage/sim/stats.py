@@ -1,4 +1,4 @@
-"""Request counters behind ``GET /_sim/stats`` (interfaces.md section 5).
+"""Request counters behind ``GET /_sim/stats``, the simulator's control endpoint for tests and benchmarks.
 
 ``by_route`` keys are ``"METHOD /api/<projects|environments>/{team_id}/<endpoint template>/"``, e.g.
 ``"POST /api/projects/{team_id}/warehouse_saved_queries/{id}/ancestors/"``; requests that match no route

@@ -35,11 +35,11 @@ from lineage.sim.fixture import LoadedTeam, table_cadences
 from lineage.sim.fixture_values import parse_time
 from lineage.sim.paths import LineageCycleError
 from lineage.sim.records import (
-    Clock,
     ExternalJob,
     Folder,
     Job,
     KeyInfo,
+    SimClock,
     Table,
     User,
     View,
@@ -54,14 +54,14 @@ __all__ = ["TeamState"]
 class TeamState:
     """The records of one team (fixture ``lineage-sim-fixture/1``) as the engine's parts share them."""
 
-    def __init__(self, fixture: Mapping[str, Any], *, era: str = "e3", clock: Clock | None = None) -> None:
+    def __init__(self, fixture: Mapping[str, Any], *, era: str = "e3", clock: SimClock | None = None) -> None:
         #: What differs between the PostHog generations the simulator plays (lineage.sim.era).
         self.rules: Era = era_named(era)
         team = LoadedTeam(fixture)
         self.era = era
         self.lock = threading.RLock()
         self.team_id: int = team.team_id
-        self.clock = clock if clock is not None else Clock(team.now)
+        self.clock = clock if clock is not None else SimClock(team.now)
         self.flags: frozenset[str] = team.flags
         self._counter = 0  # numbers the deterministic ids this team hands out (_next)
         self._activity = 0  # query changes so far: numbers the activity log's entries

@@ -1,4 +1,4 @@
-"""PostHog's request throttles (spec section 5), with Django REST framework's sliding-window arithmetic.
+"""PostHog's request throttles, with Django REST framework's sliding-window arithmetic.
 
 Only personal-API-key requests are throttled. Defaults: ``burst`` 480/minute and ``sustained``
 4800/hour, bucketed per hashed key. Some actions *replace* the defaults: ``run`` 10/minute per
@@ -33,7 +33,7 @@ BURST = Rate("burst", 480, 60.0)
 SUSTAINED = Rate("sustained", 4800, 3600.0)
 RUN = Rate("run_saved_query", 10, 60.0)
 MATERIALIZE = Rate("materialization", 5, 3600.0)
-# The query API (posthog-api-2.md section 2): HogQLQuery has its own hourly limit; other query kinds
+# The query API: HogQLQuery has its own hourly limit; other query kinds
 # share ClickHouse's analytics limits. Both replace the defaults.
 HOGQL_QUERY = Rate("hogql_query", 120, 3600.0)
 CLICKHOUSE_BURST = Rate("clickhouse_burst", 240, 60.0)

@@ -59,7 +59,7 @@ def graph_of_fixture(fixture: Mapping[str, Any], *, consumers: bool = False) -> 
 
 def _add_fixture_consumers(g: nx.DiGraph, fixture: Mapping[str, Any], ids: Mapping[str, str]) -> None:
     """The fixture's consumers as PostHog reads them (``consumers=True`` of :func:`graph_of_fixture`):
-    live ones that read something of the warehouse, ids as in a snapshot (interfaces.md section 6)."""
+    live ones that read something of the warehouse, ids as in a snapshot (``insight:<short_id>``...)."""
     live_views = {v["name"] for v in fixture.get("views", []) if not v.get("deleted")}
     deleted = {v["name"]: v["id"] for v in fixture.get("views", []) if v.get("deleted")}
 
