@@ -179,7 +179,9 @@ class QueryEngine:
         The rows are compared with those last loaded, and the table is reloaded only when they differ:
         a crawl pages through 70,000 jobs and reads each table once more per crawl, and reloading a
         20,000-view warehouse's tables on every query cost more than the queries. The comparison
-        needs no hook in the warehouse and cannot miss a change (clock-driven job state included).
+        needs no hook in the warehouse and sees every change, clock-driven job state included (the
+        one blind spot, a number turning into an equal number of another type, 1 -> 1.0, never
+        happens in these tables: their numbers are counts).
         """
         rows = self.warehouse.system_records(name.removeprefix("system."))
         loaded = self._loaded.get(name)
