@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import networkx as nx
 
@@ -496,11 +496,24 @@ def _check_format(data: Any, source: str) -> None:
             raise SnapshotError(f"{source} has no {key!r} list; the file is damaged: crawl again")
 
 
+#: The types :func:`_canonical` returns as they are, tested without a call (a crawl's snapshot holds
+#: a few million values, most of them in each view's job history).
+_PLAIN: Final = frozenset({str, int, bool, type(None)})
+
+
 def _canonical(value: Any) -> Any:
     """JSON-ready, deterministic: dict keys sorted, sets sorted, dates ISO, non-finite floats None."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:  # most values: nothing to do
+    if kind in _PLAIN:  # most values: nothing to do
         return value
+    if kind is dict:
+        return {
+            str(k): v if type(v) in _PLAIN else _canonical(v)
+            for k in sorted(value, key=str)
+            for v in (value[k],)
+        }
+    if kind is list:
+        return [v if type(v) in _PLAIN else _canonical(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _canonical(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, list | tuple):

@@ -373,3 +373,39 @@ def test_engine_cte_and_union() -> None:
     assert sorted(r[0] for r in out["results"]) == sorted(
         [JOB_IDS[1], "0b000000-0000-4000-8000-000000000001"]
     )
+
+
+class _CountingConnection:
+    """A sqlite3 connection that counts the table reloads (executemany) it runs."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn, self.loads = conn, 0
+
+    def executemany(self, *args: Any) -> Any:
+        self.loads += 1
+        return self.conn.executemany(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def test_tables_reload_only_when_the_warehouse_rows_change(sim: Sim) -> None:
+    engine = QueryEngine(sim.wh)
+    counting = _CountingConnection(engine._conn)
+    engine._conn = counting  # type: ignore[assignment]
+    sql = "SELECT id, status FROM system.data_modeling_jobs ORDER BY id"
+    first = engine.execute(sql, {}, key=None)["results"]
+    assert counting.loads == 1
+    assert engine.execute(sql, {}, key=None)["results"] == first and counting.loads == 1  # unchanged: kept
+    # a write shows at once: the run starts a job
+    vid = VIEW_IDS["revenue_report"]
+    assert sim.req("POST", f"{SQ}/{vid}/run/", {}, key="phx_q").status_code == 200
+    started = engine.execute(sql, {}, key=None)["results"]
+    assert counting.loads == 2 and len(started) == len(first) + 1
+    running = [r for r in started if r[1] == "Running"]
+    assert running
+    # and so does the passing of time: the job finishes with no write through the API
+    sim.wh.clock.advance(24 * 3600)
+    finished = engine.execute(sql, {}, key=None)["results"]
+    assert counting.loads == 3
+    assert all(r[1] != "Running" for r in finished if r[0] in {row[0] for row in running})

@@ -49,13 +49,25 @@ def view_attrs(
         if view.expires_at is not None:
             attrs["expires_at"] = iso(view.expires_at)
     if sql is not None:
-        from lineage.hogql import sql_state
-
         attrs["sql"] = sql
-        attrs.update(sql_state(sql))  # `sql_state: unparseable` marks SQL whose tables are unknown
+        attrs.update(_sql_state(sql))  # `sql_state: unparseable` marks SQL whose tables are unknown
     if jobs_read:
         attrs["jobs"] = job_summary(jobs or [])
     return attrs
+
+
+def _sql_state(sql: str) -> dict[str, str]:
+    """:func:`lineage.hogql.sql_state` through the crawl's parse cache (:mod:`lineage.hogql.cache`),
+    which already holds every view's parse from reading its edges: no view's SQL is parsed twice, and
+    a recrawl parses only what changed (the in-process LRU of ``extract_tables`` is too small for
+    20,000 views)."""
+    from lineage.hogql import SQL_PARSED, SQL_UNPARSEABLE, cache
+
+    try:
+        cache.shared()(sql)
+    except HogQLError as exc:
+        return {"sql_state": SQL_UNPARSEABLE, "sql_error": exc.message}
+    return {"sql_state": SQL_PARSED}
 
 
 def ghost_names(st: CrawlState) -> dict[str, str]:
@@ -65,8 +77,9 @@ def ghost_names(st: CrawlState) -> dict[str, str]:
     name. Only a reader with exactly one ghost parent and one such target is trusted, and all
     such readers must agree.
     """
-    from lineage.hogql import extract_tables
+    from lineage.hogql import cache
 
+    extract_tables = cache.shared()
     tables = {n for t in (st.tables or {}).values() for n in (t.name, t.sql_name)}
     candidates: dict[str, set[str]] = defaultdict(set)
     for child, parents in st.parents.items():

@@ -15,7 +15,10 @@ spent, opens the journal (resuming it if asked) and the client, and runs a :clas
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from lineage.aio import run_sync
@@ -143,6 +146,34 @@ async def crawl_async(
     client: AsyncPostHogClient | None = None,
 ) -> CrawlResult:
     """Crawl with an async client (made from ``settings`` unless given)."""
+    with _collector_paused():
+        return await _crawl(settings, options, transport=transport, client=client)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the crawl, as it was after.
+
+    A crawl builds a few hundred thousand objects that live until it ends (rows, views, jobs, the
+    graph) and little cyclic garbage: at 20,000 views the collector's passes over them were a fifth
+    of the crawl's CPU time. Reference counting still frees everything else at once.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def _crawl(
+    settings: Settings,
+    options: CrawlOptions,
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+    client: AsyncPostHogClient | None,
+) -> CrawlResult:
     started = time.monotonic()
     base = options.refresh
     if base is not None:

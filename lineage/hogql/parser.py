@@ -116,13 +116,14 @@ class Parser:
     # -- token helpers -------------------------------------------------------------------------
 
     def peek(self, k: int = 0) -> Token:
-        j = min(self.i + k, len(self.toks) - 1)
-        return self.toks[j]
+        toks, j = self.toks, self.i + k
+        return toks[j] if j < len(toks) else toks[-1]  # past the end: the EOF token
 
     def next(self) -> Token:
-        tok = self.peek()
+        toks, j = self.toks, self.i
+        tok = toks[j] if j < len(toks) else toks[-1]
         if tok.kind != EOF:
-            self.i += 1
+            self.i = j + 1
         return tok
 
     def err(self, reason: str, tok: Token | None = None) -> HogQLError:

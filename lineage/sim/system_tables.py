@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
 from lineage.sim.records import View, source_id
@@ -21,16 +22,40 @@ __all__ = ["ROWS"]
 
 
 def _views(wh: Warehouse) -> list[dict[str, Any]]:
-    return [_view_row(wh, v) for v in sorted(wh._views.values(), key=lambda v: v.id)]
+    fields = json.dumps(wh.rules.column_fields(), sort_keys=True)
+    return [_view_row(wh, v, fields) for v in sorted(wh._views.values(), key=lambda v: v.id)]
 
 
-def _view_row(wh: Warehouse, view: View) -> dict[str, Any]:
+# The JSON columns of a view's row, kept by what they are made of: every query of the views' table
+# wrote 20,000 views' columns and queries as JSON again (a third of its time).
+_TEXT_CACHE_SIZE: Final = 1 << 16
+
+
+@lru_cache(maxsize=_TEXT_CACHE_SIZE)
+def _query_json(sql: str) -> str:
+    return json.dumps({"kind": "HogQLQuery", "query": sql})
+
+
+_COLUMNS_JSON: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+
+def _columns_json(wh: Warehouse, view: View, fields: str) -> str:
+    key = (fields, tuple((name, typ) for name, typ in view.columns))
+    text = _COLUMNS_JSON.get(key)
+    if text is None:
+        if len(_COLUMNS_JSON) >= _TEXT_CACHE_SIZE:
+            _COLUMNS_JSON.clear()
+        text = _COLUMNS_JSON[key] = json.dumps(wh._columns(view.columns), sort_keys=True)
+    return text
+
+
+def _view_row(wh: Warehouse, view: View, fields: str) -> dict[str, Any]:
     return {
         "id": view.id,
         "name": view.name,
         "status": view.status,
-        "columns": json.dumps(wh._columns(view.columns), sort_keys=True),
-        "query": json.dumps({"kind": "HogQLQuery", "query": view.sql}),
+        "columns": _columns_json(wh, view, fields),
+        "query": _query_json(view.sql),
         "last_run_at": view.last_run_at,
         "is_materialized": view.is_materialized,
         "deleted": view.deleted,
