@@ -1,8 +1,8 @@
 """HogQL parsing: table extraction PostHog would agree with, placeholders, and a sqlglot bridge.
 
 `extract_tables` runs on our own tokenizer and recursive-descent pass, never on sqlglot, so it works
-on every HogQL construct of posthog-api-2.md section 4. `to_sqlglot` re-emits the tokens in a form
-sqlglot's ClickHouse dialect reads, for column-level lineage.
+on every HogQL construct (f-strings, HogQLX tags, lambdas, placeholders...). `to_sqlglot` re-emits
+the tokens in a form sqlglot's ClickHouse dialect reads, for column-level lineage.
 """
 
 from __future__ import annotations

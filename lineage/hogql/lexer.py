@@ -1,4 +1,4 @@
-"""A HogQL tokenizer (posthog-api-2.md section 4) that never raises anything but HogQLError.
+"""A HogQL tokenizer (the tokens of PostHog's HogQLLexer grammar) that never raises anything but HogQLError.
 
 It is deliberately independent of sqlglot: table extraction must work on text sqlglot cannot read.
 Nested pieces (f-string interpolations, HogQLX attribute expressions) are lexed recursively and kept on

@@ -15,7 +15,8 @@ from lineage.hogql.lexer import EOF, FSTRING, NUMBER, OP, QIDENT, STRING, TAG, W
 
 MAX_DEPTH: Final = 150
 
-# Words that can never be identifiers unquoted (spec section 4).
+# Words that can never be identifiers unquoted: HogQLLexer makes them keywords (of the Hog language)
+# that HogQLParser.g4's `keyword` rule, and so `identifier: IDENTIFIER | interval | keyword`, leaves out.
 NOT_IDENTIFIER: Final = frozenset(
     {"CATCH", "EXCEPT", "FINALLY", "FN", "FUN", "INTERSECT", "LET", "THROW", "TRY", "WHILE"}
 )
@@ -425,21 +426,7 @@ class Parser:
         self.enter()
         tok = self.peek()
         if tok.is_op("("):
-            done = False
-            if self.starts_select(1):
-                st = self.state()
-                try:
-                    self.next()
-                    self.select_set()
-                    if not self.peek().is_op(")"):
-                        raise _Backtrack
-                    self.next()
-                    done = True
-                except _TooDeep:
-                    raise
-                except (_Backtrack, HogQLError):
-                    self.restore(st)
-            if not done:
+            if not self.paren_subquery():
                 self.next()
                 self.join_expr()
                 self.expect_op(")", "to close the parenthesised FROM clause")
@@ -811,20 +798,28 @@ class Parser:
             self.next()
             self.paren_expr_list()
 
+    def paren_subquery(self) -> bool:
+        """At ``(``: read ``( SELECT ... )`` whole and say True, or put everything back and say False
+        so that the caller reads what else a parenthesis holds there (a join, a tuple, a lambda)."""
+        if not self.starts_select(1):
+            return False
+        st = self.state()
+        try:
+            self.next()
+            self.select_set()
+            if not self.peek().is_op(")"):
+                raise _Backtrack
+            self.next()
+            return True
+        except _TooDeep:
+            raise
+        except (_Backtrack, HogQLError):
+            self.restore(st)
+            return False
+
     def paren_primary(self) -> None:
-        if self.starts_select(1):
-            st = self.state()
-            try:
-                self.next()
-                self.select_set()
-                if not self.peek().is_op(")"):
-                    raise _Backtrack
-                self.next()
-                return
-            except _TooDeep:
-                raise
-            except (_Backtrack, HogQLError):
-                self.restore(st)
+        if self.paren_subquery():
+            return
         self.next()
         if self.accept_op(")"):
             return  # `() -> expr` or an empty tuple

@@ -430,7 +430,7 @@ def _no_access(raw: Any, where: str) -> frozenset[str]:
 
 
 def _sourced(row: Mapping[str, Any], name: str) -> tuple[str | None, str | None, str | None]:
-    """(source_type, prefix, hogql_name) of a fixture's warehouse table (interfaces.md section 10).
+    """(source_type, prefix, hogql_name) of a fixture's warehouse table (README: fixture keys).
 
     A ``hogql_name`` fixes the source type and prefix it spells when the fixture gives none; a table
     with a source but no ``hogql_name`` gets the one PostHog derives (source type, prefix, name).

@@ -96,8 +96,8 @@ SYSTEM_TABLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("deleted", "Bool"),
         ("created_at", DT),
     ),
-    # Consumers (interfaces.md section 6), filled from the fixture's optional consumer lists and
-    # whatever the REST API created since; columns of posthog-api-3.md section 1.
+    # Consumers (insights, dashboards, notebooks, endpoints, alerts), filled from the fixture's optional
+    # consumer lists and whatever the REST API created since; the columns of PostHog's system.* tables.
     "system.insights": (
         ("id", "Int64"),
         ("short_id", "String"),
