@@ -343,8 +343,12 @@ class LineageGraph:
         return cls(graph)
 
     @classmethod
-    def load(cls, path: str | Path) -> LineageGraph:
-        """Read a ``lineage-snapshot/1`` file; anything else is a SnapshotError saying what to do."""
+    def load(cls, path: str | Path, *, low_memory: bool = False) -> LineageGraph:
+        """Read a ``lineage-snapshot/1`` file; anything else is a SnapshotError saying what to do.
+
+        ``low_memory=True`` parses with the standard library's json: slower, but its peak is about
+        100 MB lower at 20,000 views (see :func:`lineage.io.read_json`).
+        """
         source = f"snapshot {str(path)!r}"
         # The cyclic garbage collector would otherwise run full passes over the growing heap while
         # a snapshot of 20,000 views (two million objects, none of them garbage) is built, and again
@@ -361,6 +365,7 @@ class LineageGraph:
                 missing_hint="run 'lineage crawl' to make one, or pass --snapshot PATH",
                 invalid_hint="run 'lineage crawl' again",
                 error=SnapshotError,
+                low_memory=low_memory,
             )
             graph = cls.from_json_data(data, source=source, adopt=True)
             if FREEZE_AFTER_LOAD:
