@@ -343,13 +343,22 @@ def csv_cell(value: object) -> str:
     return visible(text)
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A whole CSV document (RFC 4180 quoting, ``\\n`` line ends) with every cell defused."""
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, defused: bool = False) -> str:
+    """A whole CSV document (RFC 4180 quoting, ``\\n`` line ends) with every cell defused.
+
+    ``defused=True``: every cell of ``rows`` is already what :func:`csv_cell` made of it (a caller
+    that repeats cells, such as the node names of an edge list, defuses each once), and is written
+    as it is.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([csv_cell(cell) for cell in row])
+    if defused:
+        writer.writerows(rows)
+    else:
+        writerow = writer.writerow
+        for row in rows:
+            writerow(list(map(csv_cell, row)))
     return buf.getvalue()
 
 
