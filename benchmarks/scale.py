@@ -104,20 +104,30 @@ def simulator_cpu() -> float:
     return total
 
 
-def measure(views: int, tables: int, repeat: int, tmp: Path) -> dict[str, Row]:
-    """Generate, serve, crawl and time every command at one size: name -> (wall s, CPU s, peak MB, note)."""
+def measure(views: int, tables: int, repeat: int, tmp: Path, reuse: Path | None = None) -> dict[str, Row]:
+    """Generate, serve, crawl and time every command at one size: name -> (wall s, CPU s, peak MB, note).
+
+    With ``reuse``, the snapshot is kept in that directory, and a snapshot already there is used
+    as it is, without generating or crawling (no crawl rows)."""
+    # The parse cache lives beside the snapshot, so that a reused snapshot's check finds it warm.
+    snap, cache = (reuse or tmp) / f"snap-{views}.json", (reuse or tmp) / f"cache-{views}"
+    rows: dict[str, Row] = {}
+    if reuse is None or not snap.exists():
+        crawl_into(snap, cache, views, tables, tmp, rows)
+    return commands_on(snap, cache, views, repeat, tmp, rows)
+
+
+def crawl_into(snap: Path, cache: Path, views: int, tables: int, tmp: Path, rows: dict[str, Row]) -> None:
+    """Generate the warehouse, serve it and crawl it into ``snap`` (cold, then warm), timing both."""
     started = time.perf_counter()
     fixture = fixture_from_graph(warehouse(views, tables), seed=1)
     gen_s = time.perf_counter() - started
     print(f"[{views} views] fixture generated in {gen_s:.1f} s", file=sys.stderr, flush=True)
     # A parse cache of the run's own: the first crawl parses every view's SQL (cold), the second and
     # every check find it parsed (warm), as on a machine that crawls the same warehouse again.
-    cache = tmp / f"cache-{views}"
     env = {**os.environ, "POSTHOG_PERSONAL_API_KEY": KEY, "LINEAGE_CACHE_DIR": str(cache)}
     env.pop("LINEAGE_SNAPSHOT", None)
     lineage = [sys.executable, "-m", "lineage"]
-    snap = tmp / f"snap-{views}.json"
-    rows: dict[str, Row] = {}
     with simulator(fixture, tmp, 0.0) as url:
         crawl = [*lineage, "crawl", "--all", "--edges", "system", "--host", url, "--project", "1"]
         crawl += ["--max-rpm", "1000000", "--out", str(snap), "--no-progress"]
@@ -139,6 +149,14 @@ def measure(views: int, tables: int, repeat: int, tmp: Path) -> dict[str, Row]:
             f"SQL parse cached; simulator {sim_warm:.2f} s CPU",
         )
 
+
+def commands_on(
+    snap: Path, cache: Path, views: int, repeat: int, tmp: Path, rows: dict[str, Row]
+) -> dict[str, Row]:
+    """Time the floor and every snapshot command on ``snap``, adding their rows to ``rows``."""
+    env = {**os.environ, "POSTHOG_PERSONAL_API_KEY": KEY, "LINEAGE_CACHE_DIR": str(cache)}
+    env.pop("LINEAGE_SNAPSHOT", None)
+    lineage = [sys.executable, "-m", "lineage"]
     data = json.loads(snap.read_text())
     children: dict[str, int] = {}
     ids = {n["id"]: n["name"] for n in data["nodes"]}
@@ -222,18 +240,26 @@ def main() -> int:
     parser.add_argument("--tables", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs per command")
     parser.add_argument("--double", action="store_true", help="also run twice the size; print ratios")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        metavar="DIR",
+        help="keep each size's snapshot in DIR (snap-VIEWS.json) and reuse one found there: no crawl",
+    )
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        small = measure(args.views, args.tables, args.repeat, tmp)
+        if args.reuse:
+            args.reuse.mkdir(parents=True, exist_ok=True)
+        small = measure(args.views, args.tables, args.repeat, tmp, args.reuse)
         ok = table(small, args.views)
         if args.double:
-            big = measure(2 * args.views, 2 * args.tables, args.repeat, tmp)
+            big = measure(2 * args.views, 2 * args.tables, args.repeat, tmp, args.reuse)
             ok &= table(big, 2 * args.views)
             print(f"\ndoubling {args.views:,} -> {2 * args.views:,} views: ratio of each figure")
             print(f"| {'command':<42} | {'wall x':>7} | {'CPU x':>7} | {'RSS x':>7}")
-            for name in small:
+            for name in [n for n in small if n in big]:
                 t = big[name][0] / small[name][0]
                 c = big[name][1] / small[name][1]
                 m = big[name][2] / small[name][2]

@@ -251,7 +251,15 @@ _IMPACT_CSV_COLUMNS = (
     "folder",
     "url",
 )
-_IMPACT_NODE_FIELDS = (*_IMPACT_CSV_COLUMNS, "median_duration_s")
+#: Every ImpactNode field, as _only_known_floats expects them: the one float is the median duration
+#: (``suspended`` is a bool, the last editor and edit time strings).
+_IMPACT_NODE_FIELDS = (
+    *_IMPACT_CSV_COLUMNS,
+    "median_duration_s",
+    "suspended",
+    "last_editor",
+    "last_edited_at",
+)
 
 
 def impact_table(report: ImpactReport) -> str:

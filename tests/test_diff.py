@@ -7,14 +7,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 import networkx as nx
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lineage import io as io_module
 from lineage.analysis import diff
-from lineage.analysis.diff import JOB_FIELDS
+from lineage.analysis.diff import JOB_FIELDS, slim_for_diff
 from lineage.analysis.health import graph_health
 from lineage.cli import main
+from lineage.errors import SnapshotError
 from lineage.graph import LineageGraph
 from lineage.report import diff_markdown
 
@@ -77,6 +80,61 @@ def test_swapping_arguments_swaps_added_and_removed(a: nx.DiGraph, b: nx.DiGraph
     ]
     assert {n.id for n in ab.nodes_added} == set(b.nodes) - set(a.nodes)
     assert {(e.source_id, e.target_id) for e in ab.edges_added} == set(b.edges) - set(a.edges)
+
+
+def _with_unread_attributes(g: nx.DiGraph) -> nx.DiGraph:
+    """``g`` with what a crawl adds and a diff does not read: descriptions, columns, run histories."""
+    for n, attrs in g.nodes(data=True):
+        attrs.update(description=f"about {n}", columns=["id", n], health="ok", upstream_count=3)
+        if isinstance(attrs.get("jobs"), dict):
+            attrs["jobs"]["history"] = [{"status": "Completed", "rows": 7, "id": f"{n}-run"}]
+    return g
+
+
+@settings(max_examples=80, deadline=None)
+@given(graphs(), graphs())
+def test_a_slimmed_graph_diffs_as_the_whole_one(a: nx.DiGraph, b: nx.DiGraph) -> None:
+    a, b = _with_unread_attributes(a), _with_unread_attributes(b)
+    whole = diff(a, b)
+    slim_a, slim_b = slim_for_diff(a.copy()), slim_for_diff(b.copy())
+    assert diff(slim_a, b) == whole and diff(a, slim_b) == whole and diff(slim_a, slim_b) == whole
+    # slimmed: no run history; the graphs slimmed are copies, and .copy() shares the jobs dicts:
+    # slimming replaces them, the originals keep theirs
+    assert all("history" not in (attrs.get("jobs") or {}) for _, attrs in slim_b.nodes(data=True))
+    assert all("history" in attrs["jobs"] for _, attrs in a.nodes(data=True) if attrs.get("jobs"))
+
+
+@pytest.mark.parametrize("piece_bytes", [1, 200, 1 << 21])
+def test_a_snapshot_loaded_with_low_memory_is_the_same_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece_bytes: int
+) -> None:
+    # low_memory parses lineage's own layout a piece of the node list at a time: one node a piece,
+    # a few, all of them; the result is the document json.loads gives
+    monkeypatch.setattr(io_module, "_PIECE_BYTES", piece_bytes)
+    old, _ = _pair()
+    path = LineageGraph(_with_unread_attributes(old)).save(tmp_path / "a.json")
+    raw = path.read_bytes()
+    assert io_module._loads_in_pieces(raw) == (True, json.loads(raw))
+    fast, lean = LineageGraph.load(path), LineageGraph.load(path, low_memory=True)
+    assert nx.utils.graphs_equal(fast.nx, lean.nx)
+    assert fast.to_json() == lean.to_json()
+
+
+def test_low_memory_reads_other_layouts_with_the_standard_library(tmp_path: Path) -> None:
+    old, _ = _pair()
+    data = json.loads(LineageGraph(old).to_json())
+    for layout in ({"separators": (",", ":")}, {"indent": 4}, {"indent": 1, "sort_keys": True}):
+        path = tmp_path / "other.json"
+        path.write_text(json.dumps(data, **layout))  # type: ignore[arg-type]
+        lean = LineageGraph.load(path, low_memory=True)
+        assert lean.to_json() == LineageGraph.load(path).to_json()
+    # a damaged file in lineage's layout is the error it always was, not a half-read graph
+    text = LineageGraph(old).to_json()
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(text.replace('"kind": "view"', '"kind": "view",,', 1))
+    assert io_module._loads_in_pieces(damaged.read_bytes()) == (False, None)
+    with pytest.raises(SnapshotError, match="not valid JSON"):
+        LineageGraph.load(damaged, low_memory=True)
 
 
 def _raw_jobs(g: nx.DiGraph, n: str) -> dict[str, object]:

@@ -9,10 +9,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lineage.cli import main
 from lineage.demo import run_demo
-from lineage.graph import LineageGraph
+from lineage.graph import LineageGraph, _canonical, _flatten
 
 
 def test_export_formats_round_trip(tmp_path: Path) -> None:
@@ -110,3 +112,25 @@ def test_export_out_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.
         result = runner.invoke(main, ["export", "--snapshot", snap, "--format", fmt, "--out", "-"])
         assert result.exit_code == 2 and "takes --format json" in result.output
         assert not (tmp_path / "-").exists() and not (tmp_path / "-.nodes.csv").exists()
+
+
+_SCALAR_VALUES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        _SCALAR_VALUES
+        | st.dictionaries(
+            st.text(max_size=3) | st.integers(0, 20) | st.booleans(), _SCALAR_VALUES, max_size=4
+        )
+        | st.lists(st.integers(), max_size=2)
+        | st.sets(st.integers(), max_size=2),
+        max_size=5,
+    )
+)
+def test_a_list_cell_is_the_canonical_json_of_the_list(value: list[object]) -> None:
+    # export writes plain lists (columns, run records) without _canonical's copy: the same text
+    # for every list, NaN, non-string keys, sets and nested lists included
+    expected = json.dumps(_canonical(value), ensure_ascii=False, sort_keys=True)
+    assert _flatten({"cell": value})["cell"] == expected

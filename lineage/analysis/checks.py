@@ -21,7 +21,6 @@ from lineage.analysis.health import (
 from lineage.consumer_nodes import consumers_not_read, is_consumer, live, plural
 from lineage.errors import HogQLError, InputError, param
 from lineage.graph import as_digraph
-from lineage.hogql import extract_tables as hogql_extract_tables
 from lineage.posthog import cadence_words
 
 if TYPE_CHECKING:
@@ -662,6 +661,10 @@ def check(
     if "ghost" in wanted:
         checker.ghosts()
     if "sql-mismatch" in wanted:
+        # imported here: every command that imports lineage.analysis (impact, diff) imports this
+        # module, and the HogQL reader is only needed by this rule
+        from lineage.hogql import extract_tables as hogql_extract_tables
+
         checker.sql_mismatch(extract_tables or hogql_extract_tables)
     if "cycle" in wanted:
         checker.cycles()

@@ -290,14 +290,33 @@ def parse_diff_kinds(text: str) -> frozenset[str]:
     return frozenset(items)
 
 
+#: The keys of a node's ``jobs`` summary that :func:`diff` reads (health reads three of them).
+_JOB_READS = tuple(field for field in JOB_FIELDS if field != "stale")
+
+
+def slim_for_diff(graph: Any) -> Any:
+    """``graph`` (changed in place, and returned) without the part of a snapshot that :func:`diff`
+    never reads and that holds most of its memory: each node's ``jobs`` keeps only the summary
+    fields a diff compares (the run ``history`` goes).
+
+    A diff of slimmed graphs is the diff of the originals. ``lineage diff`` slims the first snapshot
+    before it loads the second, whose values then take the memory the histories held.
+    """
+    for attrs in as_digraph(graph)._node.values():
+        jobs = attrs.get("jobs")
+        if type(jobs) is dict:
+            attrs["jobs"] = {key: jobs[key] for key in _JOB_READS if key in jobs}
+    return graph
+
+
 def _folder(value: Any) -> Any:
     return value.get("name") if isinstance(value, dict) else value
 
 
 def _job_values(attrs: Any, stale: bool) -> dict[str, Any]:
     jobs = attrs.get("jobs")
-    summary = jobs if isinstance(jobs, Mapping) else {}
-    values = {field: summary.get(field) for field in JOB_FIELDS if field != "stale"}
+    summary = jobs if type(jobs) is dict or isinstance(jobs, Mapping) else {}
+    values = {field: summary.get(field) for field in _JOB_READS}
     values["stale"] = stale
     return values
 
@@ -325,8 +344,11 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
     def sort_nodes(items: list[Any]) -> list[Any]:
         return sorted(items, key=lambda x: (x.name, x.id))
 
-    added = sort_nodes([ref(b, n) for n in b.nodes if n not in a])
-    removed = sort_nodes([ref(a, n) for n in a.nodes if n not in b])
+    # networkx's own node and adjacency dicts: the public views wrap every lookup, and at 20,000
+    # views those wrappers cost as much as the comparing.
+    a_nodes, b_nodes, a_succ, b_succ = a._node, b._node, a._succ, b._succ
+    added = sort_nodes([ref(b, n) for n in b_nodes if n not in a_nodes])
+    removed = sort_nodes([ref(a, n) for n in a_nodes if n not in b_nodes])
 
     def edge(g: Any, u: Any, v: Any) -> EdgeRef:
         return EdgeRef(str(u), node_name(g, u), str(v), node_name(g, v))
@@ -334,18 +356,24 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
     def sort_edges(items: list[EdgeRef]) -> list[EdgeRef]:
         return sorted(items, key=lambda e: (e.source, e.target, e.source_id, e.target_id))
 
-    edges_added = sort_edges([edge(b, u, v) for u, v in b.edges if not a.has_edge(u, v)])
-    edges_removed = sort_edges([edge(a, u, v) for u, v in a.edges if not b.has_edge(u, v)])
+    edges_added = sort_edges(
+        [edge(b, u, v) for u, targets in b_succ.items() for v in targets if v not in a_succ.get(u, ())]
+    )
+    edges_removed = sort_edges(
+        [edge(a, u, v) for u, targets in a_succ.items() for v in targets if v not in b_succ.get(u, ())]
+    )
 
     renamed: list[Rename] = []
     sql: list[SqlChange] = []
     changes: list[AttrChange] = []
     jobs: list[AttrChange] = []
-    for n in b.nodes:
-        if n not in a:
+    for n, new_attrs in b_nodes.items():
+        old_attrs = a_nodes.get(n)
+        if old_attrs is None:
             continue
-        old_attrs, new_attrs = a.nodes[n], b.nodes[n]
-        old_name, name = node_name(a, n), node_name(b, n)
+        old_name, name = old_attrs.get("name"), new_attrs.get("name")  # as node_name has them
+        old_name = str(old_name) if old_name not in (None, "") else str(n)
+        name = str(name) if name not in (None, "") else str(n)
         # A ghost (a deleted view) whose name one crawl could not learn is named by its id there:
         # learning the name is no rename (issue 14, item 9: an api crawl against a system crawl).
         unnamed = str(n) in (old_name, name) and (old_attrs.get("ghost") or new_attrs.get("ghost"))
@@ -382,8 +410,8 @@ def diff(old: Any, new: Any) -> SnapshotDiff:
     # Compared by id (a renamed view is not a re-pointing), reported by name.
     repointed = [
         Repoint(str(n), node_name(b, n), str(b.nodes[n].get("kind")), _reads(a, n), _reads(b, n))
-        for n in b.nodes
-        if n in a and is_consumer(b.nodes[n]) and set(a.predecessors(n)) != set(b.predecessors(n))
+        for n, attrs in b_nodes.items()
+        if is_consumer(attrs) and n in a_nodes and set(a.predecessors(n)) != set(b.predecessors(n))
     ]
     old_read = a.graph.get("consumers_not_read")
     new_unread = b.graph.get("consumers_not_read")
