@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from lineage.analysis.choices import parse_choices
 from lineage.analysis.health import (
     NodeHealth,
     cadence_seconds,
@@ -185,20 +186,7 @@ def duration_anomaly(history: list[Any], limits: AnomalyLimits) -> tuple[float, 
 
 def parse_rules(text: str) -> frozenset[str]:
     """``fail_on``: a comma list of rule ids, or ``any``; an unknown id is an InputError."""
-    items = {part.strip() for part in text.split(",") if part.strip()}
-    if not items:
-        raise InputError(
-            f"{param('fail_on', repr(text))} names no rule; use `any` or some of: {', '.join(RULES)}"
-        )
-    if "any" in items:
-        return frozenset(RULES)
-    unknown = sorted(items - set(RULES))
-    if unknown:
-        raise InputError(
-            f"{param('fail_on')} names unknown rule(s) {', '.join(map(repr, unknown))}; known: any, "
-            f"{', '.join(RULES)}"
-        )
-    return frozenset(items)
+    return parse_choices(text, list(RULES), one="rule", some="rule(s)")
 
 
 def _names(g: nx.DiGraph, nodes: Iterable[Any], cache: dict[Any, str] | None = None) -> str:

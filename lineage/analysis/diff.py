@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from lineage.analysis.choices import parse_choices
 from lineage.analysis.health import graph_health, node_name
 from lineage.consumer_nodes import is_consumer
-from lineage.errors import InputError, param
 from lineage.graph import CONSUMER_KINDS, as_digraph
 
 if TYPE_CHECKING:
@@ -271,23 +271,7 @@ def diff_kind_counts(d: SnapshotDiff) -> dict[str, int]:
 
 def parse_diff_kinds(text: str) -> frozenset[str]:
     """A comma list of :data:`DIFF_KINDS` (or ``any``); an unknown kind is an InputError naming it."""
-    items = {part.strip() for part in text.split(",") if part.strip()}
-    known = ", ".join(DIFF_KINDS)
-    if not items:
-        raise InputError(
-            f"{param('fail_on', repr(text))} names no kind of change; use `any` or some of: {known}"
-        )
-    if "any" in items:
-        return frozenset(DIFF_KINDS)
-    unknown = sorted(items - set(DIFF_KINDS))
-    if unknown:
-        close = {u: difflib.get_close_matches(u, list(DIFF_KINDS), n=1) for u in unknown}
-        hints = "".join(f" (did you mean {c[0]!r} for {u!r}?)" for u, c in close.items() if c)
-        raise InputError(
-            f"{param('fail_on')} names unknown kind(s) of change {', '.join(map(repr, unknown))}{hints}; "
-            f"known: any, {known}"
-        )
-    return frozenset(items)
+    return parse_choices(text, list(DIFF_KINDS), one="kind of change", some="kind(s) of change", suggest=True)
 
 
 #: The keys of a node's ``jobs`` summary that :func:`diff` reads (health reads three of them).
