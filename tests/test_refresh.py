@@ -170,3 +170,15 @@ def test_incremental_views_downstream_are_rebuilt_from_scratch(small_fixture: di
     modes = {j["saved_query_id"]: j.get("run_mode") for j in wh.list_jobs()[:2]}
     assert modes[VIEW_IDS["orders_daily"]] == "full_refresh"
     assert modes[VIEW_IDS["orders"]] == "incremental"  # the changed view runs as it always does
+
+
+def test_rerun_keeps_its_old_refresh_names() -> None:
+    # "refresh" now names only the incremental crawl; re-running views is "rerun", and the old names
+    # stay importable for scripts and notebooks.
+    import lineage.ops
+    from lineage.operate import rerun
+
+    assert lineage.ops.refresh_plan is rerun.rerun_plan
+    assert lineage.ops.refresh_async is rerun.rerun_async
+    assert lineage.ops.refresh is rerun.rerun
+    assert rerun.RefreshStep is rerun.RerunStep and rerun.RefreshResult is rerun.RerunResult

@@ -306,7 +306,7 @@ def _node(g: nx.DiGraph, n: Any, depth: int, path: tuple[str, ...], now: datetim
 _new = object.__new__
 
 
-def _refresh_plan(
+def _rebuild_plan(
     g: nx.DiGraph, nodes: dict[Any, ImpactNode]
 ) -> tuple[tuple[str, ...], tuple[str, ...], float, tuple[str, ...]]:
     """Materialized views in topological order, plus the critical path of median durations."""
@@ -403,7 +403,7 @@ def impact(
     for n in affected:
         by_kind[n.kind] = by_kind.get(n.kind, 0) + 1
     # Consumers are never materialized and nothing but consumers reads them: the plan is the views'.
-    order, critical, seconds, unknown = _refresh_plan(
+    order, critical, seconds, unknown = _rebuild_plan(
         g, {n: v for n, v in nodes.items() if v.kind not in REPORT_ORDER}
     )
     broken = tuple(

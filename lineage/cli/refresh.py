@@ -22,10 +22,10 @@ from lineage.errors import FindingsError
 from lineage.graph import LineageGraph
 from lineage.io import text_table
 from lineage.operate.plan import snapshot_flags
-from lineage.operate.rerun import RefreshResult, RefreshStep, refresh, refresh_plan
+from lineage.operate.rerun import RerunResult, RerunStep, rerun, rerun_plan
 
 
-def _table(steps: tuple[RefreshStep, ...]) -> str:
+def _table(steps: tuple[RerunStep, ...]) -> str:
     rows = [("view", "status", "seconds", "rows", "error")]
     for s in steps:
         error = (s.error or "").replace("\n", " ")
@@ -61,7 +61,7 @@ def refresh_cmd(**kwargs: Any) -> None:
       lineage refresh customer_mrr_by_month --only --yes --format json
     """
     graph = LineageGraph.load(kwargs["snapshot"])
-    plan = refresh_plan(graph, kwargs["view"], downstream=not kwargs["only"])
+    plan = rerun_plan(graph, kwargs["view"], downstream=not kwargs["only"])
     fmt, out = kwargs["fmt"], kwargs["out"]
     if not kwargs["yes"]:
         # views already failing are flagged (issue 14, item 11): their runs will likely fail again
@@ -79,13 +79,13 @@ def refresh_cmd(**kwargs: Any) -> None:
         return
     settings = settings_from(kwargs).require_api()
 
-    def shown(step: RefreshStep) -> None:
+    def shown(step: RerunStep) -> None:
         click.echo(f"{step.name}: {step.status}", err=True)
 
-    def starting(step: RefreshStep) -> None:
+    def starting(step: RerunStep) -> None:
         click.echo(f"{step.name}: running (polling its job every {kwargs['poll_s']:g} s or more)", err=True)
 
-    result: RefreshResult = refresh(
+    result: RerunResult = rerun(
         settings,
         plan,
         poll_s=kwargs["poll_s"],

@@ -3,13 +3,13 @@
 (``lineage refresh`` on the command line; not the incremental crawl of ``lineage crawl --refresh``.)
 
 After editing a view, everything materialized downstream holds data computed from the old version.
-:func:`refresh_plan` lists those materialized views in topological order from a snapshot;
-:func:`refresh` runs them one after another through PostHog's ``run`` action, waiting for each job to
+:func:`rerun_plan` lists those materialized views in topological order from a snapshot;
+:func:`rerun` runs them one after another through PostHog's ``run`` action, waiting for each job to
 finish before starting the views that read it, and stops at the first failure (what reads a failed
 view would be rebuilt from stale data) unless told to keep going.
 
->>> plan = refresh_plan(graph, "orders")                           # doctest: +SKIP
->>> result = refresh(settings, plan, poll_s=5)                      # doctest: +SKIP
+>>> plan = rerun_plan(graph, "orders")                           # doctest: +SKIP
+>>> result = rerun(settings, plan, poll_s=5)                      # doctest: +SKIP
 >>> result.ok, [s.status for s in result.steps]                     # doctest: +SKIP
 (True, ['Completed', 'Completed'])
 """
@@ -34,13 +34,24 @@ if TYPE_CHECKING:
 
     from lineage.graph import LineageGraph
 
-__all__ = ["RefreshResult", "RefreshStep", "refresh", "refresh_async", "refresh_plan"]
+__all__ = [
+    "RefreshResult",
+    "RefreshStep",
+    "RerunResult",
+    "RerunStep",
+    "refresh",
+    "refresh_async",
+    "refresh_plan",
+    "rerun",
+    "rerun_async",
+    "rerun_plan",
+]
 
 FINISHED = frozenset({"Completed", "Failed", "Cancelled", "Skipped"})
 
 
 @dataclass(frozen=True)
-class RefreshStep:
+class RerunStep:
     """One materialized view to run; ``status`` is ``planned`` until it runs."""
 
     view_id: str
@@ -56,8 +67,8 @@ class RefreshStep:
 
 
 @dataclass(frozen=True)
-class RefreshResult:
-    steps: tuple[RefreshStep, ...]
+class RerunResult:
+    steps: tuple[RerunStep, ...]
 
     @property
     def ok(self) -> bool:
@@ -70,10 +81,10 @@ class RefreshResult:
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame([asdict(s) for s in self.steps], columns=list(RefreshStep.__dataclass_fields__))
+        return pd.DataFrame([asdict(s) for s in self.steps], columns=list(RerunStep.__dataclass_fields__))
 
 
-def refresh_plan(graph: LineageGraph, view: str, *, downstream: bool = True) -> tuple[RefreshStep, ...]:
+def rerun_plan(graph: LineageGraph, view: str, *, downstream: bool = True) -> tuple[RerunStep, ...]:
     """The materialized views to run after ``view`` changed: itself (if materialized) and, with
     ``downstream``, every materialized view downstream of it, in topological order."""
     report = impact(graph, view)
@@ -91,7 +102,7 @@ def refresh_plan(graph: LineageGraph, view: str, *, downstream: bool = True) -> 
             + " not materialized"
         )
     return tuple(
-        RefreshStep(
+        RerunStep(
             view_id=n.id,
             name=n.name,
             full_refresh=n is not report.target and bool(graph.nx.nodes[n.id].get("is_incremental")),
@@ -113,25 +124,25 @@ async def _job_after(client: AsyncPostHogClient, view_id: str, previous: str | N
     return jobs[0]
 
 
-async def refresh_async(
+async def rerun_async(
     settings: Settings,
-    plan: tuple[RefreshStep, ...],
+    plan: tuple[RerunStep, ...],
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     poll_s: float = 5.0,
     max_poll_s: float = 60.0,
     timeout_s: float = 3600.0,
     keep_going: bool = False,
-    on_step: Callable[[RefreshStep], None] | None = None,
-    on_start: Callable[[RefreshStep], None] | None = None,
+    on_step: Callable[[RerunStep], None] | None = None,
+    on_start: Callable[[RerunStep], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> RefreshResult:
+) -> RerunResult:
     """Run each step in order, waiting for its job; stop at the first failure unless ``keep_going``.
 
     Polling starts at ``poll_s`` seconds and backs off to ``max_poll_s``; one job list request per poll.
     A job still running after ``timeout_s`` is left running and reported as ``timeout``.
     """
-    done: list[RefreshStep] = []
+    done: list[RerunStep] = []
     async with AsyncPostHogClient(settings, transport=transport, concurrency=1) as client:
         stop = False
         for step in plan:
@@ -178,14 +189,23 @@ async def refresh_async(
                 on_step(result)
             if result.status != "Completed" and not keep_going:
                 stop = True
-    return RefreshResult(tuple(done))
+    return RerunResult(tuple(done))
 
 
-def refresh(settings: Settings, plan: tuple[RefreshStep, ...], **options: Any) -> RefreshResult:
-    """Synchronous :func:`refresh_async`; safe inside a running event loop (Jupyter)."""
-    coro = refresh_async(settings, plan, **options)
+def rerun(settings: Settings, plan: tuple[RerunStep, ...], **options: Any) -> RerunResult:
+    """Synchronous :func:`rerun_async`; safe inside a running event loop (Jupyter)."""
+    coro = rerun_async(settings, plan, **options)
     return run_sync(coro)
 
 
-def _replace(step: RefreshStep, **changes: Any) -> RefreshStep:
-    return RefreshStep(**{**asdict(step), **changes})
+def _replace(step: RerunStep, **changes: Any) -> RerunStep:
+    return RerunStep(**{**asdict(step), **changes})
+
+
+# The names these had before "refresh" was kept for the incremental crawl alone; scripts and notebooks
+# that import them keep working.
+RefreshStep = RerunStep
+RefreshResult = RerunResult
+refresh_plan = rerun_plan
+refresh_async = rerun_async
+refresh = rerun
