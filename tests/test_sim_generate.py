@@ -920,3 +920,37 @@ def test_cli_fixture_takes_a_snapshot_and_refuses_other_json(
     bad = CliRunner().invoke(sim, ["fixture", "--from-graph", str(other)])
     assert bad.exit_code != 0 and "Traceback" not in bad.output
     assert "real_graphs" in bad.output and "lineage-snapshot/1" in bad.output
+
+
+def test_generate_still_exports_what_it_did_before_the_split_into_gen_modules() -> None:
+    from lineage.sim import gen_base, gen_graph, gen_jobs, gen_names, gen_sql, generate
+
+    homes = {
+        gen_base: (
+            "CONSUMER_READ_SCOPES",
+            "FORMAT",
+            "NOW",
+            "READ_KEY",
+            "WRITE_KEY",
+            "base_document",
+            "iso",
+            "namespace_for_seed",
+            "seeded_rngs",
+        ),
+        gen_graph: ("ACCEPTED", "KNOWN_CYCLE_EDGES", "cycle_closing_edges", "graph_cycles"),
+        gen_jobs: ("SYNC_SECONDS", "make_jobs"),
+        gen_names: (
+            "HOGQL_RESERVED",
+            "MAX_NAME",
+            "NAME_RE",
+            "POSTHOG_TABLES",
+            "hogql_identifier",
+            "is_valid_view_name",
+        ),
+        gen_sql: ("make_query",),
+    }
+    for module, names in homes.items():
+        for name in names:
+            assert getattr(generate, name) is getattr(module, name), (module.__name__, name)
+    moved = [n for names in homes.values() for n in names]
+    assert sorted(generate.__all__) == sorted([*moved, "fixture_from_graph", "graph_of_fixture"])
