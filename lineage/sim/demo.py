@@ -34,13 +34,8 @@ from typing import Any, Final
 
 from lineage.errors import FixtureError
 from lineage.io import write_atomic
-from lineage.sim.generate import (
-    NOW,
-    base_document,
-    iso,
-    make_jobs,
-    namespace_for_seed,
-)
+from lineage.sim.gen_base import NOW, base_document, iso, namespace_for_seed
+from lineage.sim.gen_jobs import make_jobs
 
 DEMO_SEED: Final = 2026
 DATA_FILE: Final = "demo.json"

@@ -19,16 +19,10 @@ import networkx as nx
 from lineage.consumers.extract import CONSUMER_KINDS
 from lineage.errors import FixtureError, HogQLError
 from lineage.hogql import extract_tables
-from lineage.sim.generate import (
-    NOW,
-    SYNC_SECONDS,
-    base_document,
-    cycle_closing_edges,
-    graph_cycles,
-    make_query,
-    namespace_for_seed,
-    seeded_rngs,
-)
+from lineage.sim.gen_base import NOW, base_document, namespace_for_seed, seeded_rngs
+from lineage.sim.gen_graph import cycle_closing_edges, graph_cycles
+from lineage.sim.gen_jobs import SYNC_SECONDS
+from lineage.sim.gen_sql import make_query
 from lineage.sim.records import JOB_STATUSES
 
 __all__ = ["fixture_from_snapshot", "is_snapshot"]
