@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -65,6 +66,16 @@ def _verify_count(value: str | None) -> int:
     if count < 1:
         raise InputError(f"--verify {value!r}: give a whole number of views >= 1, or --verify alone for all")
     return count
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _limit(flag: str, metavar: str, what: str, env: str, default: int) -> Callable[[F], F]:
+    """A client limit's option: a number, unset unless given (the setting's own default applies)."""
+    return click.option(
+        flag, type=float, default=None, metavar=metavar, help=f"{what} [env {env}; {default}]."
+    )
 
 
 @click.command("crawl")
@@ -133,27 +144,21 @@ def _verify_count(value: str | None) -> int:
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Requests in flight."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal].")
-@click.option(
+@_limit(
     "--throttle-budget",
-    type=float,
-    default=None,
-    metavar="SECONDS",
-    help=f"Wall time the crawl may spend waiting out PostHog's 429s [env {ENV_THROTTLE_BUDGET}; 900].",
+    "SECONDS",
+    "Wall time the crawl may spend waiting out PostHog's 429s",
+    ENV_THROTTLE_BUDGET,
+    900,
 )
-@click.option(
+@_limit(
     "--request-deadline",
-    type=float,
-    default=None,
-    metavar="SECONDS",
-    help=f"Total time one request may take, body included [env {ENV_REQUEST_DEADLINE}; 120].",
+    "SECONDS",
+    "Total time one request may take, body included",
+    ENV_REQUEST_DEADLINE,
+    120,
 )
-@click.option(
-    "--max-response-mb",
-    type=float,
-    default=None,
-    metavar="MB",
-    help=f"Largest decoded answer accepted [env {ENV_MAX_RESPONSE_MB}; 256].",
-)
+@_limit("--max-response-mb", "MB", "Largest decoded answer accepted", ENV_MAX_RESPONSE_MB, 256)
 @api_options
 @clean_errors
 def crawl_cmd(**kwargs: Any) -> None:
