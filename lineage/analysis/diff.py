@@ -188,26 +188,17 @@ class SnapshotDiff:
             {"change": "node removed", "id": x.id, "name": x.name, "old": x.kind, "new": None}
             for x in self.nodes_removed
         ]
-        rows += [
-            {
-                "change": "edge added",
-                "id": f"{e.source_id}->{e.target_id}",
-                "name": f"{e.source} -> {e.target}",
-                "old": None,
-                "new": None,
-            }
-            for e in self.edges_added
-        ]
-        rows += [
-            {
-                "change": "edge removed",
-                "id": f"{e.source_id}->{e.target_id}",
-                "name": f"{e.source} -> {e.target}",
-                "old": None,
-                "new": None,
-            }
-            for e in self.edges_removed
-        ]
+        for change, edges in (("edge added", self.edges_added), ("edge removed", self.edges_removed)):
+            rows += [
+                {
+                    "change": change,
+                    "id": f"{e.source_id}->{e.target_id}",
+                    "name": f"{e.source} -> {e.target}",
+                    "old": None,
+                    "new": None,
+                }
+                for e in edges
+            ]
         rows += [
             {"change": "renamed", "id": r.id, "name": r.new, "old": r.old, "new": r.new} for r in self.renamed
         ]
