@@ -135,14 +135,31 @@ def dumps_indented(
 
 def _halve_indentation(text: str) -> str:
     """Two spaces per level -> one. JSON text holds no raw newline or control character inside a
-    string, so every line starts with its indentation alone, and \x01 is free to mark done lines."""
+    string, so every line starts with its indentation alone, and \x01 is free to mark done lines.
+
+    The text is converted in pieces of about 16 KB cut at line starts: each piece's passes (one per
+    level) run in the processor's cache instead of going over a snapshot's 50 MB once per level.
+    """
     depth = 1
     while "\n" + "  " * (depth + 1) in text:
         depth += 1
     # Deepest first: a converted line starts with \x01, so shallower passes do not touch it again.
-    for level in range(depth, 0, -1):
-        text = text.replace("\n" + "  " * level, "\n" + "\x01" * level)
-    return text.replace("\x01", " ")
+    passes = [("\n" + "  " * level, "\n" + "\x01" * level) for level in range(depth, 0, -1)]
+    pieces = []
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start + _PIECE)
+        if end < 0:
+            end = size
+        piece = text[start:end]
+        for two, one in passes:
+            piece = piece.replace(two, one)
+        pieces.append(piece.replace("\x01", " "))
+        start = end
+    return "".join(pieces)
+
+
+_PIECE = 1 << 14
 
 
 def _has_non_finite(data: Any) -> bool:
