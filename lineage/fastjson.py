@@ -35,7 +35,7 @@ try:  # orjson is a dependency; without it (an odd install) everything still wor
 except ImportError:  # pragma: no cover - exercised only on installs without orjson
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["dumps_indented", "loads", "try_fast_loads"]
+__all__ = ["dumps_indented", "dumps_line", "loads", "try_fast_loads"]
 
 # Output orjson may print differently from json: a small float in either notation. Candidates are found
 # by a literal scan (fast), then the line holding one is checked: with indentation a number stands
@@ -133,27 +133,75 @@ def dumps_indented(
     return text
 
 
+def dumps_line(data: Any) -> str:
+    """One line of JSON with sorted keys that ``json.loads`` reads back as it reads
+    ``json.dumps(data, sort_keys=True)`` (the same values, not the same bytes: no spaces after
+    separators, text as UTF-8 rather than ``\\u`` escapes), through orjson when it can be: a crawl's
+    journal writes 70,000 job rows at 20,000 views. NaN and infinities, integers beyond 64 bits,
+    subclasses, dates and dataclasses go through json as before (its output, or its error).
+    """
+    if orjson is not None and not _has_non_finite(data):
+        option = (
+            orjson.OPT_SORT_KEYS
+            | orjson.OPT_PASSTHROUGH_SUBCLASS
+            | orjson.OPT_PASSTHROUGH_DATETIME
+            | orjson.OPT_PASSTHROUGH_DATACLASS
+        )
+        try:
+            return orjson.dumps(data, option=option).decode()
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    return json.dumps(data, sort_keys=True)
+
+
 def _halve_indentation(text: str) -> str:
     """Two spaces per level -> one. JSON text holds no raw newline or control character inside a
-    string, so every line starts with its indentation alone, and \x01 is free to mark done lines."""
+    string, so every line starts with its indentation alone, and \x01 is free to mark done lines.
+
+    The text is converted in pieces of about 16 KB cut at line starts: each piece's passes (one per
+    level) run in the processor's cache instead of going over a snapshot's 50 MB once per level.
+    """
     depth = 1
     while "\n" + "  " * (depth + 1) in text:
         depth += 1
     # Deepest first: a converted line starts with \x01, so shallower passes do not touch it again.
-    for level in range(depth, 0, -1):
-        text = text.replace("\n" + "  " * level, "\n" + "\x01" * level)
-    return text.replace("\x01", " ")
+    passes = [("\n" + "  " * level, "\n" + "\x01" * level) for level in range(depth, 0, -1)]
+    pieces = []
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start + _PIECE)
+        if end < 0:
+            end = size
+        piece = text[start:end]
+        for two, one in passes:
+            piece = piece.replace(two, one)
+        pieces.append(piece.replace("\x01", " "))
+        start = end
+    return "".join(pieces)
+
+
+_PIECE = 1 << 14
 
 
 def _has_non_finite(data: Any) -> bool:
+    """Whether a NaN or infinite float is anywhere in ``data`` (plain dicts, lists and tuples).
+
+    Each container's values are sorted by type in C (``set(map(type, ...))``): only one holding
+    floats is searched for a non-finite one, and only one holding containers is descended into, so
+    the 70,000 flat rows of a job listing cost one set each instead of one step per value.
+    """
+    if type(data) is float:
+        return not math.isfinite(data)
     stack = [data]
     while stack:
         value = stack.pop()
         kind = type(value)
-        if kind is dict:
-            stack.extend(value.values())
-        elif kind is list or kind is tuple:
-            stack.extend(value)
-        elif kind is float and not math.isfinite(value):
+        values = value.values() if kind is dict else value if kind is list or kind is tuple else None
+        if values is None:
+            continue
+        kinds = set(map(type, values))
+        if float in kinds and not all(map(math.isfinite, (v for v in values if type(v) is float))):
             return True
+        if dict in kinds or list in kinds or tuple in kinds:
+            stack.extend(v for v in values if type(v) is dict or type(v) is list or type(v) is tuple)
     return False

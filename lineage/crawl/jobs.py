@@ -4,6 +4,7 @@ and the per-view summary a snapshot carries (:func:`job_summary`)."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lineage.api import AsyncPostHogClient, Job
+from lineage.api.fields import as_int, as_str
 from lineage.api.models import parse_datetime
 from lineage.crawl.state import iso
 
@@ -25,6 +27,32 @@ __all__ = [
 ]
 
 JOB_HISTORY_KEPT = 50
+
+# A timestamp exactly as :func:`lineage.crawl.state.iso` writes it (UTC, ``Z``, six fraction digits
+# or none): reading it and writing it again gives the same text, so the listing's 70,000 jobs of a
+# large warehouse skip that round trip (``datetime.fromisoformat`` still checks the date exists).
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(?!000000)\d{6})?Z", re.ASCII)
+
+
+def _iso_of(value: Any) -> str | None:
+    """``iso(parse_datetime(value))``, without the round trip when ``value`` is already in that form."""
+    if type(value) is str and _CANONICAL.fullmatch(value):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return value
+    return iso(parse_datetime(value))
+
+
+def _moment(value: Any) -> datetime | None:
+    """``parse_datetime(value)``, straight through ``fromisoformat`` for text in :func:`iso`'s form."""
+    if type(value) is str and _CANONICAL.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return parse_datetime(value)
 
 
 async def list_jobs(client: AsyncPostHogClient, *, since: datetime) -> list[Job]:
@@ -48,6 +76,36 @@ def compact_job(job: Job) -> dict[str, Any]:
     if job.updated_at is not None and job.status != "Running":
         out["finished_at"] = iso(job.updated_at)
     return out
+
+
+def _compact_row(item: Any) -> tuple[str | None, dict[str, Any]]:
+    """A listing row's view id and :func:`compact_job` of ``Job.from_api(item)``, read straight from
+    the row (the same fields, readers and refusals; no :class:`Job` built in between)."""
+    ident = item.get("id") if type(item) is dict else None
+    if type(ident) is not str or not ident:  # not a plain record: Job.from_api reads (or refuses) it
+        record = Job.from_api(item)
+        return record.saved_query_id, compact_job(record)
+    status = as_str(item.get("status"))
+    out: dict[str, Any] = {
+        "id": ident,
+        "status": status,
+        "created_at": _iso_of(item.get("created_at")),
+        "last_run_at": _iso_of(item.get("last_run_at")),
+        "rows": as_int(item.get("rows_materialized")),
+        "error": as_str(item.get("error")),
+    }
+    run_mode = as_str(item.get("run_mode"))
+    if run_mode is not None:
+        out["run_mode"] = run_mode
+    reason = as_str(item.get("full_refresh_reason"))
+    if reason is not None:
+        out["full_refresh_reason"] = reason
+    if status != "Running":
+        finished = _iso_of(item.get("updated_at"))
+        if finished is not None:
+            out["finished_at"] = finished
+    view = as_str(item.get("saved_query_id")) or as_str(item.get("data_modeling_view_id"))
+    return view, out
 
 
 def _end(job: Mapping[str, Any]) -> Any:
@@ -88,9 +146,9 @@ def group_jobs(
         if node_id in wanted and moment is not None and moment >= since:
             merged[node_id][str(job.get("id"))] = job
     for item in raw:
-        record = Job.from_api(item)
-        if record is not None and record.saved_query_id in wanted:
-            merged[record.saved_query_id][record.id] = compact_job(record)
+        view, job = _compact_row(item)
+        if view is not None and view in wanted:
+            merged[view][job["id"]] = job
     return {k: list(v.values()) for k, v in merged.items()}
 
 
@@ -123,7 +181,7 @@ def job_summary(history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             break
     durations = []
     for j in jobs:
-        start, end = parse_datetime(j.get("created_at")), parse_datetime(_end(j))
+        start, end = _moment(j.get("created_at")), _moment(_end(j))
         if start is not None and end is not None and j.get("status") in {"Completed", "Failed"}:
             durations.append(max(0.0, (end - start).total_seconds()))
     completed = [j for j in jobs if j.get("status") == "Completed"]

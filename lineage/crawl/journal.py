@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage.errors import InputError, param
+from lineage.fastjson import dumps_line
 from lineage.io import FileLock
 
 __all__ = ["Journal", "crawl_id", "default_journal"]
@@ -146,7 +147,7 @@ class Journal:
                     raise self._write_error(exc) from None
 
     def _write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
+        self._fh.write(dumps_line(record) + "\n")
         self._fh.flush()
 
     def _write_error(self, exc: OSError) -> InputError:
