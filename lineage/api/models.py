@@ -274,7 +274,8 @@ class Job:
         d = _mapping(data, "a data modeling job")
         return cls(
             id=_required_id(d, "a data modeling job"),
-            # system.data_modeling_jobs names the view data_modeling_view_id (posthog-api-3.md section 2)
+            # system.data_modeling_jobs names the view data_modeling_view_id (PostHog's system schema maps it
+            # to the model's saved_query_id: StringDatabaseField(name="saved_query_id"))
             saved_query_id=_str(d.get("saved_query_id")) or _str(d.get("data_modeling_view_id")),
             status=_str(d.get("status")),
             rows_materialized=_int(d.get("rows_materialized")),
