@@ -155,7 +155,11 @@ def _same_mode_completed(history: list[Any]) -> list[dict[str, Any]]:
 
 def rows_anomaly(history: list[Any], limits: AnomalyLimits) -> tuple[int, float] | None:
     """``(newest rows, median of the earlier runs)`` when the newest completed run is far below it."""
-    done = [j for j in _same_mode_completed(history) if isinstance(j.get("rows"), int)]
+    return _rows_anomaly(_same_mode_completed(history), limits)
+
+
+def _rows_anomaly(completed: list[dict[str, Any]], limits: AnomalyLimits) -> tuple[int, float] | None:
+    done = [j for j in completed if isinstance(j.get("rows"), int)]
     if len(done) < limits.min_runs + 1:
         return None
     last = int(done[0]["rows"])
@@ -174,7 +178,11 @@ def _duration(job: dict[str, Any]) -> float | None:
 
 def duration_anomaly(history: list[Any], limits: AnomalyLimits) -> tuple[float, float] | None:
     """``(newest duration, median of the earlier runs)`` in seconds when the newest run took far longer."""
-    done = [(j, d) for j in _same_mode_completed(history) if (d := _duration(j)) is not None]
+    return _duration_anomaly(_same_mode_completed(history), limits)
+
+
+def _duration_anomaly(completed: list[dict[str, Any]], limits: AnomalyLimits) -> tuple[float, float] | None:
+    done = [(j, d) for j in completed if (d := _duration(j)) is not None]
     if len(done) < limits.min_runs + 1:
         return None
     last = done[0][1]
@@ -389,8 +397,8 @@ class _Checker:
                     slower.append(p)
             if slower:
                 detail = ", ".join(
-                    f"{node_name(self.g, p)} ({self.g.nodes[p].get('sync_frequency')})"
-                    for p in sorted(slower, key=lambda p: node_name(self.g, p))
+                    f"{self.name[p]} ({self.g.nodes[p].get('sync_frequency')})"
+                    for p in sorted(slower, key=lambda p: self.name[p])
                 )
                 self.add(
                     "cadence-inversion",
@@ -578,8 +586,10 @@ class _Checker:
             history = jobs.get("history")
             if not isinstance(history, list):
                 continue
+            # sorted once for both rules (40,000 sorts at 20,000 views otherwise)
+            completed = _same_mode_completed(history)
             if "rows-anomaly" in wanted:
-                found = rows_anomaly(history, limits)
+                found = _rows_anomaly(completed, limits)
                 if found is not None:
                     last, median = found
                     share = 100 * last / median
@@ -590,7 +600,7 @@ class _Checker:
                         f"{median:,.0f}; check its sources for missing data",
                     )
             if "duration-anomaly" in wanted:
-                took = duration_anomaly(history, limits)
+                took = _duration_anomaly(completed, limits)
                 if took is not None:
                     last_s, median_s = took
                     self.add(
