@@ -65,10 +65,13 @@ class Finding:
         """A JSON-ready dict."""
         # Scalar fields are returned as they are; asdict's deep copy of each one cost more than the
         # whole rest of `check --format json` at 20,000 views. A field of another type goes through asdict.
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        if all(v is None or isinstance(v, str | int | float) for v in values.values()):
-            return values
-        return asdict(self)
+        # The instance dict holds the fields in order (no slots); copied in C, and plain strings (every
+        # finding the checker makes) pass an exact type test: 24,000 findings at 20,000 views.
+        values = dict(self.__dict__)
+        for v in values.values():
+            if type(v) is not str and not (v is None or isinstance(v, str | int | float)):
+                return asdict(self)
+        return values
 
 
 @dataclass(frozen=True)
