@@ -228,7 +228,8 @@ class _Checker:
         self._broken_cache: dict[Any, set[Any]] | None = None
         self.findings: list[Finding] = []
         self.name = {n: node_name(g, n) for n in g.nodes}
-        self._through_cache: dict[Any, frozenset[Any]] = {}
+        self._through_cache: dict[Any, int] = {}
+        self._bit: dict[Any, int] = {}
         self._is_dag: bool | None = None
 
     def is_dag(self) -> bool:
@@ -355,15 +356,20 @@ class _Checker:
                 f"reads from broken upstream {named}{extra}; its data may be wrong or old",
             )
 
-    def _materialized_inputs(self, n: Any) -> set[Any]:
-        """Nearest materialized ancestors, looking through plain views (computed live on read)."""
-        found: set[Any] = set()
+    def _materialized_inputs(self, n: Any) -> int:
+        """Nearest materialized ancestors, looking through plain views (computed live on read), as a
+        bitmask of :attr:`_bit`."""
+        found = 0
         for p in self.g.predecessors(n):
             found |= self._through(p)
         return found
 
-    def _through(self, start: Any) -> frozenset[Any]:
-        """Materialized nodes feeding ``start`` (itself if materialized); memoised and iterative."""
+    def _through(self, start: Any) -> int:
+        """Materialized nodes feeding ``start`` (itself if materialized); memoised and iterative.
+
+        Sets of nodes are bitmasks (ints, bit ``_bit[node]``): a plain view's set is the union of its
+        parents', one big-integer OR instead of a frozenset union (330,000 set members at 20,000 views).
+        """
         cache = self._through_cache
         visiting: set[Any] = set()
         stack: list[tuple[Any, bool]] = [(start, False)]
@@ -373,14 +379,14 @@ class _Checker:
                 continue
             attrs = self.g.nodes[p]
             if _is_materialized(attrs):
-                cache[p] = frozenset({p})
+                cache[p] = self._bit[p]
             elif attrs.get("kind") != "view":
-                cache[p] = frozenset()
+                cache[p] = 0
             elif done:
-                acc: set[Any] = set()
+                acc = 0
                 for q in self.g.predecessors(p):
-                    acc |= cache.get(q, frozenset())
-                cache[p] = frozenset(acc)
+                    acc |= cache.get(q, 0)
+                cache[p] = acc
             elif p not in visiting:  # a cycle revisits a node in progress: leave it to its first visit
                 visiting.add(p)
                 stack.append((p, True))
@@ -389,15 +395,27 @@ class _Checker:
 
     def cadence_inversion(self) -> None:
         cadence = {n: cadence_seconds(a.get("sync_frequency")) for n, a in self.g.nodes(data=True)}
+        materialized = [n for n, a in self.g.nodes(data=True) if _is_materialized(a)]
+        self._bit = {n: 1 << i for i, n in enumerate(materialized)}
+        # per cadence: the materialized nodes refreshed less often, as one mask
+        slower_than: dict[int, int] = {}
+        for every in {c for c in cadence.values() if c is not None}:
+            mask = 0
+            for i, p in enumerate(materialized):
+                theirs = cadence[p]
+                if theirs is not None and theirs > every:
+                    mask |= 1 << i
+            slower_than[every] = mask
         for n, attrs in self.g.nodes(data=True):
             mine = cadence[n]
             if mine is None or not _is_materialized(attrs):
                 continue
+            rest = self._materialized_inputs(n) & slower_than[mine]
             slower = []
-            for p in self._materialized_inputs(n):
-                theirs = cadence[p]
-                if theirs is not None and theirs > mine:
-                    slower.append(p)
+            while rest:
+                low = rest & -rest
+                slower.append(materialized[low.bit_length() - 1])
+                rest ^= low
             if slower:
                 detail = ", ".join(
                     f"{self.name[p]} ({self.g.nodes[p].get('sync_frequency')})"
