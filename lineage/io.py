@@ -333,6 +333,10 @@ def csv_cell(value: object) -> str:
         return text if text.isprintable() else _UNSAFE.sub(_escape_char, text)
     if kind is int:
         return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float:
+        return repr(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
