@@ -551,8 +551,8 @@ class _Checker:
 
     def sql_mismatch(self, extract: Callable[[str], list[str]]) -> None:
         index: dict[str, set[Any]] = {}
-        for n in self.g.nodes:
-            key = node_name(self.g, n).casefold()
+        for n, name in self.name.items():  # node_name of every node of self.g, computed once
+            key = name.casefold()
             index.setdefault(key, set()).add(n)
             index.setdefault(key.replace(".", "_"), set()).add(n)
         for n, attrs in self.g.nodes(data=True):
@@ -581,7 +581,9 @@ class _Checker:
             if missing:
                 parts.append(f"SQL reads {', '.join(sorted(missing))} with no lineage edge")
             if extra:
-                parts.append(f"lineage has edges from {_names(self.g, extra)} that its SQL does not read")
+                parts.append(
+                    f"lineage has edges from {_names(self.g, extra, self.name)} that its SQL does not read"
+                )
             if parts:
                 self.add(
                     "sql-mismatch",
