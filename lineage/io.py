@@ -370,6 +370,14 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, defused
 
 
 def _csv_line(cells: Sequence[Any]) -> str:
+    line = ",".join(cells)
+    # Most rows need no quoting (every edge row: ids and names): one test of the joined line.
+    if not line or '"' in line or "\n" in line or "\r" in line or line.count(",") != len(cells) - 1:
+        return _csv_line_quoted(cells)
+    return line
+
+
+def _csv_line_quoted(cells: Sequence[Any]) -> str:
     if len(cells) == 1 and not cells[0]:
         return '""'  # as csv.writer: an empty line would read back as no cell at all
     return ",".join(
