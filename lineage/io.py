@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
-import io
 import json
 import os
 import re
@@ -328,11 +326,17 @@ def csv_cell(value: object) -> str:
     if value is None:
         return ""
     kind = type(value)
-    if kind is str:  # the common case first (700,000 cells in a 20,000-view export)
-        text = str(value)
-        return visible("'" + text if text.startswith(_FORMULA_START) else text)
+    if kind is str:  # the common case first (700,000 cells in a 20,000-view export): visible() inlined
+        text: str = value  # type: ignore[assignment]
+        if text.startswith(_FORMULA_START):
+            text = "'" + text
+        return text if text.isprintable() else _UNSAFE.sub(_escape_char, text)
     if kind is int:
         return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float:
+        return repr(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -350,17 +354,38 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, defused
     ``defused=True``: every cell of ``rows`` is already what :func:`csv_cell` made of it (a caller
     that repeats cells, such as the node names of an edge list, defuses each once), and is written
     as it is.
+
+    The text is what ``csv.writer(lineterminator="\\n")`` writes (minimal quoting: a cell holding a
+    comma, a double quote or a line break is quoted, its quotes doubled; a row of one empty cell is
+    ``""``), joined here: the C writer copies every character of a cell one at a time, and a
+    20,000-view export's cells hold 26 MB, most of it JSON run records, where ``str.replace`` is 2.5x faster.
     """
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([csv_cell(h) for h in header])
+    lines = [_csv_line(list(map(csv_cell, header)))]
     if defused:
-        writer.writerows(rows)
+        lines.extend(map(_csv_line, rows))
     else:
-        writerow = writer.writerow
-        for row in rows:
-            writerow(list(map(csv_cell, row)))
-    return buf.getvalue()
+        lines.extend(_csv_line(list(map(csv_cell, row))) for row in rows)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _csv_line(cells: Sequence[Any]) -> str:
+    line = ",".join(cells)
+    # Most rows need no quoting (every edge row: ids and names): one test of the joined line.
+    if not line or '"' in line or "\n" in line or "\r" in line or line.count(",") != len(cells) - 1:
+        return _csv_line_quoted(cells)
+    return line
+
+
+def _csv_line_quoted(cells: Sequence[Any]) -> str:
+    if len(cells) == 1 and not cells[0]:
+        return '""'  # as csv.writer: an empty line would read back as no cell at all
+    return ",".join(
+        [
+            '"' + c.replace('"', '""') + '"' if ('"' in c or "," in c or "\n" in c or "\r" in c) else c
+            for c in cells
+        ]
+    )
 
 
 def text_table(rows: Sequence[Sequence[str]], *, rule: bool = False) -> list[str]:

@@ -466,7 +466,8 @@ def check_text(report: CheckReport) -> str:
 
 def check_json(report: CheckReport) -> str:
     """Findings as JSON, keys sorted."""
-    return to_json(report.to_dict())
+    # finite: a report holds text and counts, no float (Finding's fields are str, CheckReport's int/str)
+    return to_json(report.to_dict(), finite=True)
 
 
 # ---------------------------------------------------------------- diff

@@ -65,10 +65,13 @@ class Finding:
         """A JSON-ready dict."""
         # Scalar fields are returned as they are; asdict's deep copy of each one cost more than the
         # whole rest of `check --format json` at 20,000 views. A field of another type goes through asdict.
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        if all(v is None or isinstance(v, str | int | float) for v in values.values()):
-            return values
-        return asdict(self)
+        # The instance dict holds the fields in order (no slots); copied in C, and plain strings (every
+        # finding the checker makes) pass an exact type test: 24,000 findings at 20,000 views.
+        values = dict(self.__dict__)
+        for v in values.values():
+            if type(v) is not str and not (v is None or isinstance(v, str | int | float)):
+                return asdict(self)
+        return values
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,11 @@ def _same_mode_completed(history: list[Any]) -> list[dict[str, Any]]:
 
 def rows_anomaly(history: list[Any], limits: AnomalyLimits) -> tuple[int, float] | None:
     """``(newest rows, median of the earlier runs)`` when the newest completed run is far below it."""
-    done = [j for j in _same_mode_completed(history) if isinstance(j.get("rows"), int)]
+    return _rows_anomaly(_same_mode_completed(history), limits)
+
+
+def _rows_anomaly(completed: list[dict[str, Any]], limits: AnomalyLimits) -> tuple[int, float] | None:
+    done = [j for j in completed if isinstance(j.get("rows"), int)]
     if len(done) < limits.min_runs + 1:
         return None
     last = int(done[0]["rows"])
@@ -174,7 +181,11 @@ def _duration(job: dict[str, Any]) -> float | None:
 
 def duration_anomaly(history: list[Any], limits: AnomalyLimits) -> tuple[float, float] | None:
     """``(newest duration, median of the earlier runs)`` in seconds when the newest run took far longer."""
-    done = [(j, d) for j in _same_mode_completed(history) if (d := _duration(j)) is not None]
+    return _duration_anomaly(_same_mode_completed(history), limits)
+
+
+def _duration_anomaly(completed: list[dict[str, Any]], limits: AnomalyLimits) -> tuple[float, float] | None:
+    done = [(j, d) for j in completed if (d := _duration(j)) is not None]
     if len(done) < limits.min_runs + 1:
         return None
     last = done[0][1]
@@ -217,7 +228,8 @@ class _Checker:
         self._broken_cache: dict[Any, set[Any]] | None = None
         self.findings: list[Finding] = []
         self.name = {n: node_name(g, n) for n in g.nodes}
-        self._through_cache: dict[Any, frozenset[Any]] = {}
+        self._through_cache: dict[Any, int] = {}
+        self._bit: dict[Any, int] = {}
         self._is_dag: bool | None = None
 
     def is_dag(self) -> bool:
@@ -344,15 +356,20 @@ class _Checker:
                 f"reads from broken upstream {named}{extra}; its data may be wrong or old",
             )
 
-    def _materialized_inputs(self, n: Any) -> set[Any]:
-        """Nearest materialized ancestors, looking through plain views (computed live on read)."""
-        found: set[Any] = set()
+    def _materialized_inputs(self, n: Any) -> int:
+        """Nearest materialized ancestors, looking through plain views (computed live on read), as a
+        bitmask of :attr:`_bit`."""
+        found = 0
         for p in self.g.predecessors(n):
             found |= self._through(p)
         return found
 
-    def _through(self, start: Any) -> frozenset[Any]:
-        """Materialized nodes feeding ``start`` (itself if materialized); memoised and iterative."""
+    def _through(self, start: Any) -> int:
+        """Materialized nodes feeding ``start`` (itself if materialized); memoised and iterative.
+
+        Sets of nodes are bitmasks (ints, bit ``_bit[node]``): a plain view's set is the union of its
+        parents', one big-integer OR instead of a frozenset union (330,000 set members at 20,000 views).
+        """
         cache = self._through_cache
         visiting: set[Any] = set()
         stack: list[tuple[Any, bool]] = [(start, False)]
@@ -362,14 +379,14 @@ class _Checker:
                 continue
             attrs = self.g.nodes[p]
             if _is_materialized(attrs):
-                cache[p] = frozenset({p})
+                cache[p] = self._bit[p]
             elif attrs.get("kind") != "view":
-                cache[p] = frozenset()
+                cache[p] = 0
             elif done:
-                acc: set[Any] = set()
+                acc = 0
                 for q in self.g.predecessors(p):
-                    acc |= cache.get(q, frozenset())
-                cache[p] = frozenset(acc)
+                    acc |= cache.get(q, 0)
+                cache[p] = acc
             elif p not in visiting:  # a cycle revisits a node in progress: leave it to its first visit
                 visiting.add(p)
                 stack.append((p, True))
@@ -378,19 +395,31 @@ class _Checker:
 
     def cadence_inversion(self) -> None:
         cadence = {n: cadence_seconds(a.get("sync_frequency")) for n, a in self.g.nodes(data=True)}
+        materialized = [n for n, a in self.g.nodes(data=True) if _is_materialized(a)]
+        self._bit = {n: 1 << i for i, n in enumerate(materialized)}
+        # per cadence: the materialized nodes refreshed less often, as one mask
+        slower_than: dict[int, int] = {}
+        for every in {c for c in cadence.values() if c is not None}:
+            mask = 0
+            for i, p in enumerate(materialized):
+                theirs = cadence[p]
+                if theirs is not None and theirs > every:
+                    mask |= 1 << i
+            slower_than[every] = mask
         for n, attrs in self.g.nodes(data=True):
             mine = cadence[n]
             if mine is None or not _is_materialized(attrs):
                 continue
+            rest = self._materialized_inputs(n) & slower_than[mine]
             slower = []
-            for p in self._materialized_inputs(n):
-                theirs = cadence[p]
-                if theirs is not None and theirs > mine:
-                    slower.append(p)
+            while rest:
+                low = rest & -rest
+                slower.append(materialized[low.bit_length() - 1])
+                rest ^= low
             if slower:
                 detail = ", ".join(
-                    f"{node_name(self.g, p)} ({self.g.nodes[p].get('sync_frequency')})"
-                    for p in sorted(slower, key=lambda p: node_name(self.g, p))
+                    f"{self.name[p]} ({self.g.nodes[p].get('sync_frequency')})"
+                    for p in sorted(slower, key=lambda p: self.name[p])
                 )
                 self.add(
                     "cadence-inversion",
@@ -522,8 +551,8 @@ class _Checker:
 
     def sql_mismatch(self, extract: Callable[[str], list[str]]) -> None:
         index: dict[str, set[Any]] = {}
-        for n in self.g.nodes:
-            key = node_name(self.g, n).casefold()
+        for n, name in self.name.items():  # node_name of every node of self.g, computed once
+            key = name.casefold()
             index.setdefault(key, set()).add(n)
             index.setdefault(key.replace(".", "_"), set()).add(n)
         for n, attrs in self.g.nodes(data=True):
@@ -552,7 +581,9 @@ class _Checker:
             if missing:
                 parts.append(f"SQL reads {', '.join(sorted(missing))} with no lineage edge")
             if extra:
-                parts.append(f"lineage has edges from {_names(self.g, extra)} that its SQL does not read")
+                parts.append(
+                    f"lineage has edges from {_names(self.g, extra, self.name)} that its SQL does not read"
+                )
             if parts:
                 self.add(
                     "sql-mismatch",
@@ -578,8 +609,10 @@ class _Checker:
             history = jobs.get("history")
             if not isinstance(history, list):
                 continue
+            # sorted once for both rules (40,000 sorts at 20,000 views otherwise)
+            completed = _same_mode_completed(history)
             if "rows-anomaly" in wanted:
-                found = rows_anomaly(history, limits)
+                found = _rows_anomaly(completed, limits)
                 if found is not None:
                     last, median = found
                     share = 100 * last / median
@@ -590,7 +623,7 @@ class _Checker:
                         f"{median:,.0f}; check its sources for missing data",
                     )
             if "duration-anomaly" in wanted:
-                took = duration_anomaly(history, limits)
+                took = _duration_anomaly(completed, limits)
                 if took is not None:
                     last_s, median_s = took
                     self.add(

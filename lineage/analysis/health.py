@@ -64,9 +64,16 @@ def node_name(g: nx.DiGraph, node: Any) -> str:
 
 def parse_time(value: Any) -> datetime | None:
     """An aware UTC datetime from an ISO 8601 string (``Z`` allowed) or a datetime; None if absent/bad."""
-    if value is None or value == "":
+    if type(value) is str:  # the common case first (140,000 run times in a 20,000-view check)
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if dt.tzinfo is UTC:  # what "Z" and "+00:00" give: astimezone would copy it unchanged
+            return dt
+    elif value is None or value == "":
         return None
-    if isinstance(value, datetime):
+    elif isinstance(value, datetime):
         dt = value
     else:
         try:
