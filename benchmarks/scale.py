@@ -128,7 +128,7 @@ def crawl_into(snap: Path, cache: Path, views: int, tables: int, tmp: Path, rows
     env = {**os.environ, "POSTHOG_PERSONAL_API_KEY": KEY, "LINEAGE_CACHE_DIR": str(cache)}
     env.pop("LINEAGE_SNAPSHOT", None)
     lineage = [sys.executable, "-m", "lineage"]
-    with simulator(fixture, tmp, 0.0) as url:
+    with simulator(fixture, tmp, 0.0) as (url, _pid):
         crawl = [*lineage, "crawl", "--all", "--edges", "system", "--host", url, "--project", "1"]
         crawl += ["--max-rpm", "1000000", "--out", str(snap), "--no-progress"]
         # The crawl's CPU is the client's; the simulator's (its own process) is in the note: both

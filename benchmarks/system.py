@@ -59,7 +59,7 @@ def shape(result: CrawlResult) -> tuple[list[tuple[str, str]], list[tuple[str, s
 def bench(name: str, latency_ms: float) -> dict[str, object]:
     fixture = fixture_from_graph(json.loads((real_graphs_dir() / f"{name}.json").read_text()), seed=1)
     views = sorted(v["id"] for v in fixture["views"] if not v.get("deleted"))
-    with tempfile.TemporaryDirectory() as tmp, simulator(fixture, Path(tmp), latency_ms) as url:
+    with tempfile.TemporaryDirectory() as tmp, simulator(fixture, Path(tmp), latency_ms) as (url, _pid):
         settings = Settings.resolve(host=url, project="1", api_key=READ, max_rpm=1_000_000, env={})
         api, api_s = timed(settings, CrawlOptions(strategy="all", edges="api"))
         system, system_s = timed(settings, CrawlOptions(strategy="all", edges="system"))
