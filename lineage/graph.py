@@ -580,23 +580,20 @@ def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
-_SCALARS = frozenset({str, int, bool, type(None)})
-
-
 def _plain(items: list[Any]) -> bool:
     """Whether ``items`` holds only scalars and flat dicts of scalars with string keys (finite floats
     included): values that :func:`_canonical` returns unchanged, as ``json.dumps(sort_keys=True)``
     writes them."""
     for item in items:
         kind = type(item)
-        if kind in _SCALARS:
+        if kind in _PLAIN:
             continue
         if kind is dict:
             for key, value in item.items():
                 if type(key) is not str:
                     return False
                 vkind = type(value)
-                if vkind not in _SCALARS and not (vkind is float and math.isfinite(value)):
+                if vkind not in _PLAIN and not (vkind is float and math.isfinite(value)):
                     return False
         elif not (kind is float and math.isfinite(item)):
             return False
