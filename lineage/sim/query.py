@@ -112,21 +112,26 @@ def _output(value: Any, ch_type: str) -> Any:
     if "Bool" in ch_type:
         return bool(value)
     if "DateTime" in ch_type and isinstance(value, str) and TS_RE.match(value):
-        if value[0] != "0":
-            # render_time(from_ts(value)) by string surgery: strptime cost more than the query itself
-            # on a 20,000-view system table (same text: UTC in, ``T``, microseconds only when non-zero).
-            micro = value[20:]
-            return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}Z"
-        return render_time(from_ts(value))
+        return _render_ts(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
 
-def _datetime_output(value: Any, ch_type: str) -> Any:
-    if value.__class__ is str and TS_RE.match(value) and value[0] != "0":
-        micro = value[20:]  # as in _output
+def _render_ts(value: str) -> str | None:
+    """``render_time(from_ts(value))`` of a stored timestamp, by string surgery where it can be:
+    strptime cost more than the query itself on a 20,000-view system table (same text: UTC in,
+    ``T``, microseconds only when non-zero)."""
+    if value[0] != "0":
+        micro = value[20:]
         return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}Z"
+    return render_time(from_ts(value))
+
+
+def _datetime_output(value: Any, ch_type: str) -> Any:
+    """:func:`_output` of a DateTime column's non-null cell."""
+    if value.__class__ is str and TS_RE.match(value):
+        return _render_ts(value)
     return _output(value, ch_type)
 
 
