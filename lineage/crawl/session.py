@@ -191,13 +191,18 @@ class CrawlSession:
         Not :meth:`once`: that hands back the journaled form, and parsing 1,000s of views again
         from it cost as much as the client's own parse, at the start of the crawl, before any edge.
         """
-        found, raw = self.journal.get(key)
-        if found:
-            return [SavedQuery.from_api(item) for item in raw]
+        journaled = self._journaled_views(key)
+        if journaled is not None:
+            return journaled
         async with self._sem:
             views = await self.client.list_views()
         self.put(key, self._encode_views(views))
         return views
+
+    def _journaled_views(self, key: str) -> list[SavedQuery] | None:
+        """The list of views a resumed crawl journaled under ``key``, parsed; None when not there."""
+        found, raw = self.journal.get(key)
+        return [SavedQuery.from_api(item) for item in raw] if found else None
 
     async def list_views(self) -> None:
         """Read the REST list of views into ``state.views``; return once its first page is in.
@@ -206,9 +211,9 @@ class CrawlSession:
         the first 1,000 views are asked for while the rest of the list is still coming, instead of
         after one page after another (each a round trip and a parse of 1,000 views).
         """
-        found, raw = self.journal.get("views")
-        if found:
-            self._add_views([SavedQuery.from_api(item) for item in raw])
+        journaled = self._journaled_views("views")
+        if journaled is not None:
+            self._add_views(journaled)
             return
         first_page = asyncio.Event()
 
