@@ -12,12 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["LoopThread", "run_sync"]
+__all__ = ["LoopThread", "run_sync", "sliced"]
+
+#: How long :func:`sliced` works between two turns of the event loop.
+SLICE_S = 0.002
+
+
+async def sliced(items: Iterable[T], slice_s: float = SLICE_S) -> AsyncIterator[T]:
+    """``items`` one by one, letting the event loop run every ``slice_s`` seconds of the caller's work.
+
+    CPU-bound work over many items (parsing 20,000 views' SQL) then shares the loop with requests in
+    flight: their responses are read and their next pages asked for while the work goes on, instead of
+    waiting until it ends (a response is read some 64 KB per turn of the loop).
+    """
+    clock = time.perf_counter
+    await asyncio.sleep(0)  # tasks just started send their requests before the work begins
+    until = clock() + slice_s
+    for n, item in enumerate(items):
+        yield item
+        if n & 15 == 15 and clock() > until:
+            await asyncio.sleep(0)
+            until = clock() + slice_s
 
 
 class LoopThread:

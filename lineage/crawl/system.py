@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lineage.api.fields import as_str
 from lineage.fastjson import loads
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "str_or_none",
     "system_table_record",
     "system_view_record",
+    "view_sql",
 ]
 
 REST_LIST_PAGES = 5  # views list pages a system crawl may spend on owners and folders
@@ -85,6 +87,15 @@ def system_view_record(row: Mapping[str, Any], folders: Mapping[str, str]) -> di
         record["folder_name"] = folders.get(folder_id)
     record["deleted"] = bool(row.get("deleted"))
     return record
+
+
+def view_sql(row: Mapping[str, Any]) -> str | None:
+    """The SQL of a system.data_modeling_views row, as ``SavedQuery.from_api(system_view_record(row,
+    ...)).sql`` reads it, without building the record (the crawl parses it before the record exists)."""
+    query = _json_value(row.get("query"))
+    if isinstance(query, Mapping):
+        query = query.get("query")
+    return as_str(query)
 
 
 def system_table_record(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,12 @@ _OPS_LONG: Final[dict[str, tuple[str, ...]]] = {
 # SQL is 4 MB of text): `\s` is str.isspace, and [A-Za-z0-9_$] is _is_ident_char.
 _SPACE: Final = re.compile(r"\s*")
 _IDENT_REST: Final = re.compile(r"[A-Za-z0-9_$]*")
+#: Spaces and complete comments, then (optionally) a word or a punctuation character that never
+#: begins a longer token; an unterminated ``/*`` is left for :meth:`_Lexer.skip_space` to report.
+_FAST: Final = re.compile(
+    r"(?:\s+|--[^\n]*|//[^\n]*|/\*.*?\*/)*(?:([A-Za-z_$][A-Za-z0-9_$]*)|([()\[\],;+*%]))?", re.S
+)
+_NO_TOKEN: Final = re.compile(r"(?:(?!)(x)|(?!)(x))?")  # takes no token: both groups unset
 _IDENT_START: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$")  # _is_ident_start
 
 # Words after which an expression starts, so `<x` opens a HogQLX tag and `.5` is a number.
@@ -49,7 +55,7 @@ EXPR_START_WORDS: Final = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Token:
     """One lexical token; ``start``/``end`` are offsets into the text that was lexed."""
 
@@ -60,13 +66,11 @@ class Token:
     # FSTRING: alternating literal ``str`` parts and interpolated ``list[Token]`` parts.
     # TAG: the token lists of every ``{...}`` attribute or child expression.
     parts: tuple[str | tuple[Token, ...], ...] = field(default=(), compare=False)
-
-    @property
-    def upper(self) -> str:
-        return self.value.upper() if self.kind == WORD else ""
+    #: A WORD's value in capitals (keywords are matched on it, several times per word), else "".
+    upper: str = field(default="", compare=False)
 
     def is_word(self, *words: str) -> bool:
-        return self.kind == WORD and self.value.upper() in words
+        return self.kind == WORD and self.upper in words
 
     def is_op(self, *ops: str) -> bool:
         return self.kind == OP and self.value in ops
@@ -112,9 +116,12 @@ _ESCAPES: Final = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "
 
 
 class _Lexer:
-    def __init__(self, text: str) -> None:
+    """``fast``: take the common tokens through :data:`_FAST` (off only to test it against the rest)."""
+
+    def __init__(self, text: str, *, fast: bool = True) -> None:
         self.text = text
         self.n = len(text)
+        self.fast = fast
 
     def err(self, pos: int, reason: str) -> HogQLError:
         return hogql_error(self.text, pos, reason)
@@ -126,8 +133,27 @@ class _Lexer:
             raise self.err(pos, "nesting is too deep")
         text, n = self.text, self.n
         out: list[Token] = []
+        append = out.append
+        fast = _FAST.match if self.fast else _NO_TOKEN.match
         braces = 0
         while True:
+            # The common tokens (a word, a one-character punctuation) after spaces and comments, in
+            # one regular expression; everything else takes the dispatch below.
+            m = fast(text, pos)
+            word, punct = m.groups()  # type: ignore[union-attr]  # every group is optional
+            if word is not None:
+                end = m.end()  # type: ignore[union-attr]
+                if not (end < n and text[end] == "'" and word in ("f", "F")):
+                    append(Token(WORD, word, end - len(word), end, (), word.upper()))
+                    pos = end
+                    continue
+                pos = end - 1
+            elif punct is not None:
+                pos = m.end()  # type: ignore[union-attr]
+                append(Token(OP, punct, pos - 1, pos))
+                continue
+            else:
+                pos = m.end()  # type: ignore[union-attr]
             pos = self.skip_space(pos)
             if pos >= n:
                 if until_brace:
@@ -141,7 +167,8 @@ class _Lexer:
                 tok, pos = self.fstring(pos, depth)
             elif c in _IDENT_START:
                 end = _IDENT_REST.match(text, pos + 1).end()  # type: ignore[union-attr]  # matches ""
-                tok, pos = Token(WORD, text[pos:end], pos, end), end
+                value = text[pos:end]
+                tok, pos = Token(WORD, value, pos, end, (), value.upper()), end
             elif c.isdigit() or (
                 c == "." and pos + 1 < n and text[pos + 1].isdigit() and not _ends_value(out)
             ):
@@ -164,7 +191,7 @@ class _Lexer:
                     braces += 1
                 elif tok.value == "}":
                     braces -= 1
-            out.append(tok)
+            append(tok)
 
     def word_before(self, pos: int) -> bool:
         return pos > 0 and _is_ident_char(self.text[pos - 1])

@@ -5,9 +5,11 @@ reads only the views changed since its base was crawled (:mod:`lineage.crawl.ref
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from lineage.aio import sliced
 from lineage.api import SavedQuery, Table
 from lineage.consumers.build import ConsumerData
 from lineage.crawl import consumers
@@ -27,14 +29,17 @@ from lineage.crawl.system import (
     str_or_none,
     system_table_record,
     system_view_record,
+    view_sql,
 )
 from lineage.errors import (
     BadRequestError,
+    HogQLError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitedError,
 )
+from lineage.hogql import cache
 
 __all__ = ["SYSTEM_REFUSED", "SystemSource"]
 
@@ -71,6 +76,11 @@ class SystemSource(EdgeStrategy):
         PostHog costs no failed query. With a refresh base only views changed since its crawl are
         read in full; a light query of every live view catches deletions and status changes.
         Raises one of :data:`SYSTEM_REFUSED` when the key may not use the query API.
+
+        The tables, jobs and folders are asked for as soon as the views have answered (the jobs'
+        window is measured on the server's clock, which that answer gives), and this process parses
+        the views' SQL and reads their rows while PostHog works on those: at 20,000 views the job
+        listing is the slowest query, and the parsing the crawl's largest piece of work.
         """
         s = self.session
         state = s.state
@@ -81,34 +91,61 @@ class SystemSource(EdgeStrategy):
             for node_id, name in known_ghost_names(base):
                 state.deleted_by_name.setdefault(name, node_id)
                 state.ghost_names.setdefault(node_id, name)
-        if since is None:
-            view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
-        else:
-            changed = await self._rows("sys:changed", SYSTEM_CHANGED, {"since": since})
-            light = await self._rows("sys:light", SYSTEM_LIGHT)
-            view_rows, missing = merge_refresh(base, changed, light) if base is not None else (changed, [])
-            if missing:
-                # The base lacks live views it should hold (a focused crawl, or views hidden then):
-                # one full read keeps the snapshot complete.
-                state.notes.append(
-                    f"the refresh base lacks {len(missing)} live views; read every view in full"
-                )
-                view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
+        view_rows = await self._view_rows(since)
         # The system table has no owner names and (documented) no folder or cadence: the REST list
         # has them, at one request per 1,000 views. Read it while it fits the request budget
         # (a full crawl stays at most 10 requests, a refresh at most 5); else the folders alone.
         live = sum(1 for r in view_rows if not r.get("deleted"))
         pages = 1 if since is not None else queries.REST_LIST_PAGES
         listed = live <= pages * 1000
-        _, _, (rest_views, folders) = await asyncio.gather(
-            self._tables(), self._job_listing(), self._rest_list() if listed else self._folders()
-        )
-        if not listed:
-            state.notes.append(
-                f"{live} views: owners are not read (the REST list would take {-(-live // 1000)} requests)"
-            )
+        # Asked for in this order, which a server answering one query at a time keeps: the quick
+        # ones first, so that the views are read while the job listing is worked on.
+        tables = asyncio.ensure_future(self._tables())
+        listing = asyncio.ensure_future(self._rest_list() if listed else self._folders())
+        jobs = asyncio.ensure_future(self._job_listing())
+        try:
+            await self._parse_ahead(view_rows)
+            rest_views, folders = await listing
+            if not listed:
+                state.notes.append(
+                    f"{live} views: owners are not read "
+                    f"(the REST list would take {-(-live // 1000)} requests)"
+                )
+            endpoints = await self._take_views(view_rows, rest_views, folders)
+            await tables  # the edges resolve names to tables
+            await self.read_edges(sorted(state.views))
+            await jobs
+        except BaseException:
+            for task in (tables, jobs, listing):
+                task.cancel()
+            await asyncio.gather(tables, jobs, listing, return_exceptions=True)
+            raise
+        # Endpoint views that something reads belong in the graph, as the lineage endpoints name them.
+        todo = sorted({p for ps in state.parents.values() for p in ps if p in endpoints})
+        while todo:
+            view_id = todo.pop()
+            if view_id in state.hidden_views:
+                continue
+            state.hidden_views[view_id] = endpoints[view_id]
+            state.parents[view_id] = s.parents_from_sql(view_id)
+            todo += [p for p in state.parents[view_id] if p in endpoints]
+        for view_id in endpoints:
+            if view_id not in state.hidden_views:
+                state.sql.pop(view_id, None)
+        for parents in state.parents.values():
+            state.ghosts.update(p for p in parents if p in set(state.deleted_by_name.values()))
+
+    async def _take_views(
+        self,
+        view_rows: list[dict[str, Any]],
+        rest_views: Mapping[str, Mapping[str, Any]],
+        folders: Mapping[str, str],
+    ) -> dict[str, SavedQuery]:
+        """The views of ``view_rows`` into the crawl's state, with their REST fields and folder names;
+        returns the endpoint views (hidden from the list, but views SQL may read by name)."""
+        state = self.session.state
         endpoints: dict[str, SavedQuery] = {}
-        for row in view_rows:
+        async for row in sliced(view_rows):
             record = system_view_record(row, folders)
             rest = rest_views.get(record["id"])
             if rest is not None:
@@ -128,21 +165,33 @@ class SystemSource(EdgeStrategy):
                 continue
             state.views[view.id] = view
             state.by_name[view.name] = view.id
-        await self.read_edges(sorted(state.views))
-        # Endpoint views that something reads belong in the graph, as the lineage endpoints name them.
-        todo = sorted({p for ps in state.parents.values() for p in ps if p in endpoints})
-        while todo:
-            view_id = todo.pop()
-            if view_id in state.hidden_views:
-                continue
-            state.hidden_views[view_id] = endpoints[view_id]
-            state.parents[view_id] = s.parents_from_sql(view_id)
-            todo += [p for p in state.parents[view_id] if p in endpoints]
-        for view_id in endpoints:
-            if view_id not in state.hidden_views:
-                state.sql.pop(view_id, None)
-        for parents in state.parents.values():
-            state.ghosts.update(p for p in parents if p in set(state.deleted_by_name.values()))
+        return endpoints
+
+    async def _view_rows(self, since: str | None) -> list[dict[str, Any]]:
+        """Every view's row, or with a refresh base the changed ones merged into the base's."""
+        state = self.session.state
+        base = self.session.opts.refresh
+        if since is None:
+            return await self._rows("sys:views", SYSTEM_VIEWS)
+        changed = await self._rows("sys:changed", SYSTEM_CHANGED, {"since": since})
+        light = await self._rows("sys:light", SYSTEM_LIGHT)
+        view_rows, missing = merge_refresh(base, changed, light) if base is not None else (changed, [])
+        if missing:
+            # The base lacks live views it should hold (a focused crawl, or views hidden then):
+            # one full read keeps the snapshot complete.
+            state.notes.append(f"the refresh base lacks {len(missing)} live views; read every view in full")
+            view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
+        return view_rows
+
+    async def _parse_ahead(self, view_rows: list[dict[str, Any]]) -> None:
+        """Parse every view's SQL into the shared parse cache (:mod:`lineage.hogql.cache`) while the
+        tables and jobs are on their way; :meth:`read_edges` then finds each answer there."""
+        parse = cache.shared()
+        async for row in sliced(view_rows):
+            sql = view_sql(row)
+            if sql:
+                with contextlib.suppress(HogQLError):
+                    parse(sql)
 
     async def read_edges(self, view_ids: list[str]) -> None:
         """Each view's parents from its SQL, which came with the views."""

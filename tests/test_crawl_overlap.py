@@ -1,0 +1,125 @@
+"""A system crawl works while the server does: the views' SQL is parsed while the job listing is on
+its way, not after it (at 20,000 views that listing is the slowest query and the parsing the crawl's
+largest piece of work)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from lineage.aio import sliced
+from lineage.api import SavedQuery
+from lineage.config import Settings
+from lineage.crawl import CrawlOptions, crawl_async
+from lineage.crawl.system import system_view_record, view_sql
+from lineage.hogql import cache
+from lineage.sim.app import create_app
+from lineage.sim.state import Warehouse
+
+
+def test_sliced_lets_other_tasks_run_during_cpu_work() -> None:
+    turns = 0
+
+    async def ticker(stop: asyncio.Event) -> None:
+        nonlocal turns
+        while not stop.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    async def work(slice_s: float | None) -> list[int]:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(ticker(stop))
+        await asyncio.sleep(0)
+        seen, out = turns, []
+        items = range(400)
+        source = items if slice_s is None else sliced(items, slice_s)
+        if slice_s is None:
+            for i in source:  # type: ignore[union-attr]
+                _busy(0.0002)
+                out.append(i)
+        else:
+            async for i in source:  # type: ignore[union-attr]
+                _busy(0.0002)
+                out.append(i)
+        during = turns - seen
+        stop.set()
+        await task
+        out.append(during)
+        return out
+
+    plain = asyncio.run(work(None))
+    assert plain[:-1] == list(range(400)) and plain[-1] == 0  # a plain loop starves the others
+    shared = asyncio.run(work(0.002))
+    assert shared[:-1] == list(range(400))  # every item, in order
+    assert shared[-1] >= 10  # ~80 ms of work in 2 ms slices: the other task ran all along
+
+
+def _busy(seconds: float) -> None:
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        json.dumps({"kind": "HogQLQuery", "query": "SELECT 1 FROM events"}),
+        {"kind": "HogQLQuery", "query": "SELECT a FROM b"},
+        "SELECT plain FROM text",
+        "{not json",
+        json.dumps({"kind": "HogQLQuery"}),
+        json.dumps({"query": 12}),
+        json.dumps("SELECT quoted"),
+        "",
+        None,
+        7,
+        json.dumps([1, 2]),
+    ],
+)
+def test_view_sql_reads_what_saved_query_reads(query: Any) -> None:
+    row = {"id": "0b7a4f8e-0000-4000-8000-000000000001", "name": "v", "query": query, "deleted": False}
+    assert view_sql(row) == SavedQuery.from_api(system_view_record(row, {})).sql
+
+
+class _Log(httpx.AsyncBaseTransport):
+    """Records when each query goes out and comes back; holds the job listing's answer a little."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, events: list[str]) -> None:
+        self.inner, self.events = inner, events
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.content.decode()
+        what = next((w for w in ("jobs", "views") if f"data_modeling_{w}" in body), "other")
+        self.events.append(f"send {what}")
+        if what == "jobs":
+            await asyncio.sleep(0.05)
+        response = await self.inner.handle_async_request(request)
+        self.events.append(f"got {what}")
+        return response
+
+
+def test_sql_is_parsed_while_the_job_listing_is_on_its_way(
+    small_fixture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+
+    class Recording(cache.TableCache):
+        def __call__(self, sql: str) -> list[str]:
+            events.append("parse")
+            return super().__call__(sql)
+
+    recording = Recording(None)
+    monkeypatch.setattr(cache, "shared", lambda: recording)
+    wh = Warehouse(small_fixture)
+    transport = _Log(httpx.ASGITransport(app=create_app(wh, rate_limit=False)), events)
+    settings = Settings.resolve(host="http://127.0.0.1:1", project=str(wh.team_id), api_key="phx_all", env={})
+    options = CrawlOptions(strategy="all", edges="system", consumers=False)
+    result = asyncio.run(crawl_async(settings, options, transport=transport))
+    assert result.graph.nx.number_of_edges() > 0
+    first_parse = events.index("parse")
+    assert events.index("got views") < events.index("send jobs") < first_parse < events.index("got jobs")
