@@ -409,3 +409,29 @@ def test_tables_reload_only_when_the_warehouse_rows_change(sim: Sim) -> None:
     finished = engine.execute(sql, {}, key=None)["results"]
     assert counting.loads == 3
     assert all(r[1] != "Running" for r in finished if r[0] in {row[0] for row in running})
+
+
+def test_datetime_column_fast_path_equals_the_cell_by_cell_output() -> None:
+    """``_datetime_column`` (the inlined string surgery) gives what ``_datetime_output`` gives."""
+    from lineage.sim.query import _datetime_column, _datetime_output
+
+    column = [
+        "2026-11-25 17:46:22.000000",
+        "2026-11-25 17:46:22.123456",
+        "0999-01-02 03:04:05.000001",
+        "0001-01-01 00:00:00.000000",
+        "9999-12-31 23:59:59.999999",
+        "2026-11-25 17:46:22",
+        "2026-11-25T17:46:22Z",
+        "not a time",
+        "",
+        None,
+        0,
+        1.5,
+        float("nan"),
+        True,
+    ]
+    for ch_type in ("DateTime64(6, 'UTC')", "Nullable(DateTime64(6, 'UTC'))"):
+        want = [None if v is None else _datetime_output(v, ch_type) for v in column]
+        got = _datetime_column(column, ch_type)
+        assert [repr(x) for x in got] == [repr(x) for x in want]

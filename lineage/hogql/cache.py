@@ -73,6 +73,10 @@ class TableCache:
         self.version = _parser_version() if self.path is not None else ""
         self.entries: dict[str, Any] = self._read()
         self.used: dict[str, Any] = {}
+        #: ``used`` by the SQL text itself: a crawl asks for each view's SQL three times (parsing
+        #: ahead, its edges, its ``sql_state``), and hashing 20,000 texts each time cost more than
+        #: looking them up.
+        self.by_text: dict[str, Any] = {}
         self.parsed = 0
 
     @classmethod
@@ -93,6 +97,16 @@ class TableCache:
         return entries if isinstance(entries, dict) else {}
 
     def __call__(self, sql: str) -> list[str]:
+        hit: Any = self.by_text.get(sql)
+        if hit is None:
+            hit = self._lookup(sql)
+            self.by_text[sql] = hit
+        if isinstance(hit, dict):
+            raise HogQLError(hit["error"])
+        return list(hit)
+
+    def _lookup(self, sql: str) -> Any:
+        """The entry for ``sql``: this run's, the file's, or a new parse (kept as used)."""
         key = _key(sql)
         hit: Any = self.used.get(key)
         if hit is None:
@@ -104,9 +118,7 @@ class TableCache:
                 except HogQLError as exc:
                     hit = {"error": str(exc)}
             self.used[key] = hit
-        if isinstance(hit, dict):
-            raise HogQLError(hit["error"])
-        return list(hit)
+        return hit
 
     def save(self) -> None:
         """Write the entries used by this run (and older ones, up to a cap) when anything was parsed."""

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -90,6 +90,14 @@ _CELL_BY_TYPE: Final[dict[type, Any]] = {
 }
 
 
+#: The order the crawl pages these tables in (``ORDER BY id``; the jobs newest first, then by id), kept
+#: by an index: a page of 50,000 of 70,000 jobs is then read in order instead of sorting all of them.
+_INDEXES: Final[dict[str, str]] = {
+    "system.data_modeling_jobs": '"created_at" DESC, "id"',
+    "system.data_modeling_views": '"id"',
+}
+
+
 def _inferred_type(values: list[Any]) -> str:
     sample = next((v for v in values if v is not None), None)
     nullable = any(v is None for v in values)
@@ -135,6 +143,21 @@ def _datetime_output(value: Any, ch_type: str) -> Any:
     return _output(value, ch_type)
 
 
+def _datetime_column(column: Sequence[Any], ch_type: str) -> list[Any]:
+    """``_datetime_output`` of each non-null cell of a DateTime column: a stored timestamp of this
+    century by :func:`_render_ts`'s string surgery written out in place (a call less per cell on
+    200,000 cells of a page of jobs), anything else through ``_datetime_output``."""
+    match = TS_RE.match
+    return [
+        None
+        if v is None
+        else f"{v[:10]}T{v[11:19]}{'' if v[20:] == '000000' else '.' + v[20:]}Z"
+        if v.__class__ is str and v[:1] != "0" and match(v)
+        else _datetime_output(v, ch_type)
+        for v in column
+    ]
+
+
 def _results(rows: list[tuple[Any, ...]], types: list[str]) -> list[list[Any]]:
     """Each row's cells as :func:`_output` gives them, a column at a time: a column that holds no
     booleans, DateTimes or floats passes as it is (50,000 rows of 13 columns per page of jobs)."""
@@ -143,7 +166,7 @@ def _results(rows: list[tuple[Any, ...]], types: list[str]) -> list[list[Any]]:
     columns: list[Any] = list(zip(*rows, strict=True))
     for i, (column, ch_type) in enumerate(zip(columns, types, strict=True)):
         if "DateTime" in ch_type:
-            columns[i] = [None if v is None else _datetime_output(v, ch_type) for v in column]
+            columns[i] = _datetime_column(column, ch_type)
         elif "Bool" in ch_type or float in set(map(type, column)):
             columns[i] = [_output(v, ch_type) for v in column]
     return [list(row) for row in zip(*columns, strict=True)]
@@ -209,9 +232,12 @@ class QueryEngine:
                     row.append(f(v))
             cells.append(row)
         # ``name`` is a key of SYSTEM_TABLES, never user text
+        self._conn.execute(f'DROP INDEX IF EXISTS "{name}.order"')
         self._conn.execute(f'DELETE FROM "{name}"')  # noqa: S608
         marks = ", ".join("?" for _ in cols)
         self._conn.executemany(f'INSERT INTO "{name}" VALUES ({marks})', cells)  # noqa: S608
+        if name in _INDEXES:  # built once over the rows: cheaper than kept up row by row
+            self._conn.execute(f'CREATE INDEX "{name}.order" ON "{name}" ({_INDEXES[name]})')
         if plain:
             self._loaded[name] = rows
 
