@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,27 @@ class TableCache:
         if isinstance(hit, dict):
             raise HogQLError(hit["error"])
         return list(hit)
+
+    def missing(self, sqls: Iterable[str]) -> list[str]:
+        """The distinct texts of ``sqls`` that this cache has no answer for, in order of appearance:
+        what a call would parse."""
+        out: dict[str, None] = {}
+        for sql in sqls:
+            if sql in self.by_text or sql in out:
+                continue
+            key = _key(sql)
+            if key in self.used or _valid(self.entries.get(key)):
+                continue
+            out[sql] = None
+        return list(out)
+
+    def put(self, sql: str, entry: Any) -> None:
+        """Keep an answer parsed elsewhere (:mod:`lineage.hogql.workers`): the sorted tables, or
+        ``{"error": message}``; an entry of any other shape is ignored (the text is parsed here)."""
+        if _valid(entry):
+            self.parsed += 1
+            self.used[_key(sql)] = entry
+            self.by_text[sql] = entry
 
     def _lookup(self, sql: str) -> Any:
         """The entry for ``sql``: this run's, the file's, or a new parse (kept as used)."""

@@ -5,7 +5,6 @@ reads only the views changed since its base was crawled (:mod:`lineage.crawl.ref
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,13 +32,12 @@ from lineage.crawl.system import (
 )
 from lineage.errors import (
     BadRequestError,
-    HogQLError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitedError,
 )
-from lineage.hogql import cache
+from lineage.hogql import cache, workers
 
 __all__ = ["SYSTEM_REFUSED", "SystemSource"]
 
@@ -185,13 +183,10 @@ class SystemSource(EdgeStrategy):
 
     async def _parse_ahead(self, view_rows: list[dict[str, Any]]) -> None:
         """Parse every view's SQL into the shared parse cache (:mod:`lineage.hogql.cache`) while the
-        tables and jobs are on their way; :meth:`read_edges` then finds each answer there."""
-        parse = cache.shared()
-        async for row in sliced(view_rows):
-            sql = view_sql(row)
-            if sql:
-                with contextlib.suppress(HogQLError):
-                    parse(sql)
+        tables and jobs are on their way, with a worker process when there is much to parse
+        (:mod:`lineage.hogql.workers`); :meth:`read_edges` then finds each answer there."""
+        sqls = [sql for sql in map(view_sql, view_rows) if sql]
+        await workers.parse_into(cache.shared(), sqls)
 
     async def read_edges(self, view_ids: list[str]) -> None:
         """Each view's parents from its SQL, which came with the views."""
