@@ -123,3 +123,30 @@ def test_sql_is_parsed_while_the_job_listing_is_on_its_way(
     assert result.graph.nx.number_of_edges() > 0
     first_parse = events.index("parse")
     assert events.index("got views") < events.index("send jobs") < first_parse < events.index("got jobs")
+
+
+def test_attributes_made_while_the_jobs_come_equal_those_made_after(
+    small_fixture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineage.crawl.sources.system as system_source
+
+    made: list[int] = []
+    prepare = system_source.SystemSource._prepare_attrs
+
+    async def counting(self: system_source.SystemSource) -> None:
+        await prepare(self)
+        made.append(len(self.session.state.ready_attrs))
+
+    monkeypatch.setattr(system_source.SystemSource, "_prepare_attrs", counting)
+    graphs = []
+    for delay in (True, False):
+        wh = Warehouse(small_fixture)
+        inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+        transport: httpx.AsyncBaseTransport = _Log(inner, []) if delay else inner
+        project = str(wh.team_id)
+        settings = Settings.resolve(host="http://127.0.0.1:1", project=project, api_key="phx_all", env={})
+        options = CrawlOptions(strategy="all", edges="system", consumers=False)
+        graph = asyncio.run(crawl_async(settings, options, transport=transport)).graph
+        graphs.append((sorted(graph.nx.nodes(data=True)), sorted(graph.nx.edges)))
+    assert made and made[0] > 0  # with the jobs held back, the attributes were made ahead
+    assert graphs[0] == graphs[1]

@@ -18,12 +18,21 @@ from lineage.errors import HogQLError
 from lineage.graph import SNAPSHOT_FORMAT, LineageGraph
 from lineage.posthog import POSTHOG_TABLES
 
-__all__ = ["build_graph", "ghost_names", "view_attrs"]
+__all__ = ["base_view_attrs", "build_graph", "ghost_names", "view_attrs"]
 
 
 def view_attrs(
     view: SavedQuery, sql: str | None, jobs: list[dict[str, Any]] | None, jobs_read: bool
 ) -> dict[str, Any]:
+    """A view's node attributes in the snapshot; ``jobs`` summarised when the jobs were read."""
+    attrs = base_view_attrs(view, sql)
+    if jobs_read:
+        attrs["jobs"] = job_summary(jobs or [])
+    return attrs
+
+
+def base_view_attrs(view: SavedQuery, sql: str | None) -> dict[str, Any]:
+    """:func:`view_attrs` but the jobs: what the view and its SQL alone say."""
     attrs: dict[str, Any] = {
         "name": view.name,
         "kind": "matview" if view.is_materialized else "view",
@@ -51,8 +60,6 @@ def view_attrs(
     if sql is not None:
         attrs["sql"] = sql
         attrs.update(_sql_state(sql))  # `sql_state: unparseable` marks SQL whose tables are unknown
-    if jobs_read:
-        attrs["jobs"] = job_summary(jobs or [])
     return attrs
 
 
@@ -127,9 +134,15 @@ def build_graph(
     view_ids = set(st.views) | set(st.hidden_views)
     if focus is not None:
         view_ids &= focus
+    ready = st.ready_attrs
     for view_id in sorted(view_ids):
         view = st.views.get(view_id) or st.hidden_views[view_id]
-        graph.add_node(view_id, **view_attrs(view, st.sql.get(view_id), st.jobs.get(view_id), st.jobs_read))
+        attrs = ready.pop(view_id, None)
+        if attrs is None:
+            attrs = base_view_attrs(view, st.sql.get(view_id))
+        if st.jobs_read:
+            attrs["jobs"] = job_summary(st.jobs.get(view_id) or [])
+        graph.add_node(view_id, **attrs)
     tables = st.tables or {}
     endpoints = {p for ps in st.parents.values() for p in ps}
     if focus is not None:

@@ -60,6 +60,9 @@ class CrawlState:
         default_factory=dict
     )  # id -> (who, when) of the last SQL edit
     # -- bookkeeping of the crawl itself
+    # a view's snapshot attributes but its jobs, made while the job listing was on its way
+    # (lineage.crawl.build.base_view_attrs); the build takes them instead of making them again
+    ready_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)  # views that answered 404 mid-crawl, not yet dropped
     probed: set[str] = field(default_factory=set)  # UUIDs already asked about as hidden views
     tables_unreadable: bool = False  # the table list was refused: a 404 may be a table, not a ghost

@@ -13,6 +13,7 @@ from lineage.api import SavedQuery, Table
 from lineage.consumers.build import ConsumerData
 from lineage.crawl import consumers
 from lineage.crawl import system as queries  # read through the module: a test may patch REST_LIST_PAGES
+from lineage.crawl.build import base_view_attrs
 from lineage.crawl.focus import Seed
 from lineage.crawl.refresh import known_ghost_names, merge_refresh, system_since
 from lineage.crawl.sources.base import EdgeStrategy
@@ -112,6 +113,8 @@ class SystemSource(EdgeStrategy):
             endpoints = await self._take_views(view_rows, rest_views, folders)
             await tables  # the edges resolve names to tables
             await self.read_edges(sorted(state.views))
+            if not jobs.done():
+                await self._prepare_attrs()
             await jobs
         except BaseException:
             for task in (tables, jobs, listing):
@@ -164,6 +167,13 @@ class SystemSource(EdgeStrategy):
             state.views[view.id] = view
             state.by_name[view.name] = view.id
         return endpoints
+
+    async def _prepare_attrs(self) -> None:
+        """Each view's snapshot attributes but its jobs, made while the job listing is still on its
+        way (the build adds the jobs and takes these as they are)."""
+        state = self.session.state
+        async for view_id, view in sliced(sorted(state.views.items())):
+            state.ready_attrs[view_id] = base_view_attrs(view, state.sql.get(view_id))
 
     async def _view_rows(self, since: str | None) -> list[dict[str, Any]]:
         """Every view's row, or with a refresh base the changed ones merged into the base's."""
