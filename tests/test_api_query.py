@@ -3,6 +3,7 @@ its own HogQL rate limit and the distinct, key-free errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from conftest import VIEW_IDS, make_small_fixture
 
-from lineage.api import PostHogClient, QueryResult, VirtualClock
+from lineage.api import AsyncPostHogClient, PostHogClient, QueryResult, VirtualClock
 from lineage.api.query import has_top_level_limit, with_limit
 from lineage.config import Settings
 from lineage.errors import (
@@ -105,6 +106,37 @@ def test_iter_hogql_pages_every_row_once() -> None:
         # an exact multiple of the page size ends on an empty page, still without repeats
         rows = list(c.iter_hogql("SELECT id FROM system.data_modeling_views ORDER BY id", page_size=128))
         assert [r["id"] for r in rows] == expected
+
+
+def test_iter_hogql_prefetch_asks_for_the_next_page_before_handing_out_rows() -> None:
+    app = make_app(extra_views=250)
+    rec = Recorder(httpx.ASGITransport(app=app))
+    settings = Settings.resolve(host="http://127.0.0.1", project="1", api_key="phx_q", env={})
+    sql = "SELECT id, name FROM system.data_modeling_views ORDER BY id"
+
+    def posts() -> int:
+        return sum(1 for m, _, _ in rec.sent if m == "POST")
+
+    async def run() -> tuple[list[Any], list[Any], list[int], int]:
+        async with AsyncPostHogClient(settings, transport=rec) as c:
+            plain = [r async for r in c.iter_hogql(sql, page_size=100)]
+            rec.sent.clear()
+            rows, seen = [], []
+            async for row in c.iter_hogql(sql, page_size=100, prefetch=True):
+                seen.append(posts())
+                rows.append(row)
+                await asyncio.sleep(0)  # a caller at work lets the loop turn
+            rec.sent.clear()
+            async for _ in c.iter_hogql(sql, page_size=100, prefetch=True):
+                break  # a caller that stops early has spent one request more, not more than that
+            await asyncio.sleep(0.05)
+            return plain, rows, seen, posts()
+
+    plain, rows, seen, early = asyncio.run(run())
+    assert rows == plain and len(rows) == 256  # the same rows, once each
+    # page 1's rows were handed out with page 2 asked for, page 2's with page 3; none beyond
+    assert seen[0] == 2 and seen[100] == 3 and seen[-1] == 3
+    assert early == 2
 
 
 def test_iter_hogql_refuses_own_limit_and_bad_page_size(client: tuple[PostHogClient, Recorder]) -> None:

@@ -150,3 +150,39 @@ def test_attributes_made_while_the_jobs_come_equal_those_made_after(
         graphs.append((sorted(graph.nx.nodes(data=True)), sorted(graph.nx.edges)))
     assert made and made[0] > 0  # with the jobs held back, the attributes were made ahead
     assert graphs[0] == graphs[1]
+
+
+def test_job_rows_made_into_records_as_they_come_give_the_same_jobs(
+    small_fixture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineage.crawl.sources.system as system_source
+
+    def crawl() -> list[Any]:
+        wh = Warehouse(small_fixture)
+        inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+        project = str(wh.team_id)
+        settings = Settings.resolve(host="http://127.0.0.1:1", project=project, api_key="phx_all", env={})
+        options = CrawlOptions(strategy="all", edges="system", consumers=False)
+        graph = asyncio.run(crawl_async(settings, options, transport=inner)).graph
+        return sorted(graph.nx.nodes(data=True))
+
+    calls: list[str] = []
+    real = system_source.compact_row
+
+    def counted(row: Any) -> Any:
+        calls.append(row["id"])
+        return real(row)
+
+    monkeypatch.setattr(system_source, "compact_row", counted)
+    as_they_come = crawl()
+    assert len(calls) == len(set(calls)) > 0  # each listing row once, as it came
+    monkeypatch.setattr(system_source, "compact_row", real)
+    listing = system_source.SystemSource._job_listing
+
+    async def grouped_later(self: system_source.SystemSource) -> None:
+        await listing(self)
+        self.session.state.job_compacted = None  # as after a resume: made when grouped
+
+    monkeypatch.setattr(system_source.SystemSource, "_job_listing", grouped_later)
+    assert crawl() == as_they_come
+    assert any(attrs.get("jobs", {}).get("runs") for _, attrs in as_they_come)

@@ -210,9 +210,16 @@ class PostHogClient:
     hogql = _blocking(AsyncPostHogClient.hogql)
 
     def iter_hogql(
-        self, query: str, *, values: Mapping[str, Any] | None = None, page_size: int = 10000
+        self,
+        query: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        page_size: int = 10000,
+        prefetch: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """See :meth:`AsyncPostHogClient.iter_hogql`; validates its arguments at once."""
         check_query_text(query)
         with_limit(query, check_limit(page_size, "page_size"))
-        return self._iterate(self._async.iter_hogql(query, values=values, page_size=page_size))
+        return self._iterate(
+            self._async.iter_hogql(query, values=values, page_size=page_size, prefetch=prefetch)
+        )

@@ -74,7 +74,7 @@ def compact_job(job: Job) -> dict[str, Any]:
     return out
 
 
-def _compact_row(item: Any) -> tuple[str | None, dict[str, Any]]:
+def compact_row(item: Any) -> tuple[str | None, dict[str, Any]]:
     """A listing row's view id and :func:`compact_job` of ``Job.from_api(item)``, read straight from
     the row (the same fields, readers and refusals; no :class:`Job` built in between)."""
     ident = item.get("id") if type(item) is dict else None
@@ -102,6 +102,9 @@ def _compact_row(item: Any) -> tuple[str | None, dict[str, Any]]:
             out["finished_at"] = finished
     view = as_str(item.get("saved_query_id")) or as_str(item.get("data_modeling_view_id"))
     return view, out
+
+
+_compact_row = compact_row  # the name it had
 
 
 def _end(job: Mapping[str, Any]) -> Any:
@@ -134,15 +137,17 @@ def group_jobs(
     *,
     wanted: set[str],
     since: datetime,
+    compacted: Iterable[tuple[str | None, dict[str, Any]]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Jobs per view: what a refresh base knew within the window, replaced by id with the listing's."""
+    """Jobs per view: what a refresh base knew within the window, replaced by id with the listing's.
+
+    ``compacted``: :func:`compact_row` of each row of ``raw``, already made (as the rows came)."""
     merged: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for node_id, job in known:
         moment = parse_datetime(job.get("created_at"))
         if node_id in wanted and moment is not None and moment >= since:
             merged[node_id][str(job.get("id"))] = job
-    for item in raw:
-        view, job = _compact_row(item)
+    for view, job in map(compact_row, raw) if compacted is None else compacted:
         if view is not None and view in wanted:
             merged[view][job["id"]] = job
     return {k: list(v.values()) for k, v in merged.items()}

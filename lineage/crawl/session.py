@@ -391,7 +391,11 @@ class CrawlSession:
             return
         since = self.now() - self.opts.jobs_since
         self.state.jobs = group_jobs(
-            self.state.job_listing, known_jobs(self.opts.refresh), wanted=set(view_ids), since=since
+            self.state.job_listing,
+            known_jobs(self.opts.refresh),
+            wanted=set(view_ids),
+            since=since,
+            compacted=self.state.job_compacted,
         )
         self.state.jobs_read = True
 

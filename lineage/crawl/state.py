@@ -55,6 +55,8 @@ class CrawlState:
     # the job listing's records, newest first; None: refused (run history is read instead)
     job_listing: list[dict[str, Any]] | None = None
     job_listing_read: bool = False  # whether the listing was asked for (it may still be None)
+    # compact_row of each listing row, made as the rows came (None: made when the jobs are grouped)
+    job_compacted: list[tuple[str | None, dict[str, Any]]] | None = None
     consumers: ConsumerData | None = None  # None: consumers were not read
     edits: dict[str, tuple[str, str | None]] = field(
         default_factory=dict

@@ -4,6 +4,7 @@ pass the sender's own limit (120 queries an hour per key by default)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
@@ -14,6 +15,11 @@ from lineage.config import redact
 from lineage.errors import BadRequestError, PaymentRequiredError, ProtocolError, ServerError
 
 __all__ = ["HogQL"]
+
+
+def _drop_outcome(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 class HogQL(Resource):
@@ -45,24 +51,45 @@ class HogQL(Resource):
         *,
         values: Mapping[str, Any] | None = None,
         page_size: int = 10000,
+        prefetch: bool = False,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Every row of a HogQL query as ``{column: value}``, paging with LIMIT/OFFSET.
 
         The query must not have its own top-level LIMIT/OFFSET, and should ORDER BY a unique key so
         that pages neither repeat nor skip rows. Each page is one request against the HogQL limit.
+        ``prefetch`` asks for the next page before handing out this one's rows, so that the caller's
+        work on them overlaps PostHog's on the next; a caller that stops early has then spent one
+        request more.
         """
         sql = check_query_text(query)
         size = check_limit(page_size, "page_size")
         with_limit(sql, size)  # refuses a query with its own LIMIT before any request
         offset = 0
+        page = await self._run_query(with_limit(sql, size, offset), values, refresh="blocking")
         while True:
-            page = await self._run_query(with_limit(sql, size, offset), values, refresh="blocking")
-            for row in page.rows():
-                yield row
             # a full page may hide more rows even when hasMore is missing (older PostHog versions)
-            if not page.results or (not page.has_more and len(page.results) < size):
-                return
+            more = bool(page.results) and (page.has_more or len(page.results) >= size)
             offset += len(page.results)
+            following = None
+            if more and prefetch:
+                ahead = self._run_query(with_limit(sql, size, offset), values, refresh="blocking")
+                following = asyncio.ensure_future(ahead)
+                await asyncio.sleep(0)  # on its way before the first row is handed out
+            try:
+                for row in page.rows():
+                    yield row
+            except BaseException:  # the caller stopped (or failed): the page asked for ahead goes
+                if following is not None:
+                    following.cancel()
+                    # its outcome is dropped unseen, without a "never retrieved" warning
+                    following.add_done_callback(_drop_outcome)
+                raise
+            if not more:
+                return
+            if following is not None:
+                page = await following
+            else:
+                page = await self._run_query(with_limit(sql, size, offset), values, refresh="blocking")
 
     async def _run_query(self, sql: str, values: Mapping[str, Any] | None, *, refresh: str) -> QueryResult:
         if refresh not in ("blocking", "async", "force_blocking", "force_async"):

@@ -5,16 +5,18 @@ reads only the views changed since its base was crawled (:mod:`lineage.crawl.ref
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from lineage.aio import sliced
+from lineage.aio import SLICE_S, sliced
 from lineage.api import SavedQuery, Table
 from lineage.consumers.build import ConsumerData
 from lineage.crawl import consumers
 from lineage.crawl import system as queries  # read through the module: a test may patch REST_LIST_PAGES
 from lineage.crawl.build import base_view_attrs
 from lineage.crawl.focus import Seed
+from lineage.crawl.jobs import compact_row
 from lineage.crawl.refresh import known_ghost_names, merge_refresh, system_since
 from lineage.crawl.sources.base import EdgeStrategy
 from lineage.crawl.state import iso
@@ -57,12 +59,30 @@ class SystemSource(EdgeStrategy):
     whole_graph = True
 
     async def _rows(
-        self, key: str, query: str, values: Mapping[str, Any] | None = None
+        self,
+        key: str,
+        query: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        each: Callable[[dict[str, Any]], None] | None = None,
     ) -> list[dict[str, Any]]:
+        """Every row of ``query`` (from the journal when it has them); ``each`` sees every row as it
+        comes from PostHog, while the next page is already asked for."""
         client = self.session.client
 
         async def fetch() -> list[dict[str, Any]]:
-            return [row async for row in client.iter_hogql(query, values=values, page_size=SYSTEM_PAGE)]
+            pages = client.iter_hogql(query, values=values, page_size=SYSTEM_PAGE, prefetch=each is not None)
+            if each is None:
+                return [row async for row in pages]
+            rows = []
+            turn = time.perf_counter() + SLICE_S
+            async for row in pages:
+                each(row)
+                rows.append(row)
+                if time.perf_counter() > turn:  # the next page, asked for ahead, keeps coming
+                    await asyncio.sleep(0)
+                    turn = time.perf_counter() + SLICE_S
+            return rows
 
         rows: list[dict[str, Any]] = await self.session.once(key, fetch, lambda r: r)
         return rows
@@ -232,12 +252,21 @@ class SystemSource(EdgeStrategy):
         if not s.opts.jobs:
             return
         fetch_since = s.jobs_fetch_since()
+        # Each row becomes its snapshot record as it comes, while PostHog works on the next page.
+        compacted: list[tuple[str | None, dict[str, Any]]] = []
         try:
-            listing = await self._rows("sys:jobs", SYSTEM_JOBS, {"since": iso(fetch_since)})
+            listing = await self._rows(
+                "sys:jobs",
+                SYSTEM_JOBS,
+                {"since": iso(fetch_since)},
+                each=lambda row: compacted.append(compact_row(row)),
+            )
         except (PermissionDeniedError, BadRequestError) as exc:
             s.state.notes.append(f"system.data_modeling_jobs is not readable ({exc}); using run_history")
             listing = None
         s.state.job_listing, s.state.job_listing_read = listing, True
+        # (from the journal, the rows came without it: they are compacted when grouped)
+        s.state.job_compacted = compacted if listing is not None and len(compacted) == len(listing) else None
 
     async def _rest_list(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """The REST list's records by view id (owners, folders, cadence), and no folder names apart."""
