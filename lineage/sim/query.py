@@ -200,6 +200,11 @@ class QueryEngine:
         self._counter = 0
         #: The warehouse rows each SQLite table holds now (see :meth:`_refill`).
         self._loaded: dict[str, list[dict[str, Any]]] = {}
+        # Loaded now, as PostHog's tables are there before anyone asks: the first query of a
+        # 20,000-view warehouse's jobs then compares rows instead of loading them (~0.5 s).
+        with self._lock:
+            for name in SYSTEM_TABLES:
+                self._refill(name)
 
     def _refill(self, name: str) -> None:
         """Make the SQLite table ``name`` hold the warehouse's rows of the moment.
