@@ -1,5 +1,6 @@
-"""The lexer's fast path (one regular expression for spaces, comments, words and plain punctuation)
-gives exactly the tokens, or the error, that the character-by-character dispatch gives."""
+"""The lexer's fast paths give exactly the tokens, or the error, that the character-by-character
+dispatch gives: the whole-text scan (``_scan``, for text without context-dependent tokens) and the
+one regular expression for spaces, comments, words and plain punctuation inside ``_Lexer``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineage.errors import HogQLError
-from lineage.hogql.lexer import Token, _Lexer
+from lineage.hogql.lexer import Token, _Lexer, _scan, tokenize
 from lineage.sim.generate import fixture_from_graph
 from lineage.sim.synthetic import warehouse
 
@@ -34,8 +35,17 @@ def _lex(text: str, *, fast: bool) -> Any:
     return _deep(tokens)
 
 
+def _tokenize(text: str) -> Any:
+    try:
+        return _deep(tokenize(text))
+    except HogQLError as exc:
+        return ("error", str(exc))
+
+
 def _same(text: str) -> None:
-    assert _lex(text, fast=True) == _lex(text, fast=False), text
+    slow = _lex(text, fast=False)
+    assert _lex(text, fast=True) == slow, text
+    assert _tokenize(text) == slow, text
 
 
 PIECES = [
@@ -51,6 +61,23 @@ PIECES = [
 @given(st.lists(st.sampled_from(PIECES), max_size=25))
 def test_fast_path_matches_the_dispatch_on_odd_text(pieces: list[str]) -> None:
     _same("".join(pieces))
+
+
+# Pieces without the context-dependent ones, so that the whole-text scan takes most texts.
+PLAIN = [p for p in PIECES if not any(c in p for c in "{}\\<") and "f'" not in p and "F'" not in p]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*PLAIN, "<", " <b", "a<b"]), max_size=25))
+def test_whole_text_scan_matches_the_dispatch(pieces: list[str]) -> None:
+    _same("".join(pieces))
+
+
+def test_whole_text_scan_takes_plain_sql_and_leaves_contextual_text() -> None:
+    assert _scan("SELECT a.b, 'x' AS `y` FROM t -- c\nWHERE n >= 15e3") is not None
+    contextual = ["SELECT {x}", "SELECT f'a'", "SELECT <A/>", "SELECT a.1", "SELECT 'a\\'b'"]
+    for text in [*contextual, "SELECT 'it''s'"]:
+        assert _scan(text) is None, text
 
 
 def test_fast_path_matches_on_posthogs_corpus_and_generated_views() -> None:

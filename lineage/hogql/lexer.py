@@ -397,5 +397,57 @@ def tokenize(text: str) -> list[Token]:
     """Tokens of ``text`` ending with an EOF token; raises HogQLError on unlexable text."""
     if not isinstance(text, str):
         raise HogQLError(f"HogQL must be a string, not {type(text).__name__}.")
-    tokens, _ = _Lexer(text).lex(0, until_brace=False, depth=0)
+    tokens = _scan(text)
+    if tokens is None:
+        tokens, _ = _Lexer(text).lex(0, until_brace=False, depth=0)
     return tokens
+
+
+# Text whose tokens depend on what came before, or that nests: braces (placeholders, f-string and
+# HogQLX expressions), backslash escapes, `<name` (a HogQLX tag or a comparison), `.5` (a number or a
+# tuple access) and f-strings. Such text is lexed by :class:`_Lexer`; the rest by :func:`_scan`.
+_CONTEXTUAL: Final = re.compile(r"[{}\\]|<[A-Za-z_$]|\.\d|(?<![A-Za-z0-9_$])[fF]'")
+# Every token of the rest in one pass of one expression: each match is the spaces and complete
+# comments before a token, then the token: a word, a plain number, a string or quoted name without
+# escapes or doubled quotes, an operator (longest first; ``/*`` is an unterminated comment, never
+# ``/``); anything else (``x``) sends the whole text
+# to :class:`_Lexer`. The last match is the spaces before the end.
+_SCAN: Final = re.compile(
+    r"""(?:\s+|--[^\n]*|//[^\n]*|/\*.*?\*/)*
+    (?:(?P<w>[A-Za-z_$][A-Za-z0-9_$]*)
+    |(?P<n>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![A-Za-z0-9_$.])
+    |(?P<s>'[^'\\]*'(?!'))
+    |(?P<q>`[^`\\]*`(?!`)|"[^"\\]*"(?!"))
+    |(?P<o>=~\*|!~\*|==|!=|<>|<=|>=|=~|!~|~\*|\|\||\?\?|\?\.|->|::|/(?!\*)|[()\[\],;+\-*%=<>~?:|.])
+    |(?P<x>.)
+    |\Z)""",
+    re.S | re.X,
+)
+
+
+def _scan(text: str) -> list[Token] | None:
+    """:class:`_Lexer`'s tokens of ``text``, or None where it must be asked (see :data:`_CONTEXTUAL`)."""
+    if _CONTEXTUAL.search(text):
+        return None
+    out: list[Token] = []
+    append = out.append
+    for m in _SCAN.finditer(text):
+        group = m.lastgroup
+        if group == "w":
+            start, end = m.span(1)
+            value = text[start:end]
+            append(Token(WORD, value, start, end, (), value.upper()))
+        elif group == "o":
+            start, end = m.span(5)
+            append(Token(OP, text[start:end], start, end))
+        elif group == "n":
+            start, end = m.span(2)
+            append(Token(NUMBER, text[start:end], start, end))
+        elif group == "s" or group == "q":
+            start, end = m.span(group)
+            append(Token(STRING if group == "s" else QIDENT, text[start + 1 : end - 1], start, end))
+        elif group == "x":
+            return None
+    n = len(text)
+    append(Token(EOF, "", n, n))
+    return out
