@@ -88,6 +88,10 @@ class _Backtrack(Exception):
     """Internal: a speculative parse did not fit."""
 
 
+#: The operators :meth:`Parser.postfix` takes after a primary.
+_POSTFIX_OPS: Final = frozenset({".", "?.", "[", "(", "::"})
+
+
 class _TooDeep(HogQLError):
     """Nesting over MAX_DEPTH: final, never retried by backtracking."""
 
@@ -98,6 +102,7 @@ class Parser:
     def __init__(self, text: str, tokens: Sequence[Token], parent: Parser | None = None) -> None:
         self.text = text
         self.toks = tokens
+        self.n = len(tokens)
         self.i = 0
         self.cast_args = False
         self.alias_span: tuple[int, int] | None = None
@@ -117,12 +122,12 @@ class Parser:
     # -- token helpers -------------------------------------------------------------------------
 
     def peek(self, k: int = 0) -> Token:
-        toks, j = self.toks, self.i + k
-        return toks[j] if j < len(toks) else toks[-1]  # past the end: the EOF token
+        j = self.i + k
+        return self.toks[j] if j < self.n else self.toks[-1]  # past the end: the EOF token
 
     def next(self) -> Token:
         toks, j = self.toks, self.i
-        tok = toks[j] if j < len(toks) else toks[-1]
+        tok = toks[j] if j < self.n else toks[-1]
         if tok.kind != EOF:
             self.i = j + 1
         return tok
@@ -744,6 +749,8 @@ class Parser:
         last = self.toks[self.i - 1] if self.i else self.peek()
         while True:
             tok = self.peek()
+            if tok.kind != OP or tok.value not in _POSTFIX_OPS:
+                return  # most expressions end here: no postfix operator follows
             if tok.is_op(".", "?."):
                 self.next()
                 nxt = self.peek()
