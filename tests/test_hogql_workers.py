@@ -119,3 +119,23 @@ def test_a_cancelled_parse_leaves_no_worker_behind() -> None:
 
     asyncio.run(cancel_soon())
     assert _workers_running() == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts processes through /proc")
+def test_a_parse_begun_then_abandoned_leaves_no_worker_and_one_finished_parses_everything() -> None:
+    texts = _texts()
+
+    async def begun_then(finish: bool) -> tuple[int, int]:
+        cache = TableCache(None)
+        parsing = await workers.start(cache, texts, env={})
+        await asyncio.sleep(0.2)  # the caller's other work; the worker works on its share meanwhile
+        if finish:
+            await parsing.finish()
+        else:
+            await parsing.aclose()  # the crawl failed before it needed the parses
+        return len(cache.missing(texts)), _workers_running()
+
+    missing, running = asyncio.run(begun_then(False))
+    assert running == 0
+    missing, running = asyncio.run(begun_then(True))
+    assert (missing, running) == (0, 0)

@@ -113,9 +113,14 @@ class TableCache:
             if sql in self.by_text or sql in out:
                 continue
             key = _key(sql)
-            if key in self.used or _valid(self.entries.get(key)):
-                continue
-            out[sql] = None
+            hit = self.used.get(key)
+            if hit is None:
+                hit = self.entries.get(key)
+                if not _valid(hit):
+                    out[sql] = None
+                    continue
+                self.used[key] = hit
+            self.by_text[sql] = hit  # found: the calls to come need not hash it again
         return list(out)
 
     def put(self, sql: str, entry: Any) -> None:

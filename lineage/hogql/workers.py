@@ -30,7 +30,7 @@ from lineage.fastjson import loads
 from lineage.hogql import extract_tables
 from lineage.hogql.cache import TableCache
 
-__all__ = ["CHUNK", "ENV_WORKERS", "MIN_TEXTS", "answer", "parse_into"]
+__all__ = ["CHUNK", "ENV_WORKERS", "MIN_TEXTS", "Parsing", "answer", "parse_into", "start"]
 
 ENV_WORKERS = "LINEAGE_PARSE_WORKERS"
 #: Fewer texts than this are parsed here: the worker's start-up (~0.2 s) would cost more.
@@ -80,27 +80,43 @@ async def parse_into(cache: TableCache, sqls: Sequence[str], *, env: Mapping[str
     """Parse every text of ``sqls`` that ``cache`` lacks into it, sharing the loop (see
     :func:`lineage.aio.sliced`) and, for many texts, the work with a worker process; returns how many
     texts the worker parsed."""
-    todo = cache.missing(sqls)
-    if not todo:
-        return 0
-    chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
-    proc = await _start() if _wanted(len(todo), os.environ if env is None else env) else None
-    if proc is None:
-        await _parse_here(cache, todo)
-        return 0
-    # The worker takes chunks from the front, this process from the back: ``front`` and ``back`` move
-    # only on this event loop, between awaits, so no chunk is taken twice.
-    front, back = 0, len(chunks)
-    sent: deque[list[str]] = deque()
-    done = 0
+    return await (await start(cache, sqls, env=env)).finish()
 
-    async def feed() -> None:
-        nonlocal front, done
+
+async def start(cache: TableCache, sqls: Sequence[str], *, env: Mapping[str, str] | None = None) -> Parsing:
+    """:func:`parse_into` begun: the worker (when there is one) works on its share from now on, while
+    the caller does other work; :meth:`Parsing.finish` parses the rest here and waits for it."""
+    todo = cache.missing(sqls)
+    wanted = bool(todo) and _wanted(len(todo), os.environ if env is None else env)
+    parsing = Parsing(cache, todo, await _start() if wanted else None)
+    parsing.begin()
+    return parsing
+
+
+class Parsing:
+    """A parse under way. The worker takes chunks from the front, this process from the back:
+    ``front`` and ``back`` move only on this event loop, between awaits, so no chunk is taken twice."""
+
+    def __init__(self, cache: TableCache, todo: list[str], proc: asyncio.subprocess.Process | None) -> None:
+        self.cache, self.todo, self.proc = cache, todo, proc
+        self.chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+        self.front, self.back = 0, len(self.chunks)
+        self.sent: deque[list[str]] = deque()
+        self.done = 0  # texts the worker parsed
+        self.feeding: asyncio.Future[None] | None = None
+
+    def begin(self) -> None:
+        if self.proc is not None:
+            self.feeding = asyncio.ensure_future(self._feed())
+
+    async def _feed(self) -> None:
+        proc = self.proc
         assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        sent = self.sent
         while True:
-            while len(sent) < _IN_FLIGHT and front < back:
-                sent.append(chunks[front])
-                front += 1
+            while len(sent) < _IN_FLIGHT and self.front < self.back:
+                sent.append(self.chunks[self.front])
+                self.front += 1
                 proc.stdin.write(_line(sent[-1]))
             if not sent:
                 return
@@ -111,26 +127,36 @@ async def parse_into(cache: TableCache, sqls: Sequence[str], *, env: Mapping[str
             if not isinstance(answers, list) or len(answers) != len(chunk):
                 raise ConnectionError("the parse worker stopped or answered out of turn")
             for sql, entry in zip(chunk, answers, strict=True):
-                cache.put(sql, entry)
+                self.cache.put(sql, entry)
             sent.popleft()
-            done += len(chunk)
+            self.done += len(chunk)
 
-    worker = asyncio.ensure_future(feed())
-    try:
-        while front < back:
-            back -= 1
-            await _parse_here(cache, chunks[back])
-        with contextlib.suppress(ConnectionError, OSError, ValueError):
-            await worker
-        # A worker that failed leaves its chunks unanswered: whatever the cache still lacks is parsed here.
-        await _parse_here(cache, cache.missing(todo))
-    finally:
-        if not worker.done():
-            worker.cancel()
-            with contextlib.suppress(BaseException):
-                await worker
-        await _stop(proc)
-    return done
+    async def finish(self) -> int:
+        """Parse what the worker has not taken, wait for its answers, and end it; returns how many
+        texts it parsed. A worker that failed leaves its chunks to be parsed here."""
+        try:
+            while self.front < self.back:
+                self.back -= 1
+                await _parse_here(self.cache, self.chunks[self.back])
+            if self.feeding is not None:
+                with contextlib.suppress(ConnectionError, OSError, ValueError):
+                    await self.feeding
+            await _parse_here(self.cache, self.cache.missing(self.todo))
+        finally:
+            await self.aclose()
+        return self.done
+
+    async def aclose(self) -> None:
+        """End the worker, whatever it was doing (a crawl that failed or was cancelled calls this)."""
+        feeding, self.feeding = self.feeding, None
+        if feeding is not None and not feeding.done():
+            feeding.cancel()
+        if feeding is not None:
+            with contextlib.suppress(BaseException):  # its failure, if any, was the worker's
+                await feeding
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            await _stop(proc)
 
 
 def _line(data: Any) -> bytes:

@@ -122,8 +122,10 @@ class SystemSource(EdgeStrategy):
         tables = asyncio.ensure_future(self._tables())
         listing = asyncio.ensure_future(self._rest_list() if listed else self._folders())
         jobs = asyncio.ensure_future(self._job_listing())
+        # Parsing every view's SQL begins: with much to parse, a worker process takes its share now
+        # (lineage.hogql.workers), while this one reads the views; it then parses what is left.
+        parsing = await workers.start(cache.shared(), [sql for sql in map(view_sql, view_rows) if sql])
         try:
-            await self._parse_ahead(view_rows)
             rest_views, folders = await listing
             if not listed:
                 state.notes.append(
@@ -131,6 +133,7 @@ class SystemSource(EdgeStrategy):
                     f"(the REST list would take {-(-live // 1000)} requests)"
                 )
             endpoints = await self._take_views(view_rows, rest_views, folders)
+            await parsing.finish()
             await tables  # the edges resolve names to tables
             await self.read_edges(sorted(state.views))
             if not jobs.done():
@@ -140,6 +143,7 @@ class SystemSource(EdgeStrategy):
             for task in (tables, jobs, listing):
                 task.cancel()
             await asyncio.gather(tables, jobs, listing, return_exceptions=True)
+            await parsing.aclose()
             raise
         # Endpoint views that something reads belong in the graph, as the lineage endpoints name them.
         todo = sorted({p for ps in state.parents.values() for p in ps if p in endpoints})
@@ -210,13 +214,6 @@ class SystemSource(EdgeStrategy):
             state.notes.append(f"the refresh base lacks {len(missing)} live views; read every view in full")
             view_rows = await self._rows("sys:views", SYSTEM_VIEWS)
         return view_rows
-
-    async def _parse_ahead(self, view_rows: list[dict[str, Any]]) -> None:
-        """Parse every view's SQL into the shared parse cache (:mod:`lineage.hogql.cache`) while the
-        tables and jobs are on their way, with a worker process when there is much to parse
-        (:mod:`lineage.hogql.workers`); :meth:`read_edges` then finds each answer there."""
-        sqls = [sql for sql in map(view_sql, view_rows) if sql]
-        await workers.parse_into(cache.shared(), sqls)
 
     async def read_edges(self, view_ids: list[str]) -> None:
         """Each view's parents from its SQL, which came with the views."""
