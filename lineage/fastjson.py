@@ -35,7 +35,7 @@ try:  # orjson is a dependency; without it (an odd install) everything still wor
 except ImportError:  # pragma: no cover - exercised only on installs without orjson
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["dumps_indented", "dumps_line", "loads", "try_fast_loads"]
+__all__ = ["dumps_indented", "dumps_line", "dumps_list", "loads", "try_fast_loads"]
 
 # Output orjson may print differently from json: a small float in either notation. Candidates are found
 # by a literal scan (fast), then the line holding one is checked: with indentation a number stands
@@ -152,6 +152,28 @@ def dumps_line(data: Any) -> str:
         except (TypeError, orjson.JSONEncodeError):
             pass
     return json.dumps(data, sort_keys=True)
+
+
+def dumps_list(items: list[Any]) -> str | None:
+    """``json.dumps(items, ensure_ascii=False, sort_keys=True)``, byte for byte, for an empty list or
+    a list of strings none of which holds a character ``json`` escapes (a quote, a backslash, a
+    control character); None for any other list, which the caller gives to ``json``. A 20,000-view
+    export writes 20,000 lists of column names, where building a ``json`` encoder for each costs
+    more than the encoding.
+    """
+    if not items:
+        return "[]"
+    if set(map(type, items)) != _STR:  # exact str: a subclass may print itself its own way
+        return None
+    joined = '", "'.join(items)
+    if joined.count('"') != 2 * len(items) - 2 or _ESCAPED.search(joined):
+        return None
+    return f'["{joined}"]'
+
+
+_STR: frozenset[type] = frozenset({str})
+# What json.dumps(ensure_ascii=False) escapes in a string, but for the quote (counted instead).
+_ESCAPED = re.compile(r"[\x00-\x1f\\]")
 
 
 def _halve_indentation(text: str) -> str:
