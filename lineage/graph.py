@@ -612,7 +612,7 @@ def _node_record(node_id: Any, attrs: dict[Any, Any]) -> dict[str, Any]:
             _NODE_ORDERS.clear()
         first = tuple(k for k in _NODE_KEY_ORDER if k in attrs)
         order = _NODE_ORDERS[keys] = first + tuple(sorted(k for k in keys if k not in first))
-    record = {"id": node_id}
+    record = {"id": node_id if type(node_id) in _PLAIN else _canonical(node_id)}
     record.update(
         zip(
             order,
@@ -664,7 +664,11 @@ def _node_cells(nodes: list[Any], attrs: Mapping[Any, dict[str, Any]]) -> tuple[
     """
     records = [attrs[n] for n in nodes]
     columns: dict[str, list[str]] = {"id": _scalar_cells(nodes)}
-    if any(map(dict.__contains__, records, repeat("id"))) or not _cell_columns(records, "", columns):
+    if (
+        set(map(type, records)) - _DICT
+        or any(map(dict.__contains__, records, repeat("id")))
+        or not _cell_columns(records, "", columns)
+    ):
         rows = [{k: csv_cell(v) for k, v in _flatten({"id": n, **attrs[n]}).items()} for n in nodes]
         columns = {}
         for name in {name for row in rows for name in row}:

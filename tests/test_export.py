@@ -280,6 +280,17 @@ def test_csv_export_of_odd_columns_is_the_general_paths() -> None:
     assert "'=cmd()" in nodes and "c\\x1b" in nodes and "jobs.runs" in nodes
 
 
+def test_csv_export_of_mapping_attributes_and_tuple_ids_is_the_general_paths() -> None:
+    from collections import OrderedDict
+
+    g = LineageGraph()
+    g.nx.add_node((1, "=x"), name="t")
+    g.nx.add_node((0, "b"), name="u")
+    g.nx.add_edge((0, "b"), (1, "=x"))
+    g.nx._node[(0, "b")] = OrderedDict(name="u", rows=3)  # a dict subclass: the row-by-row path
+    assert _written_csv(g) == _reference_csv(g)
+
+
 def test_csv_export_of_a_crawled_warehouse_is_what_it_was_before() -> None:
     # first written by the row-at-a-time export of commit c20917e, before the column-at-a-time one;
     # written again with the other outputs there (tests/test_scale_outputs.py)

@@ -143,6 +143,16 @@ def test_flat_run_records_in_and_out_of_order_and_with_odd_values() -> None:
     assert runs[0]["a"] == 1
 
 
+def test_node_ids_that_are_not_strings_are_canonical_too() -> None:
+    # networkx takes any hashable id; a snapshot writes it as _canonical makes it (a tuple: a list)
+    g = LineageGraph()
+    g.nx.add_node((1, "a"), name="t")
+    g.nx.add_node((0, "b"), name="u")
+    g.nx.add_edge((0, "b"), (1, "a"))
+    assert _typed(g.to_json_data()) == _typed(_reference_data(g))
+    assert g.to_json() == json.dumps(_reference_data(g), indent=1, ensure_ascii=False) + "\n"
+
+
 def test_save_writes_to_jsons_text(tmp_path: Path) -> None:
     g = LineageGraph(host="h", seconds=1e-05)  # a small float: json's spelling, not orjson's
     g.add_node("a", name="é\u2028", kind="view", jobs={"history": [{"rows": 2**70}]})
