@@ -35,16 +35,17 @@ try:  # orjson is a dependency; without it (an odd install) everything still wor
 except ImportError:  # pragma: no cover - exercised only on installs without orjson
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["dumps_indented", "dumps_line", "loads", "try_fast_loads"]
+__all__ = ["dumps_indented", "dumps_indented_utf8", "dumps_line", "dumps_list", "loads", "try_fast_loads"]
 
 # Output orjson may print differently from json: a small float in either notation. Candidates are found
-# by a literal scan (fast), then the line holding one is checked: with indentation a number stands
-# alone on its line, after a key or not (ids such as "8e-4b..." inside strings are not numbers).
-_CANDIDATES = (re.compile(r"e-\d"), re.compile(r"0\.0000"))
-_NUMBER_LINE = re.compile(r' *(?:"(?:[^"\\]|\\.)*": )?-?(?:\d+(?:\.\d+)?e-\d+|0\.0000\d*),?')
+# by a scan for the number's tail at the end of a line (with indentation a number stands alone on its
+# line, after a key or not, and no string holds a raw line break: ids such as "8e-4b..." are passed
+# over), then the line holding one is checked.
+_CANDIDATES = (re.compile(rb"e-\d+,?(?:\n|\Z)"), re.compile(rb"0\.0000\d*,?(?:\n|\Z)"))
+_NUMBER_LINE = re.compile(rb' *(?:"(?:[^"\\]|\\.)*": )?-?(?:\d+(?:\.\d+)?e-\d+|0\.0000\d*),?')
 
 
-def _risky(text: str) -> bool:
+def _risky(text: bytes) -> bool:
     """Whether ``text`` (indented JSON) holds a number below 1e-4 that orjson may print its own way."""
     exponent = _CANDIDATES[0]
     for pattern in _CANDIDATES:
@@ -52,8 +53,8 @@ def _risky(text: str) -> bool:
             at = match.start()
             if pattern is exponent and not text[at - 1 : at].isdigit():
                 continue
-            start = text.rfind("\n", 0, at) + 1
-            end = text.find("\n", at)
+            start = text.rfind(b"\n", 0, at) + 1
+            end = text.find(b"\n", at)
             if _NUMBER_LINE.fullmatch(text, start, end if end >= 0 else len(text)):
                 return True
     return False
@@ -111,26 +112,37 @@ def dumps_indented(
     ``finite=True`` is the caller's promise that ``data`` holds no NaN or infinite float (orjson would
     write ``null``); without it the result is checked, which costs a walk over ``data``.
     """
+    text = dumps_indented_utf8(
+        data, indent=indent, sort_keys=sort_keys, default=default, allow_nan=allow_nan, finite=finite
+    )
+    return text.decode() if isinstance(text, bytes) else text
 
-    def slow() -> str:
-        return json.dumps(
-            data, indent=indent, sort_keys=sort_keys, ensure_ascii=False, default=default, allow_nan=allow_nan
-        )
 
-    if orjson is None or indent not in (1, 2) or (not finite and _has_non_finite(data)):
-        return slow()
-    option = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-    if sort_keys:
-        option |= orjson.OPT_SORT_KEYS
-    try:
-        text = orjson.dumps(data, default=_passthrough(default), option=option).decode()
-    except (_Fallback, TypeError, orjson.JSONEncodeError):
-        return slow()
-    if _risky(text):
-        return slow()
-    if indent == 1:
-        text = _halve_indentation(text)
-    return text
+def dumps_indented_utf8(
+    data: Any,
+    *,
+    indent: int = 2,
+    sort_keys: bool = False,
+    default: Callable[[Any], Any] | None = None,
+    allow_nan: bool = True,
+    finite: bool = False,
+) -> bytes | str:
+    """:func:`dumps_indented`'s text: its UTF-8 bytes when orjson wrote it, else ``json``'s str. A file
+    writer takes either, and a snapshot of 50 MB is neither decoded here nor encoded again there."""
+    if orjson is not None and indent in (1, 2) and (finite or not _has_non_finite(data)):
+        option = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+        if sort_keys:
+            option |= orjson.OPT_SORT_KEYS
+        try:
+            raw = orjson.dumps(data, default=_passthrough(default), option=option)
+        except (_Fallback, TypeError, orjson.JSONEncodeError):
+            pass
+        else:
+            if not _risky(raw):
+                return _halve_indentation(raw) if indent == 1 else raw
+    return json.dumps(
+        data, indent=indent, sort_keys=sort_keys, ensure_ascii=False, default=default, allow_nan=allow_nan
+    )
 
 
 def dumps_line(data: Any) -> str:
@@ -154,7 +166,29 @@ def dumps_line(data: Any) -> str:
     return json.dumps(data, sort_keys=True)
 
 
-def _halve_indentation(text: str) -> str:
+def dumps_list(items: list[Any]) -> str | None:
+    """``json.dumps(items, ensure_ascii=False, sort_keys=True)``, byte for byte, for an empty list or
+    a list of strings none of which holds a character ``json`` escapes (a quote, a backslash, a
+    control character); None for any other list, which the caller gives to ``json``. A 20,000-view
+    export writes 20,000 lists of column names, where building a ``json`` encoder for each costs
+    more than the encoding.
+    """
+    if not items:
+        return "[]"
+    if set(map(type, items)) != _STR:  # exact str: a subclass may print itself its own way
+        return None
+    joined = '", "'.join(items)
+    if joined.count('"') != 2 * len(items) - 2 or _ESCAPED.search(joined):
+        return None
+    return f'["{joined}"]'
+
+
+_STR: frozenset[type] = frozenset({str})
+# What json.dumps(ensure_ascii=False) escapes in a string, but for the quote (counted instead).
+_ESCAPED = re.compile(r"[\x00-\x1f\\]")
+
+
+def _halve_indentation(text: bytes) -> bytes:
     """Two spaces per level -> one. JSON text holds no raw newline or control character inside a
     string, so every line starts with its indentation alone, and \x01 is free to mark done lines.
 
@@ -162,25 +196,26 @@ def _halve_indentation(text: str) -> str:
     level) run in the processor's cache instead of going over a snapshot's 50 MB once per level.
     """
     depth = 1
-    while "\n" + "  " * (depth + 1) in text:
+    while b"\n" + b"  " * (depth + 1) in text:
         depth += 1
     # Deepest first: a converted line starts with \x01, so shallower passes do not touch it again.
-    passes = [("\n" + "  " * level, "\n" + "\x01" * level) for level in range(depth, 0, -1)]
+    passes = [(b"\n" + b"  " * level, b"\n" + b"\x01" * level) for level in range(depth, 0, -1)]
     pieces = []
     start, size = 0, len(text)
     while start < size:
-        end = text.find("\n", start + _PIECE)
+        end = text.find(b"\n", start + _PIECE)
         if end < 0:
             end = size
         piece = text[start:end]
         for two, one in passes:
             piece = piece.replace(two, one)
-        pieces.append(piece.replace("\x01", " "))
+        pieces.append(piece.translate(_MARKS_TO_SPACES))  # a byte table: twice as fast as replace
         start = end
-    return "".join(pieces)
+    return b"".join(pieces)
 
 
 _PIECE = 1 << 14
+_MARKS_TO_SPACES = bytes.maketrans(b"\x01", b" ")
 
 
 def _has_non_finite(data: Any) -> bool:

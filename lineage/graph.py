@@ -23,14 +23,16 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
 import networkx as nx
 
 from lineage.errors import InputError, LineageError, RenderError, SelectorError, SnapshotError
-from lineage.fastjson import dumps_indented
-from lineage.io import csv_cell, csv_text, read_json, write_atomic
+from lineage.fastjson import dumps_indented_utf8, dumps_list
+from lineage.io import csv_cell, csv_columns_text, read_json, write_atomic
 from lineage.posthog import CONSUMER_KINDS
 
 __all__ = ["CONSUMER_KINDS", "KINDS", "NODE_KINDS", "SNAPSHOT_FORMAT", "LineageGraph", "load"]
@@ -257,34 +259,46 @@ class LineageGraph:
         """The snapshot as a JSON-ready dict: sorted nodes and edges, stable key order."""
         graph_attrs = dict(self.nx.graph)
         graph_attrs["format"] = SNAPSHOT_FORMAT
-        nodes = []
-        for node_id in self.nodes():
-            record = {"id": node_id, **self.nx.nodes[node_id]}
-            nodes.append(_ordered(record, _NODE_KEY_ORDER))
+        nodes = self.nodes()
+        node_map, succ = self.nx._node, self.nx._succ
+        records = [_node_record(n, node_map[n]) for n in nodes]
         edges = []
-        for u, v in self.edges():
-            attrs = {k: val for k, val in self.nx.edges[u, v].items() if k not in ("source", "target")}
-            edges.append({"source": u, "target": v, **_ordered(attrs, ())})
+        for u in nodes:  # the order of self.edges(): by upstream, then downstream
+            out = succ[u]
+            for v in sorted(out):
+                attrs = out[v]
+                if attrs:
+                    attrs = {k: val for k, val in attrs.items() if k not in ("source", "target")}
+                    edges.append({"source": u, "target": v, **_ordered(attrs, ())})
+                else:  # most edges: no attributes
+                    edges.append({"source": u, "target": v})
         return {
             "directed": True,
             "multigraph": False,
             "graph": _ordered(graph_attrs, _GRAPH_KEY_ORDER),
-            "nodes": nodes,
+            "nodes": records,
             "edges": edges,
         }
 
     def to_json(self) -> str:
         """The snapshot file's text."""
-        try:
-            # _canonical made every non-finite float None, so orjson may write it (same bytes as json).
-            data = self.to_json_data()
-            return dumps_indented(data, indent=1, allow_nan=False, finite=True) + "\n"
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"the graph holds a value a snapshot cannot store: {exc}") from None
+        text = self._snapshot_text()
+        return text.decode() if isinstance(text, bytes) else text
 
     def save(self, path: str | Path) -> Path:
         """Write the snapshot atomically (a crash mid-write leaves any old file whole)."""
-        return write_atomic(path, self.to_json())
+        return write_atomic(path, self._snapshot_text())
+
+    def _snapshot_text(self) -> bytes | str:
+        # The file's text: its UTF-8 bytes when orjson wrote it (50 MB at 20,000 views, neither
+        # decoded nor encoded again on the way to the file), else json's str.
+        try:
+            # _canonical made every non-finite float None, so orjson may write it (same bytes as json).
+            data = self.to_json_data()
+            text = dumps_indented_utf8(data, indent=1, allow_nan=False, finite=True)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"the graph holds a value a snapshot cannot store: {exc}") from None
+        return text + b"\n" if isinstance(text, bytes) else text + "\n"
 
     @classmethod
     def from_json_data(cls, data: Any, *, source: str = "snapshot", adopt: bool = False) -> LineageGraph:
@@ -392,27 +406,24 @@ class LineageGraph:
 
     def to_csv(self, nodes_path: str | Path, edges_path: str | Path) -> tuple[Path, Path]:
         """Write a nodes CSV and an edges CSV (cells defused against spreadsheet formula injection)."""
-        rows = [_flatten({"id": n, **self.nx.nodes[n]}) for n in self.nodes()]
-        extra = sorted({k for row in rows for k in row} - set(_CSV_NODE_COLUMNS))
-        header = [*_CSV_NODE_COLUMNS, *extra]
-        column = {name: i for i, name in enumerate(header)}
-
-        def cells(row: dict[str, Any]) -> list[str]:
-            # Only the cells a node has are defused; the others stay empty, as csv_cell(None) is
-            # (a flattened row holds no None). A third of the 560,000 cells at 20,000 views.
-            out = [""] * len(header)
-            for key, value in row.items():
-                out[column[key]] = csv_cell(value)
-            return out
-
-        nodes_text = csv_text(header, map(cells, rows), defused=True)
+        nodes = self.nodes()
+        node_map, succ = self.nx._node, self.nx._succ
+        header, columns = _node_cells(nodes, node_map)
+        nodes_text = csv_columns_text(header, columns)
         # Each node's id and name defused once, not once per edge (50,000 edges at 20,000 views).
-        ids = {n: csv_cell(n) for n in self.nx}
-        names = {n: csv_cell(self.name_of(n)) for n in self.nx}
-        edges_text = csv_text(
+        ids = dict(zip(nodes, _scalar_cells(nodes), strict=True))
+        names = {n: csv_cell(str(node_map[n].get("name") or n)) for n in nodes}  # name_of(n)
+        # the order of self.edges(): by upstream, then downstream
+        ups = [u for u in nodes for _ in succ[u]]
+        downs = [v for u in nodes for v in sorted(succ[u])]
+        edges_text = csv_columns_text(
             ("source", "target", "source_name", "target_name"),
-            [(ids[u], ids[v], names[u], names[v]) for u, v in self.edges()],
-            defused=True,
+            [
+                list(map(ids.__getitem__, ups)),
+                list(map(ids.__getitem__, downs)),
+                list(map(names.__getitem__, ups)),
+                list(map(names.__getitem__, downs)),
+            ],
         )
         return write_atomic(nodes_path, nodes_text), write_atomic(edges_path, edges_text)
 
@@ -525,13 +536,34 @@ def _canonical(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:  # most values: nothing to do
         return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if kind is dict:
+        keys = tuple(value)
+        if not set(map(type, keys)) - _STR_KEYS:  # string keys: sorted once per layout
+            order = _sorted_keys(keys)
+            values = list(map(value.__getitem__, order))
+            if set(map(type, values)) <= _PLAIN:
+                return dict(zip(order, values, strict=True))
+            return dict(zip(order, [v if type(v) in _PLAIN else _canonical(v) for v in values], strict=True))
         return {
             str(k): v if type(v) in _PLAIN else _canonical(v)
             for k in sorted(value, key=str)
             for v in (value[k],)
         }
     if kind is list:
+        if value and type(value[0]) is dict and set(map(type, value)) == _DICT:
+            # run records (72,000 at 20,000 views): flat, copied by calls that run in C
+            layouts = set(map(tuple, value))
+            if not set(map(type, chain.from_iterable(layouts))) - _STR_KEYS and _plain_values(
+                chain.from_iterable(map(dict.values, value))
+            ):
+                orders = list(map(_sorted_keys, layouts))
+                if orders == list(layouts):  # keys in order already, as a snapshot holds them
+                    return list(map(dict, value))
+                if len(orders) == 1:  # one layout, as the crawl writes it: reordered
+                    return list(map(dict, map(zip, repeat(orders[0]), map(itemgetter(*orders[0]), value))))
+                return [{k: record[k] for k in _sorted_keys(tuple(record))} for record in value]
         return [v if type(v) in _PLAIN else _canonical(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _canonical(value[k]) for k in sorted(value, key=str)}
@@ -546,6 +578,54 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+def _plain_values(values: Iterable[Any]) -> bool:
+    """Whether every value is one :func:`_canonical` returns as it is: a string, an int, a bool, None,
+    a finite float."""
+    values = list(values)
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN:
+        return True
+    return kinds <= _PLAIN_OR_FLOAT and all(map(math.isfinite, (v for v in values if type(v) is float)))
+
+
+def _sorted_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """``keys`` (plain strings) sorted, once per layout: a crawl's snapshot holds 90,000 dicts of a few."""
+    order = _KEY_ORDERS.get(keys)
+    if order is None:
+        if len(_KEY_ORDERS) >= 256:
+            _KEY_ORDERS.clear()
+        order = _KEY_ORDERS[keys] = tuple(sorted(keys))
+    return order
+
+
+_KEY_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _node_record(node_id: Any, attrs: dict[Any, Any]) -> dict[str, Any]:
+    """``_ordered({"id": node_id, **attrs}, _NODE_KEY_ORDER)``: a node's record in a snapshot."""
+    keys = tuple(attrs)
+    if set(map(type, keys)) - _STR_KEYS or "id" in attrs:
+        return _ordered({"id": node_id, **attrs}, _NODE_KEY_ORDER)
+    order = _NODE_ORDERS.get(keys)
+    if order is None:
+        if len(_NODE_ORDERS) >= 256:
+            _NODE_ORDERS.clear()
+        first = tuple(k for k in _NODE_KEY_ORDER if k in attrs)
+        order = _NODE_ORDERS[keys] = first + tuple(sorted(k for k in keys if k not in first))
+    record = {"id": node_id if type(node_id) in _PLAIN else _canonical(node_id)}
+    record.update(
+        zip(
+            order,
+            [v if type(v) in _PLAIN else _canonical(v) for v in map(attrs.__getitem__, order)],
+            strict=True,
+        )
+    )
+    return record
+
+
+_NODE_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
 def _ordered(record: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
     out = {k: _canonical(record[k]) for k in first if k in record}
     out.update((k, _canonical(record[k])) for k in sorted(record) if k not in out)
@@ -555,9 +635,8 @@ def _ordered(record: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any
 def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts → dotted keys; None dropped; lists → JSON text (GraphML and CSV hold scalars only)."""
     out: dict[str, Any] = {}
-    for key in sorted(record, key=str):
+    for key, name in _names(record, prefix):
         value = record[key]
-        name = f"{prefix}{key}"
         kind = type(value)
         if kind is str or kind is int or kind is float or kind is bool:  # most values, without ABC checks
             out[name] = value
@@ -567,13 +646,138 @@ def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
             continue
         elif isinstance(value, bool | int | float | str):
             out[name] = value
-        elif kind is list and _plain(value):
-            # what _canonical would leave as it is (columns, run records): its copy is not needed
-            out[name] = _ENCODER.encode(value)
+        elif kind is list:
+            out[name] = _list_text(value)
         else:
             out[name] = _ENCODER.encode(_canonical(value))
     return out
 
+
+def _node_cells(nodes: list[Any], attrs: Mapping[Any, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The nodes CSV's header and its columns, one cell per node in each: a node's cells are what
+    :func:`csv_cell` makes of the values of ``_flatten({"id": node, **attrs[node]})``, each in its
+    column, empty where it has none.
+
+    At 20,000 views that is 460,000 values: they are taken a column at a time (one attribute of
+    every node, see :func:`_cell_columns`), which turns most of the per-value work into calls that
+    run in C; what that does not cover goes through the general path, a row at a time.
+    """
+    records = [attrs[n] for n in nodes]
+    columns: dict[str, list[str]] = {"id": _scalar_cells(nodes)}
+    if (
+        set(map(type, records)) - _DICT
+        or any(map(dict.__contains__, records, repeat("id")))
+        or not _cell_columns(records, "", columns)
+    ):
+        rows = [{k: csv_cell(v) for k, v in _flatten({"id": n, **attrs[n]}).items()} for n in nodes]
+        columns = {}
+        for name in {name for row in rows for name in row}:
+            columns[name] = [row.get(name, "") for row in rows]
+    header = [*_CSV_NODE_COLUMNS, *sorted(columns.keys() - set(_CSV_NODE_COLUMNS))]
+    blank = [""] * len(nodes)
+    return header, [columns.get(name, blank) for name in header]
+
+
+def _cell_columns(records: list[dict[str, Any]], prefix: str, columns: dict[str, list[str]]) -> bool:
+    """Add to ``columns`` the cells of ``_flatten(record, prefix)`` for every record, a name at a time
+    (a column's list has one cell per record, empty where it has no value); False where a record
+    needs the general path (a key that is not a plain string, a value of a type this does not
+    take, a column mixing a dict with other values)."""
+    if set(map(type, records)) - _DICT:
+        return False
+    keys = set(chain.from_iterable(records))
+    if set(map(type, keys)) - _STR_KEYS:
+        return False
+    for key in sorted(keys):
+        name = prefix + key
+        # a missing key reads as None: both leave the cell empty and add no column
+        values = list(map(dict.get, records, repeat(key)))
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if not kinds:
+            continue
+        if kinds <= _SCALARS:
+            cells = _scalar_cells(values)
+        elif kinds == _DICT:
+            nested = [_NO_ATTRS if v is None else v for v in values]
+            if not _cell_columns(nested, f"{name}.", columns):
+                return False
+            continue
+        elif kinds == _LIST:
+            cells = ["" if v is None else csv_cell(_list_text(v)) for v in values]
+        else:
+            return False
+        earlier = columns.get(name)
+        if earlier is None:
+            columns[name] = cells
+        else:  # two keys flatten to one name ("a.b" beside "a": {"b": ...}): the later key wins
+            for i, value in enumerate(values):
+                if value is not None:
+                    earlier[i] = cells[i]
+    return True
+
+
+def _scalar_cells(values: list[Any]) -> list[str]:
+    """``[csv_cell(v) for v in values]`` (strings, numbers, booleans, None), through calls that run in C
+    for a column of one kind: strings that need no defusing (none printable-unsafe, none starting a
+    formula, checked in two passes over the column), numbers, booleans, each with None."""
+    kinds = set(map(type, values))
+    if kinds <= _STR_OR_NONE:
+        texts = [v for v in values if v is not None] if type(None) in kinds else values
+        if "".join(texts).isprintable() and _FORMULA_FIRST.isdisjoint(map(_first_char, texts)):
+            return values if type(None) not in kinds else list(map(_NONE_EMPTY.get, values, values))
+    elif kinds <= _NUMBER_OR_NONE:  # repr(v) is csv_cell's text of an int and of a float
+        return list(map(_NONE_EMPTY.get, values, map(repr, values)))
+    elif kinds <= _BOOL_OR_NONE:
+        return list(map(_BOOL_CELLS.__getitem__, values))
+    return list(map(csv_cell, values))
+
+
+_DICT: Final = frozenset({dict})
+_LIST: Final = frozenset({list})
+_PLAIN_OR_DICT: Final = _PLAIN | _DICT
+_PLAIN_OR_FLOAT: Final = _PLAIN | {float}
+_STR_OR_NONE: Final = frozenset({str, type(None)})
+_NUMBER_OR_NONE: Final = frozenset({int, float, type(None)})
+_BOOL_OR_NONE: Final = frozenset({bool, type(None)})
+_NONE_EMPTY: Final[dict[Any, str]] = {None: ""}
+_BOOL_CELLS: Final[dict[Any, str]] = {None: "", True: "true", False: "false"}
+_SCALARS: Final = frozenset({str, int, float, bool})
+_NO_ATTRS: Final[dict[str, Any]] = {}
+# csv_cell puts a quote before a cell starting with one of these (or with a tab or a line break,
+# which are not printable)
+_FORMULA_FIRST: Final = frozenset("=+-@")
+_first_char = itemgetter(slice(0, 1))
+
+
+def _list_text(items: list[Any]) -> str:
+    """``json.dumps(_canonical(items), ensure_ascii=False, sort_keys=True)``: a list's cell. Columns and
+    run records are written without _canonical's copy (they need none)."""
+    text = dumps_list(items)
+    if text is None:
+        text = _ENCODER.encode(items if _plain(items) else _canonical(items))
+    return text
+
+
+def _names(record: Mapping[Any, Any], prefix: str) -> list[tuple[Any, str]]:
+    """``(key, prefix + key)`` for each key of ``record``, sorted by the key's text.
+
+    A 20,000-view export flattens 40,000 dicts of a few layouts: a layout of string keys is sorted
+    once (``sorted(key=str)`` is a third of the flattening) and its names built once.
+    """
+    keys = tuple(record)
+    if set(map(type, keys)) <= _STR_KEYS:  # exact str: sorted as they are, named as they are
+        names = _LAYOUTS.get((prefix, keys))
+        if names is None:
+            if len(_LAYOUTS) >= 256:
+                _LAYOUTS.clear()
+            names = _LAYOUTS[prefix, keys] = [(k, prefix + k) for k in sorted(keys)]
+        return names
+    return [(k, f"{prefix}{k}") for k in sorted(record, key=str)]
+
+
+_STR_KEYS: Final = frozenset({str})
+_LAYOUTS: dict[tuple[str, tuple[str, ...]], list[tuple[Any, str]]] = {}
 
 # json.dumps(value, ensure_ascii=False, sort_keys=True), without building an encoder for each of the
 # 40,000 lists a 20,000-view export writes.
@@ -584,6 +788,16 @@ def _plain(items: list[Any]) -> bool:
     """Whether ``items`` holds only scalars and flat dicts of scalars with string keys (finite floats
     included): values that :func:`_canonical` returns unchanged, as ``json.dumps(sort_keys=True)``
     writes them."""
+    kinds = set(map(type, items))
+    if kinds <= _PLAIN:
+        return True
+    if kinds <= _PLAIN_OR_DICT:
+        # run records, checked by calls that run in C (72,000 at 20,000 views); floats are looked at below
+        dicts = items if len(kinds) == 1 else [item for item in items if type(item) is dict]
+        if not set(map(type, chain.from_iterable(dicts))) - _STR_KEYS and not (
+            set(map(type, chain.from_iterable(map(dict.values, dicts)))) - _PLAIN
+        ):
+            return True
     for item in items:
         kind = type(item)
         if kind in _PLAIN:

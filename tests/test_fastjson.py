@@ -177,3 +177,43 @@ def test_check_and_crawl_write_the_cache_where_told(tmp_path: Path, monkeypatch:
     assert len(entries) == len(texts) > 200  # one per distinct SQL text of the 300 views
     again = CliRunner().invoke(main, ["check", "--snapshot", str(snapshot), "--format", "json"])
     assert again.stdout == result.stdout
+
+
+class _Text(str):
+    """A str subclass: dumps_list leaves it to json."""
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [],
+        ["id", "row_count"],
+        ["é", "😀", "\u2028", "\x7f", "\u202e", ""],
+        ['say "hi"', "x"],
+        ["back\\slash"],
+        ["line\nbreak", "tab\t", "\x00", "\x1f"],
+        ['", "', "a"],
+        [_Text("a"), "b"],
+        ["a", 1],
+        [{"a": 1}],
+        ["\ud800"],
+    ],
+)
+def test_dumps_list_is_json_dumps_or_declines(items: list[Any]) -> None:
+    text = fastjson.dumps_list(items)
+    assert text is None or text == json.dumps(items, ensure_ascii=False, sort_keys=True)
+
+
+def test_dumps_list_takes_the_lists_an_export_writes() -> None:
+    assert fastjson.dumps_list([]) == "[]"
+    assert fastjson.dumps_list(["id", "é", "a b", "=1", "x,y"]) == '["id", "é", "a b", "=1", "x,y"]'
+    for declined in (['say "hi"'], ["a\\b"], ["a\nb"], [_Text("a")], [1], [{"a": 1}]):
+        assert fastjson.dumps_list(declined) is None, declined
+
+
+@given(st.lists(st.text(max_size=6) | st.sampled_from(['"', "\\", "\x00", '", "', "\ud800"]), max_size=6))
+def test_dumps_list_of_any_strings_is_json_dumps(items: list[str]) -> None:
+    text = fastjson.dumps_list(items)
+    assert text is None or text == json.dumps(items, ensure_ascii=False, sort_keys=True)
+    if not any(c in "".join(items) for c in '"\\') and "".join(items).isprintable():
+        assert text is not None

@@ -128,6 +128,8 @@ def _write_golden(where: Path) -> None:
         outputs = run_all(where / "snapshot.json", Path(tmp))
     for name, text in outputs.items():
         (where / name).write_text(text, encoding="utf-8")
+    # the CSV export writes files, not standard output (tests/test_export.py reads them)
+    LineageGraph.load(where / "snapshot.json").to_csv(where / "export.nodes.csv", where / "export.edges.csv")
     (where / "index.json").write_text(json.dumps(sorted(outputs), indent=1) + "\n", encoding="utf-8")
 
 
