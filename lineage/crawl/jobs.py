@@ -56,21 +56,19 @@ async def list_jobs(client: AsyncPostHogClient, *, since: datetime) -> list[Job]
 
 
 def compact_job(job: Job) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": job.id,
-        "status": job.status,
-        "created_at": iso(job.created_at),
-        "last_run_at": iso(job.last_run_at),
-        "rows": job.rows_materialized,
-        "error": job.error,
-    }
+    """A job's record in the snapshot, its keys in sorted order (the snapshot's)."""
+    out: dict[str, Any] = {"created_at": iso(job.created_at), "error": job.error}
     # Newest PostHog only: kept when present so that older snapshots and answers stay as they were.
-    if job.run_mode is not None:
-        out["run_mode"] = job.run_mode
-    if job.full_refresh_reason is not None:
-        out["full_refresh_reason"] = job.full_refresh_reason
     if job.updated_at is not None and job.status != "Running":
         out["finished_at"] = iso(job.updated_at)
+    if job.full_refresh_reason is not None:
+        out["full_refresh_reason"] = job.full_refresh_reason
+    out["id"] = job.id
+    out["last_run_at"] = iso(job.last_run_at)
+    out["rows"] = job.rows_materialized
+    if job.run_mode is not None:
+        out["run_mode"] = job.run_mode
+    out["status"] = job.status
     return out
 
 
@@ -82,24 +80,25 @@ def compact_row(item: Any) -> tuple[str | None, dict[str, Any]]:
         record = Job.from_api(item)
         return record.saved_query_id, compact_job(record)
     status = as_str(item.get("status"))
+    # Keys in sorted order, the snapshot's: writing 70,000 records then copies them as they are.
     out: dict[str, Any] = {
-        "id": ident,
-        "status": status,
         "created_at": _iso_of(item.get("created_at")),
-        "last_run_at": _iso_of(item.get("last_run_at")),
-        "rows": as_int(item.get("rows_materialized")),
         "error": as_str(item.get("error")),
     }
-    run_mode = as_str(item.get("run_mode"))
-    if run_mode is not None:
-        out["run_mode"] = run_mode
-    reason = as_str(item.get("full_refresh_reason"))
-    if reason is not None:
-        out["full_refresh_reason"] = reason
     if status != "Running":
         finished = _iso_of(item.get("updated_at"))
         if finished is not None:
             out["finished_at"] = finished
+    reason = as_str(item.get("full_refresh_reason"))
+    if reason is not None:
+        out["full_refresh_reason"] = reason
+    out["id"] = ident
+    out["last_run_at"] = _iso_of(item.get("last_run_at"))
+    out["rows"] = as_int(item.get("rows_materialized"))
+    run_mode = as_str(item.get("run_mode"))
+    if run_mode is not None:
+        out["run_mode"] = run_mode
+    out["status"] = status
     view = as_str(item.get("saved_query_id")) or as_str(item.get("data_modeling_view_id"))
     return view, out
 
