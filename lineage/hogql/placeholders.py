@@ -48,6 +48,8 @@ def _is_dict_body(tokens: Sequence[Token]) -> bool:
 
 def placeholders_in(text: str, tokens: Sequence[Token]) -> list[tuple[int, str]]:
     """(offset, expression text) of every placeholder in ``tokens`` (and nested f-strings/tags), in order."""
+    if "{" not in text and "}" not in text:
+        return []  # no brace token anywhere, nested ones included: every token is a piece of ``text``
     found: list[tuple[int, str]] = []
     open_maps = 0
     i = 0
