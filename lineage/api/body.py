@@ -11,14 +11,11 @@ from typing import Any, Final
 
 import httpx
 
-from lineage import fastjson
 from lineage.io import scrub_surrogates
 
 __all__ = ["BadEncoding", "TooLarge", "read_capped", "try_json"]
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]|\\u[dD][c-fC-F]")
-# 19 digits and more may be an integer orjson cannot hold (it makes a float of it)
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 _READ_CHUNK: Final = 65536
 # a parsed answer may take this many times the cap; an empty dict or list costs ~100 bytes parsed
 PARSED_FACTOR: Final = 4
@@ -121,15 +118,6 @@ def refuse_json_flood(body: bytes | bytearray, limit: int) -> None:
         )
 
 
-def _loads(content: bytes) -> Any:
-    """``json.loads``, through orjson where the two agree (:func:`lineage.fastjson.loads`: several
-    times faster on a page of 1,000 views). The one difference fastjson allows, an integer past 64
-    bits read as a float, is ruled out here: text with a run of 19 digits is read by ``json``."""
-    if _LONG_DIGITS.search(content) is not None:
-        return json.loads(content)
-    return fastjson.loads(content)
-
-
 def try_json(content: bytes, *, invalid: Any = None) -> Any:
     """Decoded JSON, ``None`` for an empty body, ``invalid`` for anything else.
 
@@ -137,7 +125,7 @@ def try_json(content: bytes, *, invalid: Any = None) -> Any:
     U+FFFD here, at the edge, rather than failing a save after a whole crawl.
     """
     try:
-        decoded = _loads(content) if content.strip() else None
+        decoded = json.loads(content) if content.strip() else None
     except (ValueError, RecursionError):
         return invalid
     if _SURROGATE_ESCAPE.search(content) is not None:
