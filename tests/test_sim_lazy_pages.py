@@ -11,7 +11,13 @@ from conftest import make_small_fixture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineage.sim.pagination import ShapedRows, cursor_page, limit_offset_page, page_number_page
+from lineage.sim.pagination import (
+    ShapedRows,
+    cursor_page,
+    limit_offset_page,
+    page_number_page,
+    parse_position,
+)
 from lineage.sim.state import Warehouse
 
 
@@ -48,10 +54,12 @@ def _walk(rows: Any, size: int) -> list[dict[str, Any]]:
 def test_cursor_pages_of_shaped_rows_equal_those_of_the_shaped_list(
     stamps: list[int], size: int, micro: bool
 ) -> None:
-    records = [
-        (f"{i:04d}", f"2026-01-01T00:{s:02d}:00{'.000500' if micro and i % 3 == 0 else ''}Z")
-        for i, s in enumerate(sorted(stamps, reverse=True))
+    stamped = [
+        f"2026-01-01T00:{s:02d}:00{'.000500' if micro and i % 3 == 0 else ''}Z" for i, s in enumerate(stamps)
     ]
+    # in -created_at order, as cursor_page takes its rows (ties keep their order)
+    stamped.sort(key=parse_position, reverse=True)
+    records = [(f"{i:04d}", stamp) for i, stamp in enumerate(stamped)]
     shaped_count = 0
 
     def shape(record: tuple[str, str]) -> dict[str, Any]:

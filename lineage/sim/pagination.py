@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -38,7 +39,8 @@ class ShapedRows(Sequence[dict[str, Any]], Generic[R]):
     1,000 jobs shaped all 9,702 of dbt_gitlab's (~65 ms of the server's one thread, ten pages a
     crawl, with every other answer waiting behind it). Rows are shaped under ``lock`` (the
     warehouse's), in the same synchronous handler call that listed them. ``created_at`` gives a
-    record's rendered ``created_at`` without shaping it, for the cursor pagination's filter.
+    record's rendered ``created_at`` without shaping it, for the cursor pagination's filter, which
+    takes the rows to be in ``-created_at`` order (as :func:`cursor_page` asks of any list).
     """
 
     def __init__(
@@ -249,15 +251,22 @@ def cursor_page(
     if position is not None:
         # ordering is descending: a forward cursor keeps older rows, a reverse one newer rows
         bound = parse_position(position)
-        created: Callable[[int], str] = (
-            items_desc.created_at
-            if isinstance(items_desc, ShapedRows)
-            else lambda i: str(items_desc[i]["created_at"])
-        )
-        if reverse:
-            order = [i for i in order if parse_position(created(i)) > bound]
+        if isinstance(items_desc, ShapedRows):
+            # rows a listing sorted by -created_at: the kept ones are one run, found by bisection
+            # (10,000 jobs: 14 rows read, not 10,000 rendered and parsed again for every page)
+            moment = items_desc.created_at
+            if reverse:
+                end = bisect.bisect_left(range(count), True, key=lambda i: parse_position(moment(i)) <= bound)
+                order = range(end - 1, -1, -1)
+            else:
+                start = bisect.bisect_left(
+                    range(count), True, key=lambda i: parse_position(moment(i)) < bound
+                )
+                order = range(start, count)
+        elif reverse:
+            order = [i for i in order if parse_position(str(items_desc[i]["created_at"])) > bound]
         else:
-            order = [i for i in order if parse_position(created(i)) < bound]
+            order = [i for i in order if parse_position(str(items_desc[i]["created_at"])) < bound]
     fetched = [items_desc[i] for i in order[offset : offset + size + 1]]
     page = fetched[:size]
     following = position_of(fetched[-1]) if len(fetched) > len(page) else None
