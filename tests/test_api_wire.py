@@ -232,3 +232,41 @@ def test_a_body_read_in_part_closes_its_connection() -> None:
 
     asyncio.run(main())
     assert connections == 2
+
+
+def test_a_transport_used_under_a_second_event_loop_opens_new_connections() -> None:
+    """Connections belong to the loop that opened them: one kept from a finished loop is not reused."""
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    transport = PlainHTTPTransport()
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            accepted.append(conn)
+            conn.recv(65536)
+            conn.sendall(raw)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    async def one() -> int:
+        client = httpx.AsyncClient(transport=transport)
+        return (await client.get(f"http://127.0.0.1:{port}/")).status_code
+
+    try:
+        assert asyncio.run(one()) == 200
+        assert asyncio.run(one()) == 200
+        thread.join(5)
+        assert len(accepted) == 2
+    finally:
+        for conn in accepted:
+            conn.close()
+        listener.close()

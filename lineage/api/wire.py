@@ -52,12 +52,14 @@ class _Connection(asyncio.Protocol):
         self._paused = False
         self._write_ready: asyncio.Future[None] | None = None
         self.requests = 0  # how many requests it has carried (0: fresh)
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- asyncio callbacks ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.loop = asyncio.get_running_loop()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -101,10 +103,11 @@ class _Connection(asyncio.Protocol):
             and not self.buffer
             and self.transport is not None
             and not self.transport.is_closing()
+            and self.loop is asyncio.get_running_loop()  # a client used again under a new loop
         )
 
     def close(self) -> None:
-        if self.transport is not None:
+        if self.transport is not None and self.loop is not None and not self.loop.is_closed():
             self.transport.abort()
 
     async def write(self, data: bytes, timeout: float | None) -> None:
