@@ -121,5 +121,7 @@ def test_the_warehouse_listings_answer_the_same_pages_lazily() -> None:
         assert len(wh.list_jobs()) > 7 and list(wh.list_jobs(lazy=True)) == wh.list_jobs()
         for size in (1, 2, 7):
             assert _walk(wh.list_jobs(lazy=True), size) == _walk(wh.list_jobs(), size)
+        assert len(wh.list_tables()) >= 1 and list(wh.list_tables(lazy=True)) == wh.list_tables()
+        assert list(wh.list_tables(search="a", lazy=True)) == wh.list_tables(search="a")
         view_id = wh.list_views()[0]["id"]
         assert list(wh.list_jobs(saved_query_id=view_id, lazy=True)) == wh.list_jobs(saved_query_id=view_id)

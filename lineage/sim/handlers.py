@@ -318,7 +318,7 @@ def data_warehouse_health(c: Call) -> Response:
 
 
 def tables_list(c: Call) -> Response:
-    tables = c.wh.list_tables(search=c.query.get("search"))
+    tables = c.wh.list_tables(search=c.query.get("search"), lazy=True)
     return json_response(
         limit_offset_page(tables, url=c.url, limit=c.query.get("limit"), offset=c.query.get("offset"))
     )
