@@ -15,6 +15,13 @@ simulator each time) and the best and median ratios are shown, with the CPU each
 request (client: this process; server: the simulator's process): when the two together come near
 ``latency / concurrency`` (2.5 ms at 20 ms and 8), the crawl is CPU-bound, not latency-bound.
 
+Where the best run's wall time went is shown below the table (a timeline of its requests, as the
+transport saw them go out and their answers' heads come back): the time before the first request
+and before the first per-view one, the requests' median and mean time in flight (the latency plus
+both sides' work on them), the wall time lost to fewer than ``concurrency`` requests in flight
+(time at k in flight counts (concurrency - k) / concurrency of itself), and the tail after the last
+answer (building the graph).
+
     .venv/bin/python benchmarks/crawl.py [--graphs dbt_gitlab,dbt_tuva] [--latency-ms 20] [--repeat 3]
 """
 
@@ -38,6 +45,7 @@ from pathlib import Path
 import httpx
 
 from lineage.api import AsyncPostHogClient
+from lineage.api.wire import PlainHTTPTransport
 from lineage.config import Settings
 from lineage.crawl import CrawlOptions, CrawlResult, crawl_async
 from lineage.devdata import real_graphs_dir
@@ -111,6 +119,56 @@ def simulator(fixture: dict[str, object], tmp: Path, latency_ms: float) -> Itera
         proc.wait(10)
 
 
+class TimedTransport(PlainHTTPTransport):
+    """The client's own plain-HTTP transport, noting when each request went out and its head came back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[tuple[float, float, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        start = time.perf_counter()
+        response = await super().handle_async_request(request)
+        self.spans.append((start, time.perf_counter(), request.url.path))
+        return response
+
+
+@dataclass
+class Timeline:
+    """Where one crawl's wall time went (seconds from its start)."""
+
+    first_request: float
+    first_view_request: float
+    median_ms: float
+    mean_ms: float
+    under_concurrency: float
+    tail: float
+
+    @classmethod
+    def of(
+        cls, spans: list[tuple[float, float, str]], start: float, end: float, concurrency: int
+    ) -> Timeline:
+        if not spans:
+            return cls(*(float("nan"),) * 6)
+        per_view = [s for s in spans if s[2].rstrip("/").endswith("/ancestors")]
+        durations = sorted(b - a for a, b, _ in spans)
+        edges = sorted([(a, 1) for a, _, _ in spans] + [(b, -1) for _, b, _ in spans])
+        lost, in_flight, last = 0.0, 0, start
+        for moment, step in edges:
+            lost += max(0, concurrency - in_flight) / concurrency * (moment - last)
+            in_flight += step
+            last = moment
+        lost += end - last
+        return cls(
+            first_request=min(a for a, _, _ in spans) - start,
+            first_view_request=(min(a for a, _, _ in per_view) if per_view else float("nan")) - start,
+            median_ms=durations[len(durations) // 2] * 1000,
+            mean_ms=sum(durations) / len(durations) * 1000,
+            under_concurrency=lost,
+            tail=end - max(b for _, b, _ in spans),
+        )
+
+
 @dataclass
 class Run:
     """One api crawl (and, the first time, the naive one) against a fresh simulator."""
@@ -120,6 +178,7 @@ class Run:
     client_cpu: float
     server_cpu: float
     throttled: int
+    timeline: Timeline
     naive_requests: int = 0
     naive_edges: set[tuple[str, str]] = field(default_factory=set)
     naive_wall: float = float("nan")
@@ -129,20 +188,29 @@ def crawl_once(fixture: dict[str, object], latency_ms: float, concurrency: int, 
     """One api crawl against a fresh simulator: its wall time, both sides' CPU, and the naive crawl."""
     with tempfile.TemporaryDirectory() as tmp, simulator(fixture, Path(tmp), latency_ms) as (url, pid):
         settings = Settings.resolve(host=url, project="1", api_key=KEY, max_rpm=1_000_000, env={})
+        transport = TimedTransport()
         server_cpu = process_cpu(pid)
         client_cpu = time.process_time()
         started = time.perf_counter()
         result = asyncio.run(
             # the view crawl against its lower bound: consumers (five more requests) are left out
             crawl_async(
-                settings, CrawlOptions(strategy="all", edges="api", concurrency=concurrency, consumers=False)
+                settings,
+                CrawlOptions(strategy="all", edges="api", concurrency=concurrency, consumers=False),
+                transport=transport,
             )
         )
-        wall = time.perf_counter() - started
+        ended = time.perf_counter()
+        wall = ended - started
         client_cpu = time.process_time() - client_cpu
         server_cpu = process_cpu(pid) - server_cpu
         run = Run(
-            result, wall, client_cpu, server_cpu, int(httpx.get(f"{url}/_sim/stats").json()["throttled"])
+            result,
+            wall,
+            client_cpu,
+            server_cpu,
+            int(httpx.get(f"{url}/_sim/stats").json()["throttled"]),
+            Timeline.of(transport.spans, started, ended, concurrency),
         )
         if naive_too:
             started = time.perf_counter()
@@ -165,6 +233,7 @@ def bench(name: str, latency_ms: float, concurrency: int, repeat: int, naive_too
     requests = max(r.result.requests for r in runs)
     bound_s = requests * latency_ms / 1000 / concurrency
     ratios = sorted(r.wall / bound_s for r in runs) if bound_s else [float("nan")]
+    best = min(runs, key=lambda r: r.wall)
     views_ids = {v["id"] for v in fixture["views"]}
     return {
         "graph": name,
@@ -184,6 +253,7 @@ def bench(name: str, latency_ms: float, concurrency: int, repeat: int, naive_too
         "naive_requests": first.naive_requests,
         "naive_wall_s": first.naive_wall,
         "naive_exact": not naive_too or first.naive_edges >= {e for e in want if e[1] in views_ids},
+        "timeline": best.timeline,
     }
 
 
@@ -219,6 +289,17 @@ def main() -> int:
         )
         ok &= bool(r["exact"]) and r["requests"] <= r["req_limit"] and r["time_ratio"] <= TIME_TARGET  # type: ignore[operator]
         ok &= r["throttled"] == 0 and bool(r["naive_exact"])
+    print(
+        f"\nbest run's timeline (s from its start): {'graph':<12} {'1st req':>7} {'1st view':>8} "
+        f"{'req ms p50':>10} {'mean':>5} {'<conc. s':>8} {'tail s':>6}"
+    )
+    for r in rows:
+        t = r["timeline"]
+        assert isinstance(t, Timeline)
+        print(
+            f"{'':<39} {r['graph']:<12} {t.first_request:>7.3f} {t.first_view_request:>8.3f} "
+            f"{t.median_ms:>10.1f} {t.mean_ms:>5.1f} {t.under_concurrency:>8.3f} {t.tail:>6.3f}"
+        )
     print(
         f"targets: requests <= 1.02 x bound + 5, best wall <= {TIME_TARGET} x latency bound, exact graph:",
         "met" if ok else "MISSED",

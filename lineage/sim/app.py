@@ -32,7 +32,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, cast
 
@@ -74,6 +74,8 @@ class SimContext:
     stats: Stats = field(default_factory=Stats)
     throttler: Throttler = field(default_factory=Throttler)
     queries: QueryEngine = field(init=False)
+    date_header: tuple[datetime, str] | None = field(default=None, init=False)
+    """The last ``Date`` header, with the second it tells."""
 
     def __post_init__(self) -> None:
         self.queries = QueryEngine(self.warehouse)
@@ -215,9 +217,14 @@ def _date(sim: SimContext, response: Response) -> Response:
     """Stamp ``Date`` from the simulated clock.
 
     PostHog's Date header tells clients the server's time; here it is the simulated clock's, so a
-    crawl of a fixture dated in the past measures staleness and job windows in fixture time.
+    crawl of a fixture dated in the past measures staleness and job windows in fixture time. The
+    header tells whole seconds: it is formatted once per second, not once per answer.
     """
-    response.headers["date"] = format_datetime(sim.warehouse.clock.now().astimezone(UTC), usegmt=True)
+    second = sim.warehouse.clock.now().astimezone(UTC).replace(microsecond=0)
+    cached = sim.date_header
+    if cached is None or cached[0] != second:
+        cached = sim.date_header = (second, format_datetime(second, usegmt=True))
+    response.headers["date"] = cached[1]
     return response
 
 

@@ -128,7 +128,7 @@ def saved_query_list(c: Call) -> Response:
     include_columns = not (
         c.wh.rules.honours_include_columns and c.query.get("include_columns", "").lower() == "false"
     )
-    views = c.wh.list_views(search=c.query.get("search"), include_columns=include_columns)
+    views = c.wh.list_views(search=c.query.get("search"), include_columns=include_columns, lazy=True)
     return json_response(page_number_page(views, url=c.url, page=c.query.get("page")))
 
 
@@ -226,7 +226,9 @@ def jobs_list(c: Call) -> Response:
         # limit/offset pages with ``count``; filters ``saved_query_id`` and ``status``
         default_limit, max_limit = c.wh.rules.jobs_page
         jobs = c.wh.list_jobs(
-            saved_query_id=c.query.get("saved_query_id") or None, status=c.query.get("status") or None
+            saved_query_id=c.query.get("saved_query_id") or None,
+            status=c.query.get("status") or None,
+            lazy=True,
         )
         return json_response(
             limit_offset_page(
@@ -238,7 +240,7 @@ def jobs_list(c: Call) -> Response:
                 max_limit=max_limit,
             )
         )
-    jobs = c.wh.list_jobs(saved_query_id=c.query.get("saved_query_id") or None)
+    jobs = c.wh.list_jobs(saved_query_id=c.query.get("saved_query_id") or None, lazy=True)
     return json_response(
         cursor_page(jobs, url=c.url, cursor=c.query.get("cursor"), limit=c.query.get("limit"))
     )
@@ -316,7 +318,7 @@ def data_warehouse_health(c: Call) -> Response:
 
 
 def tables_list(c: Call) -> Response:
-    tables = c.wh.list_tables(search=c.query.get("search"))
+    tables = c.wh.list_tables(search=c.query.get("search"), lazy=True)
     return json_response(
         limit_offset_page(tables, url=c.url, limit=c.query.get("limit"), offset=c.query.get("offset"))
     )

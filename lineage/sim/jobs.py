@@ -10,11 +10,13 @@ Materializing a view turns its schedule on, reverting turns it off. The pipeline
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from lineage.sim import schedule
 from lineage.sim.errors import AdHocError, invalid, not_found
+from lineage.sim.pagination import ShapedRows
 from lineage.sim.records import JOB_STATUSES, Job, View, canon_uuid, render_time, rows_for
 from lineage.sim.team import TeamState
 
@@ -217,10 +219,11 @@ class JobEngine(TeamState):
         return jobs
 
     def list_jobs(
-        self, *, saved_query_id: str | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
+        self, *, saved_query_id: str | None = None, status: str | None = None, lazy: bool = False
+    ) -> Sequence[dict[str, Any]]:
         """All jobs, ``-created_at`` (ties ``-id``); ``saved_query_id`` as django-filter checks it;
-        ``status`` (E3's filter, a choice of the job statuses)."""
+        ``status`` (E3's filter, a choice of the job statuses). ``lazy``: the rows as
+        :class:`~lineage.sim.pagination.ShapedRows`, shaped only as a page reads them."""
         with self.lock:
             jobs = self._visible_jobs()
             if status is not None and status != "":
@@ -242,6 +245,8 @@ class JobEngine(TeamState):
                 if self._views[vid].deleted:
                     return []
                 jobs = [j for j in jobs if j.view_id == vid]
+            if lazy:
+                return ShapedRows(jobs, self._job_shape, self.lock, lambda j: render_time(j.created_at))
             return [self._job_shape(j) for j in jobs]
 
     def get_job(self, job_id: str) -> dict[str, Any]:

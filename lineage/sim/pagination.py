@@ -15,17 +15,66 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import math
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from lineage.sim.errors import not_found
 
 SECRET_PARAMS = ("personal_api_key",)
 OFFSET_CUTOFF = 1000
+
+R = TypeVar("R")
+
+
+class ShapedRows(Sequence[dict[str, Any]], Generic[R]):
+    """A listing's records in order, each shaped into its answer only when a page reads it.
+
+    Every page of a listing used to shape the whole list before cutting its page out: a page of
+    1,000 jobs shaped all 9,702 of dbt_gitlab's (~65 ms of the server's one thread, ten pages a
+    crawl, with every other answer waiting behind it). Rows are shaped under ``lock`` (the
+    warehouse's), in the same synchronous handler call that listed them. ``created_at`` gives a
+    record's rendered ``created_at`` without shaping it, for the cursor pagination's filter, which
+    takes the rows to be in ``-created_at`` order (as :func:`cursor_page` asks of any list).
+    """
+
+    def __init__(
+        self,
+        records: Sequence[R],
+        shape: Callable[[R], dict[str, Any]],
+        lock: AbstractContextManager[Any],
+        created_at: Callable[[R], str | None] | None = None,
+    ) -> None:
+        self._records = records
+        self._shape = shape
+        self._lock = lock
+        self._created_at = created_at
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        with self._lock:
+            if isinstance(index, slice):
+                return [self._shape(record) for record in self._records[index]]
+            return self._shape(self._records[index])
+
+    def created_at(self, index: int) -> str:
+        """The ``created_at`` row ``index`` would show (as ``str()`` of it, as the filter reads it)."""
+        if self._created_at is None:
+            return str(self[index]["created_at"])
+        return str(self._created_at(self._records[index]))
 
 
 def _edit_query(url: str, key: str, value: str | None) -> str:
@@ -196,15 +245,29 @@ def cursor_page(
     offset, reverse, position = (
         (0, False, None) if current is None else (current.offset, current.reverse, current.position)
     )
-    ordered = list(reversed(items_desc)) if reverse else list(items_desc)
+    # rows are addressed by index, and only the page's are read: a ShapedRows shapes no others
+    count = len(items_desc)
+    order: Sequence[int] = range(count - 1, -1, -1) if reverse else range(count)
     if position is not None:
         # ordering is descending: a forward cursor keeps older rows, a reverse one newer rows
         bound = parse_position(position)
-        if reverse:
-            ordered = [it for it in ordered if parse_position(str(it["created_at"])) > bound]
+        if isinstance(items_desc, ShapedRows):
+            # rows a listing sorted by -created_at: the kept ones are one run, found by bisection
+            # (10,000 jobs: 14 rows read, not 10,000 rendered and parsed again for every page)
+            moment = items_desc.created_at
+            if reverse:
+                end = bisect.bisect_left(range(count), True, key=lambda i: parse_position(moment(i)) <= bound)
+                order = range(end - 1, -1, -1)
+            else:
+                start = bisect.bisect_left(
+                    range(count), True, key=lambda i: parse_position(moment(i)) < bound
+                )
+                order = range(start, count)
+        elif reverse:
+            order = [i for i in order if parse_position(str(items_desc[i]["created_at"])) > bound]
         else:
-            ordered = [it for it in ordered if parse_position(str(it["created_at"])) < bound]
-    fetched = ordered[offset : offset + size + 1]
+            order = [i for i in order if parse_position(str(items_desc[i]["created_at"])) < bound]
+    fetched = [items_desc[i] for i in order[offset : offset + size + 1]]
     page = fetched[:size]
     following = position_of(fetched[-1]) if len(fetched) > len(page) else None
     next_position = previous_position = None

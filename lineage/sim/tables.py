@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any, Final
 
 from lineage.sim.errors import AdHocError, not_found
+from lineage.sim.pagination import ShapedRows
 from lineage.sim.records import Table, canon_uuid, render_time, source_id
 from lineage.sim.team import TeamState
 from lineage.sim.validate import search_terms
@@ -65,8 +67,9 @@ class TableEngine(TeamState):
         shape.update(self.rules.table_fields(table))
         return shape
 
-    def list_tables(self, *, search: str | None = None) -> list[dict[str, Any]]:
-        """Warehouse tables (not PostHog tables), ``-created_at``; ``search`` icontains on name."""
+    def list_tables(self, *, search: str | None = None, lazy: bool = False) -> Sequence[dict[str, Any]]:
+        """Warehouse tables (not PostHog tables), ``-created_at``; ``search`` icontains on name.
+        ``lazy``: the rows as :class:`~lineage.sim.pagination.ShapedRows`, shaped as a page reads them."""
         with self.lock:
             terms = [t.lower() for t in search_terms(search)]
             tables = [
@@ -75,6 +78,8 @@ class TableEngine(TeamState):
                 if t.kind == "warehouse" and all(term in t.name.lower() for term in terms)
             ]
             tables.sort(key=lambda t: (t.created_at, t.id), reverse=True)
+            if lazy:
+                return ShapedRows(tables, self._table_shape, self.lock)
             return [self._table_shape(t) for t in tables]
 
     def get_table(self, table_id: str) -> dict[str, Any]:

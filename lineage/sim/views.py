@@ -19,6 +19,7 @@ from lineage.errors import HogQLError
 from lineage.sim.activity import ActivityLog
 from lineage.sim.errors import invalid, server_error
 from lineage.sim.jobs import JobEngine
+from lineage.sim.pagination import ShapedRows
 from lineage.sim.paths import MISSING
 from lineage.sim.records import User, View, canon_uuid, render_time
 from lineage.sim.validate import column_types, not_a_dict, query_text, search_terms, sync_write, view_name
@@ -105,8 +106,11 @@ class ViewEngine(JobEngine, ActivityLog):
         return out
 
     # ------------------------------------------------------------------ reads
-    def list_views(self, *, search: str | None = None, include_columns: bool = True) -> list[dict[str, Any]]:
-        """Visible views in PostHog's Minimal shape, newest first; ``search`` terms are ANDed icontains."""
+    def list_views(
+        self, *, search: str | None = None, include_columns: bool = True, lazy: bool = False
+    ) -> Sequence[dict[str, Any]]:
+        """Visible views in PostHog's Minimal shape, newest first; ``search`` terms are ANDed icontains.
+        ``lazy``: the rows as :class:`~lineage.sim.pagination.ShapedRows`, shaped as a page reads them."""
         with self.lock:
             self._refresh_jobs()
             terms = [t.lower() for t in search_terms(search)]
@@ -117,6 +121,8 @@ class ViewEngine(JobEngine, ActivityLog):
             ]
             views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
             cols = include_columns or not self.rules.honours_include_columns
+            if lazy:
+                return ShapedRows(views, lambda v: self._minimal(v, include_columns=cols), self.lock)
             return [self._minimal(v, include_columns=cols) for v in views]
 
     def get_view(self, view_id: str) -> dict[str, Any]:
