@@ -217,3 +217,47 @@ def test_dumps_list_of_any_strings_is_json_dumps(items: list[str]) -> None:
     assert text is None or text == json.dumps(items, ensure_ascii=False, sort_keys=True)
     if not any(c in "".join(items) for c in '"\\') and "".join(items).isprintable():
         assert text is not None
+
+
+def _compact_json(value: Any) -> bytes | str:
+    """What starlette's JSONResponse writes, or the name of json's error."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__
+
+
+def _compact_fast(value: Any) -> bytes | str:
+    try:
+        return fastjson.dumps_compact(value)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__
+
+
+@pytest.mark.parametrize("value", [*ODD, {"k": [1, "a,1e5,b", 2]}, {1: "int key"}], ids=range(len(ODD) + 2))
+def test_dumps_compact_is_jsonresponses_body_or_its_error(value: Any) -> None:
+    assert _compact_fast(value) == _compact_json(value)
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSONISH)
+def test_dumps_compact_of_any_value_is_jsonresponses_body_or_its_error(value: Any) -> None:
+    assert _compact_fast(value) == _compact_json(value)
+
+
+def test_dumps_compact_takes_a_page_of_jobs_through_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    row = ["8e4b1f0c-5e-4d1a-9e10-000000000001", "Completed", 1200, None, "2026-11-25T17:46:22Z", True, 0.25]
+    page = {"results": [row] * 1000, "columns": ["id"], "hasMore": False, "timings": [{"t": 0.012345}]}
+    want = _compact_json(page)
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("went through json")
+
+    monkeypatch.setattr(fastjson.json, "dumps", refuse)
+    assert fastjson.dumps_compact(page) == want
