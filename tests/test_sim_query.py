@@ -436,3 +436,20 @@ def test_datetime_column_fast_path_equals_the_cell_by_cell_output() -> None:
         want = [None if v is None else _datetime_output(v, ch_type) for v in column]
         got = _datetime_column(column, ch_type)
         assert [repr(x) for x in got] == [repr(x) for x in want]
+
+
+def test_large_tables_cells_are_their_records_in_column_order() -> None:
+    """The views' and jobs' rows come to the query engine as tuples of cells (cheaper to build and
+    compare than dicts): in SYSTEM_TABLES' column order, the same values as ``system_records``."""
+    from lineage.sim.hogql_sqlite import SYSTEM_TABLES
+    from lineage.sim.system_tables import CELLS
+
+    wh = Warehouse(make_small_fixture())
+    for table, (columns, _) in CELLS.items():
+        assert list(columns) == [c for c, _ in SYSTEM_TABLES[f"system.{table}"]]
+        given = wh.system_cells(table)
+        assert given is not None and given[0] == columns
+        records = wh.system_records(table)
+        assert len(records) > 1
+        assert [tuple(r[c] for c in columns) for r in records] == given[1]
+    assert wh.system_cells("data_warehouse_tables") is None

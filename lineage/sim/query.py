@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -199,7 +199,7 @@ class QueryEngine:
         self._async: dict[str, _AsyncQuery] = {}
         self._counter = 0
         #: The warehouse rows each SQLite table holds now (see :meth:`_refill`).
-        self._loaded: dict[str, list[dict[str, Any]]] = {}
+        self._loaded: dict[str, list[Any]] = {}
         # Loaded now, as PostHog's tables are there before anyone asks: the first query of a
         # 20,000-view warehouse's jobs then compares rows instead of loading them (~0.5 s).
         with self._lock:
@@ -216,18 +216,23 @@ class QueryEngine:
         one blind spot, a number turning into an equal number of another type, 1 -> 1.0, never
         happens in these tables: their numbers are counts).
         """
-        rows = self.warehouse.system_records(name.removeprefix("system."))
+        cols = [c for c, _ in SYSTEM_TABLES[name]]
+        table = name.removeprefix("system.")
+        given = self.warehouse.system_cells(table)
+        # the large tables come as tuples of cells in the columns' order, compared as they are
+        tuples = given is not None and list(given[0]) == cols
+        rows: list[Any] = given[1] if given is not None and tuples else self.warehouse.system_records(table)
         loaded = self._loaded.get(name)
         if loaded is not None and loaded == rows:
             return
         self._loaded.pop(name, None)
-        cols = [c for c, _ in SYSTEM_TABLES[name]]
+        values: Iterable[Iterable[Any]] = rows if tuples else (map(r.get, cols) for r in rows)
         convert = _CELL_BY_TYPE.get
         plain = True  # every cell a scalar: ``rows`` cannot change under our feet, so it may be kept
         cells: list[list[Any]] = []
-        for r in rows:
+        for cells_in in values:
             row = []
-            for v in map(r.get, cols):
+            for v in cells_in:
                 f = convert(v.__class__, _cell)
                 if f is None:
                     row.append(v)

@@ -47,6 +47,17 @@ class Warehouse(FolderEngine, TableEngine):
                 return rows(self)
             return self.consumers.system_records(table) or []
 
+    def system_cells(self, table: str) -> tuple[tuple[str, ...], list[tuple[Any, ...]]] | None:
+        """:meth:`system_records` of the large tables as (columns, rows of cells in that order);
+        None for the other tables."""
+        cells = system_tables.CELLS.get(table)
+        if cells is None:
+            return None
+        columns, build = cells
+        with self.lock:
+            self._refresh_jobs()
+            return columns, build(self)
+
     def user_basic(self, user_id: int) -> dict[str, Any]:
         """PostHog's UserBasic shape."""
         with self.lock:

@@ -18,10 +18,14 @@ from lineage.sim.records import View, source_id
 if TYPE_CHECKING:
     from lineage.sim.state import Warehouse
 
-__all__ = ["ROWS"]
+__all__ = ["CELLS", "JOB_COLUMNS", "ROWS", "VIEW_COLUMNS"]
 
 
 def _views(wh: Warehouse) -> list[dict[str, Any]]:
+    return [dict(zip(VIEW_COLUMNS, cells, strict=True)) for cells in _view_cells(wh)]
+
+
+def _view_cells(wh: Warehouse) -> list[tuple[Any, ...]]:
     fields = json.dumps(wh.rules.column_fields(), sort_keys=True)
     return [_view_row(wh, v, fields) for v in sorted(wh._views.values(), key=lambda v: v.id)]
 
@@ -49,50 +53,71 @@ def _columns_json(wh: Warehouse, view: View, fields: str) -> str:
     return text
 
 
-def _view_row(wh: Warehouse, view: View, fields: str) -> dict[str, Any]:
-    return {
-        "id": view.id,
-        "name": view.name,
-        "status": view.status,
-        "columns": _columns_json(wh, view, fields),
-        "query": _query_json(view.sql),
-        "last_run_at": view.last_run_at,
-        "is_materialized": view.is_materialized,
-        "deleted": view.deleted,
-        "deleted_at": view.deleted_at,
-        "created_at": view.created_at,
+#: The columns of a view's row, in system.data_modeling_views' order (lineage.sim.hogql_sqlite).
+VIEW_COLUMNS: Final = (
+    "id", "name", "status", "columns", "query", "last_run_at", "is_materialized", "deleted",
+    "deleted_at", "created_at", "updated_at", "sync_frequency", "latest_error", "folder_id",
+    "created_by_id", "origin", "deleted_name", "description", "is_incremental", "suspended", "is_test",
+)  # fmt: skip
+
+
+def _view_row(wh: Warehouse, view: View, fields: str) -> tuple[Any, ...]:
+    """A view's cells in :data:`VIEW_COLUMNS` order."""
+    return (
+        view.id,
+        view.name,
+        view.status,
+        _columns_json(wh, view, fields),
+        _query_json(view.sql),
+        view.last_run_at,
+        view.is_materialized,
+        view.deleted,
+        view.deleted_at,
+        view.created_at,
         # rows that predate the column (fixtures without updated_at) read as their creation
-        "updated_at": view.updated_at or view.created_at,
-        "sync_frequency": view.sync_frequency,
-        "latest_error": view.latest_error,
-        "folder_id": view.folder_id,
-        "created_by_id": view.created_by,
-        "origin": view.origin,
-        "deleted_name": view.deleted_name,
-        "description": view.description,
-        "is_incremental": view.is_incremental,
-        "suspended": view.suspended,
-        "is_test": view.is_test,
-    }
+        view.updated_at or view.created_at,
+        view.sync_frequency,
+        view.latest_error,
+        view.folder_id,
+        view.created_by,
+        view.origin,
+        view.deleted_name,
+        view.description,
+        view.is_incremental,
+        view.suspended,
+        view.is_test,
+    )
+
+
+#: The columns of a job's row, in system.data_modeling_jobs' order (lineage.sim.hogql_sqlite).
+JOB_COLUMNS: Final = (
+    "id", "saved_query_id", "status", "rows_materialized", "error", "created_at", "last_run_at",
+    "workflow_id", "rows_expected", "workflow_run_id", "run_mode", "updated_at", "data_modeling_view_id",
+)  # fmt: skip
 
 
 def _jobs(wh: Warehouse) -> list[dict[str, Any]]:
+    return [dict(zip(JOB_COLUMNS, cells, strict=True)) for cells in _job_cells(wh)]
+
+
+def _job_cells(wh: Warehouse) -> list[tuple[Any, ...]]:
+    """Every job's cells in :data:`JOB_COLUMNS` order."""
     return [
-        {
-            "id": j.id,
-            "saved_query_id": j.view_id,
-            "status": j.status,
-            "rows_materialized": j.rows_materialized,
-            "rows_expected": j.rows_expected,
-            "error": j.error,
-            "created_at": j.created_at,
-            "last_run_at": j.last_run_at,
-            "workflow_id": j.workflow_id,
-            "workflow_run_id": j.workflow_run_id,
-            "run_mode": j.run_mode,
-            "updated_at": j.updated_at or j.last_run_at or j.created_at,
-            "data_modeling_view_id": j.view_id,
-        }
+        (
+            j.id,
+            j.view_id,
+            j.status,
+            j.rows_materialized,
+            j.error,
+            j.created_at,
+            j.last_run_at,
+            j.workflow_id,
+            j.rows_expected,
+            j.workflow_run_id,
+            j.run_mode,
+            j.updated_at or j.last_run_at or j.created_at,
+            j.view_id,
+        )
         for j in sorted(wh._jobs.values(), key=lambda j: j.id)
     ]
 
@@ -140,6 +165,13 @@ def _sources(wh: Warehouse) -> list[dict[str, Any]]:
 
 
 #: ``system.<name>`` -> its rows, for the tables the warehouse owns.
+#: The large tables' rows as tuples of cells in their columns' order: what the query engine loads and
+#: compares on every query (building 70,000 tuples costs a fraction of building 70,000 dicts).
+CELLS: Final[dict[str, tuple[tuple[str, ...], Callable[[Warehouse], list[tuple[Any, ...]]]]]] = {
+    "data_modeling_views": (VIEW_COLUMNS, _view_cells),
+    "data_modeling_jobs": (JOB_COLUMNS, _job_cells),
+}
+
 ROWS: Final[dict[str, Callable[[Warehouse], list[dict[str, Any]]]]] = {
     "data_modeling_views": _views,
     "data_modeling_jobs": _jobs,
