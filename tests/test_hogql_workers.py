@@ -139,3 +139,14 @@ def test_a_parse_begun_then_abandoned_leaves_no_worker_and_one_finished_parses_e
     assert running == 0
     missing, running = asyncio.run(begun_then(True))
     assert (missing, running) == (0, 0)
+
+
+def test_the_worker_loads_the_parser_alone() -> None:
+    """Its start-up skips lineage/__init__ (the graph, networkx): the parser's modules only."""
+    import subprocess
+    from pathlib import Path
+
+    probe = workers._BOOT.replace("main()\n", "print(sorted(m for m in sys.modules if 'networkx' in m))\n")
+    home = str(Path(workers.__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", probe, home], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
