@@ -37,7 +37,11 @@ _CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.
 def _iso_of(value: Any) -> str | None:
     """``iso(parse_datetime(value))``, without the round trip when ``value`` is already in that form."""
     if type(value) is str and _CANONICAL.fullmatch(value):
-        return value if _moment(value) is not None else None
+        try:
+            datetime.fromisoformat(value)  # the date exists (what _moment checks, but once)
+        except ValueError:
+            return None
+        return value
     return iso(parse_datetime(value))
 
 
