@@ -150,3 +150,17 @@ def test_the_worker_loads_the_parser_alone() -> None:
     home = str(Path(workers.__file__).resolve().parents[1])
     done = subprocess.run([sys.executable, "-c", probe, home], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+@pytest.mark.parametrize("error", [OSError, RuntimeError, NotImplementedError])
+def test_a_loop_that_cannot_start_the_worker_parses_here(
+    error: type[Exception], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise error("no subprocesses here")
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", refuse)
+    texts = _texts()
+    cache = TableCache(None)
+    assert asyncio.run(workers.parse_into(cache, texts, env={})) == 0
+    assert cache.missing(texts) == []

@@ -83,7 +83,9 @@ async def _start() -> asyncio.subprocess.Process | None:
             stderr=asyncio.subprocess.DEVNULL,
             limit=1 << 26,  # one line of answers per chunk, however many tables its views read
         )
-    except OSError:
+    except (OSError, RuntimeError, NotImplementedError):
+        # no process to start, a loop in a thread without a child watcher, or a loop that cannot
+        # run subprocesses at all (Windows' selector loop): parsed here instead
         return None
 
 
