@@ -186,3 +186,41 @@ def test_job_rows_made_into_records_as_they_come_give_the_same_jobs(
     monkeypatch.setattr(system_source.SystemSource, "_job_listing", grouped_later)
     assert crawl() == as_they_come
     assert any(attrs.get("jobs", {}).get("runs") for _, attrs in as_they_come)
+
+
+def test_jobs_summarised_while_the_sql_is_parsed_give_the_same_graph(
+    small_fixture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With SQL still to parse once the jobs are in (a first crawl's worker at work), the jobs are
+    grouped and summarised first; the snapshot is the one a crawl summarising them later makes."""
+    import lineage.crawl.sources.system as system_source
+    from lineage.hogql import workers
+
+    def crawl() -> list[Any]:
+        wh = Warehouse(small_fixture)
+        inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+        project = str(wh.team_id)
+        settings = Settings.resolve(host="http://127.0.0.1:1", project=project, api_key="phx_all", env={})
+        options = CrawlOptions(strategy="all", edges="system", consumers=False)
+        graph = asyncio.run(crawl_async(settings, options, transport=inner)).graph
+        return sorted(graph.nx.nodes(data=True))
+
+    monkeypatch.setattr(cache, "shared", lambda: cache.TableCache(None))
+    later = crawl()
+    summarised: list[int] = []
+    real = system_source.SystemSource._summarise_jobs
+
+    async def counting(self: system_source.SystemSource) -> None:
+        await real(self)
+        summarised.append(len(self.session.state.job_summaries))
+
+    async def wait_for_the_jobs(self: workers.Parsing, until: Any) -> None:
+        while not until():  # parse nothing until the jobs are in: SQL is left, as with a busy worker
+            await asyncio.sleep(0.001)
+
+    monkeypatch.setattr(system_source.SystemSource, "_summarise_jobs", counting)
+    monkeypatch.setattr(workers.Parsing, "parse_some", wait_for_the_jobs)
+    early = crawl()
+    assert summarised and summarised[0] > 0
+    assert early == later
+    assert any(attrs.get("jobs", {}).get("runs") for _, attrs in early)

@@ -141,7 +141,8 @@ def build_graph(
         if attrs is None:
             attrs = base_view_attrs(view, st.sql.get(view_id))
         if st.jobs_read:
-            attrs["jobs"] = job_summary(st.jobs.get(view_id) or [])
+            summary = st.job_summaries.get(view_id)
+            attrs["jobs"] = job_summary(st.jobs.get(view_id) or []) if summary is None else summary
         graph.add_node(view_id, **attrs)
     tables = st.tables or {}
     endpoints = {p for ps in st.parents.values() for p in ps}

@@ -381,8 +381,10 @@ class CrawlSession:
         self.state.job_listing, self.state.job_listing_read = listing, True
 
     async def read_jobs(self, view_ids: list[str]) -> None:
-        """Group the job listing (plus what a refresh base knew) per view; run_history as the fallback."""
-        if not self.opts.jobs:
+        """Group the job listing (plus what a refresh base knew) per view; run_history as the fallback.
+        Once per crawl: a source that grouped them early (the system source does, while it waits for
+        the views' SQL to be parsed) is not grouped again."""
+        if not self.opts.jobs or self.state.jobs_read:
             return
         if not self.state.job_listing_read:
             await self.fetch_jobs()

@@ -65,6 +65,9 @@ class CrawlState:
     # a view's snapshot attributes but its jobs, made while the job listing was on its way
     # (lineage.crawl.build.base_view_attrs); the build takes them instead of making them again
     ready_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # a view's job summary (lineage.crawl.jobs.job_summary of state.jobs), made while the views' SQL
+    # was still being parsed; the build takes it instead of making it again
+    job_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)  # views that answered 404 mid-crawl, not yet dropped
     probed: set[str] = field(default_factory=set)  # UUIDs already asked about as hidden views
     tables_unreadable: bool = False  # the table list was refused: a 404 may be a table, not a ghost

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,13 @@ class Parsing:
                 self.cache.put(sql, entry)
             sent.popleft()
             self.done += len(chunk)
+
+    async def parse_some(self, until: Callable[[], bool]) -> None:
+        """Take chunks from the back while any are left and ``until()`` is false: the caller has
+        other work to do once it holds (the worker goes on with the rest meanwhile)."""
+        while self.front < self.back and not until():
+            self.back -= 1
+            await _parse_here(self.cache, self.chunks[self.back])
 
     async def finish(self) -> int:
         """Parse what the worker has not taken, wait for its answers, and end it; returns how many

@@ -16,7 +16,7 @@ from lineage.crawl import consumers
 from lineage.crawl import system as queries  # read through the module: a test may patch REST_LIST_PAGES
 from lineage.crawl.build import base_view_attrs
 from lineage.crawl.focus import Seed
-from lineage.crawl.jobs import compact_row
+from lineage.crawl.jobs import compact_row, job_summary
 from lineage.crawl.refresh import known_ghost_names, merge_refresh, system_since
 from lineage.crawl.sources.base import EdgeStrategy
 from lineage.crawl.state import iso
@@ -133,6 +133,13 @@ class SystemSource(EdgeStrategy):
                     f"(the REST list would take {-(-live // 1000)} requests)"
                 )
             endpoints = await self._take_views(view_rows, rest_views, folders)
+            # Parse until the jobs are in, then summarise them while the worker parses on (with a
+            # first crawl's parse, both cores are busy until it ends; the summaries would otherwise
+            # wait until after it, with one core idle)
+            await parsing.parse_some(until=jobs.done)
+            if jobs.done() and parsing.front < parsing.back:
+                await jobs
+                await self._summarise_jobs()
             await parsing.finish()
             await tables  # the edges resolve names to tables
             await self.read_edges(sorted(state.views))
@@ -191,6 +198,16 @@ class SystemSource(EdgeStrategy):
             state.views[view.id] = view
             state.by_name[view.name] = view.id
         return endpoints
+
+    async def _summarise_jobs(self) -> None:
+        """Group the jobs per view now and summarise them (the build takes the summaries)."""
+        s = self.session
+        await s.read_jobs(sorted(s.state.views))
+        state = s.state
+        if not state.jobs_read:
+            return
+        async for view_id in sliced(sorted(state.views)):
+            state.job_summaries[view_id] = job_summary(state.jobs.get(view_id) or [])
 
     async def _prepare_attrs(self) -> None:
         """Each view's snapshot attributes but its jobs, made while the job listing is still on its
