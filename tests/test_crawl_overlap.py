@@ -152,19 +152,24 @@ def test_attributes_made_while_the_jobs_come_equal_those_made_after(
     assert graphs[0] == graphs[1]
 
 
+def _system_crawl_nodes(fixture: dict[str, Any]) -> list[Any]:
+    """A system crawl of ``fixture`` through the in-process simulator: its nodes, sorted."""
+    wh = Warehouse(fixture)
+    inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+    project = str(wh.team_id)
+    settings = Settings.resolve(host="http://127.0.0.1:1", project=project, api_key="phx_all", env={})
+    options = CrawlOptions(strategy="all", edges="system", consumers=False)
+    graph = asyncio.run(crawl_async(settings, options, transport=inner)).graph
+    return sorted(graph.nx.nodes(data=True))
+
+
 def test_job_rows_made_into_records_as_they_come_give_the_same_jobs(
     small_fixture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import lineage.crawl.sources.system as system_source
 
     def crawl() -> list[Any]:
-        wh = Warehouse(small_fixture)
-        inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
-        project = str(wh.team_id)
-        settings = Settings.resolve(host="http://127.0.0.1:1", project=project, api_key="phx_all", env={})
-        options = CrawlOptions(strategy="all", edges="system", consumers=False)
-        graph = asyncio.run(crawl_async(settings, options, transport=inner)).graph
-        return sorted(graph.nx.nodes(data=True))
+        return _system_crawl_nodes(small_fixture)
 
     calls: list[str] = []
     real = system_source.compact_row
@@ -197,13 +202,7 @@ def test_jobs_summarised_while_the_sql_is_parsed_give_the_same_graph(
     from lineage.hogql import workers
 
     def crawl() -> list[Any]:
-        wh = Warehouse(small_fixture)
-        inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
-        project = str(wh.team_id)
-        settings = Settings.resolve(host="http://127.0.0.1:1", project=project, api_key="phx_all", env={})
-        options = CrawlOptions(strategy="all", edges="system", consumers=False)
-        graph = asyncio.run(crawl_async(settings, options, transport=inner)).graph
-        return sorted(graph.nx.nodes(data=True))
+        return _system_crawl_nodes(small_fixture)
 
     monkeypatch.setattr(cache, "shared", lambda: cache.TableCache(None))
     later = crawl()
