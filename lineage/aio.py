@@ -18,10 +18,24 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["LoopThread", "run_sync", "sliced"]
+__all__ = ["LoopThread", "LoopTurns", "run_sync", "sliced"]
 
 #: How long :func:`sliced` works between two turns of the event loop.
 SLICE_S = 0.0005
+
+
+class LoopTurns:
+    """Lets the event loop run once ``slice_s`` seconds of the caller's work have passed since it last
+    did: ``await turns.give()`` between two pieces of CPU-bound work."""
+
+    def __init__(self, slice_s: float = SLICE_S) -> None:
+        self._slice = slice_s
+        self._until = time.perf_counter() + slice_s
+
+    async def give(self) -> None:
+        if time.perf_counter() > self._until:
+            await asyncio.sleep(0)
+            self._until = time.perf_counter() + self._slice
 
 
 async def sliced(items: Iterable[T], slice_s: float = SLICE_S) -> AsyncIterator[T]:
@@ -32,14 +46,11 @@ async def sliced(items: Iterable[T], slice_s: float = SLICE_S) -> AsyncIterator[
     waiting until it ends (a response is read some 64 KB per turn of the loop, and a 50,000-row page
     of jobs is some 17 MB).
     """
-    clock = time.perf_counter
     await asyncio.sleep(0)  # tasks just started send their requests before the work begins
-    until = clock() + slice_s
+    turns = LoopTurns(slice_s)
     for item in items:
         yield item
-        if clock() > until:
-            await asyncio.sleep(0)
-            until = clock() + slice_s
+        await turns.give()
 
 
 class LoopThread:

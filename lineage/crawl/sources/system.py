@@ -5,11 +5,10 @@ reads only the views changed since its base was crawled (:mod:`lineage.crawl.ref
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lineage.aio import SLICE_S, sliced
+from lineage.aio import LoopTurns, sliced
 from lineage.api import SavedQuery, Table
 from lineage.consumers.build import ConsumerData
 from lineage.crawl import consumers
@@ -75,13 +74,11 @@ class SystemSource(EdgeStrategy):
             if each is None:
                 return [row async for row in pages]
             rows = []
-            turn = time.perf_counter() + SLICE_S
+            turns = LoopTurns()  # the next page, asked for ahead, keeps coming meanwhile
             async for row in pages:
                 each(row)
                 rows.append(row)
-                if time.perf_counter() > turn:  # the next page, asked for ahead, keeps coming
-                    await asyncio.sleep(0)
-                    turn = time.perf_counter() + SLICE_S
+                await turns.give()
             return rows
 
         rows: list[dict[str, Any]] = await self.session.once(key, fetch, lambda r: r)
