@@ -27,7 +27,7 @@ from lineage.fastjson import dumps_indented, loads
 from lineage.hogql import extract_tables
 from lineage.io import write_atomic
 
-__all__ = ["ENV_CACHE_DIR", "TableCache", "cache_dir", "shared"]
+__all__ = ["ENV_CACHE_DIR", "TableCache", "cache_dir", "entry", "shared"]
 
 ENV_CACHE_DIR = "LINEAGE_CACHE_DIR"
 FORMAT = "lineage-hogql-tables/1"
@@ -112,15 +112,11 @@ class TableCache:
         for sql in sqls:
             if sql in self.by_text or sql in out:
                 continue
-            key = _key(sql)
-            hit = self.used.get(key)
+            hit = self._known(_key(sql))
             if hit is None:
-                hit = self.entries.get(key)
-                if not _valid(hit):
-                    out[sql] = None
-                    continue
-                self.used[key] = hit
-            self.by_text[sql] = hit  # found: the calls to come need not hash it again
+                out[sql] = None
+            else:
+                self.by_text[sql] = hit  # found: the calls to come need not hash it again
         return list(out)
 
     def put(self, sql: str, entry: Any) -> None:
@@ -131,19 +127,23 @@ class TableCache:
             self.used[_key(sql)] = entry
             self.by_text[sql] = entry
 
-    def _lookup(self, sql: str) -> Any:
-        """The entry for ``sql``: this run's, the file's, or a new parse (kept as used)."""
-        key = _key(sql)
-        hit: Any = self.used.get(key)
+    def _known(self, key: str) -> Any:
+        """This run's entry for ``key``, else the file's (kept as used from now on); None if neither."""
+        hit = self.used.get(key)
         if hit is None:
             hit = self.entries.get(key)
             if not _valid(hit):
-                self.parsed += 1
-                try:
-                    hit = extract_tables(sql)
-                except HogQLError as exc:
-                    hit = {"error": str(exc)}
+                return None
             self.used[key] = hit
+        return hit
+
+    def _lookup(self, sql: str) -> Any:
+        """The entry for ``sql``: this run's, the file's, or a new parse (kept as used)."""
+        key = _key(sql)
+        hit = self._known(key)
+        if hit is None:
+            self.parsed += 1
+            hit = self.used[key] = entry(sql)
         return hit
 
     def save(self) -> None:
@@ -159,6 +159,14 @@ class TableCache:
         # A cache that cannot be written costs a parse next time, nothing more.
         with contextlib.suppress(LineageError, OSError):
             write_atomic(self.path, dumps_indented(document, indent=1, finite=True) + "\n")
+
+
+def entry(sql: str) -> list[str] | dict[str, str]:
+    """A cache entry for ``sql``, parsed now: its sorted tables, or ``{"error": message}``."""
+    try:
+        return extract_tables(sql)
+    except HogQLError as exc:
+        return {"error": str(exc)}
 
 
 _SHARED: list[TableCache] = []

@@ -28,10 +28,9 @@ from typing import Any
 from lineage.aio import sliced
 from lineage.errors import HogQLError
 from lineage.fastjson import loads
-from lineage.hogql import extract_tables
-from lineage.hogql.cache import TableCache
+from lineage.hogql.cache import TableCache, entry
 
-__all__ = ["CHUNK", "ENV_WORKERS", "MIN_TEXTS", "Parsing", "answer", "parse_into", "start"]
+__all__ = ["CHUNK", "ENV_WORKERS", "MIN_TEXTS", "Parsing", "parse_into", "start"]
 
 ENV_WORKERS = "LINEAGE_PARSE_WORKERS"
 #: Fewer texts than this are parsed here: the worker's start-up (~0.2 s) would cost more.
@@ -39,14 +38,6 @@ MIN_TEXTS = 1000
 #: Texts per chunk: small enough that neither side waits long for the other's last chunk.
 CHUNK = 200
 _IN_FLIGHT = 2  # chunks in the worker's hands at once, so it never waits for the next
-
-
-def answer(sql: str) -> list[str] | dict[str, str]:
-    """The parse cache's entry for ``sql``: its sorted tables, or ``{"error": message}``."""
-    try:
-        return extract_tables(sql)
-    except HogQLError as exc:
-        return {"error": str(exc)}
 
 
 def _wanted(count: int, env: Mapping[str, str]) -> bool:
@@ -139,8 +130,8 @@ class Parsing:
             chunk = sent[0]
             if not isinstance(answers, list) or len(answers) != len(chunk):
                 raise ConnectionError("the parse worker stopped or answered out of turn")
-            for sql, entry in zip(chunk, answers, strict=True):
-                self.cache.put(sql, entry)
+            for sql, answer in zip(chunk, answers, strict=True):
+                self.cache.put(sql, answer)
             sent.popleft()
             self.done += len(chunk)
 
@@ -210,7 +201,7 @@ def main() -> None:
     out = sys.stdout.buffer
     for line in sys.stdin.buffer:
         texts: Any = loads(line)
-        out.write(_line([answer(str(t)) for t in texts]))
+        out.write(_line([entry(str(t)) for t in texts]))
         out.flush()
 
 
