@@ -10,7 +10,7 @@ import pytest
 
 from lineage.api import Job
 from lineage.api.models import parse_datetime
-from lineage.crawl.jobs import _compact_row, _iso_of, _moment, compact_job, group_jobs, job_summary
+from lineage.crawl.jobs import _iso_of, _moment, compact_job, compact_row, group_jobs, job_summary
 from lineage.crawl.state import iso
 
 STAMPS: list[Any] = [
@@ -67,7 +67,7 @@ def _rows() -> list[Any]:
 def test_compact_row_is_compact_job_of_from_api() -> None:
     for row in _rows():
         record = Job.from_api(row)
-        view, job = _compact_row(row)
+        view, job = compact_row(row)
         assert view == record.saved_query_id
         assert job == compact_job(record)
         assert list(job) == list(compact_job(record)) == sorted(job)  # the snapshot's key order
@@ -78,7 +78,7 @@ def test_compact_row_refuses_what_from_api_refuses() -> None:
 
     for bad in ({"status": "Completed"}, {"id": ""}, ["not", "an", "object"]):
         with pytest.raises(ProtocolError):
-            _compact_row(bad)
+            compact_row(bad)
 
 
 def test_group_jobs_and_summary_unchanged() -> None:

@@ -18,21 +18,12 @@ from lineage.errors import HogQLError
 from lineage.graph import SNAPSHOT_FORMAT, LineageGraph
 from lineage.posthog import POSTHOG_TABLES
 
-__all__ = ["base_view_attrs", "build_graph", "ghost_names", "view_attrs"]
-
-
-def view_attrs(
-    view: SavedQuery, sql: str | None, jobs: list[dict[str, Any]] | None, jobs_read: bool
-) -> dict[str, Any]:
-    """A view's node attributes in the snapshot; ``jobs`` summarised when the jobs were read."""
-    attrs = base_view_attrs(view, sql)
-    if jobs_read:
-        attrs["jobs"] = job_summary(jobs or [])
-    return attrs
+__all__ = ["base_view_attrs", "build_graph", "ghost_names"]
 
 
 def base_view_attrs(view: SavedQuery, sql: str | None) -> dict[str, Any]:
-    """:func:`view_attrs` but the jobs: what the view and its SQL alone say."""
+    """A view's node attributes in the snapshot but its ``jobs`` (the build adds their summary):
+    what the view and its SQL alone say."""
     attrs: dict[str, Any] = {
         "name": view.name,
         "kind": "matview" if view.is_materialized else "view",

@@ -107,9 +107,6 @@ def compact_row(item: Any) -> tuple[str | None, dict[str, Any]]:
     return view, out
 
 
-_compact_row = compact_row  # the name it had
-
-
 def _end(job: Mapping[str, Any]) -> Any:
     """When a finished job reached its final status: the newest PostHog's ``updated_at`` (kept as
     ``finished_at``), else ``last_run_at`` (older PostHog, where it is the run's last heartbeat)."""
