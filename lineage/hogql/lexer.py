@@ -37,11 +37,12 @@ _OPS_LONG: Final[dict[str, tuple[str, ...]]] = {
 # SQL is 4 MB of text): `\s` is str.isspace, and [A-Za-z0-9_$] is _is_ident_char.
 _SPACE: Final = re.compile(r"\s*")
 _IDENT_REST: Final = re.compile(r"[A-Za-z0-9_$]*")
-#: Spaces and complete comments, then (optionally) a word or a punctuation character that never
-#: begins a longer token; an unterminated ``/*`` is left for :meth:`_Lexer.skip_space` to report.
-_FAST: Final = re.compile(
-    r"(?:\s+|--[^\n]*|//[^\n]*|/\*.*?\*/)*(?:([A-Za-z_$][A-Za-z0-9_$]*)|([()\[\],;+*%]))?", re.S
-)
+#: Spaces and complete comments (what :meth:`_Lexer.skip_space` skips, an unterminated ``/*`` left
+#: for it to report): the start of both fast paths below.
+_SKIP: Final = r"(?:\s+|--[^\n]*|//[^\n]*|/\*.*?\*/)*"
+#: What :data:`_SKIP` skips, then (optionally) a word or a punctuation character that never begins a
+#: longer token.
+_FAST: Final = re.compile(_SKIP + r"(?:([A-Za-z_$][A-Za-z0-9_$]*)|([()\[\],;+*%]))?", re.S)
 _NO_TOKEN: Final = re.compile(r"(?:(?!)(x)|(?!)(x))?")  # takes no token: both groups unset
 _IDENT_START: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$")  # _is_ident_start
 
@@ -413,8 +414,8 @@ _CONTEXTUAL: Final = re.compile(r"[{}\\]|<[A-Za-z_$]|\.\d|(?<![A-Za-z0-9_$])[fF]
 # ``/``); anything else (``x``) sends the whole text
 # to :class:`_Lexer`. The last match is the spaces before the end.
 _SCAN: Final = re.compile(
-    r"""(?:\s+|--[^\n]*|//[^\n]*|/\*.*?\*/)*
-    (?:(?P<w>[A-Za-z_$][A-Za-z0-9_$]*)
+    _SKIP
+    + r"""(?:(?P<w>[A-Za-z_$][A-Za-z0-9_$]*)
     |(?P<n>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![A-Za-z0-9_$.])
     |(?P<s>'[^'\\]*'(?!'))
     |(?P<q>`[^`\\]*`(?!`)|"[^"\\]*"(?!"))
