@@ -144,15 +144,14 @@ def _datetime_output(value: Any, ch_type: str) -> Any:
 
 
 def _datetime_column(column: Sequence[Any], ch_type: str) -> list[Any]:
-    """``_datetime_output`` of each non-null cell of a DateTime column: a stored timestamp of this
-    century by :func:`_render_ts`'s string surgery written out in place (a call less per cell on
-    200,000 cells of a page of jobs), anything else through ``_datetime_output``."""
+    """``_datetime_output`` of each non-null cell of a DateTime column, a stored timestamp straight
+    through :func:`_render_ts` (a call less per cell on 150,000 cells of a page of jobs)."""
     match = TS_RE.match
     return [
         None
         if v is None
-        else f"{v[:10]}T{v[11:19]}{'' if v[20:] == '000000' else '.' + v[20:]}Z"
-        if v.__class__ is str and v[:1] != "0" and match(v)
+        else _render_ts(v)
+        if v.__class__ is str and match(v)
         else _datetime_output(v, ch_type)
         for v in column
     ]
