@@ -39,6 +39,7 @@ __all__ = [
     "dumps_compact",
     "dumps_indented",
     "dumps_indented_utf8",
+    "dumps_items",
     "dumps_line",
     "dumps_list",
     "loads",
@@ -153,6 +154,29 @@ def dumps_indented_utf8(
     )
 
 
+def dumps_items(items: list[Any], *, depth: int) -> bytes:
+    """The elements of ``items`` as ``json.dumps(..., indent=1, ensure_ascii=False, allow_nan=False)``
+    writes them inside a list that stands ``depth`` levels deep in a document: the list's text
+    without its brackets and the line break before its closing one (each element on a line of its
+    own, after a comma for all but the first). The caller promises ``items`` holds no non-finite
+    float (``finite=True`` of :func:`dumps_indented`), and passes a non-empty list.
+
+    A snapshot is written a few hundred nodes at a time with it, so that its 50 MB of text never
+    stand in memory at once; orjson's two-space indentation is halved and deepened by ``depth`` in
+    the same passes."""
+    if orjson is not None:
+        option = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+        try:
+            raw = orjson.dumps(items, default=_passthrough(None), option=option)
+        except (_Fallback, TypeError, orjson.JSONEncodeError):
+            pass
+        else:
+            if not _risky(raw):  # b"[\n  item,\n  item\n]": the brackets and the last break go
+                return _halve_indentation(raw[1:-2], deeper=depth)
+    text = json.dumps(items, indent=1, ensure_ascii=False, allow_nan=False)
+    return text[1:-2].replace("\n", "\n" + " " * depth).encode("utf-8")
+
+
 def dumps_compact(data: Any) -> bytes:
     """``json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))`` as UTF-8 (the
     body starlette's JSONResponse writes), through orjson where its bytes are those: the simulator
@@ -219,9 +243,10 @@ _STR: frozenset[type] = frozenset({str})
 _ESCAPED = re.compile(r"[\x00-\x1f\\]")
 
 
-def _halve_indentation(text: bytes) -> bytes:
-    """Two spaces per level -> one. JSON text holds no raw newline or control character inside a
-    string, so every line starts with its indentation alone, and \x01 is free to mark done lines.
+def _halve_indentation(text: bytes, *, deeper: int = 0) -> bytes:
+    """Two spaces per level -> one, and ``deeper`` more levels on every line after a line break (for
+    text whose lines all start indented). JSON text holds no raw newline or control character inside
+    a string, so every line starts with its indentation alone, and \x01 is free to mark done lines.
 
     The text is converted in pieces of about 16 KB cut at line starts: each piece's passes (one per
     level) run in the processor's cache instead of going over a snapshot's 50 MB once per level.
@@ -230,7 +255,7 @@ def _halve_indentation(text: bytes) -> bytes:
     while b"\n" + b"  " * (depth + 1) in text:
         depth += 1
     # Deepest first: a converted line starts with \x01, so shallower passes do not touch it again.
-    passes = [(b"\n" + b"  " * level, b"\n" + b"\x01" * level) for level in range(depth, 0, -1)]
+    passes = [(b"\n" + b"  " * level, b"\n" + b"\x01" * (level + deeper)) for level in range(depth, 0, -1)]
     pieces = []
     start, size = 0, len(text)
     while start < size:

@@ -31,7 +31,7 @@ from typing import Any, Final
 import networkx as nx
 
 from lineage.errors import InputError, LineageError, RenderError, SelectorError, SnapshotError
-from lineage.fastjson import dumps_indented_utf8, dumps_list
+from lineage.fastjson import dumps_indented_utf8, dumps_items, dumps_list
 from lineage.io import csv_cell, csv_columns_text, read_json, write_atomic
 from lineage.posthog import CONSUMER_KINDS
 
@@ -257,13 +257,29 @@ class LineageGraph:
 
     def to_json_data(self) -> dict[str, Any]:
         """The snapshot as a JSON-ready dict: sorted nodes and edges, stable key order."""
+        nodes = self.nodes()
+        return {
+            "directed": True,
+            "multigraph": False,
+            "graph": self._graph_record(),
+            "nodes": self._node_records(nodes),
+            "edges": self._edge_records(nodes),
+        }
+
+    def _graph_record(self) -> dict[str, Any]:
         graph_attrs = dict(self.nx.graph)
         graph_attrs["format"] = SNAPSHOT_FORMAT
-        nodes = self.nodes()
-        node_map, succ = self.nx._node, self.nx._succ
-        records = [_node_record(n, node_map[n]) for n in nodes]
+        return _ordered(graph_attrs, _GRAPH_KEY_ORDER)
+
+    def _node_records(self, nodes: list[str]) -> list[dict[str, Any]]:
+        node_map = self.nx._node
+        return [_node_record(n, node_map[n]) for n in nodes]
+
+    def _edge_records(self, nodes: list[str]) -> list[dict[str, Any]]:
+        """The edges out of ``nodes`` in the order of self.edges(): by upstream, then downstream."""
+        succ = self.nx._succ
         edges = []
-        for u in nodes:  # the order of self.edges(): by upstream, then downstream
+        for u in nodes:
             out = succ[u]
             for v in sorted(out):
                 attrs = out[v]
@@ -272,33 +288,43 @@ class LineageGraph:
                     edges.append({"source": u, "target": v, **_ordered(attrs, ())})
                 else:  # most edges: no attributes
                     edges.append({"source": u, "target": v})
-        return {
-            "directed": True,
-            "multigraph": False,
-            "graph": _ordered(graph_attrs, _GRAPH_KEY_ORDER),
-            "nodes": records,
-            "edges": edges,
-        }
+        return edges
 
     def to_json(self) -> str:
         """The snapshot file's text."""
-        text = self._snapshot_text()
-        return text.decode() if isinstance(text, bytes) else text
+        return b"".join(self._snapshot_chunks()).decode("utf-8")
 
     def save(self, path: str | Path) -> Path:
         """Write the snapshot atomically (a crash mid-write leaves any old file whole)."""
-        return write_atomic(path, self._snapshot_text())
+        return write_atomic(path, self._snapshot_chunks())
 
-    def _snapshot_text(self) -> bytes | str:
-        # The file's text: its UTF-8 bytes when orjson wrote it (50 MB at 20,000 views, neither
-        # decoded nor encoded again on the way to the file), else json's str.
+    def _snapshot_chunks(self) -> Iterator[bytes]:
+        """The file's text as UTF-8, a few hundred nodes (or edges) at a time: a 20,000-view
+        snapshot's records, its text and that text re-indented would otherwise all stand in memory
+        at once (150 MB beside the graph). The bytes are ``json.dumps(self.to_json_data(), indent=1,
+        ensure_ascii=False, allow_nan=False) + "\n"``'s."""
         try:
             # _canonical made every non-finite float None, so orjson may write it (same bytes as json).
-            data = self.to_json_data()
-            text = dumps_indented_utf8(data, indent=1, allow_nan=False, finite=True)
+            head = {"directed": True, "multigraph": False, "graph": self._graph_record()}
+            text = dumps_indented_utf8(head, indent=1, allow_nan=False, finite=True)
+            text = text if isinstance(text, bytes) else text.encode("utf-8")
+            yield text[:-2]  # the closing b"\n}"
+            nodes = self.nodes()
+            for key, records in (("nodes", self._node_records), ("edges", self._edge_records)):
+                yield f',\n "{key}": ['.encode()
+                if not nodes or (key == "edges" and not self.nx.number_of_edges()):
+                    yield b"]"
+                    continue
+                first = True
+                for at in range(0, len(nodes), _WRITE_BATCH):
+                    batch = records(nodes[at : at + _WRITE_BATCH])
+                    if batch:
+                        yield (b"" if first else b",") + dumps_items(batch, depth=1)
+                        first = False
+                yield b"\n ]"
+            yield b"\n}\n"
         except (TypeError, ValueError) as exc:
             raise InputError(f"the graph holds a value a snapshot cannot store: {exc}") from None
-        return text + b"\n" if isinstance(text, bytes) else text + "\n"
 
     @classmethod
     def from_json_data(cls, data: Any, *, source: str = "snapshot", adopt: bool = False) -> LineageGraph:
@@ -624,6 +650,7 @@ def _node_record(node_id: Any, attrs: dict[Any, Any]) -> dict[str, Any]:
 
 
 _NODE_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_WRITE_BATCH = 500  # nodes (or their edges) per piece of a snapshot's text
 
 
 def _ordered(record: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any]:

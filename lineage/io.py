@@ -55,8 +55,10 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> Path:
+def write_atomic(path: str | Path, data: str | bytes | Iterable[bytes]) -> Path:
     """Write a file through a temporary sibling and a rename, so readers never see half a file.
+    ``data`` may come in pieces (bytes), written as they come; an exception from them leaves
+    nothing behind but what was there before.
 
     A symlink is followed (the link stays), an existing file keeps its permissions, and a device or
     pipe (``/dev/stdout``) is written in place. Any OS failure is an InputError naming the path. A
@@ -67,14 +69,15 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     if not shown:
         raise InputError(f"the output path is empty; pass {param('out', 'FILE')}, or '-' for standard output")
     target = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload: bytes | Iterable[bytes] = data.encode("utf-8") if isinstance(data, str) else data
     try:
         info = _stat(target)
         if info is not None and stat.S_ISDIR(info.st_mode):
             raise InputError(f"cannot write {shown!r}: it is a directory; pass a file path inside it")
         if (info is not None and not stat.S_ISREG(info.st_mode)) or shown.startswith(_SPECIAL_ROOTS):
+            whole = payload if isinstance(payload, bytes) else b"".join(payload)  # all, or nothing
             with open(target, "wb") as fh:
-                fh.write(payload)
+                fh.write(whole)
             return target
         if info is not None and not info.st_mode & 0o222:
             # checked on the mode bits, not os.access: root may write anything, and would
@@ -90,7 +93,11 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(real), suffix=".tmp", dir=real.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
+                if isinstance(payload, bytes):
+                    fh.write(payload)
+                else:
+                    for piece in payload:
+                        fh.write(piece)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, mode)

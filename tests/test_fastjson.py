@@ -261,3 +261,58 @@ def test_dumps_compact_takes_a_page_of_jobs_through_orjson(monkeypatch: pytest.M
 
     monkeypatch.setattr(fastjson.json, "dumps", refuse)
     assert fastjson.dumps_compact(page) == want
+
+
+def _items_json(items: list[Any], depth: int) -> bytes | str:
+    # the elements' text as json.dumps writes the list nested `depth` deep, brackets cut off
+    try:
+        document: Any = items
+        for _ in range(depth):
+            document = [document]
+        text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__
+    opening = "[" + "".join("\n" + " " * d + "[" for d in range(1, depth + 1))
+    closing = "\n" + " " * depth + "]" + "".join("\n" + " " * d + "]" for d in range(depth - 1, -1, -1))
+    assert text.startswith(opening) and text.endswith(closing)
+    try:
+        return text[len(opening) : -len(closing)].encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 file holds it
+        return type(exc).__name__
+
+
+def _items_fast(items: list[Any], depth: int) -> bytes | str:
+    try:
+        return fastjson.dumps_items(items, depth=depth)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__
+
+
+FINITE_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+    | st.sampled_from([1e-05, 2.5e-07, 0.0001, 1e16, -0.0]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.lists(FINITE_JSON, min_size=1, max_size=5), st.integers(1, 4))
+def test_dumps_items_is_the_lists_elements_as_json_writes_them_nested(items: list[Any], depth: int) -> None:
+    assert _items_fast(items, depth) == _items_json(items, depth)
+
+
+@pytest.mark.parametrize("value", [v for v in ODD if "nan" not in v], ids=range(len(ODD) - 1))
+@pytest.mark.parametrize("depth", [1, 3])
+def test_dumps_items_of_odd_values_is_jsons_text_or_error(value: Any, depth: int) -> None:
+    assert _items_fast([value, value], depth) == _items_json([value, value], depth)
+
+
+def test_dumps_items_goes_through_orjson_for_plain_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [{"id": f"v{i}", "jobs": {"history": [{"rows": i, "status": "Completed"}]}} for i in range(3)]
+    want = _items_json(records, 2)
+    monkeypatch.setattr(fastjson.json, "dumps", lambda *a, **k: pytest.fail("went through json"))
+    assert fastjson.dumps_items(records, depth=2) == want

@@ -163,3 +163,58 @@ def test_save_writes_to_jsons_text(tmp_path: Path) -> None:
     g.nx.graph.pop("seconds")
     g.nx.nodes["a"]["jobs"] = {"history": []}
     assert g.save(tmp_path / "s.json").read_bytes() == g.to_json().encode()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.dictionaries(_KEYS, _VALUES, max_size=3), min_size=0, max_size=7),
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6))),
+    st.integers(1, 3),
+)
+def test_a_snapshot_written_in_pieces_is_the_whole_documents_text(
+    attrs: list[dict[str, Any]], edges: list[tuple[int, int]], batch: int
+) -> None:
+    # Pieces of `batch` nodes (the file is written a few hundred nodes at a time): some pieces with
+    # no edges, a graph without nodes or without edges; the bytes are json.dumps' of the whole.
+    import lineage.graph as graph_module
+
+    g = LineageGraph(host="h")
+    ids = [f"n{i}" for i in range(len(attrs))]
+    for node_id, values in zip(ids, attrs, strict=True):
+        g.nx.add_node(node_id)
+        g.nx.nodes[node_id].update(values)
+    for u, v in edges:
+        if u < len(ids) and v < len(ids):
+            g.nx.add_edge(ids[u], ids[v])
+    saved, graph_module._WRITE_BATCH = graph_module._WRITE_BATCH, batch
+    try:
+        try:
+            want = json.dumps(_reference_data(g), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        except (TypeError, ValueError):
+            with pytest.raises(InputError):
+                g.to_json()
+        else:
+            assert g.to_json() == want
+    finally:
+        graph_module._WRITE_BATCH = saved
+
+
+def test_a_save_that_fails_half_way_leaves_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineage.graph as graph_module
+
+    monkeypatch.setattr(graph_module, "_WRITE_BATCH", 1)
+    path = tmp_path / "s.json"
+    path.write_text("old\n")
+    g = LineageGraph()
+    g.add_node("a", name="a", kind="view")
+    g.add_node("b", name="b", kind="view", odd={1, "x"})  # a set of mixed types: sorted by str, fine
+    g.add_node("c", name="c", kind="view", bad=object())  # the second piece cannot be written
+    with pytest.raises(InputError, match="cannot store"):
+        g.save(path)
+    assert path.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+    with pytest.raises(InputError, match="cannot store"):
+        g.save(tmp_path / "new.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
