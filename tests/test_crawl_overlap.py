@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +17,7 @@ import pytest
 from lineage.aio import sliced
 from lineage.api import SavedQuery
 from lineage.config import Settings
-from lineage.crawl import CrawlOptions, crawl_async
+from lineage.crawl import CrawlOptions, crawl_async, crawler
 from lineage.crawl.system import system_view_record, view_sql
 from lineage.hogql import cache
 from lineage.sim.app import create_app
@@ -75,6 +77,7 @@ def _busy(seconds: float) -> None:
         json.dumps({"kind": "HogQLQuery"}),
         json.dumps({"query": 12}),
         json.dumps("SELECT quoted"),
+        json.dumps(json.dumps({"query": "SELECT twice"})),  # a JSON string holding JSON: read once
         "",
         None,
         7,
@@ -83,7 +86,10 @@ def _busy(seconds: float) -> None:
 )
 def test_view_sql_reads_what_saved_query_reads(query: Any) -> None:
     row = {"id": "0b7a4f8e-0000-4000-8000-000000000001", "name": "v", "query": query, "deleted": False}
-    assert view_sql(row) == SavedQuery.from_api(system_view_record(row, {})).sql
+    fresh = dict(row)
+    assert view_sql(row) == SavedQuery.from_api(system_view_record(fresh, {})).sql
+    # the query column may be left parsed: the record made of the row afterwards is the same
+    assert system_view_record(row, {}) == system_view_record(fresh, {})
 
 
 class _Log(httpx.AsyncBaseTransport):
@@ -182,15 +188,59 @@ def test_job_rows_made_into_records_as_they_come_give_the_same_jobs(
     as_they_come = crawl()
     assert len(calls) == len(set(calls)) > 0  # each listing row once, as it came
     monkeypatch.setattr(system_source, "compact_row", real)
-    listing = system_source.SystemSource._job_listing
 
-    async def grouped_later(self: system_source.SystemSource) -> None:
-        await listing(self)
-        self.session.state.job_compacted = None  # as after a resume: made when grouped
+    async def from_rest(self: system_source.SystemSource) -> None:
+        # the jobs as the REST listing gives them, its rows kept and compacted when grouped
+        await self.session.fetch_jobs()
+        assert self.session.state.job_listing and self.session.state.job_compacted is None
 
-    monkeypatch.setattr(system_source.SystemSource, "_job_listing", grouped_later)
+    monkeypatch.setattr(system_source.SystemSource, "_job_listing", from_rest)
     assert crawl() == as_they_come
     assert any(attrs.get("jobs", {}).get("runs") for _, attrs in as_they_come)
+
+
+def test_a_resumed_system_crawl_takes_the_journaled_job_records(
+    small_fixture: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal holds the job listing as its records ([view, record] pairs once read back): a
+    resumed crawl asks for it no more, and makes the same snapshot."""
+    wh = Warehouse(small_fixture)
+    project = str(wh.team_id)
+    settings = Settings.resolve(host="http://127.0.0.1:1", project=project, api_key="phx_all", env={})
+    journal = tmp_path / "crawl.journal.jsonl"
+    options = CrawlOptions(strategy="all", edges="system", consumers=False, journal=journal)
+    inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+    first = asyncio.run(crawl_async(settings, options, transport=inner))
+    assert not journal.exists()  # a finished crawl removes its journal; one cut short keeps it
+    queries: list[str] = []
+
+    class Cut(BaseException):
+        """Stands for a kill once every answer is in: not an Exception, so nothing retries it."""
+
+    class Recording(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.ASGITransport(app=create_app(wh, rate_limit=False))
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            queries.append(request.content.decode())
+            return await self.inner.handle_async_request(request)
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise Cut
+
+    with monkeypatch.context() as patch:
+        patch.setattr(crawler, "build_graph", killed)
+        with pytest.raises(Cut):
+            asyncio.run(crawl_async(settings, options, transport=Recording()))
+    assert any("data_modeling_jobs" in q for q in queries)
+    lines = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    records = [line["v"] for line in lines if line.get("k") == "sys:jobs-compact"]
+    assert len(records) == 1 and records[0] and all(len(pair) == 2 for pair in records[0])
+    assert not any(line.get("k") == "sys:jobs" for line in lines)  # no raw rows journaled
+    queries.clear()
+    resumed = asyncio.run(crawl_async(settings, replace(options, resume=True), transport=Recording()))
+    assert not any("data_modeling_jobs" in q for q in queries)
+    assert sorted(resumed.graph.nx.nodes(data=True)) == sorted(first.graph.nx.nodes(data=True))
 
 
 def test_jobs_summarised_while_the_sql_is_parsed_give_the_same_graph(
@@ -223,3 +273,22 @@ def test_jobs_summarised_while_the_sql_is_parsed_give_the_same_graph(
     assert summarised and summarised[0] > 0
     assert early == later
     assert any(attrs.get("jobs", {}).get("runs") for _, attrs in early)
+
+
+def test_an_adopted_record_gives_the_same_view_and_is_kept_uncopied() -> None:
+    def record() -> dict[str, Any]:
+        return {
+            "id": "0b7a4f8e-0000-4000-8000-000000000001",
+            "name": "v",
+            "query": {"kind": "HogQLQuery", "query": "SELECT a FROM b"},
+            "columns": [{"name": "a", "type": "String", "key": "a"}, "b", {"no": "name"}],
+            "is_materialized": True,
+        }
+
+    copied, mine = SavedQuery.from_api(record()), record()
+    adopted = SavedQuery.from_api(mine, adopt=True)
+    assert adopted == copied and [c.raw for c in adopted.columns] == [c.raw for c in copied.columns]
+    assert adopted.raw is mine and adopted.columns[0].raw is mine["columns"][0]
+    given = record()
+    assert SavedQuery.from_api(given).raw is not given  # without adopt: a copy, as before
+    assert SavedQuery.from_api(given).columns[0].raw is not given["columns"][0]

@@ -52,10 +52,12 @@ class CrawlState:
     deleted_by_name: dict[str, str] = field(default_factory=dict)
     # id -> old name of deleted views, as the system tables or a refresh base tell them
     ghost_names: dict[str, str] = field(default_factory=dict)
-    # the job listing's records, newest first; None: refused (run history is read instead)
+    # the job listing's records, newest first; None: refused (run history is read instead); empty
+    # when job_compacted holds the listing instead
     job_listing: list[dict[str, Any]] | None = None
     job_listing_read: bool = False  # whether the listing was asked for (it may still be None)
-    # compact_row of each listing row, made as the rows came (None: made when the jobs are grouped)
+    # compact_row of each listing row, made as the rows came (the system source keeps these alone;
+    # None: made from job_listing when the jobs are grouped)
     job_compacted: list[tuple[str | None, dict[str, Any]]] | None = None
     consumers: ConsumerData | None = None  # None: consumers were not read
     edits: dict[str, tuple[str, str | None]] = field(

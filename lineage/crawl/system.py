@@ -89,11 +89,14 @@ def system_view_record(row: Mapping[str, Any], folders: Mapping[str, str]) -> di
     return record
 
 
-def view_sql(row: Mapping[str, Any]) -> str | None:
+def view_sql(row: dict[str, Any]) -> str | None:
     """The SQL of a system.data_modeling_views row, as ``SavedQuery.from_api(system_view_record(row,
-    ...)).sql`` reads it, without building the record (the crawl parses it before the record exists)."""
+    ...)).sql`` reads it, without building the record (the crawl parses it before the record exists).
+    The row's ``query`` column, when it holds a JSON object, is left parsed, so that
+    :func:`system_view_record` does not parse it again."""
     query = _json_value(row.get("query"))
     if isinstance(query, Mapping):
+        row["query"] = query
         query = query.get("query")
     return as_str(query)
 

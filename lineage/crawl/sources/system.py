@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from lineage.aio import LoopTurns, sliced
 from lineage.api import SavedQuery, Table
@@ -53,36 +53,43 @@ SYSTEM_REFUSED = (
 """What :meth:`SystemSource.read_views` raises when the key may not use the query API."""
 
 
+T = TypeVar("T")
+
+
 class SystemSource(EdgeStrategy):
     name = "system"
     whole_graph = True
 
     async def _rows(
-        self,
-        key: str,
-        query: str,
-        values: Mapping[str, Any] | None = None,
-        *,
-        each: Callable[[dict[str, Any]], None] | None = None,
+        self, key: str, query: str, values: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        """Every row of ``query`` (from the journal when it has them); ``each`` sees every row as it
-        comes from PostHog, while the next page is already asked for."""
+        """Every row of ``query`` (from the journal when it has them)."""
         client = self.session.client
 
         async def fetch() -> list[dict[str, Any]]:
-            pages = client.iter_hogql(query, values=values, page_size=SYSTEM_PAGE, prefetch=each is not None)
-            if each is None:
-                return [row async for row in pages]
-            rows = []
-            turns = LoopTurns()  # the next page, asked for ahead, keeps coming meanwhile
-            async for row in pages:
-                each(row)
-                rows.append(row)
-                await turns.give()
-            return rows
+            return [row async for row in client.iter_hogql(query, values=values, page_size=SYSTEM_PAGE)]
 
         rows: list[dict[str, Any]] = await self.session.once(key, fetch, lambda r: r)
         return rows
+
+    async def _kept_rows(
+        self, key: str, query: str, values: Mapping[str, Any], keep: Callable[[dict[str, Any]], T]
+    ) -> list[T]:
+        """``keep(row)`` of every row of ``query``, made as the rows come while the next page is
+        already asked for; the rows themselves are not kept (nor journaled: ``keep``'s results are,
+        as JSON)."""
+        client = self.session.client
+
+        async def fetch() -> list[T]:
+            kept = []
+            turns = LoopTurns()  # the next page, asked for ahead, keeps coming meanwhile
+            async for row in client.iter_hogql(query, values=values, page_size=SYSTEM_PAGE, prefetch=True):
+                kept.append(keep(row))
+                await turns.give()
+            return kept
+
+        result: list[T] = await self.session.once(key, fetch, lambda r: r)
+        return result
 
     async def read_views(self) -> None:
         """Views, SQL, tables and jobs in a handful of HogQL queries over PostHog's system tables.
@@ -185,7 +192,7 @@ class SystemSource(EdgeStrategy):
                     state.deleted_by_name[old] = record["id"]
                     state.ghost_names[record["id"]] = old
                 continue
-            view = SavedQuery.from_api(record)
+            view = SavedQuery.from_api(record, adopt=True)  # the record and its columns are new here
             state.sql[view.id] = view.sql
             if record.get("origin") == "endpoint":
                 # Hidden from the saved-query list, but still a saved query a view may read by name.
@@ -263,21 +270,19 @@ class SystemSource(EdgeStrategy):
         if not s.opts.jobs:
             return
         fetch_since = s.jobs_fetch_since()
-        # Each row becomes its snapshot record as it comes, while PostHog works on the next page.
-        compacted: list[tuple[str | None, dict[str, Any]]] = []
+        # Each row becomes its snapshot record as it comes, while PostHog works on the next page;
+        # only the records are kept (at 20,000 views the 70,000 rows were 100 MB, the records 25).
         try:
-            listing = await self._rows(
-                "sys:jobs",
-                SYSTEM_JOBS,
-                {"since": iso(fetch_since)},
-                each=lambda row: compacted.append(compact_row(row)),
+            compacted = await self._kept_rows(
+                "sys:jobs-compact", SYSTEM_JOBS, {"since": iso(fetch_since)}, lambda row: compact_row(row)
             )
         except (PermissionDeniedError, BadRequestError) as exc:
             s.state.notes.append(f"system.data_modeling_jobs is not readable ({exc}); using run_history")
-            listing = None
-        s.state.job_listing, s.state.job_listing_read = listing, True
-        # (from the journal, the rows came without it: they are compacted when grouped)
-        s.state.job_compacted = compacted if listing is not None and len(compacted) == len(listing) else None
+            s.state.job_listing, s.state.job_listing_read = None, True
+            return
+        # (a resumed crawl's journal gives each as a [view, record] list)
+        s.state.job_listing, s.state.job_listing_read = [], True
+        s.state.job_compacted = [p if type(p) is tuple else (p[0], p[1]) for p in compacted]
 
     async def _rest_list(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """The REST list's records by view id (owners, folders, cadence), and no folder names apart."""
