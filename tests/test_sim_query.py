@@ -453,3 +453,48 @@ def test_large_tables_cells_are_their_records_in_column_order() -> None:
         assert len(records) > 1
         assert [tuple(r[c] for c in columns) for r in records] == given[1]
     assert wh.system_cells("data_warehouse_tables") is None
+
+
+@pytest.mark.parametrize("era", ["e2", "e3"])
+def test_the_jobs_cells_kept_between_changes_are_always_those_made_afresh(era: str) -> None:
+    """system.data_modeling_jobs' cells are kept while ``jobs_version`` stays: every kind of change
+    (writes through the API, runs the clock finishes, E3's scheduled runs) moves it, so the kept
+    cells never differ from cells made afresh."""
+    from lineage.sim.system_tables import _job_cells_now
+
+    sim = Sim()
+    sim.wh = wh = Warehouse(fixture(), era=era)
+    sim.app = create_app(wh)
+
+    def cells() -> list[Any]:
+        given = wh.system_cells("data_modeling_jobs")  # as the query engine reads them
+        assert given is not None
+        return given[1]
+
+    kept = cells()
+    assert cells() is kept  # nothing changed: the same list
+    vid, other = VIEW_IDS["revenue_report"], VIEW_IDS["orders_daily"]
+    steps: list[Any] = [
+        ("POST", f"{SQ}/{vid}/run/", {}),
+        3600.0,
+        ("POST", f"{SQ}/{other}/materialize/", {"sync_frequency": "1hour"}),
+        ("POST", f"{SQ}/{other}/run/", {"full_refresh": True}),
+        ("PATCH", f"{SQ}/{other}/", {"description": "a write that leaves the jobs alone"}),
+        ("POST", f"{SQ}/{other}/revert_materialization/", {}),
+        ("POST", f"{SQ}/resume_schedules/", {"view_ids": [other]}),
+        6 * 3600.0,
+        48 * 3600.0,
+    ]
+    changed = []
+    for step in steps:
+        before = cells()
+        if isinstance(step, float):
+            wh.clock.advance(step)
+        else:
+            method, path, body = step
+            assert sim.req(method, path, body, key="phx_all").status_code < 300
+        now = cells()
+        assert now == _job_cells_now(wh)
+        changed.append(now != before)
+    # runs started (by a write), finished (by the clock) and, in E3, were started by the schedule
+    assert changed[0] and changed[1] and changed[3]

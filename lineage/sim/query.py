@@ -213,7 +213,8 @@ class QueryEngine:
         20,000-view warehouse's tables on every query cost more than the queries. The comparison
         needs no hook in the warehouse and sees every change, clock-driven job state included (the
         one blind spot, a number turning into an equal number of another type, 1 -> 1.0, never
-        happens in these tables: their numbers are counts).
+        happens in these tables: their numbers are counts). The jobs' cells come as the very same
+        list while nothing changed them (``Warehouse.jobs_version``): that comparison is at once.
         """
         cols = [c for c, _ in SYSTEM_TABLES[name]]
         table = name.removeprefix("system.")
