@@ -200,12 +200,13 @@ def dumps_compact(data: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def dumps_line(data: Any) -> str:
-    """One line of JSON with sorted keys that ``json.loads`` reads back as it reads
+def dumps_line(data: Any) -> bytes:
+    """One line of JSON (UTF-8) with sorted keys that ``json.loads`` reads back as it reads
     ``json.dumps(data, sort_keys=True)`` (the same values, not the same bytes: no spaces after
     separators, text as UTF-8 rather than ``\\u`` escapes), through orjson when it can be: a crawl's
-    journal writes 70,000 job rows at 20,000 views. NaN and infinities, integers beyond 64 bits,
-    subclasses, dates and dataclasses go through json as before (its output, or its error).
+    journal writes 70,000 job records at 20,000 views, 25 MB in one line, as bytes that are neither
+    decoded nor encoded again. NaN and infinities, integers beyond 64 bits, subclasses, dates and
+    dataclasses go through json as before (its output, or its error).
     """
     if orjson is not None and not _has_non_finite(data):
         option = (
@@ -215,10 +216,10 @@ def dumps_line(data: Any) -> str:
             | orjson.OPT_PASSTHROUGH_DATACLASS
         )
         try:
-            return orjson.dumps(data, option=option).decode()
+            return orjson.dumps(data, option=option)
         except (TypeError, orjson.JSONEncodeError):
             pass
-    return json.dumps(data, sort_keys=True)
+    return json.dumps(data, sort_keys=True).encode("ascii")  # ensure_ascii: nothing else in it
 
 
 def dumps_list(items: list[Any]) -> str | None:

@@ -80,6 +80,8 @@ def test_hogql_result_and_values_bound(client: tuple[PostHogClient, Recorder]) -
     )
     assert res.results == [(VIEW_IDS["orders"], "orders")] and res.limit == 5 and res.has_more is False
     assert res.rows() == [{"id": VIEW_IDS["orders"], "name": "orders"}]
+    rows = res.iter_rows()  # one at a time (what iter_hogql hands out)
+    assert next(rows) == {"id": VIEW_IDS["orders"], "name": "orders"} and next(rows, None) is None
     assert res.types[0] == ("id", "UUID")
     method, path, body = rec.sent[-1]
     assert (method, path) == ("POST", "/api/projects/1/query/")

@@ -748,3 +748,31 @@ def test_a_deletion_between_list_pages_loses_no_live_view() -> None:
     live = {v["id"] for v in fixture["views"]} - {transport.deleted}
     crawled = {n for n, a in result.graph.nx.nodes(data=True) if a["kind"] in {"view", "matview"}}
     assert crawled == live
+
+
+def test_the_journal_reads_its_answers_back_instead_of_keeping_them(tmp_path: Path) -> None:
+    """An answer written to the journal file is not held in memory; asked for again in the same
+    crawl (a source starting over) it comes back from its line, the same value; a resumed crawl
+    and a journal without a file see what they saw before."""
+    from lineage.crawl import Journal
+
+    path = tmp_path / "j.jsonl"
+    rows = [{"id": i, "name": f"v{i}", "é": "ü\u2028", "n": None} for i in range(3)]
+    j = Journal(path, resume=False, identity={"host": "h"})
+    j.put("sys:views", rows)
+    j.put("pairs", [("view", {"id": "job"})])  # tuples come back as JSON lists, as on a resume
+    j.put("sys:views", rows[:1])  # answered again: the newer answer
+    assert j._done == {}  # nothing kept in memory
+    assert j.get("sys:views") == (True, rows[:1])
+    assert j.get("pairs") == (True, [["view", {"id": "job"}]])
+    assert j.get("unknown") == (False, None)
+    j.close(remove=False)
+    again = Journal(path, resume=True, identity={"host": "h"})
+    assert again.get("sys:views") == (True, rows[:1]) and again.resumed == 2
+    again.put("more", {"x": 1})
+    assert again.get("more") == (True, {"x": 1}) and again.get("pairs")[0]
+    again.close(remove=True)
+    assert not path.exists()
+    memory = Journal(None, resume=False)
+    memory.put("k", rows)
+    assert memory.get("k")[1] is rows  # no file: kept as it is

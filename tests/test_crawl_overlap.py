@@ -5,6 +5,7 @@ largest piece of work)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from dataclasses import replace
@@ -275,20 +276,18 @@ def test_jobs_summarised_while_the_sql_is_parsed_give_the_same_graph(
     assert any(attrs.get("jobs", {}).get("runs") for _, attrs in early)
 
 
-def test_an_adopted_record_gives_the_same_view_and_is_kept_uncopied() -> None:
-    def record() -> dict[str, Any]:
-        return {
-            "id": "0b7a4f8e-0000-4000-8000-000000000001",
-            "name": "v",
-            "query": {"kind": "HogQLQuery", "query": "SELECT a FROM b"},
-            "columns": [{"name": "a", "type": "String", "key": "a"}, "b", {"no": "name"}],
-            "is_materialized": True,
-        }
-
-    copied, mine = SavedQuery.from_api(record()), record()
-    adopted = SavedQuery.from_api(mine, adopt=True)
-    assert adopted == copied and [c.raw for c in adopted.columns] == [c.raw for c in copied.columns]
-    assert adopted.raw is mine and adopted.columns[0].raw is mine["columns"][0]
-    given = record()
-    assert SavedQuery.from_api(given).raw is not given  # without adopt: a copy, as before
-    assert SavedQuery.from_api(given).columns[0].raw is not given["columns"][0]
+def test_a_view_read_without_its_record_has_the_same_fields() -> None:
+    record = {
+        "id": "0b7a4f8e-0000-4000-8000-000000000001",
+        "name": "v",
+        "query": {"kind": "HogQLQuery", "query": "SELECT a FROM b"},
+        "columns": [{"name": "a", "type": "String", "key": "a"}, "b", {"no": "name"}],
+        "is_materialized": True,
+        "created_by": {"id": 1, "first_name": "Ada"},
+    }
+    kept, bare = SavedQuery.from_api(record), SavedQuery.from_api(record, keep_raw=False)
+    assert kept.raw == record and [c.raw for c in kept.columns] == [record["columns"][0], {"name": "b"}]
+    assert bare.raw == {} and all(c.raw == {} for c in bare.columns)
+    fields = [f.name for f in dataclasses.fields(SavedQuery) if f.name not in ("raw", "columns")]
+    assert [getattr(bare, f) for f in fields] == [getattr(kept, f) for f in fields]
+    assert [(c.name, c.type, c.key) for c in bare.columns] == [(c.name, c.type, c.key) for c in kept.columns]

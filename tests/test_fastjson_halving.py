@@ -50,7 +50,7 @@ def test_dumps_line_reads_back_as_json_dumps_sort_keys(value: Any) -> None:
     from lineage.fastjson import dumps_line
 
     line = dumps_line(value)
-    assert "\n" not in line
+    assert b"\n" not in line
     expected = json.loads(json.dumps(value, sort_keys=True))
     got = json.loads(line)
     # The same values and the same key order (NaN compared through its text).

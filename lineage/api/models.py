@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Self
 
 # the shared field readers, under the short names the parsers below call on every field
@@ -93,10 +94,10 @@ class Column:
     raw: Mapping[str, Any] = _raw()
 
     @classmethod
-    def from_api(cls, data: Any, *, adopt: bool = False) -> Self | None:
-        """``adopt=True``: ``data`` (a dict nobody else changes) becomes ``raw`` as it is, uncopied."""
+    def from_api(cls, data: Any, *, keep_raw: bool = True) -> Self | None:
+        """``keep_raw=False``: ``raw`` stays empty (see :meth:`SavedQuery.from_api`)."""
         if isinstance(data, str):
-            return cls(name=data, raw={"name": data})
+            return cls(name=data, raw={"name": data} if keep_raw else _NO_RAW)
         if not isinstance(data, Mapping):
             return None
         name = _str(data.get("name")) or _str(data.get("key"))
@@ -107,14 +108,18 @@ class Column:
             type=_str(data.get("type")),
             key=_str(data.get("key")),
             schema_valid=_bool(data.get("schema_valid")),
-            raw=data if adopt and type(data) is dict else dict(data),
+            raw=dict(data) if keep_raw else _NO_RAW,
         )
 
 
-def _columns(value: Any, *, adopt: bool = False) -> tuple[Column, ...]:
+#: ``raw`` of a record read with ``keep_raw=False``.
+_NO_RAW: Mapping[str, Any] = MappingProxyType({})
+
+
+def _columns(value: Any, *, keep_raw: bool = True) -> tuple[Column, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(c for c in (Column.from_api(v, adopt=adopt) for v in value) if c is not None)
+    return tuple(c for c in (Column.from_api(v, keep_raw=keep_raw) for v in value) if c is not None)
 
 
 def _sql(value: Any) -> str | None:
@@ -171,9 +176,9 @@ class SavedQuery:
         return "matview" if self.is_materialized else "view"
 
     @classmethod
-    def from_api(cls, data: Any, *, adopt: bool = False) -> Self:
-        """``adopt=True``: ``data`` (a dict made for this, which nobody else changes) becomes ``raw``,
-        and its columns' dicts theirs, uncopied: a crawl of 20,000 views keeps 30 MB less."""
+    def from_api(cls, data: Any, *, keep_raw: bool = True) -> Self:
+        """``keep_raw=False``: the record is read but not kept (``raw`` empty, its columns' too), for
+        a caller that needs the fields alone: a crawl of 20,000 views keeps 40 MB less."""
         d = _mapping(data, "a saved query")
         folder_id = _str(d.get("folder_id"))
         folder_name = _str(d.get("folder_name"))
@@ -201,7 +206,7 @@ class SavedQuery:
             deleted=bool(_bool(d.get("deleted"))),
             managed_viewset_kind=_str(d.get("managed_viewset_kind")),
             latest_history_id=_str(d.get("latest_history_id")),
-            columns=_columns(d.get("columns"), adopt=adopt),
+            columns=_columns(d.get("columns"), keep_raw=keep_raw),
             updated_at=parse_datetime(d.get("updated_at")),
             is_incremental=bool(_bool(d.get("is_incremental"))),
             incremental=_opt_mapping(d.get("incremental")),
@@ -209,7 +214,7 @@ class SavedQuery:
             is_test=bool(_bool(d.get("is_test"))),
             expires_at=parse_datetime(d.get("expires_at")),
             sync_frequency_bounds=_opt_mapping(d.get("sync_frequency_bounds")),
-            raw=d if adopt and type(d) is dict else dict(d),
+            raw=dict(d) if keep_raw else _NO_RAW,
         )
 
 

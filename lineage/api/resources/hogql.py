@@ -76,7 +76,7 @@ class HogQL(Resource):
                 following = asyncio.ensure_future(ahead)
                 await asyncio.sleep(0)  # on its way before the first row is handed out
             try:
-                for row in page.rows():
+                for row in page.iter_rows():
                     yield row
             except BaseException:  # the caller stopped (or failed): the page asked for ahead goes
                 if following is not None:

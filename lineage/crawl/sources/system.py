@@ -192,7 +192,7 @@ class SystemSource(EdgeStrategy):
                     state.deleted_by_name[old] = record["id"]
                     state.ghost_names[record["id"]] = old
                 continue
-            view = SavedQuery.from_api(record, adopt=True)  # the record and its columns are new here
+            view = SavedQuery.from_api(record, keep_raw=False)  # the crawl reads the fields alone
             state.sql[view.id] = view.sql
             if record.get("origin") == "endpoint":
                 # Hidden from the saved-query list, but still a saved query a view may read by name.
