@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lineage.aio import sliced
 from lineage.api import SavedQuery
@@ -291,3 +293,26 @@ def test_a_view_read_without_its_record_has_the_same_fields() -> None:
     fields = [f.name for f in dataclasses.fields(SavedQuery) if f.name not in ("raw", "columns")]
     assert [getattr(bare, f) for f in fields] == [getattr(kept, f) for f in fields]
     assert [(c.name, c.type, c.key) for c in bare.columns] == [(c.name, c.type, c.key) for c in kept.columns]
+
+
+_FIELD = st.one_of(st.none(), st.booleans(), st.integers(0, 2), st.sampled_from(["", "a", "1", "True", "id"]))
+
+
+@given(
+    st.lists(
+        st.one_of(st.dictionaries(st.sampled_from(["name", "type", "key", "schema_valid"]), _FIELD), _FIELD)
+    )
+)
+def test_columns_read_without_their_records_are_the_columns_read_one_by_one(columns: list[Any]) -> None:
+    # the shared instances (one per set of field values) never stand for another column: 1 and
+    # True, "1" and 1 are told apart
+    from lineage.api.models import Column, _columns
+
+    for _ in range(2):  # the second time from the shared instances
+        bare = _columns(columns, keep_raw=False)
+        one_by_one = [Column.from_api(c, keep_raw=False) for c in columns]
+
+        def typed(cs: Any) -> list[Any]:  # == alone would take True for 1
+            return [[(type(v), v) for v in (c.name, c.type, c.key, c.schema_valid)] for c in cs]
+
+        assert typed(bare) == typed(c for c in one_by_one if c is not None)

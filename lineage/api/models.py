@@ -119,7 +119,33 @@ _NO_RAW: Mapping[str, Any] = MappingProxyType({})
 def _columns(value: Any, *, keep_raw: bool = True) -> tuple[Column, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(c for c in (Column.from_api(v, keep_raw=keep_raw) for v in value) if c is not None)
+    if not keep_raw:
+        return tuple(c for c in map(_bare_column, value) if c is not None)
+    return tuple(c for c in (Column.from_api(v) for v in value) if c is not None)
+
+
+def _bare_column(data: Any) -> Column | None:
+    """``Column.from_api(data, keep_raw=False)``, one instance for each set of field values (columns
+    repeat across views, and the instances are frozen): 130,000 columns of 20,000 views are read in
+    a dict lookup each, and kept as a few thousand."""
+    if type(data) is not dict:
+        return Column.from_api(data, keep_raw=False)
+    key = (data.get("name"), data.get("type"), data.get("key"), data.get("schema_valid"))
+    # text, booleans and None alone: equal keys then mean equal values of equal types (1 == True
+    # would read one column as another)
+    if not _SHARED_KINDS.issuperset(map(type, key)):
+        return Column.from_api(data, keep_raw=False)
+    found = _BARE_COLUMNS.get(key, _MISSING)
+    if found is _MISSING:
+        if len(_BARE_COLUMNS) >= 65536:
+            _BARE_COLUMNS.clear()
+        found = _BARE_COLUMNS[key] = Column.from_api(data, keep_raw=False)
+    return found  # type: ignore[return-value]
+
+
+_SHARED_KINDS: frozenset[type] = frozenset({str, bool, type(None)})
+_BARE_COLUMNS: dict[tuple[Any, ...], Column | None] = {}
+_MISSING = object()
 
 
 def _sql(value: Any) -> str | None:

@@ -80,7 +80,10 @@ def _json_value(value: Any) -> Any:
 
 def system_view_record(row: Mapping[str, Any], folders: Mapping[str, str]) -> dict[str, Any]:
     """A system.data_modeling_views row in the REST shape SavedQuery.from_api reads."""
-    record = {k: _json_value(v) if k in {"query", "columns"} else v for k, v in row.items()}
+    record = dict(row)
+    for key in ("query", "columns"):
+        if key in record:
+            record[key] = _json_value(record[key])
     record["id"] = str(row.get("id"))
     folder_id = str_or_none(row.get("folder_id"))
     if folder_id is not None:
