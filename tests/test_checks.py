@@ -9,6 +9,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lineage.analysis import RULES, check, parse_rules
 from lineage.analysis.health import node_health, parse_time
@@ -275,3 +277,50 @@ def test_sql_mismatch_with_the_real_hogql_extractor() -> None:
     found = {f.node: f.message for f in check(g, rules=["sql-mismatch"]).findings}
     assert set(found) == {"report", "bad"}
     assert "stripe.invoice" in found["report"] and "does not parse" in found["bad"]
+
+
+def test_cadence_inversion_names_the_first_slower_inputs_and_counts_the_rest() -> None:
+    """A fast view reading many slower ones (through a plain view too) names the first five by name
+    and counts the rest, as downstream-of-broken does: at 100,000 views a message listed 2,000."""
+    g = nx.DiGraph(crawled_at=NOW)
+    g.add_node("fast", name="fast", sql="SELECT 1", **_mat("1hour"))
+    g.add_node("plain", name="plain", kind="view", sql="SELECT 1")
+    g.add_edge("plain", "fast")
+    names = ["s7", "s3", "s1", "s6", "s2", "s5", "s4"]
+    for i, name in enumerate(names):
+        g.add_node(f"id{i}", name=name, sql="SELECT 1", **_mat("24hour" if i % 2 else "12hour"))
+        g.add_edge(f"id{i}", "plain" if i % 2 else "fast")
+    g.add_node("quick", name="s0", sql="SELECT 1", **_mat("1hour"))  # as fast: not an inversion
+    g.add_edge("quick", "fast")
+    found = [f for f in check(g, rules=["cadence-inversion"], extract_tables=_tables).findings]
+    assert [(f.node, f.message) for f in found] == [
+        (
+            "fast",
+            "refreshes every 1hour but reads s1 (12hour), s2 (12hour), s3 (24hour), s4 (12hour), s5 (24hour)"
+            " and 2 more, refreshed less often; slow it down or speed them up",
+        )
+    ]
+    g.remove_nodes_from(["id0", "id6"])  # five left: all named
+    found = [f for f in check(g, rules=["cadence-inversion"], extract_tables=_tables).findings]
+    assert (
+        "reads s1 (12hour), s2 (12hour), s3 (24hour), s5 (24hour), s6 (24hour), refreshed" in found[0].message
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=20), st.integers(1, 8))
+def test_the_checkers_topological_order_is_networkxs_verdict(
+    edges: list[tuple[int, int]], nodes: int
+) -> None:
+    from lineage.analysis.checks import _Checker
+
+    g = nx.DiGraph()
+    g.add_nodes_from(range(nodes))
+    g.add_edges_from(edges)  # self-loops and cycles included
+    checker = _Checker(g, {})
+    order = checker.order()
+    assert checker.is_dag() == nx.is_directed_acyclic_graph(g) == (order is not None)
+    if order is not None:
+        at = {n: i for i, n in enumerate(order)}
+        assert sorted(order, key=str) == sorted(g.nodes, key=str)
+        assert all(at[u] < at[v] for u, v in g.edges)

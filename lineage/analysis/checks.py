@@ -157,14 +157,33 @@ class _Checker:
         self.findings: list[Finding] = []
         self.name = {n: node_name(g, n) for n in g.nodes}
         self._through_cache: dict[Any, int] = {}
-        self._bit: dict[Any, int] = {}
+        self._bit_of: dict[Any, int] = {}  # a materialized node's bit in cadence_inversion's masks
         self._is_dag: bool | None = None
+        self._order: list[Any] | None = None
 
     def is_dag(self) -> bool:
         """Whether the graph has no cycle (computed once: two rules ask)."""
+        return self.order() is not None
+
+    def order(self) -> list[Any] | None:
+        """The nodes in a topological order, or None when the graph has a cycle (a self-loop is one);
+        one pass (Kahn's), computed once: networkx's cycle test and sort were two passes, each
+        0.4 s at 100,000 views."""
         if self._is_dag is None:
-            self._is_dag = nx.is_directed_acyclic_graph(self.g)
-        return self._is_dag
+            pred, succ = self.g.pred, self.g.succ
+            waiting = {n: len(pred[n]) for n in pred}
+            ready = [n for n, count in waiting.items() if not count]
+            order: list[Any] = []
+            while ready:
+                n = ready.pop()
+                order.append(n)
+                for s in succ[n]:
+                    waiting[s] -= 1
+                    if not waiting[s]:
+                        ready.append(s)
+            self._is_dag = len(order) == len(waiting)
+            self._order = order if self._is_dag else None
+        return self._order
 
     def add(self, rule: str, node: Any, message: str) -> None:
         self.findings.append(Finding(rule, RULES[rule], str(node), self.name[node], message))
@@ -251,7 +270,7 @@ class _Checker:
         nearest: dict[Any, int] = {}
         total: dict[Any, int] = {}
         pred = self.g.pred
-        for n in nx.topological_sort(self.g):
+        for n in self.order() or ():
             near = acc = 0
             for p in pred[n]:
                 own = bit.get(p)
@@ -286,7 +305,7 @@ class _Checker:
 
     def _materialized_inputs(self, n: Any) -> int:
         """Nearest materialized ancestors, looking through plain views (computed live on read), as a
-        bitmask of :attr:`_bit`."""
+        bitmask of :attr:`_bit_of`."""
         found = 0
         for p in self.g.predecessors(n):
             found |= self._through(p)
@@ -295,7 +314,7 @@ class _Checker:
     def _through(self, start: Any) -> int:
         """Materialized nodes feeding ``start`` (itself if materialized); memoised and iterative.
 
-        Sets of nodes are bitmasks (ints, bit ``_bit[node]``): a plain view's set is the union of its
+        Sets of nodes are bitmasks (ints, bit ``_bit_of[node]``): a plain view's set is the union of its
         parents', one big-integer OR instead of a frozenset union (330,000 set members at 20,000 views).
         """
         cache = self._through_cache
@@ -307,7 +326,7 @@ class _Checker:
                 continue
             attrs = self.g.nodes[p]
             if _is_materialized(attrs):
-                cache[p] = self._bit[p]
+                cache[p] = 1 << self._bit_of[p]
             elif attrs.get("kind") != "view":
                 cache[p] = 0
             elif done:
@@ -323,38 +342,44 @@ class _Checker:
 
     def cadence_inversion(self) -> None:
         cadence = {n: cadence_seconds(a.get("sync_frequency")) for n, a in self.g.nodes(data=True)}
-        materialized = [n for n, a in self.g.nodes(data=True) if _is_materialized(a)]
-        self._bit = {n: 1 << i for i, n in enumerate(materialized)}
-        # per cadence: the materialized nodes refreshed less often, as one mask
+        # Bit i is the i-th materialized node in (name, id) order, so that a set's lowest bits are its
+        # first names: a message names the first few and counts the rest without taking every bit out.
+        materialized = sorted(
+            (n for n, a in self.g.nodes(data=True) if _is_materialized(a)),
+            key=lambda n: (self.name[n], str(n)),
+        )
+        self._bit_of = {n: i for i, n in enumerate(materialized)}
+        # per cadence: the materialized nodes refreshed less often, as one mask, written as binary
+        # text (bit i the i-th character from the right) and read in one step: OR-ing bit after bit
+        # into a growing integer was quadratic in the number of materialized views
         slower_than: dict[int, int] = {}
         for every in {c for c in cadence.values() if c is not None}:
-            mask = 0
-            for i, p in enumerate(materialized):
-                theirs = cadence[p]
-                if theirs is not None and theirs > every:
-                    mask |= 1 << i
-            slower_than[every] = mask
+            digits = [
+                "1" if (theirs := cadence[p]) is not None and theirs > every else "0" for p in materialized
+            ]
+            slower_than[every] = int("".join(reversed(digits)) or "0", 2)
         for n, attrs in self.g.nodes(data=True):
             mine = cadence[n]
             if mine is None or not _is_materialized(attrs):
                 continue
-            rest = self._materialized_inputs(n) & slower_than[mine]
-            slower = []
-            while rest:
+            slower = self._materialized_inputs(n) & slower_than[mine]
+            if not slower:
+                continue
+            first: list[str] = []
+            rest = slower
+            while rest and len(first) < _LIST_LIMIT:
                 low = rest & -rest
-                slower.append(materialized[low.bit_length() - 1])
+                p = materialized[low.bit_length() - 1]
+                first.append(f"{self.name[p]} ({self.g.nodes[p].get('sync_frequency')})")
                 rest ^= low
-            if slower:
-                detail = ", ".join(
-                    f"{self.name[p]} ({self.g.nodes[p].get('sync_frequency')})"
-                    for p in sorted(slower, key=lambda p: self.name[p])
-                )
-                self.add(
-                    "cadence-inversion",
-                    n,
-                    f"refreshes every {attrs.get('sync_frequency')} but reads {detail}, refreshed less often;"
-                    " slow it down or speed them up",
-                )
+            count = slower.bit_count()
+            detail = ", ".join(first) + (f" and {count - _LIST_LIMIT} more" if count > _LIST_LIMIT else "")
+            self.add(
+                "cadence-inversion",
+                n,
+                f"refreshes every {attrs.get('sync_frequency')} but reads {detail}, refreshed less often;"
+                " slow it down or speed them up",
+            )
 
     def unused_matviews(self) -> None:
         # Consumers are out-edges too: a materialized view that only an insight reads is used.
