@@ -456,11 +456,11 @@ def test_large_tables_cells_are_their_records_in_column_order() -> None:
 
 
 @pytest.mark.parametrize("era", ["e2", "e3"])
-def test_the_jobs_cells_kept_between_changes_are_always_those_made_afresh(era: str) -> None:
-    """system.data_modeling_jobs' cells are kept while ``jobs_version`` stays: every kind of change
-    (writes through the API, runs the clock finishes, E3's scheduled runs) moves it, so the kept
-    cells never differ from cells made afresh."""
-    from lineage.sim.system_tables import _job_cells_now
+def test_the_cells_kept_between_changes_are_always_those_made_afresh(era: str) -> None:
+    """The views' and jobs' cells are kept while ``version`` stays: every kind of change (writes
+    through the API, runs the clock finishes, E3's scheduled runs) moves it, so the kept cells never
+    differ from cells made afresh."""
+    from lineage.sim.system_tables import _job_cells_now, _view_cells_now
 
     sim = Sim()
     sim.wh = wh = Warehouse(fixture(), era=era)
@@ -471,8 +471,13 @@ def test_the_jobs_cells_kept_between_changes_are_always_those_made_afresh(era: s
         assert given is not None
         return given[1]
 
-    kept = cells()
-    assert cells() is kept  # nothing changed: the same list
+    def view_cells() -> list[Any]:
+        given = wh.system_cells("data_modeling_views")
+        assert given is not None
+        return given[1]
+
+    kept, kept_views = cells(), view_cells()
+    assert cells() is kept and view_cells() is kept_views  # nothing changed: the same lists
     vid, other = VIEW_IDS["revenue_report"], VIEW_IDS["orders_daily"]
     steps: list[Any] = [
         ("POST", f"{SQ}/{vid}/run/", {}),
@@ -480,21 +485,45 @@ def test_the_jobs_cells_kept_between_changes_are_always_those_made_afresh(era: s
         ("POST", f"{SQ}/{other}/materialize/", {"sync_frequency": "1hour"}),
         ("POST", f"{SQ}/{other}/run/", {"full_refresh": True}),
         ("PATCH", f"{SQ}/{other}/", {"description": "a write that leaves the jobs alone"}),
+        ("PATCH", f"{SQ}/{vid}/", {"query": {"kind": "HogQLQuery", "query": "SELECT 2 AS two"}}),
+        ("DELETE", f"{SQ}/{vid}/", None),
         ("POST", f"{SQ}/{other}/revert_materialization/", {}),
         ("POST", f"{SQ}/resume_schedules/", {"view_ids": [other]}),
         6 * 3600.0,
         48 * 3600.0,
     ]
-    changed = []
+    changed, views_changed = [], []
     for step in steps:
-        before = cells()
+        before, views_before = cells(), view_cells()
         if isinstance(step, float):
             wh.clock.advance(step)
         else:
             method, path, body = step
             assert sim.req(method, path, body, key="phx_all").status_code < 300
-        now = cells()
-        assert now == _job_cells_now(wh)
+        now, views_now = cells(), view_cells()
+        assert now == _job_cells_now(wh) and views_now == _view_cells_now(wh)
         changed.append(now != before)
+        views_changed.append(views_now != views_before)
     # runs started (by a write), finished (by the clock) and, in E3, were started by the schedule
     assert changed[0] and changed[1] and changed[3]
+    assert all(views_changed[i] for i in (0, 1, 4, 5, 6))  # a run, its end, an edit, a new query, a delete
+
+
+def test_order_by_a_column_that_cannot_be_null_walks_sqlites_index() -> None:
+    """ClickHouse sorts NULLs last; the translation says so (NULLS LAST) only for a column that can
+    hold NULL, so that ordering by the jobs' (created_at DESC, id) key walks the index (it sorted
+    every job again for each page). The rows come in ClickHouse's order either way."""
+    from lineage.sim.hogql_sqlite import compile_hogql
+
+    jobs = "SELECT * FROM system.data_modeling_jobs ORDER BY created_at DESC, id"
+    assert "NULLS" not in compile_hogql(jobs, {}).sql
+    nullable = compile_hogql("SELECT id FROM system.data_modeling_jobs ORDER BY error, id", {}).sql
+    assert "`error` NULLS LAST" in nullable and "`id` NULLS" not in nullable
+    aliased = compile_hogql("SELECT error AS id FROM system.data_modeling_jobs ORDER BY id", {}).sql
+    assert "NULLS LAST" in aliased  # the alias's values may be NULL
+    engine = QueryEngine(Warehouse(fixture()))
+    plan = engine._conn.execute("EXPLAIN QUERY PLAN " + compile_hogql(jobs, {}).sql).fetchall()
+    assert not any("TEMP B-TREE" in str(step) for step in plan)
+    rows = engine.execute("SELECT id, error FROM system.data_modeling_jobs ORDER BY error, id", {}, key=None)
+    errors = [r[1] for r in rows["results"]]
+    assert None in errors and errors.index(None) > 0 and all(e is None for e in errors[errors.index(None) :])

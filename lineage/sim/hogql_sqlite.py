@@ -441,6 +441,7 @@ def compile_hogql(sql: str, values: Mapping[str, Any], *, denied: frozenset[str]
     except SqlglotError as err:
         raise hogql_error(f"Unsupported query: {err}") from None
     assert isinstance(tree, exp.Select)
+    _plain_order(tree, tables, types_by_name)
     names = [_column_name(p) for p in original]
     tree.set("limit", exp.Limit(expression=exp.Literal.number(effective + 1)))
     if offset:
@@ -455,6 +456,24 @@ def compile_hogql(sql: str, values: Mapping[str, Any], *, denied: frozenset[str]
     except SqlglotError as err:
         raise hogql_error(f"Unsupported query: {err}") from None
     return Compiled(out, rewriter.params, tables, effective, offset, types_by_name, projections, star, names)
+
+
+def _plain_order(tree: exp.Select, tables: list[str], types: Mapping[str, str]) -> None:
+    """ClickHouse sorts NULLs last, and SQLite's ascending order puts them first: the translation
+    spells ``NULLS LAST``, which keeps SQLite from walking an index in order (it sorted 350,000 jobs
+    again for every page of a 100,000-view warehouse's listing). A column of a type that cannot hold
+    NULL (not ``Nullable(...)``) sorts the same either way: its key is left in SQLite's own order."""
+    order = tree.args.get("order")
+    if order is None or len(tables) != 1 or tree.args.get("joins"):
+        return
+    aliases = {p.alias for p in tree.expressions if isinstance(p, exp.Alias)}
+    for key in order.expressions:
+        column = key.this if isinstance(key, exp.Ordered) else None
+        if not isinstance(column, exp.Column) or column.name in aliases:
+            continue
+        ch_type = types.get(column.name)
+        if ch_type is not None and not ch_type.startswith("Nullable"):
+            key.set("nulls_first", not key.args.get("desc"))
 
 
 def _column_name(proj: exp.Expression) -> str:

@@ -69,7 +69,7 @@ class JobEngine(TeamState):
             if job.finishes_at is None or job.finishes_at > now:
                 continue
             del self._pending[job.id]
-            self.jobs_version += 1
+            self.version += 1
             job.last_run_at = job.finishes_at
             job.updated_at = job.finishes_at
             view = self._views.get(job.view_id or "")

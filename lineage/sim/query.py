@@ -214,7 +214,8 @@ class QueryEngine:
         needs no hook in the warehouse and sees every change, clock-driven job state included (the
         one blind spot, a number turning into an equal number of another type, 1 -> 1.0, never
         happens in these tables: their numbers are counts). The jobs' cells come as the very same
-        list while nothing changed them (``Warehouse.jobs_version``): that comparison is at once.
+        list while nothing changed them (``Warehouse.version``), and so do the views': that
+        comparison is at once.
         """
         cols = [c for c, _ in SYSTEM_TABLES[name]]
         table = name.removeprefix("system.")

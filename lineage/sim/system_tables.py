@@ -27,6 +27,11 @@ def _views(wh: Warehouse) -> list[dict[str, Any]]:
 
 
 def _view_cells(wh: Warehouse) -> list[tuple[Any, ...]]:
+    """Every view's cells in :data:`VIEW_COLUMNS` order (see :func:`_kept`)."""
+    return _kept(wh, "views", _view_cells_now)
+
+
+def _view_cells_now(wh: Warehouse) -> list[tuple[Any, ...]]:
     fields = json.dumps(wh.rules.column_fields(), sort_keys=True)
     return [_view_row(wh, v, fields) for v in sorted(wh._views.values(), key=lambda v: v.id)]
 
@@ -102,18 +107,27 @@ def _jobs(wh: Warehouse) -> list[dict[str, Any]]:
 
 
 def _job_cells(wh: Warehouse) -> list[tuple[Any, ...]]:
-    """Every job's cells in :data:`JOB_COLUMNS` order: the same list while ``wh.jobs_version`` stays
-    (a crawl pages through 70,000 jobs: the query engine then sees its rows unchanged at once)."""
-    made = _JOB_CELLS.get(wh)
-    if made is not None and made[0] == wh.jobs_version:
-        return made[1]
-    cells = _job_cells_now(wh)
-    _JOB_CELLS[wh] = (wh.jobs_version, cells)
+    """Every job's cells in :data:`JOB_COLUMNS` order (see :func:`_kept`)."""
+    return _kept(wh, "jobs", _job_cells_now)
+
+
+def _kept(
+    wh: Warehouse, table: str, make: Callable[[Warehouse], list[tuple[Any, ...]]]
+) -> list[tuple[Any, ...]]:
+    """``make(wh)``, the same list while ``wh.version`` stays: a crawl pages through 70,000 jobs, and
+    the query engine then sees a table's rows unchanged at once instead of building and comparing
+    them on every query."""
+    made = _MADE.setdefault(wh, {})
+    found = made.get(table)
+    if found is not None and found[0] == wh.version:
+        return found[1]
+    cells = make(wh)
+    made[table] = (wh.version, cells)
     return cells
 
 
-_JOB_CELLS: weakref.WeakKeyDictionary[Warehouse, tuple[int, list[tuple[Any, ...]]]]
-_JOB_CELLS = weakref.WeakKeyDictionary()
+_MADE: weakref.WeakKeyDictionary[Warehouse, dict[str, tuple[int, list[tuple[Any, ...]]]]]
+_MADE = weakref.WeakKeyDictionary()
 
 
 def _job_cells_now(wh: Warehouse) -> list[tuple[Any, ...]]:

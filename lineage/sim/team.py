@@ -74,9 +74,9 @@ class TeamState:
         self._views: dict[str, View] = team.views
         self._index = team.index
         self._jobs: dict[str, Job] = {}
-        # Counts changes that may touch the jobs (any change through _changing, a job added, jobs the
-        # clock finished): what system.data_modeling_jobs' rows were made at is known by it.
-        self.jobs_version = 0
+        # Counts changes to the team's views and jobs (any change through _changing, a job added, runs
+        # the clock finished): the system tables' rows made at one version serve until the next.
+        self.version = 0
         self._jobs_by_view: dict[str, list[Job]] = {}
         self._pending: dict[str, Job] = {}  # Running jobs that finish on the simulated clock
         for job in team.jobs:
@@ -101,11 +101,11 @@ class TeamState:
         change records too, lazily, inside :meth:`JobEngine._refresh_jobs <lineage.sim.jobs.JobEngine>`;
         the consumers' writes go through :attr:`consumers` under ``lock``."""
         with self.lock:
-            self.jobs_version += 1
+            self.version += 1
             try:
                 yield
             finally:
-                self.jobs_version += 1
+                self.version += 1
 
     def _next(self, kind: str) -> str:
         """A new deterministic id for a ``kind`` of record."""
@@ -113,7 +113,7 @@ class TeamState:
         return det_uuid(kind, self.team_id, self._counter)
 
     def _add_job(self, job: Job) -> None:
-        self.jobs_version += 1
+        self.version += 1
         self._jobs[job.id] = job
         self._jobs_by_view.setdefault(job.view_id or "", []).append(job)
         if job.status == "Running" and job.finishes_at is not None:
