@@ -4,9 +4,12 @@ than one piece, nested deeper than a piece's first line, must still come out as 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lineage import fastjson
 from lineage.fastjson import dumps_indented
@@ -81,3 +84,30 @@ def test_dumps_line_refuses_what_json_refuses() -> None:
 )
 def test_non_finite_floats_are_found_at_any_depth(value: Any, expected: bool) -> None:
     assert fastjson._has_non_finite(value) is expected
+
+
+def _odd_anywhere(value: Any) -> bool:
+    # the walk as first written: every container visited one by one
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_odd_anywhere(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_odd_anywhere(v) for v in value)
+    return False
+
+
+_NESTED = st.recursive(
+    st.none() | st.integers() | st.floats() | st.text(max_size=2),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=25,
+)
+
+
+@given(_NESTED)
+def test_the_flattening_walk_finds_what_visiting_every_container_finds(value: Any) -> None:
+    assert fastjson._has_non_finite(value) is _odd_anywhere(value)
