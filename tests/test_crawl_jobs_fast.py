@@ -60,6 +60,8 @@ def _rows() -> list[Any]:
                     "full_refresh_reason": [None, "schema changed"][i % 2],
                 }
             )
+        for status in ("Completed", "Running"):  # updated_at the same as last_run_at (most jobs)
+            rows.append({"id": f"same-{i}", "status": status, "last_run_at": stamp, "updated_at": stamp})
     rows.append({"id": 42, "saved_query_id": "v1", "status": "Completed"})  # an integer id
     return rows
 

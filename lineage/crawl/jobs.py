@@ -89,15 +89,19 @@ def compact_row(item: Any) -> tuple[str | None, dict[str, Any]]:
         "created_at": _iso_of(item.get("created_at")),
         "error": as_str(item.get("error")),
     }
+    last_run = item.get("last_run_at")
+    last_run_at = _iso_of(last_run)
     if status != "Running":
-        finished = _iso_of(item.get("updated_at"))
+        updated = item.get("updated_at")
+        # most finished jobs' updated_at is their last_run_at: read once, one string kept for both
+        finished = last_run_at if type(updated) is str and updated == last_run else _iso_of(updated)
         if finished is not None:
             out["finished_at"] = finished
     reason = as_str(item.get("full_refresh_reason"))
     if reason is not None:
         out["full_refresh_reason"] = reason
     out["id"] = ident
-    out["last_run_at"] = _iso_of(item.get("last_run_at"))
+    out["last_run_at"] = last_run_at
     out["rows"] = as_int(item.get("rows_materialized"))
     run_mode = as_str(item.get("run_mode"))
     if run_mode is not None:
