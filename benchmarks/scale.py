@@ -262,12 +262,17 @@ def main() -> int:
             ok &= table(big, 2 * args.views)
             print(f"\ndoubling {args.views:,} -> {2 * args.views:,} views: ratio of each figure")
             print(f"| {'command':<42} | {'wall x':>7} | {'CPU x':>7} | {'RSS x':>7}")
+            grew: list[str] = []
             for name in [n for n in small if n in big]:
                 t = big[name][0] / small[name][0]
                 c = big[name][1] / small[name][1]
                 m = big[name][2] / small[name][2]
                 print(f"| {name:<42} | {t:>7.2f} | {c:>7.2f} | {m:>7.2f}")
-                ok &= c < 2.6
+                if c >= 2.6:  # linear growth, with room for a noisy single run
+                    grew.append(f"{name}: CPU x{c:.2f} on doubling >= 2.6 (try --repeat 3)")
+            for line in grew:
+                print(f"missed: {line}")
+            ok &= not grew
     targets = "commands <= 1.5x floor (check 2x), peak RSS < 300 MB per 20k views, system crawl < 5 s per 20k"
     print(f"\ntargets: {targets}:", "met" if ok else "MISSED")
     return 0 if ok else 1
