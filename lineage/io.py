@@ -87,7 +87,7 @@ def write_atomic(path: str | Path, data: str | bytes | Iterable[bytes]) -> Path:
                 "or pass another path"
             )
         real = Path(os.path.realpath(target))
-        _make_parent(real.parent, shown)
+        made = _make_parent(real.parent, shown)
         _clean_stale_temps(real)
         mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(real), suffix=".tmp", dir=real.parent)
@@ -104,6 +104,9 @@ def write_atomic(path: str | Path, data: str | bytes | Iterable[bytes]) -> Path:
             os.replace(tmp, real)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
+            for directory in made:  # the ones this write made, deepest first
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
             raise
     except OSError as exc:
         raise InputError(
@@ -311,7 +314,13 @@ def _stat(path: Path) -> os.stat_result | None:
         return None
 
 
-def _make_parent(parent: Path, shown: str) -> None:
+def _make_parent(parent: Path, shown: str) -> list[Path]:
+    """Make ``parent`` and its missing ancestors; the directories made, deepest first."""
+    missing = []
+    at = parent
+    while not at.exists() and at != at.parent:
+        missing.append(at)
+        at = at.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -319,6 +328,7 @@ def _make_parent(parent: Path, shown: str) -> None:
             f"cannot write {shown!r}: part of its directory path is a file, not a directory; "
             f"pass {param('out')} a path in a directory"
         ) from None
+    return missing
 
 
 def csv_cell(value: object) -> str:

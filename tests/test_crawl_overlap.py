@@ -5,8 +5,10 @@ largest piece of work)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import json
+import pickle
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -293,6 +295,9 @@ def test_a_view_read_without_its_record_has_the_same_fields() -> None:
     fields = [f.name for f in dataclasses.fields(SavedQuery) if f.name not in ("raw", "columns")]
     assert [getattr(bare, f) for f in fields] == [getattr(kept, f) for f in fields]
     assert [(c.name, c.type, c.key) for c in bare.columns] == [(c.name, c.type, c.key) for c in kept.columns]
+    # an empty raw that copies, pickles and compares as {} (a mappingproxy would not pickle)
+    assert copy.deepcopy(bare) == bare == pickle.loads(pickle.dumps(bare))  # noqa: S301 (our own bytes)
+    assert dataclasses.asdict(bare)["raw"] == {} and bare.columns[0].raw == {}
 
 
 _FIELD = st.one_of(st.none(), st.booleans(), st.integers(0, 2), st.sampled_from(["", "a", "1", "True", "id"]))

@@ -521,6 +521,13 @@ def test_order_by_a_column_that_cannot_be_null_walks_sqlites_index() -> None:
     assert "`error` NULLS LAST" in nullable and "`id` NULLS" not in nullable
     aliased = compile_hogql("SELECT error AS id FROM system.data_modeling_jobs ORDER BY id", {}).sql
     assert "NULLS LAST" in aliased  # the alias's values may be NULL
+    for nested in (  # a subquery's or a CTE's column of that name may hold NULL too
+        "SELECT * FROM (SELECT error AS id FROM system.data_modeling_jobs) ORDER BY id",
+        "WITH x AS (SELECT error AS id FROM system.data_modeling_jobs) SELECT * FROM x ORDER BY id",
+    ):
+        assert "NULLS LAST" in compile_hogql(nested, {}).sql
+        got = [r[0] for r in QueryEngine(Warehouse(fixture())).execute(nested, {}, key=None)["results"]]
+        assert None in got and all(e is None for e in got[got.index(None) :]) and got[0] is not None
     engine = QueryEngine(Warehouse(fixture()))
     plan = engine._conn.execute("EXPLAIN QUERY PLAN " + compile_hogql(jobs, {}).sql).fetchall()
     assert not any("TEMP B-TREE" in str(step) for step in plan)

@@ -218,3 +218,9 @@ def test_a_save_that_fails_half_way_leaves_the_old_file_whole(
     with pytest.raises(InputError, match="cannot store"):
         g.save(tmp_path / "new.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+    # nor the directories the write made on the way to it
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(InputError, match="cannot store"):
+        g.save(tmp_path / "kept" / "new" / "sub" / "s.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "s.json"]
+    assert list((tmp_path / "kept").iterdir()) == []

@@ -12,10 +12,9 @@ readers are :mod:`lineage.api.fields`, shared with :mod:`lineage.api.consumer_mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, Self
 
 # the shared field readers, under the short names the parsers below call on every field
@@ -112,8 +111,26 @@ class Column:
         )
 
 
-#: ``raw`` of a record read with ``keep_raw=False``.
-_NO_RAW: Mapping[str, Any] = MappingProxyType({})
+class _NoRaw(Mapping[str, Any]):
+    """``raw`` of a record read with ``keep_raw=False``: empty and read-only, and, unlike a
+    mappingproxy, copied, pickled and compared (equal to ``{}``) as a dict is."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+_NO_RAW: Mapping[str, Any] = _NoRaw()
 
 
 def _columns(value: Any, *, keep_raw: bool = True) -> tuple[Column, ...]:

@@ -464,7 +464,10 @@ def _plain_order(tree: exp.Select, tables: list[str], types: Mapping[str, str]) 
     again for every page of a 100,000-view warehouse's listing). A column of a type that cannot hold
     NULL (not ``Nullable(...)``) sorts the same either way: its key is left in SQLite's own order."""
     order = tree.args.get("order")
-    if order is None or len(tables) != 1 or tree.args.get("joins"):
+    source = tree.args.get("from_") or tree.args.get("from")
+    plain = source is not None and isinstance(source.this, exp.Table)
+    # a name from a subquery or a CTE may stand for a column that can hold NULL: left as it is
+    if order is None or len(tables) != 1 or tree.args.get("joins") or not plain or tree.find(exp.CTE):
         return
     aliases = {p.alias for p in tree.expressions if isinstance(p, exp.Alias)}
     for key in order.expressions:
