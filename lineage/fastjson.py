@@ -139,17 +139,10 @@ def dumps_indented_utf8(
 ) -> bytes | str:
     """:func:`dumps_indented`'s text: its UTF-8 bytes when orjson wrote it, else ``json``'s str. A file
     writer takes either, and a snapshot of 50 MB is neither decoded here nor encoded again there."""
-    if orjson is not None and indent in (1, 2) and (finite or not _has_non_finite(data)):
-        option = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-        if sort_keys:
-            option |= orjson.OPT_SORT_KEYS
-        try:
-            raw = orjson.dumps(data, default=_passthrough(default), option=option)
-        except (_Fallback, TypeError, orjson.JSONEncodeError):
-            pass
-        else:
-            if not _risky(raw):
-                return _halve_indentation(raw) if indent == 1 else raw
+    if indent in (1, 2) and (finite or not _has_non_finite(data)):
+        raw = _orjson_indented(data, sort_keys=sort_keys, default=default)
+        if raw is not None:
+            return _halve_indentation(raw) if indent == 1 else raw
     return json.dumps(
         data, indent=indent, sort_keys=sort_keys, ensure_ascii=False, default=default, allow_nan=allow_nan
     )
@@ -165,17 +158,30 @@ def dumps_items(items: list[Any], *, depth: int) -> bytes:
     A snapshot is written a few hundred nodes at a time with it, so that its 50 MB of text never
     stand in memory at once; orjson's two-space indentation is halved and deepened by ``depth`` in
     the same passes."""
-    if orjson is not None:
-        option = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-        try:
-            raw = orjson.dumps(items, default=_passthrough(None), option=option)
-        except (_Fallback, TypeError, orjson.JSONEncodeError):
-            pass
-        else:
-            if not _risky(raw):  # b"[\n  item,\n  item\n]": the brackets and the last break go
-                return _halve_indentation(raw[1:-2], deeper=depth)
+    raw = _orjson_indented(items)
+    if raw is not None:  # b"[\n  item,\n  item\n]": the brackets and the last break go
+        return _halve_indentation(raw[1:-2], deeper=depth)
     text = json.dumps(items, indent=1, ensure_ascii=False, allow_nan=False)
     return text[1:-2].replace("\n", "\n" + " " * depth).encode("utf-8")
+
+
+def _orjson_indented(
+    data: Any, *, sort_keys: bool = False, default: Callable[[Any], Any] | None = None
+) -> bytes | None:
+    """orjson's two-space text of ``data`` when it is ``json``'s but for the indentation's width
+    (the caller has ruled out non-finite floats); None when orjson is missing, refuses ``data`` or
+    may have spelt a number its own way."""
+    if orjson is not None:
+        option = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+        if sort_keys:
+            option |= orjson.OPT_SORT_KEYS
+        try:
+            raw = orjson.dumps(data, default=_passthrough(default), option=option)
+        except (_Fallback, TypeError, orjson.JSONEncodeError):
+            return None
+        if not _risky(raw):
+            return raw
+    return None
 
 
 def dumps_compact(data: Any) -> bytes:
