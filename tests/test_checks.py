@@ -318,7 +318,7 @@ def test_the_checkers_topological_order_is_networkxs_verdict(
     g.add_nodes_from(range(nodes))
     g.add_edges_from(edges)  # self-loops and cycles included
     checker = _Checker(g, {})
-    order = checker.order()
+    order = checker.order
     assert checker.is_dag() == nx.is_directed_acyclic_graph(g) == (order is not None)
     if order is not None:
         at = {n: i for i, n in enumerate(order)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -134,6 +135,19 @@ def _names(g: nx.DiGraph, nodes: Iterable[Any], cache: dict[Any, str] | None = N
     return ", ".join(names[:_LIST_LIMIT]) + more
 
 
+def _first_of_mask(mask: int, label: Callable[[int], str]) -> str:
+    """:func:`_names` of a set kept as a bitmask whose bit order is name order: the labels of its
+    lowest :data:`_LIST_LIMIT` bits, then how many more, without taking every bit out."""
+    first: list[str] = []
+    rest = mask
+    while rest and len(first) < _LIST_LIMIT:
+        low = rest & -rest
+        first.append(label(low.bit_length() - 1))
+        rest ^= low
+    count = mask.bit_count()
+    return ", ".join(first) + (f" and {count - _LIST_LIMIT} more" if count > _LIST_LIMIT else "")
+
+
 def _is_materialized(attrs: dict[str, Any]) -> bool:
     return bool(attrs.get("is_materialized")) or attrs.get("kind") == "matview"
 
@@ -158,32 +172,28 @@ class _Checker:
         self.name = {n: node_name(g, n) for n in g.nodes}
         self._through_cache: dict[Any, int] = {}
         self._bit_of: dict[Any, int] = {}  # a materialized node's bit in cadence_inversion's masks
-        self._is_dag: bool | None = None
-        self._order: list[Any] | None = None
 
     def is_dag(self) -> bool:
         """Whether the graph has no cycle (computed once: two rules ask)."""
-        return self.order() is not None
+        return self.order is not None
 
+    @functools.cached_property
     def order(self) -> list[Any] | None:
         """The nodes in a topological order, or None when the graph has a cycle (a self-loop is one);
         one pass (Kahn's), computed once: networkx's cycle test and sort were two passes, each
         0.4 s at 100,000 views."""
-        if self._is_dag is None:
-            pred, succ = self.g.pred, self.g.succ
-            waiting = {n: len(pred[n]) for n in pred}
-            ready = [n for n, count in waiting.items() if not count]
-            order: list[Any] = []
-            while ready:
-                n = ready.pop()
-                order.append(n)
-                for s in succ[n]:
-                    waiting[s] -= 1
-                    if not waiting[s]:
-                        ready.append(s)
-            self._is_dag = len(order) == len(waiting)
-            self._order = order if self._is_dag else None
-        return self._order
+        pred, succ = self.g.pred, self.g.succ
+        waiting = {n: len(pred[n]) for n in pred}
+        ready = [n for n, count in waiting.items() if not count]
+        order: list[Any] = []
+        while ready:
+            n = ready.pop()
+            order.append(n)
+            for s in succ[n]:
+                waiting[s] -= 1
+                if not waiting[s]:
+                    ready.append(s)
+        return order if len(order) == len(waiting) else None
 
     def add(self, rule: str, node: Any, message: str) -> None:
         self.findings.append(Finding(rule, RULES[rule], str(node), self.name[node], message))
@@ -270,7 +280,7 @@ class _Checker:
         nearest: dict[Any, int] = {}
         total: dict[Any, int] = {}
         pred = self.g.pred
-        for n in self.order() or ():
+        for n in self.order or ():
             near = acc = 0
             for p in pred[n]:
                 own = bit.get(p)
@@ -286,15 +296,7 @@ class _Checker:
             if self.g.nodes[n].get("kind") in _OWN_RULE_KINDS:
                 continue  # broken-dashboard and broken-alert say it in words that fit them
             near = nearest[n]
-            shown = near or sources
-            first: list[str] = []
-            rest = shown
-            while rest and len(first) < _LIST_LIMIT:
-                low = rest & -rest
-                first.append(self.name[order[low.bit_length() - 1]])
-                rest ^= low
-            count = shown.bit_count()
-            named = ", ".join(first) + (f" and {count - _LIST_LIMIT} more" if count > _LIST_LIMIT else "")
+            named = _first_of_mask(near or sources, lambda i: self.name[order[i]])
             more = sources.bit_count() - near.bit_count()
             extra = f" ({more} more further up)" if near and more > 0 else ""
             self.add(
@@ -358,6 +360,11 @@ class _Checker:
                 "1" if (theirs := cadence[p]) is not None and theirs > every else "0" for p in materialized
             ]
             slower_than[every] = int("".join(reversed(digits)) or "0", 2)
+
+        def labelled(i: int) -> str:  # the i-th materialized node and its cadence
+            p = materialized[i]
+            return f"{self.name[p]} ({self.g.nodes[p].get('sync_frequency')})"
+
         for n, attrs in self.g.nodes(data=True):
             mine = cadence[n]
             if mine is None or not _is_materialized(attrs):
@@ -365,15 +372,7 @@ class _Checker:
             slower = self._materialized_inputs(n) & slower_than[mine]
             if not slower:
                 continue
-            first: list[str] = []
-            rest = slower
-            while rest and len(first) < _LIST_LIMIT:
-                low = rest & -rest
-                p = materialized[low.bit_length() - 1]
-                first.append(f"{self.name[p]} ({self.g.nodes[p].get('sync_frequency')})")
-                rest ^= low
-            count = slower.bit_count()
-            detail = ", ".join(first) + (f" and {count - _LIST_LIMIT} more" if count > _LIST_LIMIT else "")
+            detail = _first_of_mask(slower, labelled)
             self.add(
                 "cadence-inversion",
                 n,
