@@ -459,7 +459,9 @@ def compile_hogql(sql: str, values: Mapping[str, Any], *, denied: frozenset[str]
 
 
 def _plain_order(tree: exp.Select, tables: list[str], types: Mapping[str, str]) -> None:
-    """ClickHouse sorts NULLs last, and SQLite's ascending order puts them first: the translation
+    """ClickHouse sorts NULLs last in either direction ("by default or with the NULLS LAST modifier:
+    first the values, then NaN, then NULL", clickhouse.com/docs/sql-reference/statements/select/
+    order-by, "Sorting of Special Values"), and SQLite's ascending order puts them first: the translation
     spells ``NULLS LAST``, which keeps SQLite from walking an index in order (it sorted 350,000 jobs
     again for every page of a 100,000-view warehouse's listing). A column of a type that cannot hold
     NULL (not ``Nullable(...)``) sorts the same either way: its key is left in SQLite's own order."""
